@@ -1,0 +1,5 @@
+import sys
+
+from leadsim.cli import main
+
+sys.exit(main())

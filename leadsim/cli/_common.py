@@ -1,0 +1,68 @@
+"""Helpers every command group shares: JSON output, safe output paths."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.errors import InputFileError
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+
+
+def _plain(obj: Any) -> Any:
+    """Make pandas/numpy objects JSON-friendly."""
+    if isinstance(obj, pd.DataFrame):
+        return json.loads(obj.to_json(orient="records", date_format="iso", default_handler=str))
+    if isinstance(obj, pd.Series):
+        return json.loads(obj.to_json(date_format="iso", default_handler=str))
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _plain(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    return obj
+
+
+def emit(obj: Any, as_json: bool, *, title: str | None = None) -> None:
+    """Print ``obj`` as JSON or as a readable table/text."""
+    if as_json:
+        print(json.dumps(_plain(obj), indent=2, default=str, ensure_ascii=False))
+        return
+    if title:
+        print(f"\n{title}\n{'-' * len(title)}")
+    if isinstance(obj, pd.DataFrame | pd.Series):
+        with pd.option_context("display.width", 160, "display.max_columns", 30, "display.max_rows", 60):
+            print(obj.to_string())
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, pd.DataFrame | pd.Series):
+                emit(v, False, title=str(k))
+            else:
+                print(f"{k}: {v}")
+    else:
+        print(obj)
+
+
+def check_output_path(out: str | Path, inputs: list[str | Path | None], *, force: bool = False) -> Path:
+    """Refuse to write over an input file, or over an existing file unless ``force``."""
+    out_p = Path(out)
+    for p in inputs:
+        if p is not None and Path(p).exists() and out_p.exists() and out_p.resolve() == Path(p).resolve():
+            raise InputFileError("the output would overwrite an input file; choose another --out", where=str(out_p))
+    if out_p.exists() and not force:
+        raise InputFileError("exists already; choose another --out (leadsim never overwrites files)", where=str(out_p))
+    return out_p
