@@ -1,0 +1,386 @@
+"""The business calendar every timestamp and SLA clock lives on.
+
+A :class:`BusinessCalendar` holds the definition's time zone, working days,
+working hours and holidays (holidays are non-working days).  All methods take
+naive *local* times and accept either one ``pandas.Timestamp`` or many
+(``DatetimeIndex``, ``Series``, ``numpy`` array); arrays are handled with
+vectorised numpy (``numpy.busday_offset``/``busday_count``), never a Python
+loop, and come back in the same container (``datetime64[ns]``).  ``NaT`` stays
+``NaT``.
+
+Conventions (DESIGN.md section 1, "Time"):
+
+- ``next_open(t)`` is ``t`` itself while the office is open (opening time
+  included, closing time excluded), else the next opening.
+- ``add_working_days(t, n)``: the same local time ``n`` working days later;
+  a start outside working hours first moves to the next opening.  A
+  fractional ``n`` adds its fraction of a working day as working minutes.
+- ``add_working_minutes(t, m)`` counts working time only; a result that lands
+  exactly on a closing time stays there (09:00 + 480 min = 17:00 the same day).
+- ``working_minutes_between(a, b)`` is the working time in ``[a, b)``
+  (negative when ``b < a``), consistent with ``add_working_minutes``.
+
+>>> import pandas as pd
+>>> from leadsim import load_definition
+>>> cal = BusinessCalendar.from_definition(load_definition())
+>>> fri = pd.Timestamp("2026-03-06 16:00")          # a Friday
+>>> cal.add_working_days(fri, 1)                      # Monday, same time
+Timestamp('2026-03-09 16:00:00')
+>>> cal.next_open(pd.Timestamp("2026-03-07 11:00"))   # Saturday -> Monday opening
+Timestamp('2026-03-09 09:00:00')
+>>> cal.add_working_minutes(fri, 90)                  # 60 min Friday, 30 min Monday
+Timestamp('2026-03-09 09:30:00')
+>>> cal.working_minutes_between(fri, pd.Timestamp("2026-03-09 09:30"))
+90.0
+>>> cal.add_working_days(pd.Timestamp("2026-04-02 10:00"), 1)   # Good Friday, Easter Monday
+Timestamp('2026-04-07 10:00:00')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.errors import DataError, DefinitionError
+
+__all__ = ["BusinessCalendar"]
+
+_NS_PER_MIN = 60_000_000_000
+_NS_PER_DAY = 86_400_000_000_000
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_UNITS = ("days", "hours", "minutes")
+
+
+def _minutes(t: dt.time | str) -> int:
+    if isinstance(t, str):
+        t = dt.time.fromisoformat(t)
+    return t.hour * 60 + t.minute
+
+
+class BusinessCalendar:
+    """Working days, working hours and holidays in one time zone.
+
+    Parameters
+    ----------
+    timezone:
+        IANA zone name of the local times (``"Europe/Berlin"``).
+    working_days:
+        Day names (``"mon"`` ... ``"sun"``) the office works.
+    working_hours:
+        ``("09:00", "17:00")``: opening and closing local time.
+    holidays:
+        Dates that are not working days even on a working weekday.
+
+    >>> cal = BusinessCalendar("UTC", ["mon", "tue"], ("08:00", "12:00"))
+    >>> cal.is_open(pd.Timestamp("2026-03-03 11:59"))   # a Tuesday
+    True
+    >>> cal.is_open(pd.Timestamp("2026-03-03 12:00"))
+    False
+    """
+
+    def __init__(
+        self,
+        timezone: str = "UTC",
+        working_days: list[str] | tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri"),
+        working_hours: tuple[str, str] | tuple[dt.time, dt.time] = ("09:00", "17:00"),
+        holidays: list[Any] | tuple[Any, ...] = (),
+    ):
+        days = [str(d).strip().lower()[:3] for d in working_days]
+        bad = [d for d in days if d not in _WEEKDAYS]
+        if bad:
+            raise DefinitionError(f"unknown working day(s) {bad}; use {list(_WEEKDAYS)}", where="calendar.working_days")
+        if not days:
+            raise DefinitionError(
+                "a calendar needs at least one working day, e.g. [mon, tue, wed, thu, fri]",
+                where="calendar.working_days",
+            )
+        try:
+            self.open_min = _minutes(working_hours[0])
+            self.close_min = _minutes(working_hours[1])
+        except (ValueError, TypeError, IndexError):
+            raise DefinitionError(
+                f"working hours {working_hours!r} must be two times like ['09:00', '17:00']",
+                where="calendar.working_hours",
+            ) from None
+        if not self.open_min < self.close_min:
+            raise DefinitionError(
+                f"working hours {list(working_hours)}: the opening must come before the closing time",
+                where="calendar.working_hours",
+            )
+        self.timezone = timezone
+        self.working_days = [d for d in _WEEKDAYS if d in days]
+        self.weekmask = [d in days for d in _WEEKDAYS]
+        try:
+            hol = np.array(sorted({pd.Timestamp(h).date() for h in holidays}), dtype="datetime64[D]")
+        except (ValueError, TypeError):
+            raise DefinitionError(f"holidays {list(holidays)!r} must be dates like 2026-12-25", where="calendar.holidays") from None
+        self.holidays = hol
+        self._bdc = np.busdaycalendar(weekmask=self.weekmask, holidays=hol)
+        #: length of one working day in minutes
+        self.day_minutes = self.close_min - self.open_min
+        self._open_ns = self.open_min * _NS_PER_MIN
+        self._close_ns = self.close_min * _NS_PER_MIN
+        self._day_ns = self.day_minutes * _NS_PER_MIN
+
+    @classmethod
+    def from_definition(cls, definition: Any) -> BusinessCalendar:
+        """The calendar of a :class:`~leadsim.definition.LeadDefinition` (or of its ``calendar``)."""
+        c = getattr(definition, "calendar", definition)
+        return cls(c.timezone, list(c.working_days), tuple(c.working_hours), list(c.holidays))
+
+    def __repr__(self) -> str:
+        return (
+            f"BusinessCalendar({self.timezone!r}, {self.working_days}, "
+            f"('{self.open_min // 60:02d}:{self.open_min % 60:02d}', '{self.close_min // 60:02d}:{self.close_min % 60:02d}'), "
+            f"{len(self.holidays)} holidays)"
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    @staticmethod
+    def _to_ns(t: Any) -> tuple[np.ndarray, Any]:
+        """int64 nanoseconds (NaT = min int) and a function rebuilding the caller's container."""
+        if isinstance(t, pd.Timestamp | dt.datetime | np.datetime64 | str):
+            ts = pd.Timestamp(t)
+            if ts.tzinfo is not None:
+                raise DataError(
+                    f"time {ts} carries a time zone; pass naive local times (see BusinessCalendar.localize)",
+                    where="calendar",
+                )
+            arr = np.array([ts.as_unit("ns").value if ts is not pd.NaT else np.iinfo(np.int64).min], dtype=np.int64)
+
+            def back(v: np.ndarray) -> Any:
+                return pd.Timestamp(v.astype("datetime64[ns]")[0])
+
+            return arr, back
+        if isinstance(t, pd.Series):
+            vals = _naive_values(t)
+
+            def back(v: np.ndarray) -> Any:
+                return pd.Series(v.astype("datetime64[ns]"), index=t.index, name=t.name)
+
+            return vals, back
+        if isinstance(t, pd.DatetimeIndex):
+            vals = _naive_values(pd.Series(t))
+
+            def back(v: np.ndarray) -> Any:
+                return pd.DatetimeIndex(v.astype("datetime64[ns]"), name=t.name)
+
+            return vals, back
+        arr = np.asarray(t)
+        if arr.dtype.kind != "M":
+            try:
+                arr = pd.to_datetime(arr.ravel()).values.reshape(arr.shape)
+            except (ValueError, TypeError):
+                raise DataError(f"cannot read {arr.ravel()[:3].tolist()} as times", where="calendar") from None
+        shape = arr.shape
+        vals = arr.astype("datetime64[ns]").ravel().view(np.int64)
+
+        def back(v: np.ndarray) -> Any:
+            return v.astype("datetime64[ns]").reshape(shape)
+
+        return vals, back
+
+    def _split(self, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(day as datetime64[D], time of day in ns, NaT mask)."""
+        nat = ns == np.iinfo(np.int64).min
+        safe = np.where(nat, 0, ns)
+        day_ns = np.floor_divide(safe, _NS_PER_DAY) * _NS_PER_DAY
+        day = (day_ns // _NS_PER_DAY).astype("datetime64[D]")
+        return day, safe - day_ns, nat
+
+    @staticmethod
+    def _join(day: np.ndarray, tod: np.ndarray, nat: np.ndarray) -> np.ndarray:
+        out = day.astype(np.int64) * _NS_PER_DAY + tod
+        out[nat] = np.iinfo(np.int64).min
+        return out
+
+    def _next_open_ns(self, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        day, tod, nat = self._split(ns)
+        bus = np.is_busday(day, busdaycal=self._bdc)
+        open_now = bus & (tod >= self._open_ns) & (tod < self._close_ns)
+        before = bus & (tod < self._open_ns)
+        # next working day strictly after `day` (rolls forward from a non-working day)
+        nxt = np.busday_offset(day, 0, roll="forward", busdaycal=self._bdc)
+        after_close_bus = bus & (tod >= self._close_ns)
+        if after_close_bus.any():
+            nxt = np.where(after_close_bus, np.busday_offset(day, 1, roll="forward", busdaycal=self._bdc), nxt)
+        new_day = np.where(open_now | before, day, nxt)
+        new_tod = np.where(open_now, tod, self._open_ns)
+        return new_day, new_tod, nat
+
+    # ------------------------------------------------------------------ public
+
+    def is_open(self, t: Any) -> Any:
+        """Whether the office is open at ``t`` (opening included, closing excluded)."""
+        ns, back = self._to_ns(t)
+        day, tod, nat = self._split(ns)
+        res = np.is_busday(day, busdaycal=self._bdc) & (tod >= self._open_ns) & (tod < self._close_ns) & ~nat
+        if isinstance(t, pd.Timestamp | dt.datetime | np.datetime64 | str):
+            return bool(res[0])
+        if isinstance(t, pd.Series):
+            return pd.Series(res, index=t.index, name=t.name)
+        return res
+
+    def is_working_day(self, t: Any) -> Any:
+        """Whether the date of ``t`` is a working day (not a weekend, not a holiday)."""
+        ns, _ = self._to_ns(t)
+        day, _, nat = self._split(ns)
+        res = np.is_busday(day, busdaycal=self._bdc) & ~nat
+        if isinstance(t, pd.Timestamp | dt.datetime | np.datetime64 | str):
+            return bool(res[0])
+        if isinstance(t, pd.Series):
+            return pd.Series(res, index=t.index, name=t.name)
+        return res
+
+    def next_open(self, t: Any) -> Any:
+        """``t`` if the office is open then, else the next opening time."""
+        ns, back = self._to_ns(t)
+        return back(self._join(*self._next_open_ns(ns)))
+
+    def add_working_days(self, t: Any, n: float) -> Any:
+        """The same local time ``n`` working days later (from the next opening if closed)."""
+        n = _check_offset(n, "working days")
+        ns, back = self._to_ns(t)
+        return back(self._add_days_ns(ns, n))
+
+    def _add_days_ns(self, ns: np.ndarray, n: float) -> np.ndarray:
+        whole = math.floor(n)
+        frac = n - whole
+        day, tod, nat = self._next_open_ns(ns)
+        if whole:
+            day = np.busday_offset(day, whole, roll="forward", busdaycal=self._bdc)
+        out = self._join(day, tod, nat)
+        if frac:
+            out = self._add_minutes_ns(out, frac * self.day_minutes)
+        return out
+
+    def add_working_minutes(self, t: Any, m: float) -> Any:
+        """``t`` plus ``m`` minutes of working time (from the next opening if closed)."""
+        m = _check_offset(m, "working minutes")
+        ns, back = self._to_ns(t)
+        return back(self._add_minutes_ns(ns, m))
+
+    def _add_minutes_ns(self, ns: np.ndarray, m: float) -> np.ndarray:
+        day, tod, nat = self._next_open_ns(ns)
+        add = int(round(m * _NS_PER_MIN))
+        rest_today = self._close_ns - tod
+        fits = add <= rest_today
+        over = np.maximum(add - rest_today, 0)
+        # whole further days needed (>= 1 where it does not fit today), remainder in (0, day]
+        k = np.where(fits, 0, -(-over // self._day_ns))
+        rem = over - (k - 1) * self._day_ns
+        later = ~fits
+        new_day = day.copy()
+        if later.any():
+            new_day[later] = np.busday_offset(day[later], k[later], roll="forward", busdaycal=self._bdc)
+        new_tod = np.where(fits, tod + add, self._open_ns + rem)
+        return self._join(new_day, new_tod, nat)
+
+    def working_minutes_between(self, a: Any, b: Any) -> Any:
+        """Working minutes in ``[a, b)``; negative when ``b`` is before ``a``; NaN with a NaT."""
+        na, back_a = self._to_ns(a)
+        nb, back_b = self._to_ns(b)
+        if na.shape != nb.shape and na.size != 1 and nb.size != 1:
+            raise DataError(f"cannot pair {na.size} start times with {nb.size} end times", where="calendar")
+        res = (self._position_ns(nb) - self._position_ns(na)) / _NS_PER_MIN
+        res = np.where((na == np.iinfo(np.int64).min) | (nb == np.iinfo(np.int64).min), np.nan, res)
+        scalar_a = isinstance(a, pd.Timestamp | dt.datetime | np.datetime64 | str)
+        scalar_b = isinstance(b, pd.Timestamp | dt.datetime | np.datetime64 | str)
+        if scalar_a and scalar_b:
+            return float(res[0])
+        ref = b if scalar_a else a
+        if isinstance(ref, pd.Series):
+            return pd.Series(res, index=ref.index)
+        return res
+
+    def _position_ns(self, ns: np.ndarray) -> np.ndarray:
+        """Working nanoseconds elapsed since 1970-01-01 (a monotone 'working clock')."""
+        day, tod, _ = self._split(ns)
+        n_days = np.busday_count(np.datetime64("1970-01-01", "D"), day, busdaycal=self._bdc).astype(np.int64)
+        inside = np.clip(tod - self._open_ns, 0, self._day_ns)
+        inside = np.where(np.is_busday(day, busdaycal=self._bdc), inside, 0)
+        return n_days * self._day_ns + inside
+
+    def add(self, t: Any, offset: float, unit: str = "days", wall_clock: bool = False) -> Any:
+        """``t`` plus an SLA offset: ``unit`` days/hours/minutes, working time unless ``wall_clock``.
+
+        Working time starts at the next opening when ``t`` is outside working
+        hours; a wall-clock offset runs from ``t`` itself, around the clock.
+
+        >>> cal = BusinessCalendar("UTC")
+        >>> cal.add(pd.Timestamp("2026-03-06 16:30"), 2, "hours")
+        Timestamp('2026-03-09 10:30:00')
+        >>> cal.add(pd.Timestamp("2026-03-06 16:30"), 2, "hours", wall_clock=True)
+        Timestamp('2026-03-06 18:30:00')
+        """
+        if unit not in _UNITS:
+            raise DataError(f"unknown SLA unit {unit!r}; use one of {list(_UNITS)}", where="sla")
+        offset = _check_offset(offset, unit)
+        if wall_clock:
+            ns, back = self._to_ns(t)
+            step = {"days": _NS_PER_DAY, "hours": 60 * _NS_PER_MIN, "minutes": _NS_PER_MIN}[unit]
+            out = ns + int(round(offset * step))
+            out[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
+            return back(out)
+        if unit == "days":
+            return self.add_working_days(t, offset)
+        return self.add_working_minutes(t, offset * (60 if unit == "hours" else 1))
+
+    def localize(self, times: Any) -> Any:
+        """Times as naive local times of this calendar.
+
+        tz-aware input is converted to the calendar's zone and the zone dropped;
+        naive input is taken to be local already; strings are parsed.
+
+        >>> cal = BusinessCalendar("Europe/Berlin")
+        >>> cal.localize(pd.Series(["2026-03-06T15:00:00Z"])).iloc[0]
+        Timestamp('2026-03-06 16:00:00')
+        """
+        scalar = not isinstance(times, pd.Series | pd.Index | np.ndarray | list | tuple)
+        s = pd.Series([times]) if scalar else (times if isinstance(times, pd.Series) else pd.Series(list(times)))
+        try:
+            if s.dtype.kind != "M" and not isinstance(s.dtype, pd.DatetimeTZDtype):
+                s = pd.to_datetime(s, utc=None, format="mixed")
+        except (ValueError, TypeError) as err:
+            raise DataError(f"cannot read times: {err}", where="calendar") from None
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_convert(self.timezone).dt.tz_localize(None)
+        s = s.astype("datetime64[ns]")
+        if scalar:
+            return s.iloc[0]
+        if isinstance(times, pd.Index):
+            return pd.DatetimeIndex(s, name=times.name)
+        if isinstance(times, np.ndarray):
+            return s.to_numpy()
+        return s
+
+
+def _naive_values(s: pd.Series) -> np.ndarray:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        raise DataError(
+            f"times in {s.name or 'the column'} carry a time zone; convert them with BusinessCalendar.localize first",
+            where="calendar",
+        )
+    if s.dtype.kind != "M":
+        try:
+            s = pd.to_datetime(s)
+        except (ValueError, TypeError):
+            raise DataError(f"cannot read {s.head(3).tolist()} as times", where=str(s.name or "calendar")) from None
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            raise DataError("times carry a time zone; convert them with BusinessCalendar.localize first", where="calendar")
+    return s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _check_offset(n: float, what: str) -> float:
+    try:
+        n = float(n)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} offset {n!r} is not a number", where="calendar") from None
+    if not math.isfinite(n) or n < 0:
+        raise DataError(f"{what} offset must be zero or more, got {n}", where="calendar")
+    return n
