@@ -217,25 +217,15 @@ class BusinessCalendar:
 
     def is_open(self, t: Any) -> Any:
         """Whether the office is open at ``t`` (opening included, closing excluded)."""
-        ns, back = self._to_ns(t)
+        ns, _ = self._to_ns(t)
         day, tod, nat = self._split(ns)
-        res = np.is_busday(day, busdaycal=self._bdc) & (tod >= self._open_ns) & (tod < self._close_ns) & ~nat
-        if isinstance(t, pd.Timestamp | dt.datetime | np.datetime64 | str):
-            return bool(res[0])
-        if isinstance(t, pd.Series):
-            return pd.Series(res, index=t.index, name=t.name)
-        return res
+        return _wrap_bool(t, np.is_busday(day, busdaycal=self._bdc) & (tod >= self._open_ns) & (tod < self._close_ns) & ~nat)
 
     def is_working_day(self, t: Any) -> Any:
         """Whether the date of ``t`` is a working day (not a weekend, not a holiday)."""
         ns, _ = self._to_ns(t)
         day, _, nat = self._split(ns)
-        res = np.is_busday(day, busdaycal=self._bdc) & ~nat
-        if isinstance(t, pd.Timestamp | dt.datetime | np.datetime64 | str):
-            return bool(res[0])
-        if isinstance(t, pd.Series):
-            return pd.Series(res, index=t.index, name=t.name)
-        return res
+        return _wrap_bool(t, np.is_busday(day, busdaycal=self._bdc) & ~nat)
 
     def next_open(self, t: Any) -> Any:
         """``t`` if the office is open then, else the next opening time."""
@@ -358,6 +348,14 @@ class BusinessCalendar:
         if isinstance(times, np.ndarray):
             return s.to_numpy()
         return s
+
+
+def _wrap_bool(t: Any, res: np.ndarray) -> Any:
+    if isinstance(t, pd.Timestamp | dt.datetime | np.datetime64 | str):
+        return bool(res[0])
+    if isinstance(t, pd.Series):
+        return pd.Series(res, index=t.index, name=t.name)
+    return res
 
 
 def _naive_values(s: pd.Series) -> np.ndarray:
