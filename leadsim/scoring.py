@@ -1,0 +1,622 @@
+"""Explainable, vectorised lead scoring.
+
+``score`` gives a snapshot per lead at ``as_of``; ``contributions`` the points
+of every rule (``score == contributions.sum(axis=1)``); ``explain`` the top
+factors of one lead; ``mql_events`` the moments leads became MQLs.  No
+function loops over leads in Python: rules are evaluated column-wise with
+numpy (lead positions as integer codes, ``np.bincount``) and text tests run
+once per *distinct* value, then are mapped back through the codes.
+
+Semantics
+---------
+Conditions (fit rules, BANT) follow :class:`leadsim.definition.Condition`:
+a missing value never matches, negated or not, except ``exists``; ``contains``
+and ``regex`` are case-insensitive searches; ``range`` is ``min <= x < max``
+and ``between`` ``min <= x <= max``; ``eq``/``ne``/``in``/``not_in`` compare
+category and text values as strings (exactly), numbers as numbers.
+``negate`` inverts a test on a present value.  ``range``/``between`` on a
+``date`` attribute are not supported (a :class:`DefinitionError`).
+
+* fit score = fit-rule points + BANT points (``bant_<fact>`` rules);
+  behaviour score = behaviour-rule points; score = fit + behaviour.
+* A behaviour rule counts activities with a matching name and detail (a
+  missing detail never matches a detail filter) at ``as_of - window_days < at
+  <= as_of`` (no window: everything up to ``as_of``).  ``each``: every
+  occurrence weighs ``0.5 ** (age_days / half_life_days)`` (no half-life: 1),
+  ``raw = points * sum(weights)``, contribution ``sign(points) * min(|raw|,
+  cap)`` (no cap: ``raw``).  ``at_least``: ``points`` once when the count is
+  at least ``min_count``.  ``recency``: ``points`` once when an occurrence
+  lies in the window.
+* ``on_recycle: restart`` with a stage log: activities at or before the
+  lead's last recycle (a move from a ``funnel.recycle.from`` stage to
+  ``funnel.recycle.to``) at or before ``as_of`` are ignored, by behaviour
+  rules and hot triggers alike.  ``keep`` or no stage log: no effect.
+* grade: the first fit band (best first) whose lower bound is at or below the
+  fit score, the last band catches the rest; engagement likewise on the
+  behaviour score; ``segment = thresholds.matrix[grade + engagement]`` (NA
+  when absent).
+* is_hot: a hot-trigger activity in ``(as_of - window_days, as_of]``;
+  ``hot_reason`` the label of the first such trigger in definition order.
+  is_mql: ``score >= thresholds.mql`` or is_hot.
+* priority (Marketo-style stars, dynamic): with ``p, q`` the
+  ``priority_percentiles`` of the scores of the leads scored (linear
+  interpolation), ``1 + (score > p) + (score > q)``.
+* urgency (flames): gain ``behaviour(as_of) - behaviour(as_of -
+  urgency.window_days)``, the number of ``urgency.bands`` at or below it (0-3).
+* Leads without activities score their fit only.  Activities (or stage-log
+  rows) for unknown lead ids raise :class:`DataError`; a missing column
+  :class:`SchemaError`.  ``as_of`` may be a string; tz-aware times are
+  converted to the definition's calendar zone and made naive.
+* ``mql_events``: per lead, the moments checked are the creation time, every
+  recycle and every activity time (an activity before creation counts at
+  creation) up to ``until``.  The lead is an MQL at a moment when the snapshot
+  above says ``is_mql`` at that moment; an *event* is the first such moment of
+  each episode (the episode count is the number of recycles at or before the
+  moment, so each recycle starts a new episode).  ``reason`` is ``"hot"`` when
+  a hot trigger is active then (``trigger`` = its id), else ``"score"``.
+
+>>> import pandas as pd
+>>> from leadsim import load_definition
+>>> d = load_definition()
+>>> leads = pd.DataFrame({"lead_id": ["L1", "L2"], "seniority": ["vp", "student"],
+...                       "company_size": [500, None]})
+>>> leads = leads.reindex(columns=required_columns(d)["leads"])  # other attributes missing
+>>> acts = pd.DataFrame({"lead_id": ["L1", "L1"], "activity": ["web_visit", "form_fill"],
+...                      "at": pd.to_datetime(["2026-03-01", "2026-03-02"]),
+...                      "detail": ["/pricing", "free_trial"]})
+>>> s = score(leads, acts, d, as_of="2026-03-02")
+>>> s[["fit_score", "behaviour_score", "score", "grade", "is_mql", "hot_reason"]]
+         fit_score  behaviour_score      score grade  is_mql       hot_reason
+lead_id
+L1            45.0        65.468647  110.468647     B    True  Free-trial form
+L2           -40.0         0.000000  -40.000000     D   False             <NA>
+>>> c = contributions(leads, acts, d, as_of="2026-03-02")
+>>> bool((c.sum(axis=1) == s["score"]).all())
+True
+>>> explain("L1", c, d, n=2)[["rule_id", "points"]]
+       rule_id  points
+0   free_trial    50.0
+1  senior_exec    25.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.definition import BehaviourRule, Condition, DetailFilter, HotTrigger, LeadDefinition
+from leadsim.errors import DataError, DefinitionError, SchemaError
+
+__all__ = ["contributions", "explain", "mql_events", "required_columns", "score"]
+
+_DAY_NS = 86_400 * 10**9
+_NEVER = np.iinfo(np.int64).min  # "no time" (no recycle, no creation)
+SCORE_COLUMNS = [
+    "fit_score",
+    "behaviour_score",
+    "score",
+    "grade",
+    "engagement",
+    "segment",
+    "is_mql",
+    "is_hot",
+    "hot_reason",
+    "priority",
+    "urgency",
+]
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _require(df: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(f"expected a DataFrame, got {type(df).__name__}", where=table)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"missing required column {missing[0]!r} (columns present: {list(df.columns)[:12]}); "
+            "rename your column or map it with a column-mapping file",
+            where=table,
+        )
+
+
+def _days_ns(days: float) -> int:
+    """A span of days in integer nanoseconds, rounded exactly like ``pd.Timedelta(days=...)``."""
+    return int(pd.Timedelta(days=days).value)
+
+
+def _timestamp(value: Any, definition: LeadDefinition, what: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise DataError(f"cannot read {value!r} as a date/time ({err}); use e.g. '2026-03-31 17:00'", where=what) from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise DataError(f"{value!r} is not a date/time", where=what)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(definition.calendar.timezone).tz_localize(None)
+    return ts.as_unit("ns")
+
+
+def _times_ns(col: pd.Series, definition: LeadDefinition, where: str, *, allow_missing: bool = False) -> np.ndarray:
+    """A time column as int64 nanoseconds of naive calendar-local time (NaT -> _NEVER)."""
+    s = col
+    if not isinstance(s.dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(s.dtype):
+        try:
+            s = pd.to_datetime(s, format="mixed")
+        except (ValueError, TypeError) as err:
+            raise DataError(f"cannot read the times ({err}); use ISO dates such as 2026-03-31 17:00", where=where) from None
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(definition.calendar.timezone).dt.tz_localize(None)
+    arr = s.to_numpy(dtype="datetime64[ns]").view("i8")
+    if not allow_missing:
+        bad = np.flatnonzero(arr == _NEVER)
+        if len(bad):
+            raise DataError(
+                f"{len(bad)} missing time(s), first at row(s) {bad[:5].tolist()}; every row needs a time",
+                where=where,
+            )
+    return arr
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a column; missing values get code -1."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return np.asarray(col.cat.codes, dtype=np.int64), np.asarray(col.cat.categories.astype(object))
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), np.asarray(pd.Index(uniques).astype(object))
+
+
+def _take(mask_of_uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Map a mask over distinct values back to rows (code -1, i.e. missing, -> False)."""
+    return np.append(np.asarray(mask_of_uniques, dtype=bool), False)[codes]
+
+
+def _lead_index(leads: pd.DataFrame) -> pd.Index:
+    _require(leads, "leads", ["lead_id"])
+    ids = leads["lead_id"]
+    if ids.isna().any():
+        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
+        raise DataError(f"missing lead_id at row(s) {rows}; every lead needs an id", where="leads.lead_id")
+    idx = pd.Index(ids.astype(str).to_numpy(dtype=object), name="lead_id")
+    if not idx.is_unique:
+        dup = idx[idx.duplicated()].unique()[:5].tolist()
+        raise DataError(f"duplicate lead_id(s) {dup}; each lead appears once", where="leads.lead_id")
+    return idx
+
+
+def _lead_positions(col: pd.Series, index: pd.Index, table: str) -> np.ndarray:
+    """Row positions in ``index`` of a lead_id column; unknown ids raise DataError."""
+    codes, uniques = _codes(col)
+    pos_u = index.get_indexer(pd.Index(uniques).astype(str)) if len(uniques) else np.empty(0, np.int64)
+    bad = (pos_u < 0) | pd.isna(uniques)
+    if bad.any() or (codes < 0).any():
+        names = [str(u) for u in uniques[bad][:5]] if bad.any() else ["<missing>"]
+        raise DataError(
+            f"{int(bad.sum()) or 'some'} lead id(s) not in the leads table, e.g. {names}; "
+            "add those leads or drop their rows",
+            where=f"{table}.lead_id",
+        )
+    return pos_u.astype(np.int64)[codes]
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _regex(s: pd.Series, pattern: str) -> np.ndarray:
+    """Case-insensitive ``re.search`` over strings (RE2 through pyarrow when it can, else Python ``re``)."""
+    if pattern.isascii() and s.str.isascii().all():
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            hit = pc.match_substring_regex(pa.array(s.to_numpy(dtype=object), pa.string()), pattern, ignore_case=True)
+            return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        except Exception:  # noqa: BLE001 - a construct RE2 lacks (look-around, back-reference): use Python's re
+            pass
+    rx = _compile(pattern)
+    return np.fromiter((rx.search(v) is not None for v in s), dtype=bool, count=len(s))
+
+
+def _text_test(values: np.ndarray, op: str, value: Any) -> np.ndarray:
+    """A string test over distinct (non-missing) values."""
+    s = pd.Series(values, dtype=object).astype(str)
+    if op == "eq":
+        return (s == str(value)).to_numpy()
+    if op == "in":
+        return s.isin([str(v) for v in value]).to_numpy()
+    if op == "contains":
+        return s.str.contains(str(value), case=False, regex=False).to_numpy(dtype=bool)
+    if op == "regex":
+        return _regex(s, value)
+    raise DefinitionError(f"unknown text operator {op!r}", where="rules")
+
+
+def _present_and(test: np.ndarray, present: np.ndarray, negate: bool) -> np.ndarray:
+    return present & (~test if negate else test)
+
+
+def _numeric(col: pd.Series, where: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(col.dtype):
+        col = col.astype("float64")
+    num = pd.to_numeric(col, errors="coerce")
+    bad = num.isna() & col.notna()
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())[:3].tolist()
+        raise DataError(
+            f"non-numeric value(s) {col[bad].head(3).tolist()} at row(s) {rows}; use numbers or leave them empty",
+            where=where,
+        )
+    return num.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _condition_mask(col: pd.Series, cond: Condition, atype: str, where: str, cache: dict) -> np.ndarray:
+    """Boolean per row: does the condition hold?  (Missing never matches, except ``exists``.)"""
+    key = (cond.attribute, cond.op, repr(cond.value), cond.min, cond.max)
+    if key not in cache:
+        cache[key] = _raw_test(col, cond, atype, where)
+    test, present = cache[key]
+    if cond.op == "exists":
+        hit = present if cond.value else ~present
+        return ~hit if cond.negate else hit
+    return _present_and(test, present, cond.negate)
+
+
+def _raw_test(col: pd.Series, cond: Condition, atype: str, where: str) -> tuple[np.ndarray, np.ndarray]:
+    op = cond.op
+    if atype in ("number", "integer"):
+        x = _numeric(col, where)
+        present = ~np.isnan(x)
+        if op == "exists":
+            return present, present
+        with np.errstate(invalid="ignore"):
+            if op in ("range", "between"):
+                lo = -np.inf if cond.min is None else cond.min
+                hi = np.inf if cond.max is None else cond.max
+                test = (x >= lo) & ((x <= hi) if op == "between" or cond.max is None else (x < hi))
+            elif op in ("eq", "ne"):
+                test = x == float(cond.value)
+                test = ~test if op == "ne" else test
+            elif op in ("in", "not_in"):
+                test = np.isin(x, np.asarray(cond.value, dtype=float))
+                test = ~test if op == "not_in" else test
+            else:
+                test = _take(_text_test(_format_numbers(x), op, cond.value), np.arange(len(x)))
+        return test & present, present
+    if op in ("range", "between"):
+        raise DefinitionError(
+            f"op {op!r} on the {atype} attribute {cond.attribute!r} is not supported by the scoring engine; "
+            "use a number attribute (e.g. age in days)",
+            where=where,
+        )
+    codes, uniques = _codes(col)
+    present = codes >= 0
+    if op == "exists":
+        return present, present
+    if atype == "bool":
+        uniques = np.asarray([_bool_text(u) for u in uniques], dtype=object)
+        value = [_bool_text(v) for v in cond.value] if isinstance(cond.value, list) else _bool_text(cond.value)
+    else:
+        value = cond.value
+    base = {"ne": "eq", "not_in": "in"}.get(op, op)
+    test_u = _text_test(uniques, base, value)
+    if op in ("ne", "not_in"):
+        test_u = ~test_u
+    return _take(test_u, codes), present
+
+
+def _bool_text(v: Any) -> str:
+    s = str(v).strip().lower()
+    return {"1": "true", "yes": "true", "0": "false", "no": "false", "1.0": "true", "0.0": "false"}.get(s, s)
+
+
+def _format_numbers(x: np.ndarray) -> np.ndarray:
+    return np.asarray([("" if np.isnan(v) else (str(int(v)) if v == int(v) else str(v))) for v in x], dtype=object)
+
+
+def _fit_matrix(leads: pd.DataFrame, definition: LeadDefinition) -> tuple[list[str], np.ndarray]:
+    rules = list(definition.fit_rules) + definition.bant_rules()
+    attrs = {a.name: a for a in definition.attributes}
+    _require(leads, "leads", sorted({r.attribute for r in rules}))
+    out = np.zeros((len(leads), len(rules)))
+    cache: dict = {}
+    for j, r in enumerate(rules):
+        where = f"leads.{r.attribute}"
+        mask = _condition_mask(leads[r.attribute], r, attrs[r.attribute].type, where, cache)
+        out[:, j] = np.where(mask, float(r.points), 0.0)
+    return [r.id for r in rules], out
+
+
+# --------------------------------------------------------------------------- activities
+
+
+def _detail_mask(uniques: np.ndarray, flt: DetailFilter) -> np.ndarray:
+    test = _text_test(uniques, flt.op, flt.value) if len(uniques) else np.zeros(0, bool)
+    return ~test if flt.negate else test
+
+
+@dataclass
+class _Activities:
+    """The activity log as integer arrays (rows at or before the horizon only)."""
+
+    lead: np.ndarray
+    t: np.ndarray
+    act: np.ndarray
+    act_uniques: np.ndarray
+    det: np.ndarray
+    det_uniques: np.ndarray
+    _rows: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, activities: pd.DataFrame, index: pd.Index, definition: LeadDefinition, horizon: int) -> _Activities:
+        cols = ["lead_id", "activity", "at"]
+        if activities is None:
+            activities = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+        _require(activities, "activities", cols)
+        t = _times_ns(activities["at"], definition, "activities.at")
+        keep = t <= horizon
+        sub = activities if keep.all() else activities.loc[keep]
+        lead = _lead_positions(activities["lead_id"], index, "activities")[keep]
+        act, act_u = _codes(sub["activity"])
+        if "detail" in sub.columns:
+            det, det_u = _codes(sub["detail"])
+        else:
+            det, det_u = np.full(len(sub), -1, np.int64), np.empty(0, object)
+        return cls(lead, t[keep], act, act_u, det, det_u)
+
+    def matching(self, rule: BehaviourRule | HotTrigger) -> np.ndarray:
+        """Row indices of activities a rule or trigger looks at (name and detail filter)."""
+        key = (tuple(rule.activities), None if rule.detail is None else rule.detail.model_dump_json())
+        if key not in self._rows:
+            ok = np.isin(self.act_uniques.astype(str), rule.activities) if len(self.act_uniques) else np.zeros(0, bool)
+            mask = _take(ok, self.act)
+            if rule.detail is not None:
+                mask &= _take(_detail_mask(self.det_uniques, rule.detail), self.det)
+            self._rows[key] = np.flatnonzero(mask)
+        return self._rows[key]
+
+
+def _recycles(stage_log: pd.DataFrame | None, index: pd.Index, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray]:
+    """(lead position, time) of every recycle move, sorted by lead then time."""
+    if stage_log is None or len(stage_log) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    _require(stage_log, "stage_log", ["lead_id", "stage", "at"])
+    lead = _lead_positions(stage_log["lead_id"], index, "stage_log")
+    t = _times_ns(stage_log["at"], definition, "stage_log.at")
+    codes, uniques = _codes(stage_log["stage"])
+    if (codes < 0).any():
+        rows = np.flatnonzero(codes < 0)[:5].tolist()
+        raise DataError(f"missing stage at row(s) {rows}", where="stage_log.stage")
+    stage_ids = np.asarray([definition.funnel.stage(str(u)).id for u in uniques], dtype=object)
+    rec = definition.funnel.recycle
+    is_from = np.isin(stage_ids, rec.from_)[codes]
+    is_to = (stage_ids == rec.to)[codes]
+    order = np.lexsort((t, lead))
+    lead, t, is_from, is_to = lead[order], t[order], is_from[order], is_to[order]
+    move = np.zeros(len(lead), bool)
+    move[1:] = is_to[1:] & is_from[:-1] & (lead[1:] == lead[:-1])
+    return lead[move], t[move]
+
+
+def _last_recycle(rec: tuple[np.ndarray, np.ndarray], n: int, as_of: int) -> np.ndarray:
+    """Per lead, the time of the last recycle at or before ``as_of`` (``_NEVER`` if none)."""
+    lead, t = rec
+    cut = np.full(n, _NEVER, np.int64)
+    sel = t <= as_of
+    lead, t = lead[sel], t[sel]
+    if len(lead):
+        last = np.append(lead[1:] != lead[:-1], True)  # sorted by (lead, t): last row per lead
+        cut[lead[last]] = t[last]
+    return cut
+
+
+def _window_rows(acts: _Activities, rule: BehaviourRule | HotTrigger, as_of: int, cut: np.ndarray | None) -> np.ndarray:
+    """Indices of a rule's activities inside its window at ``as_of`` (and after the recycle cut)."""
+    idx = acts.matching(rule)
+    t = acts.t[idx]
+    keep = t <= as_of
+    if rule.window_days is not None:
+        keep &= t > as_of - _days_ns(rule.window_days)
+    if cut is not None:
+        keep &= t > cut[acts.lead[idx]]
+    return idx if keep.all() else idx[keep]
+
+
+def _behaviour_matrix(acts: _Activities, definition: LeadDefinition, n: int, as_of: int, cut: np.ndarray | None) -> np.ndarray:
+    rules = definition.behaviour_rules
+    out = np.zeros((n, len(rules)))
+    for j, r in enumerate(rules):
+        idx = _window_rows(acts, r, as_of, cut)
+        lead = acts.lead[idx]
+        if r.mode == "each":
+            if r.half_life_days is None:
+                total = np.bincount(lead, minlength=n).astype(float)
+            else:
+                age = (as_of - acts.t[idx]).astype(float)
+                total = np.bincount(lead, weights=np.exp2(age / (-r.half_life_days * _DAY_NS)), minlength=n)
+            out[:, j] = _capped(r.points * total, r.points, r.cap)
+        else:
+            need = r.min_count if r.mode == "at_least" else 1
+            out[:, j] = np.where(np.bincount(lead, minlength=n) >= need, float(r.points), 0.0)
+    return out
+
+
+def _capped(raw: np.ndarray, points: float, cap: float | None) -> np.ndarray:
+    if cap is None:
+        return raw
+    return np.sign(points) * np.minimum(np.abs(raw), cap)
+
+
+def _hot_index(acts: _Activities, definition: LeadDefinition, n: int, as_of: int, cut: np.ndarray | None) -> np.ndarray:
+    """Per lead, the index of the first active hot trigger (-1: none)."""
+    first = np.full(n, -1, np.int64)
+    for k, trig in reversed(list(enumerate(definition.hot_triggers))):
+        idx = _window_rows(acts, trig, as_of, cut)
+        first[acts.lead[idx]] = k
+    return first
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass
+class _Scored:
+    index: pd.Index
+    fit_ids: list[str]
+    fit: np.ndarray
+    behaviour: np.ndarray
+    acts: _Activities
+    cut: np.ndarray | None
+    recycles: tuple[np.ndarray, np.ndarray]
+    as_of: int
+
+
+def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
+    if not isinstance(definition, LeadDefinition):
+        raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
+    t0 = int(_timestamp(as_of, definition, "as_of").value)
+    index = _lead_index(leads)
+    fit_ids, fit = _fit_matrix(leads, definition)
+    acts = _Activities.build(activities, index, definition, t0)
+    recycles = _recycles(stage_log, index, definition)
+    cut = None
+    if definition.on_recycle == "restart" and len(recycles[0]):
+        cut = _last_recycle(recycles, len(index), t0)
+    behaviour = _behaviour_matrix(acts, definition, len(index), t0, cut)
+    return _Scored(index, fit_ids, fit, behaviour, acts, cut, recycles, t0)
+
+
+def contributions(
+    leads: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    definition: LeadDefinition,
+    as_of: Any,
+    stage_log: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Points of every rule for every lead at ``as_of``: one column per ``definition.rule_ids``.
+
+    Caps are included, so ``score == contributions.sum(axis=1)``.
+    """
+    p = _prepare(leads, activities, definition, as_of, stage_log)
+    data = np.hstack([p.fit, p.behaviour])
+    return pd.DataFrame(data, index=p.index, columns=pd.Index(definition.rule_ids))
+
+
+def _bands(x: np.ndarray, bands: dict[str, float | None]) -> np.ndarray:
+    names = list(bands)
+    out = np.full(len(x), names[-1], dtype=object)
+    for name in reversed(names[:-1]):
+        out[x >= bands[name]] = name
+    return out
+
+
+def score(
+    leads: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    definition: LeadDefinition,
+    as_of: Any,
+    stage_log: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Score every lead at ``as_of``; see the module docstring for the exact rules.
+
+    Returns a DataFrame indexed by ``lead_id`` with ``fit_score``,
+    ``behaviour_score``, ``score``, ``grade``, ``engagement``, ``segment``,
+    ``is_mql``, ``is_hot``, ``hot_reason``, ``priority`` (1-3) and ``urgency``
+    (0-3).
+    """
+    p = _prepare(leads, activities, definition, as_of, stage_log)
+    n = len(p.index)
+    th = definition.thresholds
+    fit = p.fit.sum(axis=1)
+    beh = p.behaviour.sum(axis=1)
+    total = np.hstack([p.fit, p.behaviour]).sum(axis=1)
+    grade = _bands(fit, th.fit_grades)
+    engagement = _bands(beh, th.engagement)
+    matrix = th.matrix or {}
+    segment = pd.Series(grade + engagement, dtype=object).map(matrix).astype("string")
+
+    hot = _hot_index(p.acts, definition, n, p.as_of, p.cut)
+    labels = np.asarray([t.label or t.id for t in definition.hot_triggers] + [None], dtype=object)
+    hot_reason = pd.array(labels[hot], dtype="string")
+
+    if n:
+        lo, hi = np.percentile(total, list(th.priority_percentiles))
+        priority = 1 + (total > lo).astype(np.int64) + (total > hi).astype(np.int64)
+    else:
+        priority = np.zeros(0, np.int64)
+
+    earlier = p.as_of - _days_ns(th.urgency.window_days)
+    cut_then = _last_recycle(p.recycles, n, earlier) if p.cut is not None else None
+    beh_then = _behaviour_matrix(p.acts, definition, n, earlier, cut_then).sum(axis=1)
+    gain = beh - beh_then
+    urgency = np.searchsorted(np.asarray(th.urgency.bands, float), gain, side="right").astype(np.int64)
+
+    return pd.DataFrame(
+        {
+            "fit_score": fit,
+            "behaviour_score": beh,
+            "score": total,
+            "grade": pd.array(grade, dtype="string"),
+            "engagement": pd.array(engagement, dtype="string"),
+            "segment": segment.array,
+            "is_mql": (total >= th.mql) | (hot >= 0),
+            "is_hot": hot >= 0,
+            "hot_reason": hot_reason,
+            "priority": priority,
+            "urgency": urgency,
+        },
+        index=p.index,
+    )
+
+
+def explain(lead_id: str, contributions: pd.DataFrame, definition: LeadDefinition, n: int = 3) -> pd.DataFrame:
+    """The top ``n`` positive and top ``n`` negative factors of one lead's score.
+
+    Columns: ``rule_id``, ``label``, ``points``, ``direction`` (``+``/``-``);
+    positives first (largest first), then negatives (most negative first).
+    """
+    if lead_id not in contributions.index:
+        raise DataError(f"lead {lead_id!r} is not among the {len(contributions)} scored leads", where="lead_id")
+    row = contributions.loc[lead_id]
+    if isinstance(row, pd.DataFrame):
+        row = row.iloc[0]
+    row = row.astype(float)
+    pos = row[row > 0].sort_values(ascending=False, kind="stable").head(n)
+    neg = row[row < 0].sort_values(ascending=True, kind="stable").head(n)
+    parts = pd.concat([pos, neg])
+    return pd.DataFrame(
+        {
+            "rule_id": parts.index.astype(str),
+            "label": [definition.rule_label(r) for r in parts.index],
+            "points": parts.to_numpy(dtype=float),
+            "direction": ["+"] * len(pos) + ["-"] * len(neg),
+        }
+    )
+
+
+def required_columns(definition: LeadDefinition) -> dict[str, list[str]]:
+    """The columns scoring reads, per table (to read only those from a big file).
+
+    >>> from leadsim import load_definition
+    >>> required_columns(load_definition())["activities"]
+    ['lead_id', 'activity', 'at', 'detail']
+    """
+    attrs = [r.attribute for r in list(definition.fit_rules) + definition.bant_rules()]
+    return {
+        "leads": ["lead_id", *dict.fromkeys(attrs)],
+        "activities": ["lead_id", "activity", "at", "detail"],
+        "stage_log": ["lead_id", "stage", "at"],
+    }
+
+
+def mql_events(*args, **kwargs):  # placeholder until the vectorised version lands
+    raise NotImplementedError("mql_events is not written yet")
