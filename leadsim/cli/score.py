@@ -1,0 +1,210 @@
+"""``leadsim score`` and ``leadsim explain``: score leads with a definition and explain them.
+
+Without files both run on the embedded sample (``leadsim.datasets.load_sample``)
+scored as of its last activity.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import pandas as pd
+
+from leadsim.cli._common import add_json_flag, check_output_path, emit
+from leadsim.definition import LeadDefinition, load_definition
+from leadsim.errors import DataError, InputFileError
+from leadsim.io import check_references, load_mapping, read_table, write_table
+
+SUMMARY_COLUMNS = ["company", "score", "fit_score", "behaviour_score", "grade", "engagement", "is_mql", "is_hot",
+                   "hot_reason", "priority", "urgency"]
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that reads lead data shares."""
+    g = p.add_argument_group("data (default: the embedded sample)")
+    g.add_argument("--definition", metavar="FILE", help="lead definition YAML (default: the sample's, i.e. the embedded one)")
+    g.add_argument("--leads", metavar="FILE", help="leads table (.csv, .parquet or .xlsx)")
+    g.add_argument("--activities", metavar="FILE", help="activities table")
+    g.add_argument("--stage-log", metavar="FILE", help="stage log (needed for on_recycle: restart)")
+    g.add_argument("--mapping", metavar="FILE", help="CRM column-mapping YAML applied to the files")
+    g.add_argument("--as-of", metavar="TIME", help="score at this local time, e.g. '2026-03-31 17:00' "
+                   "(default: the last activity)")
+
+
+@dataclass
+class Inputs:
+    definition: LeadDefinition
+    leads: pd.DataFrame
+    activities: pd.DataFrame
+    stage_log: pd.DataFrame | None
+    as_of: pd.Timestamp
+    paths: list[str]
+    origin: str
+
+
+def _as_of(value: str | None, default: pd.Timestamp, definition: LeadDefinition) -> pd.Timestamp:
+    if value is None:
+        return default
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise DataError(f"cannot read {value!r} as a date/time; use e.g. '2026-03-31 17:00'", where="--as-of") from None
+    if pd.isna(ts):
+        raise DataError(f"{value!r} is not a date/time; use e.g. '2026-03-31 17:00'", where="--as-of")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(definition.calendar.timezone).tz_localize(None)
+    return ts
+
+
+def load_inputs(args: argparse.Namespace) -> Inputs:
+    """Read the tables the options name, or the embedded sample when none is named."""
+    files = {"leads": args.leads, "activities": args.activities, "stage_log": args.stage_log}
+    if args.leads is None and any(files.values()):
+        given = [f"--{k.replace('_', '-')}" for k, v in files.items() if v]
+        raise InputFileError(f"{', '.join(given)} needs --leads too (or give no files to use the sample)",
+                             where="--leads")
+    if args.leads is None:
+        if args.mapping:
+            raise InputFileError("--mapping applies to files; give --leads (and --activities) too", where="--mapping")
+        from leadsim.datasets import load_sample
+
+        sample = load_sample()
+        definition = load_definition(args.definition) if args.definition else sample.definition
+        acts = sample.activities
+        default = acts["at"].max() if len(acts) else sample.leads["created_at"].max()
+        return Inputs(definition, sample.leads, acts, sample.stage_log, _as_of(args.as_of, default, definition),
+                      [args.definition], "the embedded sample")
+    definition = load_definition(args.definition)
+    mapping = load_mapping(args.mapping, definition) if args.mapping else None
+    leads = read_table(args.leads, "leads", definition, mapping)
+    if args.activities:
+        acts = read_table(args.activities, "activities", definition, mapping)
+    else:
+        acts = pd.DataFrame({"lead_id": pd.Series([], dtype=str), "activity": pd.Series([], dtype=str),
+                             "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype=str)})
+    log = read_table(args.stage_log, "stage_log", definition, mapping) if args.stage_log else None
+    check_references(leads, activities=acts, stage_log=log)
+    default = acts["at"].max() if len(acts) else leads["created_at"].max()
+    if pd.isna(default):
+        raise DataError("no activity or creation time to score at; give --as-of", where=str(args.leads))
+    paths = [args.definition, args.leads, args.activities, args.stage_log, args.mapping]
+    return Inputs(definition, leads, acts, log, _as_of(args.as_of, default, definition), paths, args.leads)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score leads with a lead definition and summarise the result")
+    add_data_options(p)
+    p.add_argument("--out", metavar="FILE", help="write every lead's scores to a .csv or .parquet file")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists (never an input file)")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="how many top leads to list (default 10)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_score)
+
+    e = sub.add_parser("explain", help="why a lead scores what it scores: its top positive and negative factors")
+    e.add_argument("lead_ids", nargs="+", metavar="LEAD_ID")
+    e.add_argument("-n", type=int, default=3, help="factors per direction (default 3)")
+    add_data_options(e)
+    add_json_flag(e)
+    e.set_defaults(func=cmd_explain)
+
+
+def _score(inp: Inputs) -> pd.DataFrame:
+    from leadsim.scoring import score
+
+    return score(inp.leads, inp.activities, inp.definition, inp.as_of, stage_log=inp.stage_log)
+
+
+def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
+    """Counts, the grade x engagement table and the top leads of a score table."""
+    d = inp.definition
+    grid = pd.crosstab(pd.Categorical(scores["grade"], categories=list(d.thresholds.fit_grades)),
+                       pd.Categorical(scores["engagement"], categories=list(d.thresholds.engagement)),
+                       dropna=False)
+    grid.index.name, grid.columns.name = "grade", "engagement"
+    company = inp.leads.set_index("lead_id")["company"] if "company" in inp.leads.columns else None
+    best = scores.sort_values("score", ascending=False, kind="stable").head(max(top, 0))
+    best = best.assign(company=company.reindex(best.index) if company is not None else pd.NA)
+    return {
+        "data": inp.origin,
+        "definition": f"{d.name} {d.version}",
+        "as_of": inp.as_of,
+        "leads_scored": len(scores),
+        "mqls": int(scores["is_mql"].sum()),
+        "hot": int(scores["is_hot"].sum()),
+        "mql_threshold": d.thresholds.mql,
+        "grade_x_engagement": grid,
+        "top": best[[c for c in SUMMARY_COLUMNS if c in best.columns]],
+    }
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    inp = load_inputs(args)
+    out = check_output_path(args.out, inp.paths, force=args.overwrite) if args.out else None
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        raise InputFileError("--out must end in .csv or .parquet", where=str(out))
+    scores = _score(inp)
+    if out is not None:
+        write_table(scores, out, overwrite=args.overwrite)
+    s = summary(scores, inp, args.top)
+    if args.json:
+        s["grade_x_engagement"] = {g: row.to_dict() for g, row in s["grade_x_engagement"].iterrows()}
+        s["top"] = s["top"].reset_index()
+        if out is not None:
+            s["out"] = str(out)
+        emit(s, True)
+        return 0
+    print(f"Scored {s['leads_scored']} leads from {s['data']} as of {s['as_of']:%Y-%m-%d %H:%M} "
+          f"with {s['definition']}")
+    print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger); hot: {s['hot']}")
+    emit(s["grade_x_engagement"], False, title="leads by fit grade (rows) and engagement (columns)")
+    emit(s["top"].round(1), False, title=f"top {len(s['top'])} leads")
+    if out is not None:
+        print(f"\nwrote {len(scores)} rows to {out}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from leadsim.scoring import contributions, explain
+
+    inp = load_inputs(args)
+    known = set(inp.leads["lead_id"])
+    unknown = [i for i in args.lead_ids if i not in known]
+    if unknown:
+        some = sorted(known)[:3]
+        raise DataError(f"unknown lead id(s) {unknown} in {inp.origin}; ids look like {some}", where="LEAD_ID")
+    def only(df: pd.DataFrame | None) -> pd.DataFrame | None:
+        return None if df is None else df[df["lead_id"].isin(args.lead_ids)]
+
+    # Scores and contributions are per lead, so scoring just the leads asked about gives the same numbers.
+    sub = Inputs(inp.definition, only(inp.leads), only(inp.activities), only(inp.stage_log), inp.as_of,
+                 inp.paths, inp.origin)
+    parts = contributions(sub.leads, sub.activities, sub.definition, sub.as_of, stage_log=sub.stage_log)
+    scores = _score(sub)
+    result = []
+    for lead_id in dict.fromkeys(args.lead_ids):
+        row = scores.loc[lead_id]
+        factors = explain(lead_id, parts, inp.definition, n=args.n)
+        result.append({
+            "lead_id": lead_id,
+            "score": float(row["score"]),
+            "fit_score": float(row["fit_score"]),
+            "behaviour_score": float(row["behaviour_score"]),
+            "grade": row["grade"],
+            "engagement": row["engagement"],
+            "is_mql": bool(row["is_mql"]),
+            "hot_reason": None if pd.isna(row["hot_reason"]) else row["hot_reason"],
+            "factors": factors,
+        })
+    if args.json:
+        emit({"as_of": inp.as_of, "definition": inp.definition.version, "leads": result}, True)
+        return 0
+    print(f"as of {inp.as_of:%Y-%m-%d %H:%M}, {inp.definition.name} {inp.definition.version}")
+    for r in result:
+        hot = f", hot: {r['hot_reason']}" if r["hot_reason"] else ""
+        print(f"\n{r['lead_id']}: score {r['score']:.1f} (fit {r['fit_score']:.1f} + behaviour {r['behaviour_score']:.1f}), "
+              f"grade {r['grade']}{r['engagement']}, {'MQL' if r['is_mql'] else 'not an MQL'}{hot}")
+        f = r["factors"]
+        print(f.round(2).to_string(index=False) if len(f) else "  (no rule scores for this lead)")
+    return 0
+
