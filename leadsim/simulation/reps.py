@@ -1,0 +1,155 @@
+"""Reps as SimPy processes pulling work from a priority queue.
+
+A :class:`WorkQueue` is a heap of ``(key, seq, item)`` with lazy deletion:
+re-prioritising (an escalation moving a lead to the front) pushes a new entry
+and invalidates the old one through the item's version; a lead going cold is
+withdrawn the same way.  Each :class:`Rep` is a process that, while on shift,
+pops the best item and serves it; an idle rep waits on its own wake-up event,
+which :meth:`WorkQueue.put` triggers.  Handling time is measured in shift
+minutes: work that does not fit before the shift ends continues at the next
+shift, and the rep serves one item at a time.
+
+>>> import simpy
+>>> env = simpy.Environment()
+>>> q = WorkQueue(env)
+>>> served = []
+>>> def serve(rep, item):
+...     served.append((env.now, rep.name, item.name))
+...     yield env.timeout(10)
+>>> reps = [Rep(env, f"sdr{i}", q, serve) for i in range(2)]
+>>> for k, name in enumerate("abc"):
+...     q.put(Item(name), key=(k,))
+>>> env.run()
+>>> served
+[(0, 'sdr0', 'a'), (0, 'sdr1', 'b'), (10, 'sdr0', 'c')]
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from leadsim.simulation.clocks import INF, WorkTime
+
+__all__ = ["Item", "Rep", "WorkQueue"]
+
+
+class Item:
+    """Something waiting for a rep (a lead's next piece of work)."""
+
+    __slots__ = ("name", "lead", "enqueued_at", "queued", "version", "ready_at", "data")
+
+    def __init__(self, name: Any = None, lead: Any = None):
+        self.name = name
+        self.lead = lead
+        self.enqueued_at = 0.0
+        self.queued = False
+        self.version = 0
+        self.ready_at = 0.0
+        self.data: Any = None
+
+
+class WorkQueue:
+    """A priority queue of :class:`Item` with lazy deletion and idle-rep wake-ups."""
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self._heap: list[tuple[Any, int, int, Item]] = []
+        self._seq = 0
+        self.idle: deque[Rep] = deque()
+        self.n = 0  # items currently queued
+
+    def __len__(self) -> int:
+        return self.n
+
+    def put(self, item: Item, key: Any) -> None:
+        """Queue ``item`` (or re-prioritise it if queued) and wake an idle rep."""
+        if not item.queued:
+            item.queued = True
+            item.enqueued_at = self.env.now
+            self.n += 1
+        item.version += 1
+        self._seq += 1
+        heapq.heappush(self._heap, (key, self._seq, item.version, item))
+        while self.idle:
+            rep = self.idle.popleft()
+            if rep.waiting is not None and not rep.waiting.triggered:
+                rep.waiting.succeed()
+                break
+
+    def withdraw(self, item: Item) -> bool:
+        """Take ``item`` out of the queue (it went cold); False if a rep has it."""
+        if not item.queued:
+            return False
+        item.queued = False
+        self.n -= 1
+        return True
+
+    def pop(self) -> Item | None:
+        heap = self._heap
+        while heap:
+            _, _, version, item = heapq.heappop(heap)
+            if item.queued and version == item.version:
+                item.queued = False
+                self.n -= 1
+                return item
+        return None
+
+
+class Rep:
+    """One SDR or sales rep: a SimPy process serving items while on shift.
+
+    ``serve(rep, item)`` is a generator doing the work (its timeouts are the
+    handling time); ``shift`` (a :class:`WorkTime`) limits when the rep picks
+    up work, or ``None`` for around the clock.  ``busy`` collects the shift
+    minutes worked; :meth:`work` turns a handling time into the (wall) time
+    the work ends, continuing over the next shift if needed.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, queue: WorkQueue,
+                 serve: Callable[[Rep, Item], Generator[Any, Any, Any]], shift: WorkTime | None = None):
+        self.env = env
+        self.name = name
+        self.queue = queue
+        self.serve = serve
+        self.shift = shift
+        self.waiting: simpy.Event | None = None
+        self.busy = 0.0
+        self.current: Item | None = None
+        self.process = env.process(self._run())
+
+    def work(self, minutes: float) -> simpy.Timeout:
+        """A timeout for ``minutes`` of shift time starting now."""
+        self.busy += minutes
+        if self.shift is None:
+            return self.env.timeout(minutes)
+        end = self.shift.add_minutes(self.env.now, minutes)
+        return self.env.timeout(end - self.env.now)
+
+    def _run(self) -> Generator[Any, Any, None]:
+        env, queue, shift = self.env, self.queue, self.shift
+        while True:
+            if shift is not None and not shift.is_open(env.now):
+                nxt = shift.next_open(env.now)
+                if nxt == INF:
+                    return
+                yield env.timeout(nxt - env.now)
+                continue
+            item = queue.pop()
+            if item is None:
+                self.waiting = ev = env.event()
+                queue.idle.append(self)
+                if shift is None:
+                    yield ev
+                else:
+                    end = shift.shift_end(env.now)
+                    yield ev | env.timeout(end - env.now)
+                self.waiting = None
+                continue
+            self.current = item
+            yield from self.serve(self, item)
+            self.current = None
