@@ -708,17 +708,43 @@ def write_text_atomic(path: Path, text: str, *, overwrite: bool = False) -> None
         raise
 
 
-def _format_validation(err: ValidationError) -> str:
+def _loc_text(loc: tuple[Any, ...], data: Any) -> str:
+    """A pydantic error location as a dotted path, list items named by their id/name when they have one.
+
+    ``("fit_rules", 1, "op")`` becomes ``fit_rules.director.op`` when item 1 has ``id: director``.
+    """
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        text = str(p)
+        if text.startswith("function-"):
+            continue
+        child = None
+        if isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+            child = node[p]
+            if isinstance(child, dict):
+                key = child.get("id", child.get("name"))
+                if isinstance(key, str) and key:
+                    text = key
+        elif isinstance(node, dict):
+            child = node.get(p)
+        parts.append(text)
+        node = child
+    return ".".join(parts)
+
+
+def _format_validation(err: ValidationError, data: Any = None) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
+        loc = _loc_text(tuple(e["loc"]), data)
         msg = e["msg"].removeprefix("Value error, ")
+        given = e.get("input")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (a typo? remove or rename it)"
         elif e["type"] == "missing":
             msg = "required key is missing"
-        elif e["type"] == "literal_error":
-            msg = f"{msg}; got {e.get('input')!r}"
+        elif not e["type"].startswith("value_error") and not isinstance(given, dict | list):
+            msg = f"{msg}; got {given!r}"
         lines.append(f"{loc or '<top>'}: {msg}")
     return "; ".join(lines[:5]) + (f" (and {len(lines) - 5} more)" if len(lines) > 5 else "")
 
@@ -733,7 +759,11 @@ def parse_definition(data: Any, *, source: str = "<definition>") -> LeadDefiniti
     try:
         return LeadDefinition.model_validate(data)
     except ValidationError as err:
-        raise DefinitionError(_format_validation(err), where=source) from None
+        raise DefinitionError(_format_validation(err, data), where=source) from None
+
+
+#: PyYAML's safe loader, the C one when libyaml is installed (about 6x faster, same results).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_yaml(path: str | os.PathLike[str], what: str = "YAML file") -> Any:
@@ -750,7 +780,7 @@ def read_yaml(path: str | os.PathLike[str], what: str = "YAML file") -> Any:
     if not text.strip():
         raise InputFileError(f"the {what} is empty", where=str(p))
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

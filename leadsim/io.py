@@ -273,7 +273,7 @@ def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition | None
     try:
         mapping = ColumnMapping.model_validate(data)
     except ValidationError as err:
-        raise MappingError(_format_validation(err), where=str(path)) from None
+        raise MappingError(_format_validation(err, data), where=str(path)) from None
     if definition is not None:
         mapping.check(definition, source=str(path))
     return mapping
@@ -762,7 +762,7 @@ def check_references(
         bad = ~table["lead_id"].isin(known)
         if bad.any():
             ids = list(dict.fromkeys(table.loc[bad.to_numpy(), "lead_id"]))
-            first = ", ".join(f"{i!r} ({_rows((table['lead_id'] == i).to_numpy(), 1)})" for i in ids[:5])
+            first = ", ".join(f"{i!r} ({_rows((table['lead_id'] == i).to_numpy(), 3)})" for i in ids[:5])
             raise DataError(f"{int(bad.sum())} row(s) refer to lead(s) not in the leads table: {first}"
                             f"{' ...' if len(ids) > 5 else ''}", where=name)
     if owners is not None:
