@@ -1,0 +1,384 @@
+"""One feature row per hand-off, as of its ``handed_at``, in the definition's rule forms.
+
+* fit and BANT rules: 1 when the rule fires on the lead's attributes, else 0;
+* behaviour rules: the *uncapped* decayed count of the rule's matching
+  activities (name and detail filter) in its ``window_days`` before the
+  hand-off, each weighted ``0.5 ** (age_days / half_life_days)`` with one
+  shared half-life (``at_least`` and ``recency`` rules count the same way);
+  a logistic model cannot learn a half-life, so it is chosen by time-ordered
+  cross-validation over a grid;
+* controls, never turned into points: ``response_minutes_log``
+  (``log1p`` of the minutes to the first touch) and ``owner``.
+
+The conditions are evaluated by :func:`leadsim.scoring.contributions` on a
+"counting" copy of the rules (every point 1, no caps), so calibration reads
+the data exactly as scoring does.  Each hand-off is scored at its own
+``handed_at`` by shifting its lead's activities so that all hand-offs share
+one reference time: nothing recorded after the hand-off leaks in.
+
+>>> from leadsim.datasets import make_history
+>>> h = make_history(400, "2025-01-01", "2025-07-01", seed=3)
+>>> fs = build_features(h, half_lives=(21,))
+>>> fs.X.shape[0] == fs.y.shape[0] and "runs_erp" in fs.X and "owner" in fs.X
+True
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.definition import BehaviourRule, LeadDefinition, LeadsimWarning
+from leadsim.errors import DataError, DefinitionError, SchemaError
+
+__all__ = ["FeatureSet", "build_features", "parse_outcome", "DEFAULT_HALF_LIVES", "CONTROL_COLUMNS"]
+
+DEFAULT_HALF_LIVES: tuple[float, ...] = (7.0, 14.0, 21.0, 30.0, 60.0)
+CONTROL_COLUMNS = ("response_minutes_log", "owner")
+_TRUE = {"true", "1", "yes", "y", "t", "1.0", "sql"}
+_FALSE = {"false", "0", "no", "n", "f", "0.0"}
+
+
+@dataclass
+class FeatureSet:
+    """Features, labels and bookkeeping of the hand-offs, in ``handed_at`` order."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    meta: pd.DataFrame
+    definition: LeadDefinition
+    fit_columns: list[str]
+    behaviour_columns: list[str]
+    control_columns: list[str]
+    half_life_days: float
+    current_score: pd.Series
+    half_life_scores: pd.Series | None = None
+    excluded: list[str] = field(default_factory=list)
+
+    @property
+    def rule_columns(self) -> list[str]:
+        return [*self.fit_columns, *self.behaviour_columns]
+
+    def subset(self, rows: np.ndarray) -> FeatureSet:
+        """The same feature set restricted to row positions ``rows``."""
+        return FeatureSet(
+            self.X.iloc[rows], self.y.iloc[rows], self.meta.iloc[rows], self.definition, self.fit_columns,
+            self.behaviour_columns, self.control_columns, self.half_life_days, self.current_score.iloc[rows],
+            self.half_life_scores, self.excluded,
+        )
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+def _tables(sample_or_tables: Any) -> dict[str, pd.DataFrame]:
+    if isinstance(sample_or_tables, dict):
+        tables = dict(sample_or_tables)
+    else:
+        tables = {k: getattr(sample_or_tables, k, None) for k in ("leads", "activities", "outcomes", "definition")}
+    for name in ("leads", "outcomes"):
+        if not isinstance(tables.get(name), pd.DataFrame):
+            raise SchemaError(f"no {name} table given; pass a History or a dict with 'leads', 'activities', 'outcomes'",
+                              where=name)
+    if tables.get("activities") is None:
+        tables["activities"] = pd.DataFrame({"lead_id": [], "activity": [], "at": pd.Series([], dtype="datetime64[ns]")})
+    return tables
+
+
+def parse_outcome(values: pd.Series, where: str = "outcomes.sql") -> pd.Series:
+    """Read an outcome column as pandas ``boolean`` (NA = still open).
+
+    Accepts booleans, 0/1 and the words true/false/yes/no; anything else is a
+    :class:`DataError` naming the values and rows.
+
+    >>> parse_outcome(pd.Series([True, "no", 1, None])).tolist()
+    [True, False, True, <NA>]
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("boolean")
+    text = values.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    is_true, is_false = text.isin(_TRUE).fillna(False), text.isin(_FALSE).fillna(False)
+    out[is_true.to_numpy(dtype=bool)] = True
+    out[is_false.to_numpy(dtype=bool)] = False
+    bad = (values.notna() & ~is_true & ~is_false).to_numpy(dtype=bool)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"undeclared outcome value(s) {sorted(map(str, values[bad].unique()))[:5]} at row(s) {rows[:5].tolist()}; "
+            "use true/false (or 1/0), and leave it empty while the hand-off is still open",
+            where=where,
+        )
+    return out
+
+
+def _require(df: pd.DataFrame, table: str, cols: Sequence[str]) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise SchemaError(f"missing column(s) {missing}; present: {list(df.columns)[:12]}", where=table)
+
+
+def _usable_rules(definition: LeadDefinition, include: Sequence[str]) -> tuple[LeadDefinition, list[str]]:
+    """Drop rules on attributes recorded after hand-off or protected, unless opted in (with a warning)."""
+    attrs = {a.name: a for a in definition.attributes}
+    unknown = [n for n in include if n not in attrs]
+    if unknown:
+        raise DefinitionError(f"include names unknown attribute(s) {unknown}; known: {sorted(attrs)}", where="include")
+    risky = {n for n, a in attrs.items() if a.recorded == "after_handoff" or a.protected}
+    for n in sorted(set(include) & risky):
+        a = attrs[n]
+        why = "is recorded after the hand-off (it leaks the outcome)" if a.recorded == "after_handoff" else "is protected"
+        warnings.warn(f"calibration uses attribute {n!r}, which {why}; you opted in", LeadsimWarning, stacklevel=3)
+    drop = risky - set(include)
+    fit = [r for r in definition.fit_rules if r.attribute not in drop]
+    bant = {k: r for k, r in definition.bant.items() if r.attribute not in drop}
+    excluded = [r.id for r in definition.fit_rules if r.attribute in drop]
+    excluded += [f"bant_{k}" for k, r in definition.bant.items() if r.attribute in drop]
+    return definition.model_copy(update={"fit_rules": fit, "bant": bant}), excluded
+
+
+def _counting(definition: LeadDefinition, *, fit: bool, half_life: float | None = None) -> LeadDefinition:
+    """A copy whose contributions *are* the features: points 1, no caps, one half-life."""
+    if fit:
+        return definition.model_copy(update={
+            "fit_rules": [r.model_copy(update={"points": 1.0}) for r in definition.fit_rules],
+            "bant": {k: r.model_copy(update={"points": 1.0}) for k, r in definition.bant.items()},
+            "behaviour_rules": [], "hot_triggers": [], "on_recycle": "keep",
+        })
+    beh = [
+        BehaviourRule.model_construct(
+            id=r.id, label=r.label, activity=r.activity, detail=r.detail, points=1.0, mode="each", min_count=1,
+            cap=None, half_life_days=half_life, window_days=r.window_days,
+        )
+        for r in definition.behaviour_rules
+    ]
+    return definition.model_copy(update={"fit_rules": [], "bant": {}, "behaviour_rules": beh, "hot_triggers": [],
+                                          "on_recycle": "keep"})
+
+
+def _behaviour_only(definition: LeadDefinition) -> LeadDefinition:
+    return definition.model_copy(update={"fit_rules": [], "bant": {}, "hot_triggers": [], "on_recycle": "keep"})
+
+
+def _fit_only(definition: LeadDefinition) -> LeadDefinition:
+    return definition.model_copy(update={"behaviour_rules": [], "hot_triggers": [], "on_recycle": "keep"})
+
+
+class _Shifted:
+    """Activities re-timed per hand-off so one ``as_of`` scores every hand-off at its ``handed_at``."""
+
+    def __init__(self, activities: pd.DataFrame, handoff: np.ndarray, lead: np.ndarray, handed: np.ndarray,
+                 max_window_days: float | None):
+        self.ref = handed.max()
+        ref_ns = int(handed.view(np.int64).max())
+        self.ids = handoff
+        _require(activities, "activities", ["lead_id", "activity", "at"])
+        cols = ["lead_id", "activity", "at"] + (["detail"] if "detail" in activities.columns else [])
+        acts = activities[cols]
+        lead_codes, lead_u = pd.factorize(pd.Index(lead, dtype=object))
+        a_codes = pd.Index(lead_u).get_indexer(acts["lead_id"].astype(str).to_numpy(dtype=object))
+        at = acts["at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        keep = a_codes >= 0
+        a_idx = np.flatnonzero(keep)
+        a_codes, at_k = a_codes[keep], at[keep]
+        # pair every hand-off with its lead's activities (sorted by lead code), as ranges
+        order = np.argsort(a_codes, kind="stable")
+        a_idx, a_codes, at_k = a_idx[order], a_codes[order], at_k[order]
+        starts = np.searchsorted(a_codes, lead_codes, side="left")
+        ends = np.searchsorted(a_codes, lead_codes, side="right")
+        lens = ends - starts
+        h_of_pair = np.repeat(np.arange(len(handoff)), lens)
+        offs = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+        pair = np.repeat(starts, lens) + offs
+        t_h = handed.view(np.int64)[h_of_pair]
+        t_a = at_k[pair]
+        ok = t_a <= t_h
+        if max_window_days is not None:
+            ok &= t_a > t_h - int(max_window_days * 86_400e9)
+        self.pair_handoff = h_of_pair[ok]
+        self.pair_row = a_idx[pair[ok]]
+        self.pair_at = t_a[ok] + (ref_ns - t_h[ok])
+        self.acts = acts
+
+    def frame(self, rows: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(pseudo-leads, shifted activities), optionally for a subset of hand-off positions."""
+        sel = slice(None) if rows is None else np.isin(self.pair_handoff, rows)
+        ph, pr, pa = self.pair_handoff[sel], self.pair_row[sel], self.pair_at[sel]
+        ids = self.ids if rows is None else self.ids[rows]
+        leads = pd.DataFrame({"lead_id": pd.Categorical(ids)})
+        src = self.acts.iloc[pr]
+        acts = pd.DataFrame({
+            "lead_id": pd.Categorical.from_codes(
+                pd.Index(ids).get_indexer(self.ids[ph]) if rows is not None else ph, categories=pd.Index(ids)),
+            "activity": src["activity"].to_numpy(),
+            "at": pa.view("datetime64[ns]"),
+        })
+        if "detail" in src.columns:
+            acts["detail"] = src["detail"].to_numpy()
+        return leads, acts
+
+
+def _behaviour(shifted: _Shifted, definition: LeadDefinition, half_life: float, rows: np.ndarray | None = None) -> pd.DataFrame:
+    from leadsim.scoring import contributions
+
+    leads, acts = shifted.frame(rows)
+    out = contributions(leads, acts, _counting(definition, fit=False, half_life=half_life), pd.Timestamp(shifted.ref))
+    return out
+
+
+def _select_half_life(fit_x: pd.DataFrame, beh: dict[float, pd.DataFrame], controls: pd.DataFrame, y: np.ndarray,
+                      n_splits: int = 3) -> pd.Series:
+    """Mean held-out log loss per half-life over time-ordered splits (rows are in time order)."""
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import TimeSeriesSplit
+
+    from leadsim.calibration.estimator import MQLCalibrator
+
+    scores = {}
+    for h, b in beh.items():
+        X = pd.concat([fit_x.reset_index(drop=True), b.reset_index(drop=True), controls.reset_index(drop=True)], axis=1)
+        losses = []
+        for tr, te in TimeSeriesSplit(n_splits=n_splits).split(X):
+            if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
+                continue
+            m = MQLCalibrator(Cs=(1.0,), cv=None).fit(X.iloc[tr], y[tr])
+            losses.append(log_loss(y[te], m.predict_proba(X.iloc[te])[:, 1], labels=[False, True]))
+        scores[h] = float(np.mean(losses)) if losses else np.nan
+    return pd.Series(scores, name="log_loss").rename_axis("half_life_days")
+
+
+def build_features(
+    sample_or_tables: Any,
+    definition: LeadDefinition | None = None,
+    *,
+    half_lives: Sequence[float] | float = DEFAULT_HALF_LIVES,
+    include: Sequence[str] = (),
+    controls: bool = True,
+    labelled_only: bool = True,
+    cv_rows: int = 200_000,
+    rng: np.random.Generator | int | None = 0,
+) -> FeatureSet:
+    """Features of every (labelled) hand-off as of its ``handed_at``; see the module docstring.
+
+    ``sample_or_tables`` is a :class:`leadsim.datasets.History` or a dict of
+    ``leads``, ``activities`` and ``outcomes``; ``definition`` defaults to the
+    sample's.  ``half_lives``: one value, or a grid chosen by time-ordered CV
+    (on at most ``cv_rows`` randomly drawn hand-offs).  ``include`` opts in
+    attributes recorded after the hand-off or protected (with a
+    :class:`LeadsimWarning`); rules on them are left out otherwise.
+    """
+    tables = _tables(sample_or_tables)
+    definition = definition if definition is not None else tables.get("definition")
+    if not isinstance(definition, LeadDefinition):
+        raise DefinitionError("no lead definition given; pass definition=load_definition(...)")
+    leads, activities, outcomes = tables["leads"], tables["activities"], tables["outcomes"]
+    _require(outcomes, "outcomes", ["handoff_id", "lead_id", "handed_at", "sql"])
+    _require(leads, "leads", ["lead_id"])
+    used, excluded = _usable_rules(definition, include)
+
+    y_all = parse_outcome(outcomes["sql"])
+    keep = y_all.notna().to_numpy(dtype=bool) if labelled_only else np.ones(len(outcomes), bool)
+    out = outcomes.loc[keep].copy()
+    y = y_all[keep]
+    handed = pd.to_datetime(out["handed_at"], errors="coerce")
+    if handed.isna().any():
+        rows = np.flatnonzero(handed.isna().to_numpy())[:5].tolist()
+        raise DataError(f"missing or unreadable handed_at at row(s) {rows}", where="outcomes.handed_at")
+    if getattr(handed.dt, "tz", None) is not None:
+        handed = handed.dt.tz_convert(definition.calendar.timezone).dt.tz_localize(None)
+    order = np.argsort(handed.to_numpy(dtype="datetime64[ns]"), kind="stable")
+    out, y, handed = out.iloc[order], y.iloc[order], handed.iloc[order]
+    if len(out) == 0:
+        raise DataError("no labelled hand-offs (sql true/false) to learn from", where="outcomes.sql")
+    ids = out["handoff_id"].astype(str).to_numpy(dtype=object)
+    if len(set(ids)) != len(ids):
+        raise DataError("duplicate handoff_id values; each hand-off appears once", where="outcomes.handoff_id")
+    lead_ids = out["lead_id"].astype(str).to_numpy(dtype=object)
+    lead_index = pd.Index(leads["lead_id"].astype(str).to_numpy(dtype=object))
+    pos = lead_index.get_indexer(lead_ids)
+    if (pos < 0).any():
+        bad = sorted(set(lead_ids[pos < 0]))[:5]
+        raise DataError(f"hand-off(s) for lead id(s) not in the leads table, e.g. {bad}", where="outcomes.lead_id")
+    handed_np = handed.to_numpy(dtype="datetime64[ns]")
+
+    # fit + BANT indicators: per lead (attributes do not change), then per hand-off
+    from leadsim.scoring import contributions
+
+    handed_leads = leads.iloc[np.unique(pos)]
+    for r in [*used.fit_rules, *used.bant_rules()]:
+        if r.attribute in handed_leads.columns and handed_leads[r.attribute].isna().all():
+            raise DataError(
+                f"attribute {r.attribute!r} (rule {r.id!r}) is missing for every handed-over lead; "
+                "fill it in the leads table or remove the rule before calibrating",
+                where=f"leads.{r.attribute}",
+            )
+    t_any = pd.Timestamp(handed_np.max())
+    fit_df = contributions(handed_leads, None, _counting(used, fit=True), t_any)
+    fit_x = fit_df.reindex(lead_ids).reset_index(drop=True)
+    fit_cols = list(fit_x.columns)
+    current_fit = contributions(handed_leads, None, _fit_only(definition), t_any).sum(axis=1).reindex(lead_ids).to_numpy()
+
+    # behaviour: decayed windowed counts with the half-life chosen by CV
+    windows = [r.window_days for r in definition.behaviour_rules]
+    max_window = None if any(w is None for w in windows) or not windows else max(windows)
+    shifted = _Shifted(activities, ids, lead_ids, handed_np, max_window)
+    ctrl = pd.DataFrame(index=range(len(out)))
+    ctrl_cols: list[str] = []
+    if controls and "response_minutes" in out.columns and out["response_minutes"].notna().any():
+        rm = pd.to_numeric(out["response_minutes"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ctrl["response_minutes_log"] = np.log1p(np.clip(rm, 0, None))
+        ctrl_cols.append("response_minutes_log")
+    if controls and "owner" in out.columns and out["owner"].notna().any():
+        ctrl["owner"] = out["owner"].astype(object).where(out["owner"].notna(), None).to_numpy(dtype=object)
+        ctrl_cols.append("owner")
+    grid = [float(half_lives)] if np.isscalar(half_lives) else [float(h) for h in half_lives]
+    if not grid or any(h <= 0 for h in grid):
+        raise DataError(f"half_lives {grid} must be positive numbers of days", where="half_lives")
+    yb = y.to_numpy(dtype=bool)
+    scores = None
+    if len(grid) > 1:
+        gen = np.random.default_rng(rng)
+        rows = np.arange(len(out)) if len(out) <= cv_rows else np.sort(gen.choice(len(out), cv_rows, replace=False))
+        beh = {h: _behaviour(shifted, used, h, rows if len(rows) < len(out) else None) for h in grid}
+        scores = _select_half_life(fit_x.iloc[rows], beh, ctrl.iloc[rows], yb[rows])
+        best = float(scores.idxmin()) if scores.notna().any() else grid[len(grid) // 2]
+        beh_x = beh[best] if len(rows) == len(out) else _behaviour(shifted, used, best)
+    else:
+        best = grid[0]
+        beh_x = _behaviour(shifted, used, best)
+    beh_x = beh_x.reset_index(drop=True)
+    current_beh = _behaviour_current(shifted, definition)
+
+    X = pd.concat([fit_x, beh_x, ctrl], axis=1)
+    X.index = pd.Index(ids, name="handoff_id")
+    meta_cols = [c for c in ("lead_id", "handed_at", "handoff_reason", "propensity", "definition_version", "owner",
+                             "response_minutes") if c in out.columns]
+    meta = out[meta_cols].copy()
+    meta["handed_at"] = handed_np
+    meta.index = X.index
+    return FeatureSet(
+        X=X,
+        y=pd.Series(yb, index=X.index, name="sql"),
+        meta=meta,
+        definition=definition,
+        fit_columns=fit_cols,
+        behaviour_columns=list(beh_x.columns),
+        control_columns=ctrl_cols,
+        half_life_days=best,
+        current_score=pd.Series(current_fit + current_beh, index=X.index, name="score"),
+        half_life_scores=scores,
+        excluded=excluded,
+    )
+
+
+def _behaviour_current(shifted: _Shifted, definition: LeadDefinition) -> np.ndarray:
+    """The behaviour score of the definition in force (caps, modes, half-lives) at each hand-off."""
+    from leadsim.scoring import contributions
+
+    leads, acts = shifted.frame()
+    return contributions(leads, acts, _behaviour_only(definition), pd.Timestamp(shifted.ref)).sum(axis=1).to_numpy()
