@@ -1,0 +1,443 @@
+"""Funnel stages on a stage log: validation, snapshots, waterfall and velocity.
+
+A *stage log* has one row per stage change: ``lead_id``, ``stage`` (a stage id
+of the definition), ``at``, ``reason``, ``owner``.  The stages, where leads may
+enter and every allowed move come from the definition's ``funnel``.  Two rows
+of one lead in a row with the same stage are a *re-assignment* (a new owner,
+no move); they are accepted and do not start a new visit.
+
+Everything is vectorised over leads (sort, shift, groupby); there is no loop
+over leads.
+
+>>> import pandas as pd
+>>> from leadsim import load_definition
+>>> d = load_definition()
+>>> log = pd.DataFrame({"lead_id": ["L1", "L1", "L2", "L1"],
+...                     "stage": ["Name", "Lead", "name", "sales_lead"],
+...                     "at": pd.to_datetime(["2026-03-02 10:00", "2026-03-04 10:00",
+...                                           "2026-03-03 09:00", "2026-03-05 12:00"])})
+>>> log = validate_stage_log(log, d)
+>>> log["stage"].tolist()
+['name', 'lead', 'sales_lead', 'name']
+>>> snapshot(log, pd.Timestamp("2026-03-04 12:00"))["stage"].to_dict()
+{'L1': 'lead', 'L2': 'name'}
+>>> wf = waterfall(log, "2026-03-01", "2026-04-01", definition=d)
+>>> wf.stages.set_index("stage").loc[["name", "lead", "sales_lead"], "reached"].tolist()
+[2, 1, 1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.calendar import BusinessCalendar
+from leadsim.definition import LeadDefinition, load_definition
+from leadsim.errors import DataError, InvalidTransition, SchemaError
+
+__all__ = ["Waterfall", "snapshot", "validate_stage_log", "velocity", "waterfall"]
+
+_REQUIRED = ("lead_id", "stage", "at")
+_NS_PER_DAY = 86_400_000_000_000
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _stage_lookup(definition: LeadDefinition) -> dict[str, str]:
+    look: dict[str, str] = {}
+    for s in definition.funnel.stages:
+        look[s.id.casefold()] = s.id
+        look[s.label.strip().casefold()] = s.id
+    return look
+
+
+def _row_name(index_value: Any) -> str:
+    return f"row {index_value}"
+
+
+def _normalise_stages(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+    """Stage ids or labels (any case) -> stage ids; unknown -> DataError naming the row."""
+    look = _stage_lookup(definition)
+    key = values.astype("string").str.strip().str.casefold()
+    out = key.map(look)
+    bad = out.isna()
+    if bad.any():
+        first = bad.to_numpy().nonzero()[0][0]
+        known = [f"{s.id} ({s.label})" for s in definition.funnel.stages]
+        raise DataError(
+            f"{_row_name(values.index[first])}: unknown stage {values.iloc[first]!r} "
+            f"({int(bad.sum())} row(s) in all); the definition's stages are {known}",
+            where=f"{where}.stage",
+        )
+    return out.astype(str)
+
+
+def _to_local(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return BusinessCalendar.from_definition(definition).localize(values)
+    if values.dtype.kind == "M":
+        out = values.astype("datetime64[ns]")
+    else:
+        try:
+            out = pd.to_datetime(values, format="mixed")
+        except (ValueError, TypeError):
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+            first = (parsed.isna() & values.notna()).to_numpy().nonzero()[0]
+            i = first[0] if len(first) else 0
+            raise DataError(
+                f"{_row_name(values.index[i])}: cannot read {values.iloc[i]!r} as a time; use ISO times like 2026-03-02 10:00",
+                where=f"{where}.at",
+            ) from None
+        if isinstance(out.dtype, pd.DatetimeTZDtype):
+            return BusinessCalendar.from_definition(definition).localize(out)
+        out = out.astype("datetime64[ns]")
+    if out.isna().any():
+        i = out.isna().to_numpy().nonzero()[0][0]
+        raise DataError(f"{_row_name(values.index[i])}: the time is missing", where=f"{where}.at")
+    return out
+
+
+def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = None, *, where: str = "stage_log") -> pd.DataFrame:
+    """Check a stage log against the funnel and return it sorted and typed.
+
+    Stages may be given as ids or display labels, in any case; they come back
+    as ids.  The result is sorted by ``lead_id`` then ``at`` (rows of one lead
+    at the same moment keep their input order), with ``at`` as naive local
+    ``datetime64[ns]`` (tz-aware times are converted to the calendar's zone)
+    and ``reason``/``owner`` as strings (missing as ``<NA>``).
+
+    Raises :class:`~leadsim.errors.DataError` for a missing column, an
+    unknown stage or an unreadable time, and
+    :class:`~leadsim.errors.InvalidTransition` for the earliest move the
+    funnel does not allow (a first row outside the entry stages included).
+    """
+    definition = definition or load_definition()
+    if not isinstance(log, pd.DataFrame):
+        raise SchemaError(f"a stage log is a DataFrame, got {type(log).__name__}", where=where)
+    missing = [c for c in _REQUIRED if c not in log.columns]
+    if missing:
+        raise SchemaError(
+            f"missing column(s) {missing}; a stage log needs lead_id, stage, at (and optionally reason, owner)",
+            where=where,
+        )
+    df = pd.DataFrame(
+        {
+            "lead_id": log["lead_id"].astype("string"),
+            "stage": _normalise_stages(log["stage"], definition, where),
+            "at": _to_local(log["at"], definition, where),
+            "reason": log["reason"].astype("string") if "reason" in log.columns else pd.Series(pd.NA, index=log.index, dtype="string"),
+            "owner": log["owner"].astype("string") if "owner" in log.columns else pd.Series(pd.NA, index=log.index, dtype="string"),
+        },
+        index=log.index,
+    )
+    if df["lead_id"].isna().any():
+        i = df["lead_id"].isna().to_numpy().nonzero()[0][0]
+        raise DataError(f"{_row_name(log.index[i])}: lead_id is missing", where=f"{where}.lead_id")
+    df["owner"] = df["owner"].where(df["owner"].str.strip() != "", pd.NA)
+    df["_row"] = np.arange(len(df))
+    df = df.sort_values(["lead_id", "at", "_row"], kind="stable").reset_index(drop=True)
+    _check_moves(df, definition, where)
+    return df.drop(columns="_row")
+
+
+def _check_moves(df: pd.DataFrame, definition: LeadDefinition, where: str) -> None:
+    f = definition.funnel
+    ids = f.stage_ids
+    code = {s: i for i, s in enumerate(ids)}
+    allowed = np.zeros((len(ids) + 1, len(ids)), dtype=bool)
+    for a, b in f.allowed():
+        allowed[code[a], code[b]] = True
+    for s in ids:
+        allowed[code[s], code[s]] = True  # a re-assignment within the stage
+    for e in f.entry:
+        allowed[len(ids), code[e]] = True  # row "len(ids)" = not yet in the funnel
+    cur = df["stage"].map(code).to_numpy()
+    lead = df["lead_id"].to_numpy()
+    first = np.ones(len(df), dtype=bool)
+    first[1:] = lead[1:] != lead[:-1]
+    prev = np.empty(len(df), dtype=np.int64)
+    prev[0:1] = len(ids)
+    prev[1:] = cur[:-1]
+    prev[first] = len(ids)
+    ok = allowed[prev, cur]
+    if ok.all():
+        return
+    bad = np.flatnonzero(~ok)
+    i = bad[np.argmin(df["at"].to_numpy()[bad])]  # the earliest illegal move
+    at = df["at"].iloc[i]
+    to = definition.stage_label(ids[cur[i]])
+    if prev[i] == len(ids):
+        entries = [definition.stage_label(e) for e in f.entry]
+        raise InvalidTransition(
+            f"lead {lead[i]} enters the funnel at {to} on {at}, but leads may only enter at {entries}; "
+            "add its earlier stages to the log or the stage to funnel.entry",
+            where=where,
+        )
+    frm = definition.stage_label(ids[prev[i]])
+    nxt = sorted(definition.stage_label(b) for a, b in f.allowed() if a == ids[prev[i]])
+    raise InvalidTransition(
+        f"lead {lead[i]} moves from {frm} to {to} on {at}, which the funnel does not allow "
+        f"(from {frm} a lead may go to {nxt or 'nowhere: it is terminal'}); fix the log or funnel.transitions",
+        where=where,
+    )
+
+
+def _typed(log: pd.DataFrame, definition: LeadDefinition | None) -> pd.DataFrame:
+    """The log validated when a definition is at hand, else just sorted and typed."""
+    if definition is not None:
+        return validate_stage_log(log, definition)
+    missing = [c for c in _REQUIRED if c not in log.columns]
+    if missing:
+        raise SchemaError(f"missing column(s) {missing}; a stage log needs lead_id, stage, at", where="stage_log")
+    df = log.copy()
+    df["at"] = _to_local(df["at"], load_definition(), "stage_log")
+    if "owner" not in df.columns:
+        df["owner"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    if "reason" not in df.columns:
+        df["reason"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    df["_row"] = np.arange(len(df))
+    return df.sort_values(["lead_id", "at", "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
+
+
+def _visits(log: pd.DataFrame) -> pd.DataFrame:
+    """Collapse re-assignments: one row per stage visit, with ``until`` (NaT while open)."""
+    lead = log["lead_id"].to_numpy()
+    stage = log["stage"].to_numpy()
+    new_lead = np.ones(len(log), dtype=bool)
+    new_lead[1:] = lead[1:] != lead[:-1]
+    keep = new_lead.copy()
+    keep[1:] |= stage[1:] != stage[:-1]
+    v = log.loc[keep].reset_index(drop=True)
+    nl = new_lead[keep]
+    until = v["at"].shift(-1)
+    last = np.ones(len(v), dtype=bool)
+    last[:-1] = nl[1:]
+    v["until"] = until.where(~last)
+    v["prev"] = v["stage"].shift(1).where(~nl)
+    return v
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+def snapshot(log: pd.DataFrame, at: Any, definition: LeadDefinition | None = None) -> pd.DataFrame:
+    """The stage of every lead that exists at ``at``.
+
+    Returns a DataFrame indexed by ``lead_id`` with ``stage``, ``since`` (when
+    the lead entered it) and ``owner``.  A lead exists from its first log row
+    on (a row exactly at ``at`` counts), so the stage counts sum to the number
+    of leads that exist then.  With ``definition`` the log is validated first.
+    """
+    df = _typed(log, definition)
+    t = pd.Timestamp(at)
+    v = _visits(df)
+    v = v[v["at"] <= t]
+    last = v.groupby("lead_id", sort=True).tail(1)
+    owners = df[df["at"] <= t].groupby("lead_id", sort=True)["owner"].last()
+    out = last.set_index("lead_id")[["stage", "at"]].rename(columns={"at": "since"})
+    out["owner"] = owners.reindex(out.index)
+    return out.sort_index()
+
+
+# --------------------------------------------------------------------------- waterfall
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """A cohort's way down the funnel.
+
+    ``stages``: one row per (group,) stage of the main path and per exit
+    stage: ``stage``, ``label``, ``part``, ``cohort``, ``reached`` (leads that
+    reached the stage or a later one on the main path; for exit stages, leads
+    that entered it), ``entered`` (leads with a row at that stage),
+    ``share`` (``reached / cohort``), ``conversion`` (from the previous main
+    stage; NaN for the first and for exits).  ``exits``: per group the
+    ``cohort`` and the shares ``recycled`` (at least one recycle move),
+    ``disqualified`` and ``lost``.
+    """
+
+    stages: pd.DataFrame
+    exits: pd.DataFrame
+    by: str | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"by": self.by, "start": self.start, "end": self.end, "stages": self.stages, "exits": self.exits}
+
+
+def _group_of(df: pd.DataFrame, v: pd.DataFrame, first: pd.DataFrame, by: str | None, groups: Any, leads: pd.DataFrame | None) -> pd.Series | None:
+    """One group label per cohort lead (index lead_id)."""
+    if groups is not None:
+        g = groups.set_index("lead_id").iloc[:, 0] if isinstance(groups, pd.DataFrame) else pd.Series(groups)
+        return g.reindex(first.index).astype("string").fillna("(none)")
+    if by is None:
+        return None
+    if by == "month":
+        return first["at"].dt.to_period("M").astype(str)
+    if by == "owner":
+        owned = df[df["owner"].notna()].groupby("lead_id")["owner"].first()
+        return owned.reindex(first.index).astype("string").fillna("(none)")
+    if leads is None or "lead_id" not in getattr(leads, "columns", []):
+        raise SchemaError(f"grouping by {by!r} needs the leads table (with lead_id and {by!r})", where="waterfall.by")
+    if by not in leads.columns:
+        raise SchemaError(
+            f"the leads table has no column {by!r}; group by month, owner or one of {list(leads.columns)}",
+            where="waterfall.by",
+        )
+    g = leads.drop_duplicates("lead_id").set_index("lead_id")[by]
+    g.index = g.index.astype("string")
+    return g.reindex(first.index).astype("string").fillna("(none)")
+
+
+def waterfall(
+    log: pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    by: str | None = None,
+    groups: Any = None,
+    *,
+    leads: pd.DataFrame | None = None,
+    definition: LeadDefinition | None = None,
+) -> Waterfall:
+    """How a cohort went down the funnel.
+
+    The cohort is every lead whose first log row falls in ``[start, end)``
+    (all leads when both are None).  ``by`` groups it: ``"month"`` (month of
+    entry), ``"owner"`` (the first owner the lead had) or a column of
+    ``leads`` (e.g. ``"source"``); ``groups`` (a Series lead_id -> group)
+    groups it any other way.  See :class:`Waterfall` for the columns.
+    """
+    definition = definition or load_definition()
+    df = validate_stage_log(log, definition)
+    f = definition.funnel
+    main = [s for s in f.stages if s.part != "exit" and s.id not in (f.disqualify.to, f.lost.to)]
+    exits = [s for s in f.stages if s not in main]
+    rank = {s.id: i for i, s in enumerate(main)}
+
+    v = _visits(df)
+    first = v.groupby("lead_id", sort=True).head(1).set_index("lead_id")
+    lo = pd.Timestamp(start) if start is not None else None
+    hi = pd.Timestamp(end) if end is not None else None
+    if lo is not None and hi is not None and not lo < hi:
+        raise DataError(f"start {lo} must come before end {hi}", where="waterfall")
+    keep = pd.Series(True, index=first.index)
+    if lo is not None:
+        keep &= first["at"] >= lo
+    if hi is not None:
+        keep &= first["at"] < hi
+    first = first[keep]
+    v = v[v["lead_id"].isin(first.index)]
+    grp = _group_of(df[df["lead_id"].isin(first.index)], v, first, by, groups, leads)
+    gname = by or ("group" if groups is not None else None)
+
+    v = v.assign(rank=v["stage"].map(rank).astype("float"))
+    best = v.groupby("lead_id")["rank"].max().reindex(first.index)
+    entered = pd.crosstab(v["lead_id"], v["stage"]).reindex(index=first.index, columns=f.stage_ids, fill_value=0) > 0
+    recycled = v[(v["stage"] == f.recycle.to) & v["prev"].isin(f.recycle.from_)].groupby("lead_id").size()
+    per_lead = pd.DataFrame(index=first.index)
+    for s in main:
+        per_lead[s.id] = (best >= rank[s.id]).to_numpy()
+    for s in exits:
+        per_lead[s.id] = entered[s.id].to_numpy()
+    ent = entered.add_prefix("entered_")
+    per_lead = per_lead.join(ent)
+    per_lead["recycled"] = recycled.reindex(first.index, fill_value=0).to_numpy() > 0
+    per_lead["_g"] = grp if grp is not None else "all"
+    sums = per_lead.groupby("_g", sort=True).sum()
+    size = per_lead.groupby("_g", sort=True).size()
+
+    rows = []
+    for g in sums.index:
+        prev_reached = None
+        for s in [*main, *exits]:
+            reached = int(sums.at[g, s.id])
+            is_main = s in main
+            conv = (reached / prev_reached if prev_reached else np.nan) if is_main and prev_reached is not None else np.nan
+            rows.append(
+                {
+                    "group": g,
+                    "stage": s.id,
+                    "label": s.label,
+                    "part": s.part,
+                    "cohort": int(size[g]),
+                    "reached": reached,
+                    "entered": int(sums.at[g, f"entered_{s.id}"]),
+                    "share": reached / size[g] if size[g] else np.nan,
+                    "conversion": conv,
+                }
+            )
+            if is_main:
+                prev_reached = reached
+    stages = pd.DataFrame(rows, columns=["group", "stage", "label", "part", "cohort", "reached", "entered", "share", "conversion"])
+    ex = pd.DataFrame(
+        {
+            "group": sums.index,
+            "cohort": size.reindex(sums.index).to_numpy(),
+            "recycled": (sums["recycled"] / size).to_numpy(),
+            "disqualified": (sums[f"entered_{f.disqualify.to}"] / size).to_numpy(),
+            "lost": (sums[f"entered_{f.lost.to}"] / size).to_numpy(),
+        }
+    )
+    if gname is None:
+        stages = stages.drop(columns="group")
+        ex = ex.drop(columns="group")
+    else:
+        stages = stages.rename(columns={"group": gname})
+        ex = ex.rename(columns={"group": gname})
+    return Waterfall(stages=stages, exits=ex, by=gname, start=lo, end=hi)
+
+
+# --------------------------------------------------------------------------- velocity
+
+
+def velocity(log: pd.DataFrame, definition: LeadDefinition | None = None) -> pd.DataFrame:
+    """Time spent in each stage and time from Name to each later stage, in days.
+
+    Every visit counts: a lead recycled from Lead to Target and back to Lead
+    contributes two Lead visits (``visits``), so loops show instead of hiding.
+    Open visits (the lead is still there at the end of the log) are counted in
+    ``open`` but left out of the durations.  ``from_name_*`` columns: calendar days
+    from a lead's first Name row to its first entry into the stage, over the
+    leads that started at Name and got there.
+
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"lead_id": ["A", "A", "A", "A", "A"],
+    ...     "stage": ["name", "target", "lead", "target", "lead"],
+    ...     "at": pd.to_datetime(["2026-03-01", "2026-03-03", "2026-03-04", "2026-03-08", "2026-03-09"])})
+    >>> v = velocity(log)
+    >>> int(v.at["target", "visits"]), float(v.at["target", "median_days"]), float(v.at["lead", "from_name_median_days"])
+    (2, 1.0, 3.0)
+    """
+    definition = definition or load_definition()
+    df = validate_stage_log(log, definition)
+    v = _visits(df)
+    dur = (v["until"] - v["at"]).dt.total_seconds() / 86400.0
+    v = v.assign(days=dur)
+    ids = definition.funnel.stage_ids
+    g = v.groupby("stage")
+    out = pd.DataFrame(index=pd.Index(ids, name="stage"))
+    out["label"] = [definition.stage_label(s) for s in ids]
+    out["visits"] = g.size().reindex(ids, fill_value=0).astype(int)
+    out["open"] = v["days"].isna().groupby(v["stage"]).sum().reindex(ids, fill_value=0).astype(int)
+    closed = v[v["days"].notna()].groupby("stage")["days"]
+    for name, q in (("median_days", 0.5), ("p80_days", 0.8), ("p95_days", 0.95)):
+        out[name] = closed.quantile(q).reindex(ids)
+    name_id = ids[0]
+    start = v[v["stage"] == name_id].groupby("lead_id")["at"].min()
+    firsts = v.groupby(["lead_id", "stage"])["at"].min().reset_index()
+    firsts = firsts[firsts["lead_id"].isin(start.index)]
+    firsts["to_days"] = (firsts["at"] - firsts["lead_id"].map(start)).dt.total_seconds() / 86400.0
+    firsts = firsts[(firsts["stage"] != name_id) & (firsts["to_days"] >= 0)]
+    tg = firsts.groupby("stage")["to_days"]
+    out["from_name_leads"] = tg.size().reindex(ids, fill_value=0).astype(int)
+    for name, q in (("from_name_median_days", 0.5), ("from_name_p80_days", 0.8), ("from_name_p95_days", 0.95)):
+        out[name] = tg.quantile(q).reindex(ids)
+    out.loc[name_id, ["from_name_median_days", "from_name_p80_days", "from_name_p95_days"]] = 0.0
+    out.loc[name_id, "from_name_leads"] = len(start)
+    return out
