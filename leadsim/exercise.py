@@ -55,7 +55,7 @@ __all__ = [
     "VERDICT_WORDS",
     "AgreementReport",
     "as_labels",
-    "build_sample_exercise",
+    "make_exercise",
     "cohen_kappa",
     "compare",
     "kappa_from_table",
@@ -64,6 +64,7 @@ __all__ = [
     "read_verdicts",
     "sample_companies",
     "simulate_verdicts",
+    "worksheet_columns",
     "write_exercise",
     "write_key",
     "write_worksheet",
@@ -658,11 +659,25 @@ def _rule_edges(definition: Any, attribute: str) -> list[float]:
     return edges
 
 
+#: The activities behind each behaviour summary column (for naming the rules a suggestion touches).
+_FACT_ACTIVITIES = {
+    "visits_90d": ("web_visit",), "pricing_visits_90d": ("web_visit",), "email_clicks_90d": ("email_click",),
+    "downloads_90d": ("content_download",), "webinars_90d": ("webinar",),
+    "demos_90d": ("live_demo", "in_depth_demo"), "forms_90d": ("form_fill",), "unsubscribed": ("unsubscribe",),
+}
+
+
 def _rules_on(definition: Any, attribute: str) -> str:
+    """The rules (and hot triggers) of the definition that read an attribute or summary column."""
     if definition is None:
         return ""
-    rules = [r for r in [*definition.fit_rules, *definition.bant_rules()] if r.attribute == attribute]
-    return "; ".join(f"{r.id} ({r.points:+g})" for r in rules)
+    rules = [f"{r.id} ({r.points:+g})" for r in [*definition.fit_rules, *definition.bant_rules()]
+             if r.attribute == attribute]
+    acts = set(_FACT_ACTIVITIES.get(attribute, ()))
+    if acts:
+        rules += [f"{r.id} ({r.points:+g})" for r in definition.behaviour_rules if acts & set(r.activities)]
+        rules += [f"{t.id} (hot)" for t in definition.hot_triggers if acts & set(t.activities)]
+    return "; ".join(rules)
 
 
 def _log_odds(flag: np.ndarray, good: np.ndarray, w: np.ndarray) -> float:
@@ -738,15 +753,17 @@ def _suggestion_text(row: dict[str, Any], heads: list[str]) -> str:
     if len(per_head) >= 2 and all(not math.isnan(v) for _, v in per_head):
         (h1, v1), (h2, v2) = max(per_head, key=lambda t: t[1]), min(per_head, key=lambda t: t[1])
         if v1 - v2 > 1.0:
-            text += f" {h1} weighs it more than {h2} ({v1:+.1f} vs {v2:+.1f})."
+            text += f" {h1} favours it more than {h2} ({v1:+.1f} vs {v2:+.1f})."
     gap = row["gap"]
     if not math.isnan(gap):
         if abs(gap) < 0.7:
             text += " The definition already agrees."
         elif gap > 0:
-            text += f" The definition values it less (log-odds {row['log_odds_definition']:+.1f}): consider more points."
+            text += (f" The heads favour it more than the definition's verdicts do (log-odds "
+                     f"{row['log_odds_definition']:+.1f}): consider raising its points.")
         else:
-            text += f" The definition values it more (log-odds {row['log_odds_definition']:+.1f}): consider fewer points."
+            text += (f" The heads favour it less than the definition's verdicts do (log-odds "
+                     f"{row['log_odds_definition']:+.1f}): consider lowering its points.")
     if row["rules"]:
         text += f" Rules on {attr}: {row['rules']}."
     elif not math.isnan(gap) and abs(gap) >= 0.7:
@@ -806,6 +823,9 @@ def _replace_atomically(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the file ordinary permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -816,7 +836,7 @@ def _csv_text(rows: list[list[Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     for r in rows:
-        w.writerow(["" if v is None else _escape(v) if isinstance(v, str) else
+        w.writerow(["" if _cell_value(v) is None else _escape(v) if isinstance(v, str) else
                     v.isoformat() if hasattr(v, "isoformat") else v for v in r])
     return buf.getvalue()
 
@@ -1434,3 +1454,174 @@ def as_labels(
         X.index.name = "company"
         return X, y
     return facts, y
+
+
+# --------------------------------------------------------------------------- the sample worksheets
+
+
+#: How the simulated heads deviate from the definition: extra weight on the
+#: points of each rule group (BANT rules, seniority rules, behaviour rules).
+#: Sales values BANT and seniority more and behaviour less; marketing the
+#: opposite.  See :func:`simulate_verdicts`.
+HEAD_BIASES: dict[str, dict[str, float]] = {
+    "sales": {"bant": 1.0, "seniority": 0.6, "behaviour": -0.5},
+    "marketing": {"bant": -0.5, "seniority": 0.0, "behaviour": 0.7},
+}
+_ALT_WORDS = {"good": ("yes", "ja", "x", "good"), "not": ("no", "nein", "n"), "unsure": ("?", "maybe", "vielleicht")}
+_DROPDOWN_WORD = {v: k for k, v in DROPDOWN.items()}
+
+
+def _rule_groups(definition: Any, columns: Iterable[str]) -> dict[str, list[str]]:
+    cols = set(columns)
+    seniority = [r.id for r in definition.fit_rules if r.attribute == "seniority"]
+    return {
+        "bant": [c for c in cols if c.startswith("bant_")],
+        "seniority": [c for c in seniority if c in cols],
+        "behaviour": [r.id for r in definition.behaviour_rules if r.id in cols],
+    }
+
+
+def simulate_verdicts(
+    sample: pd.DataFrame,
+    contributions: pd.DataFrame,
+    reviewer: str,
+    rng: np.random.Generator | int | None = None,
+    *,
+    definition: Any = None,
+    bias: Mapping[str, float] | None = None,
+    noise: float = 12.0,
+    blank_rate: float = 0.03,
+) -> pd.DataFrame:
+    """Plausible hand verdicts of one head, for demos and the shipped sample.
+
+    The head sees a utility ``u = score + sum_g bias[g] * points_g + N(0,
+    noise)`` where ``points_g`` sums the contributions of rule group *g*
+    (``bant``: the BANT rules, ``seniority``: fit rules on seniority,
+    ``behaviour``: behaviour rules) and ``bias`` defaults to
+    :data:`HEAD_BIASES` for ``"sales"`` / ``"marketing"`` (no bias otherwise).
+    The verdict is "good" with probability ``logistic((u - threshold) / 10)``;
+    within 15 points of the threshold 40 % answer "unsure"; ``blank_rate`` of
+    the rows stay empty.  Mostly the drop-down words are used, 15 % other
+    accepted words ("ja", "x", "nein", "?" ...).  About half the rows get a
+    short reason naming the group that drove the head's view.
+
+    Returns a DataFrame indexed like ``sample`` with ``company``, ``verdict``
+    (the word as typed, or None) and ``reason``.
+    """
+    from leadsim.definition import load_definition
+
+    definition = definition or load_definition()
+    gen = np.random.default_rng(rng)
+    bias = dict(HEAD_BIASES.get(reviewer, {}) if bias is None else bias)
+    leads = sample["lead_id"]
+    missing = [lead for lead in leads if lead not in contributions.index]
+    if missing:
+        raise DataError(f"no contributions for lead(s) {missing[:5]}", where="contributions")
+    c = contributions.loc[list(leads)].astype(float)
+    groups = _rule_groups(definition, c.columns)
+    points = {g: c[cols].sum(axis=1).to_numpy() if cols else np.zeros(len(c)) for g, cols in groups.items()}
+    n = len(sample)
+    u = c.sum(axis=1).to_numpy() + sum(bias.get(g, 0.0) * p for g, p in points.items()) + gen.normal(0, noise, n)
+    thr = float(definition.thresholds.mql)
+    p_good = 1 / (1 + np.exp(-(u - thr) / 10))
+    draws = gen.random((5, n))
+    verdict = np.where(draws[0] < p_good, "good", "not").astype(object)
+    verdict[(np.abs(u - thr) < 15) & (draws[1] < 0.4)] = "unsure"
+    words = [(_ALT_WORDS[v][int(d * 10) % len(_ALT_WORDS[v])] if d < 0.15 else _DROPDOWN_WORD[v])
+             for v, d in zip(verdict, draws[2], strict=True)]
+    words = [None if b < blank_rate else w for w, b in zip(words, draws[3], strict=True)]
+    reasons = []
+    for i in range(n):
+        if words[i] is None or draws[4][i] > 0.5:
+            reasons.append(None)
+            continue
+        reasons.append(_reason(verdict[i], {g: p[i] for g, p in points.items()}, bias))
+    return pd.DataFrame({"company": sample["company"].to_numpy(), "verdict": words, "reason": reasons},
+                        index=sample.index, dtype=object)
+
+
+def _reason(verdict: str, points: dict[str, float], bias: Mapping[str, float]) -> str:
+    if verdict == "unsure":
+        return "borderline; need to talk to them first"
+    if points["seniority"] < 0:
+        return "student" if verdict == "not" else "student, but very active"
+    # the group this head cares about most, then its sign
+    cares = max(points, key=lambda g: bias.get(g, 0.0) * abs(points[g]) + abs(points[g]) / 10)
+    phrases = {
+        ("bant", "good"): "budget and decision maker confirmed", ("bant", "not"): "no budget or authority known",
+        ("seniority", "good"): "senior buyer", ("seniority", "not"): "too junior",
+        ("behaviour", "good"): "very engaged (pricing, demos, forms)", ("behaviour", "not"): "hardly any engagement",
+    }
+    return phrases[(cares, verdict)]
+
+
+def _fill_worksheet(path: Path, filled: pd.DataFrame) -> None:
+    """Write verdict words and reasons into a worksheet written by :func:`write_worksheet`."""
+    if path.suffix.lower() == ".csv":
+        _, rows, _, _ = _read_rows(path)
+        header = rows[0]
+        vi, ri = header.index("verdict"), header.index("reason")
+        for r, (w, why) in zip(rows[1:], zip(filled["verdict"], filled["reason"], strict=True), strict=True):
+            r[vi], r[ri] = _cell_value(w), _cell_value(why)
+        _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text(rows), encoding="utf-8"))
+        return
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    vi, ri = header.index("verdict") + 1, header.index("reason") + 1
+    for i, (w, why) in enumerate(zip(filled["verdict"], filled["reason"], strict=True), start=2):
+        ws.cell(row=i, column=vi, value=_cell_value(w))
+        ws.cell(row=i, column=ri, value=_cell_value(why))
+    _replace_atomically(path, lambda tmp: wb.save(tmp))
+
+
+def make_exercise(
+    out_dir: str | os.PathLike[str],
+    *,
+    n: int = 100,
+    seed: int | None = 2026,
+    history: Any = None,
+    as_of: Any = None,
+    simulate: bool = False,
+    stratify: str | None = "score",
+    force: bool = False,
+) -> dict[str, Path]:
+    """Sample ``n`` companies from a history and write the exercise into ``out_dir``.
+
+    ``history`` defaults to :func:`leadsim.datasets.load_sample`; leads are
+    scored at ``as_of`` (default: the history's last activity or creation)
+    with the history's definition, and :func:`sample_companies` draws the
+    companies (seeded by ``seed``).  Writes ``marketing.xlsx``,
+    ``sales.xlsx``, CSV copies and ``key.csv`` (:func:`write_exercise`).
+
+    ``simulate=True`` also fills the worksheets with :func:`simulate_verdicts`
+    (seeded by ``seed``): this is how ``data/exercise/`` was made::
+
+        make_exercise("data/exercise", n=100, seed=2026, simulate=True)
+    """
+    from leadsim.datasets import load_sample
+    from leadsim.scoring import contributions as rule_points
+    from leadsim.scoring import score
+
+    history = history if history is not None else load_sample()
+    d = history.definition
+    if as_of is None:
+        times = [pd.to_datetime(history.leads["created_at"]).max()]
+        if len(history.activities):
+            times.append(pd.to_datetime(history.activities["at"]).max())
+        as_of = max(times)
+    stage_log = getattr(history, "stage_log", None)
+    contrib = rule_points(history.leads, history.activities, d, as_of, stage_log)
+    scores = score(history.leads, history.activities, d, as_of, stage_log)
+    rng = np.random.default_rng(seed)
+    sample = sample_companies(history.leads, scores, n=n, seed=rng, stratify=stratify, definition=d,
+                              activities=history.activities, contributions=contrib, as_of=as_of)
+    paths = write_exercise(sample, out_dir, force=force)
+    if simulate:
+        for reviewer in ("marketing", "sales"):
+            filled = simulate_verdicts(sample, contrib, reviewer, rng, definition=d)
+            for suffix in ("", "_csv"):
+                _fill_worksheet(paths[reviewer + suffix], filled)
+    return paths

@@ -448,3 +448,83 @@ def test_as_labels_feed_logistic_regression(definition):
     assert X2.dtypes.map(lambda t: t.kind == "f").all()
     model = LogisticRegression().fit(X2, y2, sample_weight=key.set_index("company").loc[X2.index, "weight"])
     assert model.coef_[0][list(X2.columns).index("seniority_vp")] > 0
+
+
+# --------------------------------------------------------------------------- figures, CLI, shipped sample
+
+
+def test_figures_return_axes(definition):
+    import matplotlib.pyplot as plt
+
+    from leadsim.plots.exercise import plot_agreement_matrix, plot_scores_by_verdict
+
+    key, m, s = _planted()
+    rep = compare({"marketing": m, "sales": s}, key=key, definition=definition)
+    fig, axes = plt.subplots(1, 2)
+    assert plot_agreement_matrix(rep, ax=axes[0]) is axes[0]
+    texts = [t.get_text() for t in axes[0].texts]
+    k = rep.pairs.set_index(["a", "b"]).at[("marketing", "sales"), "kappa"]
+    assert sum(t.startswith(f"{k:.2f}") for t in texts) == 2  # symmetric
+    assert plot_scores_by_verdict(rep, ax=axes[1]) is axes[1]
+    assert [t.get_text() for t in axes[1].get_yticklabels()] == ["marketing", "sales"]
+    plt.close(fig)
+    with pytest.raises(VerdictError, match="no scores"):
+        plot_scores_by_verdict(compare({"a": m, "b": s}))
+
+
+def test_cli_compare_on_shipped_sample_and_files(tmp_path, capsys):
+    from leadsim.cli import main
+
+    assert main(["exercise", "compare", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["reviewers"] == ["marketing", "sales", "definition"] and data["companies"] == 100
+    assert {(p["a"], p["b"]) for p in data["pairs"]} == {("marketing", "sales"), ("marketing", "definition"),
+                                                        ("sales", "definition")}
+    # the shipped heads agree with the definition mostly, not always, and with a bias
+    for p in data["pairs"]:
+        assert 0.2 < p["kappa"] < 0.95
+    assert data["disagreements"] and data["suggestions"]
+
+    from leadsim._resources import data_path
+
+    ex = data_path("exercise")
+    out = tmp_path / "report.md"
+    assert main(["exercise", "compare", str(ex / "marketing.csv"), str(ex / "sales.csv"), "--out", str(out)]) == 0
+    assert "## Agreement per pair" in out.read_text()
+    assert main(["exercise", "compare", str(ex / "marketing.csv"), str(ex / "sales.csv"), "--out", str(out)]) == 2
+    assert "exists already" in capsys.readouterr().err
+    bad = tmp_path / "sales.csv"
+    bad.write_text("company,verdict\nAcme,perhaps not\n")
+    assert main(["exercise", "compare", str(ex / "marketing.csv"), str(bad), "--key", str(ex / "key.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "row 2" in err and "perhaps not" in err and "Traceback" not in err
+
+
+def test_shipped_worksheets_match_the_key_and_the_sample():
+    from leadsim._resources import data_path
+
+    key = read_key(data_path("exercise/key.csv"))
+    for name in ("marketing", "sales"):
+        xlsx = read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key)
+        csv_ = read_verdicts(data_path(f"exercise/{name}.csv"), key=key)
+        assert list(xlsx.index) == list(key.index) == list(csv_.index)
+        assert xlsx["verdict"].tolist() == csv_["verdict"].tolist()
+        assert 0 < len(xlsx.attrs["missing"]) < 10 and (xlsx["verdict"] == "unsure").sum() > 0
+    assert key["weight"].sum() > 1000  # population weights, not sample counts
+    assert set(key["band"]) == {"low", "below", "near_below", "near_above", "high"}
+
+
+def test_cli_sample_writes_worksheets_and_refuses_non_empty_dir(tmp_path, capsys):
+    from leadsim.cli import main
+
+    out = tmp_path / "ex"
+    assert main(["exercise", "sample", "--out", str(out), "--n", "25", "--seed", "3"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["key.csv", "marketing.csv", "marketing.xlsx", "sales.csv",
+                                                    "sales.xlsx"]
+    key = read_key(out / "key.csv")
+    assert len(key) == 25 and "weight" in key.columns
+    sheet = read_verdicts(out / "sales.xlsx")
+    assert sheet["verdict"].isna().all() and list(sheet.index) == list(key.index)
+    assert main(["exercise", "sample", "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert main(["exercise", "sample", "--out", str(out), "--n", "25", "--seed", "3", "--force"]) == 0

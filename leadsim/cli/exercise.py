@@ -1,0 +1,112 @@
+"""``leadsim exercise``: the 100-companies worksheets and the comparison of the verdicts.
+
+``leadsim exercise sample --out DIR`` writes ``marketing.xlsx``, ``sales.xlsx``,
+CSV copies and ``key.csv``; ``leadsim exercise compare DIR/marketing.xlsx
+DIR/sales.xlsx`` prints the agreement report.  Without worksheets, ``compare``
+runs on the filled sample in ``data/exercise/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from leadsim.cli._common import _plain, add_json_flag, check_output_path
+from leadsim.errors import InputFileError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from leadsim.cli.score import add_data_options
+
+    p = subparsers.add_parser("exercise", help="the 100-companies exercise: worksheets and agreement",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="exercise_command", metavar="STEP")
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+
+    s = sub.add_parser("sample", help="sample companies and write one worksheet per head plus the key")
+    s.add_argument("--out", required=True, metavar="DIR", help="new (or empty) folder for the worksheets")
+    s.add_argument("--n", type=int, default=100, help="companies to sample (default 100)")
+    s.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    s.add_argument("--stratify", choices=["score", "score_source", "source", "none"], default="score",
+                   help="how to stratify the sample (default: score bands, spread over sources)")
+    s.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing its worksheets")
+    add_data_options(s)
+    s.set_defaults(func=run_sample)
+
+    c = sub.add_parser("compare", help="compare the filled worksheets with each other and the definition")
+    c.add_argument("worksheets", nargs="*", metavar="WORKSHEET",
+                   help="filled worksheets (.xlsx or .csv); the reviewer is the file name "
+                        "(default: the filled sample in data/exercise/)")
+    c.add_argument("--key", metavar="FILE", help="key file (default: key.csv beside the first worksheet)")
+    c.add_argument("--definition", metavar="FILE", help="lead definition for rule labels (default: embedded)")
+    c.add_argument("--interval", choices=["fce", "bootstrap"], default="fce",
+                   help="kappa interval: Fleiss-Cohen-Everitt standard error (default) or bootstrap")
+    c.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    c.add_argument("--out", metavar="FILE", help="also save the report (.json as JSON, otherwise Markdown)")
+    c.add_argument("--force", action="store_true", help="replace an existing --out file")
+    add_json_flag(c)
+    c.set_defaults(func=run_compare)
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from leadsim.cli.score import load_inputs
+    from leadsim.exercise import make_exercise
+
+    if args.n < 1:
+        raise InputFileError(f"--n must be at least 1, got {args.n}", where="--n")
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise InputFileError("folder exists and is not empty; choose another --out or pass --force", where=str(out))
+    inputs = load_inputs(args)
+    history = SimpleNamespace(leads=inputs.leads, activities=inputs.activities, stage_log=inputs.stage_log,
+                              definition=inputs.definition)
+    paths = make_exercise(out, n=args.n, seed=args.seed, history=history, as_of=inputs.as_of, force=args.force,
+                          stratify=None if args.stratify == "none" else args.stratify)
+    print(f"Sampled {args.n} companies from {inputs.origin} (scored as of {inputs.as_of:%Y-%m-%d %H:%M}).")
+    for name, path in paths.items():
+        print(f"  {name:14s} {path}")
+    print("Give marketing.xlsx and sales.xlsx to the two heads; keep key.csv for `leadsim exercise compare`.")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from leadsim._resources import data_path
+    from leadsim.definition import load_definition
+    from leadsim.exercise import compare, read_key, read_verdicts
+
+    sheets = [Path(p) for p in args.worksheets]
+    key_path = Path(args.key) if args.key else None
+    if not sheets:
+        sheets = [data_path("exercise/marketing.xlsx"), data_path("exercise/sales.xlsx")]
+        key_path = key_path or data_path("exercise/key.csv")
+    if key_path is None and (sheets[0].parent / "key.csv").exists():
+        key_path = sheets[0].parent / "key.csv"
+    names = [p.stem for p in sheets]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InputFileError(f"two worksheets for reviewer {sorted(dup)[0]!r}; the file name names the reviewer, "
+                             "so give each reviewer's worksheet once", where="WORKSHEET")
+    if len(sheets) < 2 and key_path is None:
+        raise InputFileError("give two worksheets, or one worksheet and --key (to compare with the definition)",
+                             where="WORKSHEET")
+    key = read_key(key_path) if key_path is not None else None
+    definition = load_definition(args.definition) if args.definition else load_definition()
+    verdicts = {p.stem: read_verdicts(p, key=key) for p in sheets}
+    report = compare(verdicts, key=key, definition=definition, interval=args.interval, n_boot=args.n_boot,
+                     rng=args.seed)
+    if key is None:
+        report.notes.append("no key file: every company weighs 1 and the definition's verdict is not compared")
+    data = report.to_dict()
+    text = json.dumps(_plain(data), indent=2, ensure_ascii=False) if args.json else report.to_markdown()
+    print(text)
+    if args.out:
+        from leadsim.definition import write_text_atomic
+
+        out = check_output_path(args.out, [*sheets, key_path], force=args.force)
+        body = (json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n" if out.suffix.lower() == ".json"
+                else report.to_markdown(max_rows=1000))
+        write_text_atomic(out, body, overwrite=args.force)
+    return 0
