@@ -122,7 +122,8 @@ def _fce_slow(t):
     return kap, math.sqrt(s / (n * (1 - pe) ** 2))
 
 
-@pytest.mark.parametrize("table", [[[12, 3, 1], [2, 9, 4], [0, 5, 14]], [[30, 1], [12, 7]], [[5, 0, 2], [9, 3, 1], [1, 1, 8]]])
+@pytest.mark.parametrize("table", [[[12, 3, 1], [2, 9, 4], [0, 5, 14]], [[30, 1], [12, 7]],
+                                   [[5, 0, 2], [9, 3, 1], [1, 1, 8]]])
 def test_fce_matches_cell_by_cell_formula(table):
     kap, se = _fce_slow(table)
     r = kappa_from_table(table)

@@ -1,0 +1,93 @@
+"""The "100 companies" exercise: worksheets, verdicts and agreement statistics.
+
+The head of marketing and the head of sales each take the same ~100 companies,
+qualify them by hand ("good lead", "not a lead", "unsure"), then compare their
+verdicts with each other and with what the written definition says.
+
+The steps, each one function:
+
+1. :func:`sample_companies` picks one lead per company, stratified by score
+   band (and source) so the borderline cases are in the list; each row keeps
+   its sampling weight.
+2. :func:`write_exercise` (or :func:`write_worksheet` + :func:`write_key`)
+   writes one workbook per reviewer -- the facts the definition uses, an empty
+   verdict column with a drop-down and a reason column, *not* the score -- and a
+   key file with lead ids, weights and the definition's own verdict.
+3. :func:`read_verdicts` reads a filled workbook or CSV and normalises the
+   verdict words (:data:`VERDICT_WORDS`).
+4. :func:`compare` gives an :class:`AgreementReport`: Cohen's kappa with a 95 %
+   interval per pair, population-weighted agreement, confusion matrices, the
+   disagreements with the definition and the rules behind them, and the
+   attribute values that separate the heads' "good" from "not" most.
+5. :func:`as_labels` turns the verdicts into ``X, y`` for a calibrator.
+
+:func:`make_exercise` does steps 1-2 from a history (the embedded sample by
+default); with ``simulate=True`` it also fills the worksheets with
+:func:`simulate_verdicts`, which is how ``data/exercise/`` was made.
+
+Modules: :mod:`~leadsim.exercise.agreement` (verdict words, kappa, report),
+:mod:`~leadsim.exercise.worksheets` (files), :mod:`~leadsim.exercise.sampling`
+(sample, simulated heads, labels).
+
+>>> import pandas as pd
+>>> m = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "good", "Dax": "unsure"})
+>>> s = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "not", "Dax": "good"})
+>>> compare({"marketing": m, "sales": s}).pairs[["n", "agreement", "kappa"]].round(3).to_dict("records")
+[{'n': 3, 'agreement': 0.667, 'kappa': 0.4}]
+>>> normalise_verdict(" Ja "), normalise_verdict("not a lead"), normalise_verdict("?")
+('good', 'not', 'unsure')
+"""
+
+from leadsim.exercise.agreement import (
+    KEY_COLUMNS,
+    VERDICT_WORDS,
+    VERDICTS,
+    AgreementReport,
+    cohen_kappa,
+    compare,
+    kappa_from_table,
+    normalise_verdict,
+)
+from leadsim.exercise.sampling import (
+    BEHAVIOUR_FACTS,
+    HEAD_BIASES,
+    SCORE_BANDS,
+    as_labels,
+    make_exercise,
+    sample_companies,
+    simulate_verdicts,
+)
+from leadsim.exercise.worksheets import (
+    DROPDOWN,
+    read_key,
+    read_verdicts,
+    worksheet_columns,
+    write_exercise,
+    write_key,
+    write_worksheet,
+)
+
+__all__ = [
+    "BEHAVIOUR_FACTS",
+    "DROPDOWN",
+    "HEAD_BIASES",
+    "KEY_COLUMNS",
+    "SCORE_BANDS",
+    "VERDICTS",
+    "VERDICT_WORDS",
+    "AgreementReport",
+    "as_labels",
+    "cohen_kappa",
+    "compare",
+    "kappa_from_table",
+    "make_exercise",
+    "normalise_verdict",
+    "read_key",
+    "read_verdicts",
+    "sample_companies",
+    "simulate_verdicts",
+    "worksheet_columns",
+    "write_exercise",
+    "write_key",
+    "write_worksheet",
+]

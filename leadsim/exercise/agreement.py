@@ -1,0 +1,722 @@
+"""Agreement between reviewers: verdict words, Cohen's kappa, the comparison report.
+
+>>> import pandas as pd
+>>> m = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "good", "Dax": "unsure"})
+>>> s = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "not", "Dax": "good"})
+>>> rep = compare({"marketing": m, "sales": s})
+>>> rep.pairs[["a", "b", "n", "agreement", "kappa"]].round(3).to_dict("records")
+[{'a': 'marketing', 'b': 'sales', 'n': 3, 'agreement': 0.667, 'kappa': 0.4}]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.errors import SchemaError, VerdictError
+
+__all__ = [
+    "KEY_COLUMNS",
+    "VERDICTS",
+    "VERDICT_WORDS",
+    "AgreementReport",
+    "cohen_kappa",
+    "compare",
+    "kappa_from_table",
+    "normalise_verdict",
+]
+
+#: The three verdicts, in table order.
+VERDICTS = ("good", "not", "unsure")
+
+#: Words a reviewer may type, normalised case- and whitespace-insensitively;
+#: a blank cell is a *missing* verdict.
+VERDICT_WORDS: dict[str, tuple[str, ...]] = {
+    "good": (
+        "good", "good lead", "yes", "y", "1", "true", "x", "ok", "qualified", "lead", "mql",
+        "ja", "j", "gut", "guter lead", "qualifiziert",
+    ),
+    "not": (
+        "not", "not a lead", "no", "n", "0", "false", "bad", "no lead", "not good", "disqualified",
+        "nein", "kein lead", "schlecht",
+    ),
+    "unsure": (
+        "unsure", "?", "maybe", "perhaps", "not sure", "unclear", "don't know", "dont know",
+        "vielleicht", "unsicher", "weiss nicht", "weiß nicht", "unklar",
+    ),
+}
+_WORD_TO_VERDICT = {w: v for v, words in VERDICT_WORDS.items() for w in words}
+
+#: Columns of a sample that go into the key file only, never onto a worksheet.
+KEY_COLUMNS = (
+    "lead_id", "score", "fit_score", "behaviour_score", "definition_verdict", "band", "stratum", "weight", "drivers",
+)
+_MISSING = "missing"
+
+
+# --------------------------------------------------------------------------- verdict words
+
+
+def normalise_verdict(value: Any, *, where: str | None = None) -> str | None:
+    """Map a typed verdict onto ``"good"``, ``"not"``, ``"unsure"`` or ``None`` (blank).
+
+    Case, surrounding whitespace, repeated inner spaces and a trailing full
+    stop do not matter; the accepted words are listed in :data:`VERDICT_WORDS`.
+    Numbers 1/0 and booleans count as good/not.  Anything else raises
+    :class:`~leadsim.errors.VerdictError` naming ``where`` and the value.
+
+    >>> [normalise_verdict(v) for v in ["Good Lead", "NEIN", 1, None, "  "]]
+    ['good', 'not', 'good', None, None]
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "good" if value else "not"
+    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+        return "good" if float(value) == 1.0 else "not"
+    text = " ".join(str(value).split()).casefold().rstrip(".").strip()
+    if not text:
+        return None
+    if text in VERDICTS:
+        return text
+    verdict = _WORD_TO_VERDICT.get(text)
+    if verdict is None:
+        raise VerdictError(
+            f"unknown verdict {value!r}; write 'good lead', 'not a lead' or 'unsure' "
+            f"(also accepted: {', '.join(VERDICT_WORDS['good'][2:7])} / {', '.join(VERDICT_WORDS['not'][2:6])} / "
+            f"{', '.join(VERDICT_WORDS['unsure'][1:4])}), or leave the cell empty",
+            where=where,
+        )
+    return verdict
+
+
+def _as_verdict_series(name: str, verdicts: Any) -> pd.Series:
+    """A reviewer's verdicts as an object Series of good/not/unsure/None indexed by company."""
+    if isinstance(verdicts, pd.DataFrame):
+        if "verdict" not in verdicts.columns:
+            raise SchemaError(f"a DataFrame of verdicts needs a 'verdict' column; found {list(verdicts.columns)}",
+                              where=f"reviewer {name!r}")
+        verdicts = verdicts["verdict"]
+    if not isinstance(verdicts, pd.Series):
+        verdicts = pd.Series(verdicts)
+    if verdicts.index.has_duplicates:
+        dup = verdicts.index[verdicts.index.duplicated()][0]
+        raise VerdictError(f"company {dup!r} appears twice; give one verdict per company", where=f"reviewer {name!r}")
+    values = [normalise_verdict(v, where=f"reviewer {name!r}, company {c!r}") for c, v in verdicts.items()]
+    return pd.Series(values, index=pd.Index(verdicts.index, dtype=object), dtype=object, name=name)
+
+
+# --------------------------------------------------------------------------- kappa
+
+
+def kappa_from_table(counts: Any, *, level: float = 0.95) -> dict[str, float]:
+    """Agreement, Cohen's kappa and its large-sample interval from a k x k table.
+
+    ``counts[i][j]`` is how often reviewer A said category *i* and reviewer B
+    category *j* (weights are allowed: the table may hold weighted counts, in
+    which case ``n`` is their sum).  With proportions ``p_ij = counts / n``,
+    row margins ``p_i.``, column margins ``p_.j``::
+
+        p_o   = sum_i p_ii                         (observed agreement)
+        p_e   = sum_i p_i. * p_.i                  (agreement by chance)
+        kappa = (p_o - p_e) / (1 - p_e)
+
+    The standard error is Fleiss, Cohen & Everitt (1969), "Large sample
+    standard errors of kappa and weighted kappa", Psychological Bulletin 72(5),
+    323-327, for kappa not assumed zero::
+
+        var(kappa) = [ sum_i p_ii * (1 - (p_i. + p_.i) * (1 - kappa))**2
+                       + (1 - kappa)**2 * sum_{i != j} p_ij * (p_.i + p_j.)**2
+                       - (kappa - p_e * (1 - kappa))**2 ] / (n * (1 - p_e)**2)
+
+    and the interval is ``kappa +- z * se`` (z the normal quantile of
+    ``level``), clipped to [-1, 1].  If ``p_e == 1`` (both reviewers used one
+    and the same category throughout) kappa is undefined: NaN.
+
+    >>> r = kappa_from_table([[20, 5], [10, 15]])
+    >>> round(r["kappa"], 3), round(r["se"], 5), round(r["kappa_low"], 4), round(r["kappa_high"], 4)
+    (0.4, 0.127, 0.1511, 0.6489)
+    """
+    t = np.asarray(counts, dtype=float)
+    if t.ndim != 2 or t.shape[0] != t.shape[1]:
+        raise ValueError(f"need a square table, got shape {t.shape}")
+    n = float(t.sum())
+    out = {"n": n, "agreement": math.nan, "expected": math.nan, "kappa": math.nan, "se": math.nan,
+           "kappa_low": math.nan, "kappa_high": math.nan}
+    if n <= 0:
+        return out
+    p = t / n
+    rows, cols = p.sum(axis=1), p.sum(axis=0)
+    p_o = float(np.trace(p))
+    p_e = float(rows @ cols)
+    out.update(agreement=p_o, expected=p_e)
+    if p_e >= 1 - 1e-12:
+        return out
+    kappa = (p_o - p_e) / (1 - p_e)
+    diag = np.diag(p)
+    a = float(np.sum(diag * (1 - (rows + cols) * (1 - kappa)) ** 2))
+    off = p.copy()
+    np.fill_diagonal(off, 0.0)
+    # p_ij * (p_.i + p_j.)**2: column margin of i plus row margin of j
+    b = (1 - kappa) ** 2 * float(np.sum(off * (cols[:, None] + rows[None, :]) ** 2))
+    c = (kappa - p_e * (1 - kappa)) ** 2
+    var = max(a + b - c, 0.0) / (n * (1 - p_e) ** 2)
+    se = math.sqrt(var)
+    z = _normal_quantile(0.5 + level / 2)
+    out.update(kappa=kappa, se=se, kappa_low=max(-1.0, kappa - z * se), kappa_high=min(1.0, kappa + z * se))
+    return out
+
+
+def _normal_quantile(q: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(q))
+
+
+def cohen_kappa(a: Iterable[Any], b: Iterable[Any], *, weights: Iterable[float] | None = None) -> tuple[float, float]:
+    """Plain (or weighted) agreement and Cohen's kappa of two equal-length label lists.
+
+    >>> cohen_kappa(["good", "not", "good", "not"], ["good", "not", "not", "not"])
+    (0.75, 0.5)
+    """
+    a, b = list(a), list(b)
+    if len(a) != len(b):
+        raise ValueError(f"label lists differ in length: {len(a)} and {len(b)}")
+    table = _table(a, b, sorted(set(a) | set(b), key=str), weights)
+    r = kappa_from_table(table)
+    return r["agreement"], r["kappa"]
+
+
+def _table(a: list, b: list, cats: list, weights: Iterable[float] | None = None) -> np.ndarray:
+    index = {c: i for i, c in enumerate(cats)}
+    w = np.ones(len(a)) if weights is None else np.asarray(list(weights), dtype=float)
+    t = np.zeros((len(cats), len(cats)))
+    np.add.at(t, ([index[x] for x in a], [index[y] for y in b]), w)
+    return t
+
+
+def _bootstrap_kappa(a: np.ndarray, b: np.ndarray, k: int, n_boot: int, rng: np.random.Generator,
+                     level: float) -> tuple[float, float]:
+    """Percentile interval of kappa over ``n_boot`` resamples of the companies."""
+    n = len(a)
+    if n == 0:
+        return math.nan, math.nan
+    idx = rng.integers(0, n, size=(n_boot, n))
+    cells = a[idx] * k + b[idx] + (np.arange(n_boot) * k * k)[:, None]
+    tables = np.bincount(cells.ravel(), minlength=n_boot * k * k).reshape(n_boot, k, k) / n
+    rows, cols = tables.sum(axis=2), tables.sum(axis=1)
+    p_o = np.trace(tables, axis1=1, axis2=2)
+    p_e = np.sum(rows * cols, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kap = np.where(p_e < 1 - 1e-12, (p_o - p_e) / (1 - p_e), np.nan)
+    kap = kap[np.isfinite(kap)]
+    if kap.size == 0:
+        return math.nan, math.nan
+    lo, hi = np.quantile(kap, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class AgreementReport:
+    """What :func:`compare` finds; print it, or call :meth:`to_markdown` / :meth:`to_dict`.
+
+    Attributes
+    ----------
+    pairs : DataFrame
+        One row per pair of reviewers: ``a, b, n`` (companies where both gave
+        good/not), ``agreement``, ``kappa``, ``kappa_low``, ``kappa_high``
+        (the interval at ``level``; method in ``interval``).
+    weighted : DataFrame
+        ``a, b, n, agreement, kappa`` with every company weighted by its
+        sampling weight: estimates for the whole population, not the sample.
+    confusion : dict
+        ``(a, b) -> DataFrame`` of counts, rows a's verdict, columns b's,
+        including "unsure" and "missing".
+    counts : DataFrame
+        Per pair, how many companies were left out and why.
+    disagreements : DataFrame
+        Companies where a head's good/not differs from the definition's, with
+        the rules that drove the definition's score.
+    suggestions : DataFrame
+        Attribute values that separate the heads' good from not most, with a
+        sentence each for the revision meeting.
+    table : DataFrame
+        The verdicts side by side (one column per reviewer) with weight and score.
+    """
+
+    pairs: pd.DataFrame
+    weighted: pd.DataFrame
+    confusion: dict[tuple[str, str], pd.DataFrame]
+    counts: pd.DataFrame
+    disagreements: pd.DataFrame
+    suggestions: pd.DataFrame
+    table: pd.DataFrame
+    reviewers: list[str]
+    level: float = 0.95
+    interval: str = "fce"
+    threshold: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (numbers, strings, lists, dicts; NaN becomes None)."""
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{str(k): _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+        return {
+            "reviewers": list(self.reviewers),
+            "companies": int(len(self.table)),
+            "level": self.level,
+            "interval": self.interval,
+            "pairs": records(self.pairs),
+            "weighted": records(self.weighted),
+            "counts": records(self.counts),
+            "confusion": {
+                f"{a} vs {b}": {str(r): {str(c): _plain(v) for c, v in row.items()} for r, row in m.iterrows()}
+                for (a, b), m in self.confusion.items()
+            },
+            "disagreements": records(self.disagreements),
+            "suggestions": records(self.suggestions),
+            "notes": list(self.notes),
+        }
+
+    def to_markdown(self, *, max_rows: int = 15) -> str:
+        """A readable summary for the revision meeting (GitHub-flavoured Markdown)."""
+        pct = int(round(self.level * 100))
+        how = "Fleiss-Cohen-Everitt standard error" if self.interval == "fce" else "bootstrap percentiles"
+        lines = [f"# 100-companies exercise: {len(self.table)} companies, reviewers {', '.join(self.reviewers)}", ""]
+        lines += ["## Agreement per pair", "",
+                  f"Unsure and missing verdicts are left out of a pair; kappa's {pct} % interval uses the {how}.", ""]
+        lines += _md_table(self.pairs, floats=3)
+        lines += ["", "## Weighted by sampling weight (population estimates)", ""]
+        lines += _md_table(self.weighted, floats=3)
+        lines += ["", "## Left out per pair", ""] + _md_table(self.counts)
+        for (a, b), m in self.confusion.items():
+            lines += ["", f"### Confusion: {a} (rows) vs {b} (columns)", ""]
+            lines += _md_table(m.reset_index(names=a))
+        lines += ["", f"## Disagreements with the definition ({len(self.disagreements)} companies)", ""]
+        if len(self.disagreements):
+            lines += _md_table(self.disagreements.head(max_rows), floats=1)
+            if len(self.disagreements) > max_rows:
+                lines.append(f"... and {len(self.disagreements) - max_rows} more (see the JSON report).")
+        else:
+            lines.append("None.")
+        lines += ["", "## Suggestions for the revision", ""]
+        if len(self.suggestions):
+            lines += [f"{i}. {t}" for i, t in enumerate(self.suggestions["text"].head(max_rows), 1)]
+        else:
+            lines.append("No attribute separates the heads' verdicts clearly "
+                         "(too few verdicts, or no facts in the key).")
+        if self.notes:
+            lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _md_table(df: pd.DataFrame, *, floats: int = 3) -> list[str]:
+    def cell(v: Any) -> str:
+        v = _plain(v)
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.{floats}f}"
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    cols = [str(c) for c in df.columns]
+    out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return out
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare(
+    verdicts: Mapping[str, Any],
+    *,
+    key: pd.DataFrame | None = None,
+    contributions: pd.DataFrame | None = None,
+    definition: Any = None,
+    interval: str = "fce",
+    n_boot: int = 2000,
+    rng: np.random.Generator | int | None = None,
+    level: float = 0.95,
+    min_support: int = 3,
+) -> AgreementReport:
+    """Compare reviewers' verdicts pair by pair, and each head with the definition.
+
+    Parameters
+    ----------
+    verdicts
+        ``{reviewer: Series}`` of verdicts indexed by company (good/not/unsure,
+        any word of :data:`VERDICT_WORDS`, blank = missing).  A DataFrame from
+        :func:`read_verdicts` is accepted too (its ``reason`` column is kept).
+        The definition's verdict is one more reviewer named ``"definition"``;
+        with a ``key`` it is added from ``key["definition_verdict"]``.
+    key
+        The key written beside the worksheets (:func:`read_key`), indexed by
+        company: ``weight`` for the population estimates, ``lead_id``,
+        ``score``, ``drivers`` and the facts for the suggestions.  Without a
+        key every company weighs 1.
+    contributions
+        Optional rule contributions (``leadsim.scoring.contributions``) indexed
+        by lead id; they replace the key's ``drivers`` text.
+    definition
+        Optional :class:`~leadsim.definition.LeadDefinition`, for rule labels,
+        the threshold and the rules a suggestion touches.
+    interval
+        ``"fce"`` (large-sample standard error) or ``"bootstrap"`` (percentile
+        interval over ``n_boot`` resamples of the companies, seeded by ``rng``).
+
+    Companies where either reviewer of a pair is unsure or gave no verdict are
+    left out of that pair and counted in ``.counts``.
+    """
+    if interval not in ("fce", "bootstrap"):
+        raise ValueError(f"interval must be 'fce' or 'bootstrap', not {interval!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level!r}")
+    series = {str(name): _as_verdict_series(str(name), v) for name, v in verdicts.items()}
+    reasons = {name: v["reason"] for name, v in verdicts.items()
+               if isinstance(v, pd.DataFrame) and "reason" in v.columns}
+    notes: list[str] = []
+    if key is not None:
+        key = _check_key(key)
+        if "definition" not in series and "definition_verdict" in key.columns:
+            series["definition"] = _as_verdict_series("definition", key["definition_verdict"])
+        order = list(key.index)
+        for name, s in series.items():
+            extra = [c for c in s.index if c not in key.index]
+            if extra:
+                notes.append(f"{name}: {len(extra)} compan{'y' if len(extra) == 1 else 'ies'} not in the sample "
+                             f"left out: {', '.join(map(str, extra[:5]))}{' ...' if len(extra) > 5 else ''}")
+    else:
+        order = []
+        for s in series.values():
+            order += [c for c in s.index if c not in set(order)]
+    if len(series) < 2:
+        raise VerdictError(f"need at least two reviewers to compare, got {list(series)}; "
+                           "give a key (with the definition's verdicts) or a second worksheet")
+    reviewers = list(series)
+    table = pd.DataFrame({name: s.reindex(order) for name, s in series.items()}, index=pd.Index(order, dtype=object))
+    table.index.name = "company"
+    weight = (key["weight"].reindex(order).astype(float) if key is not None and "weight" in key.columns
+              else pd.Series(1.0, index=table.index))
+    table["weight"] = weight.to_numpy()
+    if key is not None and "score" in key.columns:
+        table["score"] = pd.to_numeric(key["score"], errors="coerce").reindex(order).to_numpy()
+    generator = np.random.default_rng(rng)
+
+    pair_rows, weighted_rows, count_rows, confusion = [], [], [], {}
+    cats = ["good", "not"]
+    for i, a in enumerate(reviewers):
+        for b in reviewers[i + 1:]:
+            va, vb = table[a], table[b]
+            ok = va.isin(cats) & vb.isin(cats)
+            t = _table(list(va[ok]), list(vb[ok]), cats)
+            r = kappa_from_table(t, level=level)
+            if interval == "bootstrap":
+                codes_a = np.array([cats.index(x) for x in va[ok]], dtype=np.int64)
+                codes_b = np.array([cats.index(x) for x in vb[ok]], dtype=np.int64)
+                lo, hi = _bootstrap_kappa(codes_a, codes_b, len(cats), n_boot, generator, level)
+                r.update(kappa_low=lo, kappa_high=hi)
+            pair_rows.append({"a": a, "b": b, "n": int(ok.sum()), "agreement": r["agreement"], "kappa": r["kappa"],
+                              "kappa_low": r["kappa_low"], "kappa_high": r["kappa_high"]})
+            wt = _table(list(va[ok]), list(vb[ok]), cats, weight[ok.to_numpy()].to_numpy())
+            rw = kappa_from_table(wt)
+            weighted_rows.append({"a": a, "b": b, "n": int(ok.sum()), "agreement": rw["agreement"],
+                                  "kappa": rw["kappa"]})
+            count_rows.append({
+                "a": a, "b": b, "compared": int(ok.sum()),
+                "a_unsure": int((va == "unsure").sum()), "b_unsure": int((vb == "unsure").sum()),
+                "a_missing": int(va.isna().sum()), "b_missing": int(vb.isna().sum()),
+                "left_out": int((~ok).sum()),
+            })
+            full = [*VERDICTS, _MISSING]
+            m = pd.crosstab(va.fillna(_MISSING), vb.fillna(_MISSING)).reindex(index=full, columns=full, fill_value=0)
+            m.index.name, m.columns.name = a, b
+            confusion[(a, b)] = m.astype(int)
+    threshold = float(definition.thresholds.mql) if definition is not None else None
+    heads = [r for r in reviewers if r != "definition"]
+    disagreements = (_disagreements(table, heads, key, contributions, definition, reasons)
+                     if "definition" in reviewers else pd.DataFrame())
+    suggestions = _suggestions(table, heads, key, definition, min_support)
+    return AgreementReport(
+        pairs=pd.DataFrame(pair_rows, columns=["a", "b", "n", "agreement", "kappa", "kappa_low", "kappa_high"]),
+        weighted=pd.DataFrame(weighted_rows, columns=["a", "b", "n", "agreement", "kappa"]),
+        confusion=confusion,
+        counts=pd.DataFrame(count_rows),
+        disagreements=disagreements,
+        suggestions=suggestions,
+        table=table,
+        reviewers=reviewers,
+        level=level,
+        interval=interval,
+        threshold=threshold,
+        notes=notes,
+    )
+
+
+def _check_key(key: pd.DataFrame) -> pd.DataFrame:
+    if "company" in key.columns:
+        key = key.set_index("company")
+    if key.index.has_duplicates:
+        dup = key.index[key.index.duplicated()][0]
+        raise VerdictError(f"company {dup!r} appears twice in the key; the key holds one row per company",
+                           where="key")
+    if "weight" in key.columns:
+        w = pd.to_numeric(key["weight"], errors="coerce")
+        if w.isna().any() or (w <= 0).any():
+            bad = key.index[(w.isna() | (w <= 0)).to_numpy()][0]
+            raise VerdictError(f"weight of {bad!r} is {key['weight'].get(bad)!r}; weights must be positive numbers",
+                               where="key")
+    return key
+
+
+def _drivers_text(row: pd.Series, definition: Any, n: int = 3) -> str:
+    """The ``n`` rules with the largest absolute contribution, as "label +25; label -10"."""
+    nz = row[row.abs() > 1e-9]
+    top = nz.reindex(nz.abs().sort_values(ascending=False).index[:n])
+
+    def label(rule: str) -> str:
+        if definition is None:
+            return rule
+        try:
+            return definition.rule_label(rule)
+        except Exception:  # an id the definition does not know: show it raw
+            return rule
+
+    return "; ".join(f"{label(str(r))} {v:+.0f}" for r, v in top.items())
+
+
+def _disagreements(table: pd.DataFrame, heads: list[str], key: pd.DataFrame | None,
+                   contributions: pd.DataFrame | None, definition: Any,
+                   reasons: dict[str, pd.Series]) -> pd.DataFrame:
+    d = table["definition"]
+    rows = []
+    for company in table.index:
+        dv = d[company]
+        if dv not in ("good", "not"):
+            continue
+        dissent = [h for h in heads if table.at[company, h] in ("good", "not") and table.at[company, h] != dv]
+        if not dissent:
+            continue
+        row: dict[str, Any] = {"company": company}
+        if key is not None and "lead_id" in key.columns:
+            row["lead_id"] = key.at[company, "lead_id"]
+        if "score" in table.columns:
+            row["score"] = table.at[company, "score"]
+        row["definition"] = dv
+        for h in heads:
+            row[h] = table.at[company, h]
+        row["disagree"] = ", ".join(dissent)
+        drivers = ""
+        if contributions is not None and key is not None and "lead_id" in key.columns:
+            lead = key.at[company, "lead_id"]
+            if lead in contributions.index:
+                drivers = _drivers_text(contributions.loc[lead].astype(float), definition)
+        elif key is not None and "drivers" in key.columns:
+            v = key.at[company, "drivers"]
+            drivers = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        row["drivers"] = drivers
+        for h in heads:
+            if h in reasons:
+                v = reasons[h].get(company)
+                row[f"reason_{h}"] = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        row["_n"] = len(dissent)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["company", "definition", *heads, "disagree", "drivers"])
+    out = pd.DataFrame(rows)
+    sort = ["_n", "score"] if "score" in out.columns else ["_n"]
+    return out.sort_values(sort, ascending=False, kind="stable").drop(columns="_n").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+def _features(facts: pd.DataFrame, definition: Any) -> dict[tuple[str, str], pd.Series]:
+    """Boolean indicator per (attribute, value/bin) from the key's fact columns."""
+    out: dict[tuple[str, str], pd.Series] = {}
+    for col in facts.columns:
+        s = facts[col]
+        if s.isna().all():
+            continue
+        if pd.api.types.is_bool_dtype(s):
+            out[(col, "yes")] = s.fillna(False).astype(bool)
+            continue
+        if pd.api.types.is_numeric_dtype(s):
+            edges = sorted({float(e) for e in _rule_edges(definition, col)})
+            x = s.astype(float)
+            if not edges:
+                qs = x.dropna().quantile([1 / 3, 2 / 3]).to_numpy()
+                edges = sorted(set(float(q) for q in qs))
+            if not edges:
+                continue
+            bounds = [-math.inf, *edges, math.inf]
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                m = (x >= lo) & (x < hi)
+                if m.any():
+                    label = (f"under {hi:g}" if lo == -math.inf else f"{lo:g} or more" if hi == math.inf
+                             else f"{lo:g} to under {hi:g}")
+                    out[(col, label)] = m.fillna(False)
+            continue
+        text = s.astype("string")
+        if text.str.contains(";", regex=False).any():
+            items = text.fillna("").str.split(";")
+            values = sorted({v.strip() for lst in items for v in lst if v.strip()})
+            if len(values) <= 30:
+                for v in values:
+                    out[(col, v)] = items.map(lambda lst, v=v: v in [x.strip() for x in lst]).astype(bool)
+            continue
+        values = text.dropna().unique()
+        if 1 < len(values) <= 12:
+            for v in sorted(values):
+                out[(col, str(v))] = (text == v).fillna(False).astype(bool)
+    return out
+
+
+def _rule_edges(definition: Any, attribute: str) -> list[float]:
+    if definition is None:
+        return []
+    edges = []
+    for r in [*definition.fit_rules, *definition.bant_rules()]:
+        if r.attribute == attribute and r.op in ("range", "between"):
+            edges += [v for v in (r.min, r.max) if v is not None]
+    return edges
+
+
+#: The activities behind each behaviour summary column (for naming the rules a suggestion touches).
+_FACT_ACTIVITIES = {
+    "visits_90d": ("web_visit",), "pricing_visits_90d": ("web_visit",), "email_clicks_90d": ("email_click",),
+    "downloads_90d": ("content_download",), "webinars_90d": ("webinar",),
+    "demos_90d": ("live_demo", "in_depth_demo"), "forms_90d": ("form_fill",), "unsubscribed": ("unsubscribe",),
+}
+
+
+def _rules_on(definition: Any, attribute: str) -> str:
+    """The rules (and hot triggers) of the definition that read an attribute or summary column."""
+    if definition is None:
+        return ""
+    rules = [f"{r.id} ({r.points:+g})" for r in [*definition.fit_rules, *definition.bant_rules()]
+             if r.attribute == attribute]
+    acts = set(_FACT_ACTIVITIES.get(attribute, ()))
+    if acts:
+        rules += [f"{r.id} ({r.points:+g})" for r in definition.behaviour_rules if acts & set(r.activities)]
+        rules += [f"{t.id} (hot)" for t in definition.hot_triggers if acts & set(t.activities)]
+    return "; ".join(rules)
+
+
+def _log_odds(flag: np.ndarray, good: np.ndarray, w: np.ndarray) -> float:
+    """Log odds ratio of "good" with vs without the value (0.5 added to each cell)."""
+    g1 = np.sum(w * (flag & good))
+    g0 = np.sum(w * (~flag & good))
+    n1 = np.sum(w * (flag & ~good))
+    n0 = np.sum(w * (~flag & ~good))
+    return float(np.log((g1 + 0.5) * (n0 + 0.5) / ((g0 + 0.5) * (n1 + 0.5))))
+
+
+def _suggestions(table: pd.DataFrame, heads: list[str], key: pd.DataFrame | None, definition: Any,
+                 min_support: int, top: int = 15) -> pd.DataFrame:
+    cols = ["attribute", "value", "companies", "share_good", "share_not", "log_odds", "log_odds_definition",
+            "gap", "rules", "text"]
+    if key is None or not heads:
+        return pd.DataFrame(columns=cols)
+    facts = key.drop(columns=[c for c in (*KEY_COLUMNS, "source_rank") if c in key.columns]).reindex(table.index)
+    facts = facts.drop(columns=[c for c in facts.columns if c in ("company",)])
+    feats = _features(facts, definition)
+    # pooled head observations: one per (head, company) with a good/not verdict
+    obs_company, obs_good, obs_head = [], [], []
+    for h in heads:
+        v = table[h]
+        ok = v.isin(["good", "not"]).to_numpy()
+        obs_company += list(np.flatnonzero(ok))
+        obs_good += list((v[ok] == "good").to_numpy())
+        obs_head += [h] * int(ok.sum())
+    if not obs_company:
+        return pd.DataFrame(columns=cols)
+    obs_company_a = np.array(obs_company)
+    obs_good_a = np.array(obs_good, dtype=bool)
+    ones = np.ones(len(obs_company_a))
+    dv = table["definition"] if "definition" in table.columns else None
+    d_ok = dv.isin(["good", "not"]).to_numpy() if dv is not None else None
+    rows = []
+    for (attr, value), flag in feats.items():
+        f = flag.to_numpy(dtype=bool)
+        fo = f[obs_company_a]
+        support = int(f.sum())
+        if support < min_support or support > len(f) - min_support:
+            continue
+        n_good, n_not = obs_good_a.sum(), (~obs_good_a).sum()
+        share_good = float(fo[obs_good_a].mean()) if n_good else math.nan
+        share_not = float(fo[~obs_good_a].mean()) if n_not else math.nan
+        lo = _log_odds(fo, obs_good_a, ones)
+        lo_def = (_log_odds(f[d_ok], (dv[d_ok] == "good").to_numpy(), np.ones(int(d_ok.sum())))
+                  if d_ok is not None and d_ok.any() else math.nan)
+        row = {"attribute": attr, "value": value, "companies": support, "share_good": share_good,
+               "share_not": share_not, "log_odds": lo, "log_odds_definition": lo_def,
+               "gap": lo - lo_def if not math.isnan(lo_def) else math.nan, "rules": _rules_on(definition, attr)}
+        for h in heads:
+            mask = np.array(obs_head) == h
+            row[f"log_odds_{h}"] = _log_odds(fo[mask], obs_good_a[mask], ones[mask]) if mask.any() else math.nan
+        row["text"] = _suggestion_text(row, heads)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(rows)
+    out = out.reindex(out["log_odds"].abs().sort_values(ascending=False, kind="stable").index).head(top)
+    head_cols = [f"log_odds_{h}" for h in heads]
+    return out[[*cols[:-1], *head_cols, "text"]].reset_index(drop=True)
+
+
+def _suggestion_text(row: dict[str, Any], heads: list[str]) -> str:
+    attr, value = row["attribute"], row["value"]
+    who = " and ".join(heads) if len(heads) <= 2 else "the heads"
+    direction = "good" if row["log_odds"] > 0 else "not a lead"
+    text = (f"{attr} = {value}: {row['share_good']:.0%} of the companies {who} called good, "
+            f"{row['share_not']:.0%} of those called not (log-odds {row['log_odds']:+.1f}; "
+            f"it points to '{direction}').")
+    per_head = [(h, row.get(f"log_odds_{h}", math.nan)) for h in heads]
+    if len(per_head) >= 2 and all(not math.isnan(v) for _, v in per_head):
+        (h1, v1), (h2, v2) = max(per_head, key=lambda t: t[1]), min(per_head, key=lambda t: t[1])
+        if v1 - v2 > 1.0:
+            text += f" {h1} favours it more than {h2} ({v1:+.1f} vs {v2:+.1f})."
+    gap = row["gap"]
+    if not math.isnan(gap):
+        if abs(gap) < 0.7:
+            text += " The definition already agrees."
+        elif gap > 0:
+            text += (f" The heads favour it more than the definition's verdicts do (log-odds "
+                     f"{row['log_odds_definition']:+.1f}): consider raising its points.")
+        else:
+            text += (f" The heads favour it less than the definition's verdicts do (log-odds "
+                     f"{row['log_odds_definition']:+.1f}): consider lowering its points.")
+    if row["rules"]:
+        text += f" Rules on {attr}: {row['rules']}."
+    elif not math.isnan(gap) and abs(gap) >= 0.7:
+        text += f" No rule of the definition uses {attr} yet."
+    return text
+
+

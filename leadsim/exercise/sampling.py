@@ -1,0 +1,508 @@
+"""Sampling the companies, simulated heads for the shipped sample, and labels for calibration."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.errors import DataError, SchemaError, VerdictError
+from leadsim.exercise.agreement import KEY_COLUMNS, _as_verdict_series, _check_key, _drivers_text
+from leadsim.exercise.worksheets import (
+    DROPDOWN,
+    _cell_value,
+    _csv_text,
+    _read_rows,
+    _replace_atomically,
+    write_exercise,
+)
+
+__all__ = [
+    "BEHAVIOUR_FACTS",
+    "HEAD_BIASES",
+    "SCORE_BANDS",
+    "as_labels",
+    "make_exercise",
+    "sample_companies",
+    "simulate_verdicts",
+]
+
+#: Behaviour summary columns :func:`sample_companies` adds when given activities.
+BEHAVIOUR_FACTS = (
+    "visits_90d", "pricing_visits_90d", "email_clicks_90d", "downloads_90d", "webinars_90d", "demos_90d",
+    "forms_90d", "unsubscribed", "last_activity",
+)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+#: Score bands, as multiples of the MQL threshold (lower edges); the two
+#: "near" bands hold the borderline cases on either side of the threshold.
+SCORE_BANDS = {"low": -math.inf, "below": 0.5, "near_below": 0.8, "near_above": 1.0, "high": 1.25}
+
+
+def _fact_attributes(definition: Any) -> list[str]:
+    """Attributes the definition's fit and BANT rules read, in attribute order; never protected ones."""
+    used = {r.attribute for r in [*definition.fit_rules, *definition.bant_rules()]}
+    return [a.name for a in definition.attributes
+            if a.name in used and not a.protected and a.recorded != "after_handoff"]
+
+
+def _behaviour_facts(activities: pd.DataFrame, lead_ids: pd.Index, as_of: pd.Timestamp,
+                     days: int = 90) -> pd.DataFrame:
+    """A short behaviour summary per lead over the last ``days`` days up to ``as_of``."""
+    acts = activities[activities["lead_id"].isin(lead_ids)]
+    at = pd.to_datetime(acts["at"])
+    acts = acts[at <= as_of]
+    at = pd.to_datetime(acts["at"])
+    recent = acts[at > as_of - pd.Timedelta(days=days)]
+    detail = recent["detail"].astype("string") if "detail" in recent.columns else pd.Series(
+        pd.NA, index=recent.index, dtype="string")
+    kind = recent["activity"].astype("string")
+
+    def count(mask: pd.Series) -> pd.Series:
+        return recent.loc[mask.fillna(False).to_numpy(), "lead_id"].value_counts().reindex(lead_ids, fill_value=0)
+
+    def names(mask: pd.Series) -> pd.Series:
+        sel = recent.loc[mask.fillna(False).to_numpy()].assign(_d=detail[mask.fillna(False).to_numpy()])
+        sel = sel.dropna(subset=["_d"])
+        joined = sel.groupby("lead_id")["_d"].agg(lambda s: "; ".join(sorted(set(s))))
+        return joined.reindex(lead_ids).astype(object).where(lambda s: s.notna(), None)
+
+    out = pd.DataFrame(index=lead_ids)
+    out["visits_90d"] = count(kind == "web_visit")
+    out["pricing_visits_90d"] = count((kind == "web_visit") & detail.str.contains("/pricing", regex=False))
+    out["email_clicks_90d"] = count(kind == "email_click")
+    out["downloads_90d"] = names(kind == "content_download")
+    out["webinars_90d"] = count(kind == "webinar")
+    out["demos_90d"] = count(kind.isin(["live_demo", "in_depth_demo"]))
+    out["forms_90d"] = names(kind == "form_fill")
+    out["unsubscribed"] = acts.loc[acts["activity"].astype("string").eq("unsubscribe").to_numpy(), "lead_id"] \
+        .drop_duplicates().pipe(lambda s: lead_ids.isin(s))
+    last = acts.assign(_at=at).groupby("lead_id")["_at"].max().reindex(lead_ids)
+    out["last_activity"] = last.dt.normalize()
+    return out
+
+
+def _allocate(sizes: pd.Series, n: int) -> pd.Series:
+    """Equal allocation over strata, capped by stratum size, leftovers to the strata with room."""
+    alloc = pd.Series(0, index=sizes.index, dtype=int)
+    left = min(n, int(sizes.sum()))
+    while left > 0:
+        room = sizes - alloc
+        open_ = room[room > 0]
+        share = max(left // len(open_), 1)
+        for h in open_.sort_values(ascending=False, kind="stable").index:
+            take = min(share, int(room[h]), left)
+            alloc[h] += take
+            left -= take
+            if left == 0:
+                break
+    return alloc
+
+
+def sample_companies(
+    leads: pd.DataFrame,
+    scores: pd.DataFrame,
+    n: int = 100,
+    seed: np.random.Generator | int | None = None,
+    stratify: str | None = "score",
+    *,
+    definition: Any = None,
+    activities: pd.DataFrame | None = None,
+    contributions: pd.DataFrame | None = None,
+    as_of: Any = None,
+    pick: str = "best",
+) -> pd.DataFrame:
+    """One row per company, stratified so the borderline cases are in the list.
+
+    Each company is represented by one lead: its best-scored (``pick="best"``,
+    ties to the most recent) or its most recent (``pick="recent"``).  The
+    companies fall into score bands around the MQL threshold
+    (:data:`SCORE_BANDS`: low, below, near_below, near_above, high).
+
+    ``stratify``:
+
+    * ``"score"`` (default): strata are the bands, allocated equally (a band
+      with fewer companies gives its share to the others); inside a band the
+      companies are ordered by source, then score, and drawn systematically
+      from a random start, so every source and the whole band's range are
+      represented;
+    * ``"score_source"``: strata are band x source, allocated equally;
+    * ``"source"``: strata are the sources;
+    * ``None``: a simple random sample.
+
+    Every row keeps ``weight = N_h / n_h`` (companies in its stratum over
+    companies drawn from it), so weighted sums estimate the population.  The
+    rows come in random order (bands mixed) and carry the facts the definition
+    reads (never protected attributes), a behaviour summary when
+    ``activities`` are given (:data:`BEHAVIOUR_FACTS`, last 90 days to
+    ``as_of``), and for the key ``lead_id``, ``score``, ``fit_score``,
+    ``behaviour_score``, ``definition_verdict`` ("good" when the definition
+    makes it an MQL, by score or hot trigger), ``band``, ``stratum``,
+    ``weight`` and, with ``contributions``, ``drivers`` (its top three rules).
+
+    >>> import pandas as pd
+    >>> leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(8)], "company": list("AABCDEFG"),
+    ...                       "source": ["paid", "event"] * 4, "created_at": pd.Timestamp("2026-01-01")})
+    >>> scores = pd.DataFrame({"score": [10, 90, 50, 120, 99, 140, 5, 85],
+    ...                        "is_mql": [False, False, False, True, False, True, False, False]},
+    ...                       index=pd.Index(leads["lead_id"], name="lead_id"))
+    >>> s = sample_companies(leads, scores, n=5, seed=1)
+    >>> len(s), s["company"].is_unique, round(s["weight"].sum())
+    (5, True, 7)
+    """
+    from leadsim.definition import load_definition
+
+    definition = definition or load_definition()
+    if stratify not in ("score", "score_source", "source", None):
+        raise ValueError(f"stratify must be 'score', 'score_source', 'source' or None, not {stratify!r}")
+    if pick not in ("best", "recent"):
+        raise ValueError(f"pick must be 'best' or 'recent', not {pick!r}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, not {n}")
+    for col in ("lead_id", "company"):
+        if col not in leads.columns:
+            raise SchemaError(f"leads need a {col!r} column; found {list(leads.columns)}", where="leads")
+    if "score" not in scores.columns:
+        raise SchemaError(f"scores need a 'score' column (from leadsim.scoring.score); found {list(scores.columns)}",
+                          where="scores")
+    rng = np.random.default_rng(seed)
+    sc = scores.copy()
+    if sc.index.name != "lead_id" and "lead_id" in sc.columns:
+        sc = sc.set_index("lead_id")
+    keep = [c for c in ("score", "fit_score", "behaviour_score", "is_mql") if c in sc.columns]
+    df = leads.merge(sc[keep], left_on="lead_id", right_index=True, how="inner", validate="one_to_one")
+    company = df["company"].astype("string").str.strip()
+    df = df[company.notna() & (company != "")].copy()
+    if df.empty:
+        raise DataError("no scored lead has a company name", where="leads")
+    if "source" not in df.columns:
+        df["source"] = "unknown"
+    created = pd.to_datetime(df["created_at"]) if "created_at" in df.columns else pd.Series(pd.NaT, index=df.index)
+    df["_created"] = created
+    order = ["score", "_created", "lead_id"] if pick == "best" else ["_created", "score", "lead_id"]
+    df = df.sort_values(order, ascending=[False, False, True], kind="stable", na_position="last")
+    df = df.drop_duplicates("company", keep="first")
+
+    thr = float(definition.thresholds.mql)
+    edges = [thr * f if math.isfinite(f) else f for f in SCORE_BANDS.values()]
+    df["band"] = pd.cut(df["score"].astype(float), bins=[*edges, math.inf], right=False,
+                        labels=list(SCORE_BANDS)).astype(str)
+    src = df["source"].astype("string").fillna("unknown")
+    df["stratum"] = {"score": df["band"], "score_source": df["band"] + "/" + src, "source": src,
+                     None: pd.Series("all", index=df.index)}[stratify].astype(str)
+    sizes = df["stratum"].value_counts()
+    if stratify is None:
+        alloc = pd.Series({"all": min(n, len(df))})
+    elif stratify == "score" or stratify == "source":
+        alloc = _allocate(sizes.reindex(sorted(sizes.index)), n)
+    else:
+        alloc = _allocate(sizes.reindex(sorted(sizes.index)), n)
+    picked = []
+    for h, k in alloc.items():
+        if k == 0:
+            continue
+        members = df[df["stratum"] == h]
+        if stratify is None:
+            idx = rng.choice(len(members), size=k, replace=False)
+        else:
+            members = members.assign(_s=members["source"].astype("string").fillna("")).sort_values(
+                ["_s", "score"], kind="stable").drop(columns="_s")
+            step = len(members) / k
+            idx = np.floor(rng.uniform(0, step) + step * np.arange(k)).astype(int)
+        chosen = members.iloc[np.sort(idx)].copy()
+        chosen["weight"] = len(members) / k
+        picked.append(chosen)
+    out = pd.concat(picked)
+    out = out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+    if "is_mql" in out.columns:
+        out["definition_verdict"] = np.where(out["is_mql"].astype(bool), "good", "not")
+    else:
+        out["definition_verdict"] = np.where(out["score"] >= thr, "good", "not")
+    facts = [a for a in _fact_attributes(definition) if a in out.columns]
+    cols = ["company", "lead_id", "source", *facts]
+    result = out[cols].copy()
+    if activities is not None:
+        when = pd.Timestamp(as_of) if as_of is not None else pd.to_datetime(activities["at"]).max()
+        beh = _behaviour_facts(activities, pd.Index(out["lead_id"]), when)
+        result = result.join(beh, on="lead_id")
+    for c in ("score", "fit_score", "behaviour_score", "definition_verdict", "band", "stratum", "weight"):
+        if c in out.columns:
+            result[c] = out[c].to_numpy()
+    if contributions is not None:
+        result["drivers"] = [
+            _drivers_text(contributions.loc[lead].astype(float), definition) if lead in contributions.index else ""
+            for lead in out["lead_id"]]
+    result["company"] = result["company"].astype(object)
+    return result
+
+
+# --------------------------------------------------------------------------- labels for calibration
+
+
+def _combined_labels(verdicts: Mapping[str, Any], combine: str) -> pd.Series:
+    series = {str(k): _as_verdict_series(str(k), v) for k, v in verdicts.items() if str(k) != "definition"}
+    if not series:
+        raise VerdictError("no reviewer verdicts given (the definition's own verdict is not a label)")
+    table = pd.DataFrame(series)
+    good = table.eq("good").sum(axis=1)
+    bad = table.eq("not").sum(axis=1)
+    if combine == "agree":
+        y = pd.Series(np.where((good > 0) & (bad == 0), 1, np.where((bad > 0) & (good == 0), 0, -1)), table.index)
+    elif combine == "majority":
+        y = pd.Series(np.where(good > bad, 1, np.where(bad > good, 0, -1)), table.index)
+    elif combine == "all_good":
+        definite = good + bad
+        y = pd.Series(np.where(definite == 0, -1, np.where((good == len(series)), 1, 0)), table.index)
+    else:
+        raise ValueError(f"combine must be 'agree', 'majority' or 'all_good', not {combine!r}")
+    return y[y >= 0].astype(int)
+
+
+def as_labels(
+    verdicts: Mapping[str, Any],
+    key: pd.DataFrame,
+    *,
+    contributions: pd.DataFrame | None = None,
+    combine: str = "agree",
+    numeric: bool = False,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The heads' verdicts as ``X, y`` for :class:`~leadsim.calibration.MQLCalibrator`.
+
+    ``y`` is 1 for "good", 0 for "not", indexed by company.  ``combine``:
+    ``"agree"`` keeps companies where every head with a good/not verdict says
+    the same (unsure and blank ignored; conflicts dropped); ``"majority"``
+    keeps clear majorities; ``"all_good"`` calls a company good only when all
+    heads do.  A reviewer named ``"definition"`` is ignored.
+
+    ``X`` is the rule contributions of each company's lead when
+    ``contributions`` are given (numbers), else the facts from the key (mixed
+    types, as MQLCalibrator takes them); ``numeric=True`` one-hot encodes
+    the facts and fills missing numbers with 0 plus a ``<col>_missing``
+    indicator, ready for any scikit-learn model.  ``key["weight"]`` gives
+    population weights (``sample_weight=key["weight"].loc[X.index]``).
+
+    >>> import pandas as pd
+    >>> key = pd.DataFrame({"company": ["A", "B", "C"], "lead_id": ["L1", "L2", "L3"],
+    ...                     "seniority": ["vp", "student", "vp"], "weight": [1.0, 2.0, 1.0]})
+    >>> X, y = as_labels({"marketing": pd.Series({"A": "good", "B": "not", "C": "good"}),
+    ...                   "sales": pd.Series({"A": "yes", "B": "no", "C": "no"})}, key)
+    >>> list(X.index), y.tolist()
+    (['A', 'B'], [1, 0])
+    """
+    key = _check_key(key)
+    y = _combined_labels(verdicts, combine)
+    unknown = [c for c in y.index if c not in key.index]
+    if unknown:
+        raise VerdictError(f"{len(unknown)} compan(ies) with verdicts are not in the key: {unknown[:5]}; "
+                           "use the key written with these worksheets", where="key")
+    order = [c for c in key.index if c in y.index]
+    y = y.reindex(order).rename("good")
+    y.index.name = "company"
+    if contributions is not None:
+        if "lead_id" not in key.columns:
+            raise SchemaError("the key needs 'lead_id' to look up contributions", where="key")
+        leads = key.loc[order, "lead_id"]
+        missing = [lead for lead in leads if lead not in contributions.index]
+        if missing:
+            raise DataError(f"no contributions for lead(s) {missing[:5]}; score the leads of the key",
+                            where="contributions")
+        X = contributions.loc[list(leads)].astype(float)
+        X.index = pd.Index(order, name="company", dtype=object)
+        return X, y
+    facts = key.loc[order, [c for c in key.columns if c not in KEY_COLUMNS]]
+    if numeric:
+        X = pd.DataFrame(index=facts.index)
+        for c in facts.columns:
+            s = facts[c]
+            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                x = s.astype(float)
+                X[c] = x.fillna(0.0)
+                if x.isna().any():
+                    X[f"{c}_missing"] = x.isna().astype(float)
+            elif pd.api.types.is_datetime64_any_dtype(s):
+                continue
+            else:
+                d = pd.get_dummies(s.astype("string"), prefix=c, dtype=float)
+                X = X.join(d)
+        X.index.name = "company"
+        return X, y
+    return facts, y
+
+
+# --------------------------------------------------------------------------- the sample worksheets
+
+
+#: How the simulated heads deviate from the definition: extra weight on the
+#: points of each rule group (BANT rules, seniority rules, behaviour rules).
+#: Sales values BANT and seniority more and behaviour less; marketing the
+#: opposite.  See :func:`simulate_verdicts`.
+HEAD_BIASES: dict[str, dict[str, float]] = {
+    "sales": {"bant": 1.0, "seniority": 0.6, "behaviour": -0.5},
+    "marketing": {"bant": -0.5, "seniority": 0.0, "behaviour": 0.7},
+}
+_ALT_WORDS = {"good": ("yes", "ja", "x", "good"), "not": ("no", "nein", "n"), "unsure": ("?", "maybe", "vielleicht")}
+_DROPDOWN_WORD = {v: k for k, v in DROPDOWN.items()}
+
+
+def _rule_groups(definition: Any, columns: Iterable[str]) -> dict[str, list[str]]:
+    cols = set(columns)
+    seniority = [r.id for r in definition.fit_rules if r.attribute == "seniority"]
+    return {
+        "bant": [c for c in cols if c.startswith("bant_")],
+        "seniority": [c for c in seniority if c in cols],
+        "behaviour": [r.id for r in definition.behaviour_rules if r.id in cols],
+    }
+
+
+def simulate_verdicts(
+    sample: pd.DataFrame,
+    contributions: pd.DataFrame,
+    reviewer: str,
+    rng: np.random.Generator | int | None = None,
+    *,
+    definition: Any = None,
+    bias: Mapping[str, float] | None = None,
+    noise: float = 12.0,
+    blank_rate: float = 0.03,
+) -> pd.DataFrame:
+    """Plausible hand verdicts of one head, for demos and the shipped sample.
+
+    The head sees a utility ``u = score + sum_g bias[g] * points_g + N(0,
+    noise)`` where ``points_g`` sums the contributions of rule group *g*
+    (``bant``: the BANT rules, ``seniority``: fit rules on seniority,
+    ``behaviour``: behaviour rules) and ``bias`` defaults to
+    :data:`HEAD_BIASES` for ``"sales"`` / ``"marketing"`` (no bias otherwise).
+    The verdict is "good" with probability ``logistic((u - threshold) / 10)``;
+    within 15 points of the threshold 40 % answer "unsure"; ``blank_rate`` of
+    the rows stay empty.  Mostly the drop-down words are used, 15 % other
+    accepted words ("ja", "x", "nein", "?" ...).  About half the rows get a
+    short reason naming the group that drove the head's view.
+
+    Returns a DataFrame indexed like ``sample`` with ``company``, ``verdict``
+    (the word as typed, or None) and ``reason``.
+    """
+    from leadsim.definition import load_definition
+
+    definition = definition or load_definition()
+    gen = np.random.default_rng(rng)
+    bias = dict(HEAD_BIASES.get(reviewer, {}) if bias is None else bias)
+    leads = sample["lead_id"]
+    missing = [lead for lead in leads if lead not in contributions.index]
+    if missing:
+        raise DataError(f"no contributions for lead(s) {missing[:5]}", where="contributions")
+    c = contributions.loc[list(leads)].astype(float)
+    groups = _rule_groups(definition, c.columns)
+    points = {g: c[cols].sum(axis=1).to_numpy() if cols else np.zeros(len(c)) for g, cols in groups.items()}
+    n = len(sample)
+    u = c.sum(axis=1).to_numpy() + sum(bias.get(g, 0.0) * p for g, p in points.items()) + gen.normal(0, noise, n)
+    thr = float(definition.thresholds.mql)
+    p_good = 1 / (1 + np.exp(-(u - thr) / 10))
+    draws = gen.random((5, n))
+    verdict = np.where(draws[0] < p_good, "good", "not").astype(object)
+    verdict[(np.abs(u - thr) < 15) & (draws[1] < 0.4)] = "unsure"
+    words = [(_ALT_WORDS[v][int(d * 10) % len(_ALT_WORDS[v])] if d < 0.15 else _DROPDOWN_WORD[v])
+             for v, d in zip(verdict, draws[2], strict=True)]
+    words = [None if b < blank_rate else w for w, b in zip(words, draws[3], strict=True)]
+    reasons = []
+    for i in range(n):
+        if words[i] is None or draws[4][i] > 0.5:
+            reasons.append(None)
+            continue
+        reasons.append(_reason(verdict[i], {g: p[i] for g, p in points.items()}, bias))
+    return pd.DataFrame({"company": sample["company"].to_numpy(), "verdict": words, "reason": reasons},
+                        index=sample.index, dtype=object)
+
+
+def _reason(verdict: str, points: dict[str, float], bias: Mapping[str, float]) -> str:
+    if verdict == "unsure":
+        return "borderline; need to talk to them first"
+    if points["seniority"] < 0:
+        return "student" if verdict == "not" else "student, but very active"
+    # the group this head cares about most, then its sign
+    cares = max(points, key=lambda g: bias.get(g, 0.0) * abs(points[g]) + abs(points[g]) / 10)
+    phrases = {
+        ("bant", "good"): "budget and decision maker confirmed", ("bant", "not"): "no budget or authority known",
+        ("seniority", "good"): "senior buyer", ("seniority", "not"): "too junior",
+        ("behaviour", "good"): "very engaged (pricing, demos, forms)", ("behaviour", "not"): "hardly any engagement",
+    }
+    return phrases[(cares, verdict)]
+
+
+def _fill_worksheet(path: Path, filled: pd.DataFrame) -> None:
+    """Write verdict words and reasons into a worksheet written by :func:`write_worksheet`."""
+    if path.suffix.lower() == ".csv":
+        _, rows, _, _ = _read_rows(path)
+        header = rows[0]
+        vi, ri = header.index("verdict"), header.index("reason")
+        for r, (w, why) in zip(rows[1:], zip(filled["verdict"], filled["reason"], strict=True), strict=True):
+            r[vi], r[ri] = _cell_value(w), _cell_value(why)
+        _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text(rows), encoding="utf-8"))
+        return
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    vi, ri = header.index("verdict") + 1, header.index("reason") + 1
+    for i, (w, why) in enumerate(zip(filled["verdict"], filled["reason"], strict=True), start=2):
+        ws.cell(row=i, column=vi, value=_cell_value(w))
+        ws.cell(row=i, column=ri, value=_cell_value(why))
+    _replace_atomically(path, lambda tmp: wb.save(tmp))
+
+
+def make_exercise(
+    out_dir: str | os.PathLike[str],
+    *,
+    n: int = 100,
+    seed: int | None = 2026,
+    history: Any = None,
+    as_of: Any = None,
+    simulate: bool = False,
+    stratify: str | None = "score",
+    force: bool = False,
+) -> dict[str, Path]:
+    """Sample ``n`` companies from a history and write the exercise into ``out_dir``.
+
+    ``history`` defaults to :func:`leadsim.datasets.load_sample`; leads are
+    scored at ``as_of`` (default: the history's last activity or creation)
+    with the history's definition, and :func:`sample_companies` draws the
+    companies (seeded by ``seed``).  Writes ``marketing.xlsx``,
+    ``sales.xlsx``, CSV copies and ``key.csv`` (:func:`write_exercise`).
+
+    ``simulate=True`` also fills the worksheets with :func:`simulate_verdicts`
+    (seeded by ``seed``): this is how ``data/exercise/`` was made::
+
+        make_exercise("data/exercise", n=100, seed=2026, simulate=True)
+    """
+    from leadsim.datasets import load_sample
+    from leadsim.scoring import contributions as rule_points
+    from leadsim.scoring import score
+
+    history = history if history is not None else load_sample()
+    d = history.definition
+    if as_of is None:
+        times = [pd.to_datetime(history.leads["created_at"]).max()]
+        if len(history.activities):
+            times.append(pd.to_datetime(history.activities["at"]).max())
+        as_of = max(times)
+    stage_log = getattr(history, "stage_log", None)
+    contrib = rule_points(history.leads, history.activities, d, as_of, stage_log)
+    scores = score(history.leads, history.activities, d, as_of, stage_log)
+    rng = np.random.default_rng(seed)
+    sample = sample_companies(history.leads, scores, n=n, seed=rng, stratify=stratify, definition=d,
+                              activities=history.activities, contributions=contrib, as_of=as_of)
+    paths = write_exercise(sample, out_dir, force=force)
+    if simulate:
+        for reviewer in ("marketing", "sales"):
+            filled = simulate_verdicts(sample, contrib, reviewer, rng, definition=d)
+            for suffix in ("", "_csv"):
+                _fill_worksheet(paths[reviewer + suffix], filled)
+    return paths

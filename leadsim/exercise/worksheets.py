@@ -1,0 +1,433 @@
+"""Worksheets of the 100-companies exercise: writing them, the key, and reading the filled ones.
+
+Text cells that a spreadsheet would run as a formula (starting with ``= + - @``)
+are neutralised: stored as text with Excel's quote prefix in ``.xlsx``, with a
+leading apostrophe in ``.csv``; :func:`read_verdicts` gives back the original
+strings exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.errors import DataError, InputFileError, SchemaError, VerdictError
+from leadsim.exercise.agreement import KEY_COLUMNS, VERDICT_WORDS, _check_key, normalise_verdict
+
+__all__ = [
+    "DROPDOWN",
+    "read_key",
+    "read_verdicts",
+    "worksheet_columns",
+    "write_exercise",
+    "write_key",
+    "write_worksheet",
+]
+
+#: What the drop-down offers, and the verdict each choice means.
+DROPDOWN = {"good lead": "good", "not a lead": "not", "unsure": "unsure"}
+#: Column names accepted for the company, the verdict and the reason (case-insensitive).
+COMPANY_HEADERS = ("company", "firma", "unternehmen", "company name")
+VERDICT_HEADERS = ("verdict", "urteil", "bewertung", "your verdict")
+REASON_HEADERS = ("reason", "grund", "comment", "kommentar")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------- worksheets: writing
+
+
+def _escape(text: str) -> str:
+    """Neutralise a CSV cell that a spreadsheet would run as a formula (prefix ``'``).
+
+    A leading apostrophe is doubled too, so :func:`_unescape` restores every
+    string exactly.
+    """
+    return "'" + text if text.startswith((*_FORMULA_START, "'")) else text
+
+
+def _unescape(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith((*_FORMULA_START, "'")) else text
+
+
+def _cell_value(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    return v
+
+
+def worksheet_columns(sample: pd.DataFrame) -> list[str]:
+    """The sample's columns a reviewer sees: company first, then the facts (no score, no weight)."""
+    if "company" not in sample.columns:
+        raise SchemaError(f"the sample needs a 'company' column; found {list(sample.columns)}", where="sample")
+    facts = [c for c in sample.columns if c not in KEY_COLUMNS and c != "company"]
+    return ["company", *facts]
+
+
+def _atomic_target(path: Path, overwrite: bool) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise InputFileError("is a directory; give a file name", where=str(path))
+    if path.exists() and not overwrite:
+        raise InputFileError("exists already; leadsim does not write over files (choose another name)",
+                             where=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _replace_atomically(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the file ordinary permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _csv_text(rows: list[list[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        w.writerow(["" if _cell_value(v) is None else _escape(v) if isinstance(v, str) else
+                    v.isoformat() if hasattr(v, "isoformat") else v for v in r])
+    return buf.getvalue()
+
+
+def write_worksheet(sample: pd.DataFrame, path: str | os.PathLike[str], *, reviewer: str | None = None,
+                    overwrite: bool = False) -> Path:
+    """Write one reviewer's worksheet: ``.xlsx`` (with a drop-down) or ``.csv``.
+
+    Columns: ``#``, ``company``, the facts (every sample column not in
+    :data:`KEY_COLUMNS`: the score, weight and definition verdict stay in the
+    key so reviewers are not anchored), an empty ``verdict`` and ``reason``.
+    In the workbook the verdict column offers a drop-down (good lead / not a
+    lead / unsure; other words of :data:`VERDICT_WORDS` are accepted with a
+    warning) and text cells starting with ``= + - @`` are stored as text with
+    Excel's quote prefix, so a company name cannot run as a formula.  In the
+    CSV such cells get a leading apostrophe, which :func:`read_verdicts`
+    removes.  The sheet is named after ``reviewer`` (default: the file name).
+
+    >>> import pandas as pd, tempfile, pathlib
+    >>> s = pd.DataFrame({"company": ["=cmd|x", "Acme"], "lead_id": ["L1", "L2"], "seniority": ["vp", "manager"]})
+    >>> p = write_worksheet(s, pathlib.Path(tempfile.mkdtemp()) / "sales.xlsx")
+    >>> list(read_verdicts(p).index)
+    ['=cmd|x', 'Acme']
+    """
+    path = _atomic_target(Path(path), overwrite)
+    cols = worksheet_columns(sample)
+    if sample["company"].isna().any():
+        raise DataError("the sample has a row without a company name; drop it first", where="sample")
+    if sample["company"].duplicated().any():
+        dup = sample["company"][sample["company"].duplicated()].iloc[0]
+        raise DataError(f"company {dup!r} appears twice in the sample; the worksheet lists each company once",
+                         where="sample")
+    header = ["#", *cols, "verdict", "reason"]
+    body = [[i, *(_cell_value(v) for v in row), None, None]
+            for i, row in enumerate(sample[cols].itertuples(index=False), 1)]
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text([header, *body]), encoding="utf-8"))
+        return path
+    if suffix != ".xlsx":
+        raise InputFileError(f"unknown worksheet type {path.suffix!r}; use .xlsx or .csv", where=str(path))
+    name = reviewer or path.stem
+    _replace_atomically(path, lambda tmp: _write_xlsx(tmp, name, header, body))
+    return path
+
+
+def _write_xlsx(target: str, sheet: str, header: list[str], body: list[list[Any]]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = re.sub(r"[\[\]\*\?/\\:]", "_", sheet)[:31] or "verdicts"
+    for j, h in enumerate(header, 1):
+        c = ws.cell(row=1, column=j, value=h)
+        c.font = Font(bold=True)
+    for i, row in enumerate(body, 2):
+        for j, v in enumerate(row, 1):
+            c = ws.cell(row=i, column=j)
+            c.value = v
+            if isinstance(v, str):
+                c.data_type = "s"  # never a formula, whatever the text starts with
+                if v.startswith((*_FORMULA_START, "'")):
+                    c.quotePrefix = True
+    vcol = get_column_letter(len(header) - 1)
+    last = max(len(body) + 1, 2)
+    dv = DataValidation(type="list", formula1='"' + ",".join(DROPDOWN) + '"', allow_blank=True,
+                        showErrorMessage=True, errorStyle="warning", errorTitle="Verdict",
+                        error="Choose good lead, not a lead or unsure (or leave it empty).",
+                        promptTitle="Verdict", prompt="good lead / not a lead / unsure")
+    dv.add(f"{vcol}2:{vcol}{last}")
+    ws.add_data_validation(dv)
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for i in range(2, last + 1):
+        ws[f"{vcol}{i}"].fill = fill
+        ws[f"{get_column_letter(len(header))}{i}"].fill = fill
+    ws.freeze_panes = "C2"
+    for j, h in enumerate(header, 1):
+        width = max([len(str(h))] + [len(str(r[j - 1])) for r in body[:200] if r[j - 1] is not None])
+        ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 6), 40)
+    ws.column_dimensions[get_column_letter(len(header))].width = 40
+    how = wb.create_sheet("how to")
+    lines = [
+        "The 100-companies exercise",
+        "For each company, choose a verdict: good lead, not a lead, or unsure.",
+        "Judge from the facts shown, as you would if the company called today. Do not look up scores.",
+        "Write in 'reason' what decided it (a few words are enough).",
+        "Also accepted: " + ", ".join(VERDICT_WORDS["good"][2:8]) + " / " + ", ".join(VERDICT_WORDS["not"][2:7])
+        + " / " + ", ".join(VERDICT_WORDS["unsure"][1:5]) + ". Leave a cell empty if you did not look at it.",
+        "Do not rename the 'company' or 'verdict' columns, and do not add or remove rows.",
+    ]
+    for i, text in enumerate(lines, 1):
+        how.cell(row=i, column=1, value=text).data_type = "s"
+    how["A1"].font = Font(bold=True)
+    how.column_dimensions["A"].width = 110
+    wb.save(target)
+
+
+def write_key(sample: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write the key (every sample column: lead ids, weights, the definition's verdict and score) as CSV."""
+    path = _atomic_target(Path(path), overwrite)
+    if "company" not in sample.columns:
+        raise SchemaError(f"the sample needs a 'company' column; found {list(sample.columns)}", where="sample")
+    cols = ["company", *[c for c in sample.columns if c != "company"]]
+    rows = [cols, *[[_cell_value(v) for v in r] for r in sample[cols].itertuples(index=False)]]
+    _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text(rows), encoding="utf-8"))
+    return path
+
+
+def write_exercise(sample: pd.DataFrame, out_dir: str | os.PathLike[str], *,
+                   reviewers: Iterable[str] = ("marketing", "sales"), csv_copies: bool = True,
+                   force: bool = False) -> dict[str, Path]:
+    """Write ``<reviewer>.xlsx`` (and ``.csv``) per reviewer and ``key.csv`` into ``out_dir``.
+
+    A non-empty ``out_dir`` is refused unless ``force`` (then files are replaced).
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputFileError("is a file; give a folder for the worksheets", where=str(out))
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise InputFileError("folder exists and is not empty; choose another one or pass force=True (--force)",
+                             where=str(out))
+    paths: dict[str, Path] = {}
+    for r in reviewers:
+        paths[r] = write_worksheet(sample, out / f"{r}.xlsx", reviewer=r, overwrite=force)
+        if csv_copies:
+            paths[f"{r}_csv"] = write_worksheet(sample, out / f"{r}.csv", reviewer=r, overwrite=force)
+    paths["key"] = write_key(sample, out / "key.csv", overwrite=force)
+    return paths
+
+
+# --------------------------------------------------------------------------- worksheets: reading
+
+
+def _find_header(rows: list[list[Any]], names: tuple[str, ...]) -> int | None:
+    for i, r in enumerate(rows[:10]):
+        if any(_header(v) in names for v in r):
+            return i
+    return None
+
+
+def _header(v: Any) -> str:
+    return " ".join(str(v).split()).casefold() if v is not None else ""
+
+
+def _read_rows(path: Path) -> tuple[str, list[list[Any]], list[int], list[str]]:
+    """(sheet name, rows, spreadsheet row numbers, all sheet names)."""
+    if not path.exists():
+        raise InputFileError("no such file; check the path", where=str(path))
+    if path.is_dir():
+        raise InputFileError("is a folder; give the filled worksheet (.xlsx or .csv)", where=str(path))
+    if path.stat().st_size == 0:
+        raise VerdictError("the file is empty; give the filled worksheet", where=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            text = path.read_text(encoding="cp1252")
+        if not text.strip():
+            raise VerdictError("the file is empty; give the filled worksheet", where=str(path))
+        first = text.splitlines()[0]
+        delim = max([",", ";", "\t"], key=first.count)
+        reader = csv.reader(io.StringIO(text), delimiter=delim)
+        rows, numbers = [], []
+        for r in reader:
+            rows.append([_unescape(v) for v in r])
+            numbers.append(reader.line_num)
+        return path.stem, rows, numbers, [path.stem]
+    if suffix not in (".xlsx", ".xlsm"):
+        raise InputFileError(f"unknown worksheet type {path.suffix!r}; give .xlsx or .csv", where=str(path))
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as err:  # zip/xml errors: not a workbook
+        raise InputFileError(f"cannot be read as an Excel workbook ({type(err).__name__}: {err})",
+                             where=str(path)) from None
+    chosen = None
+    for ws in wb.worksheets:
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        if _find_header(rows, COMPANY_HEADERS) is not None:
+            chosen = ws, rows
+            break
+    if chosen is None:
+        ws = wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        if not any(v not in (None, "") for r in rows for v in r):
+            raise VerdictError("the workbook is empty; give the filled worksheet", where=f"{path}, sheet {ws.title!r}")
+        found = [str(v) for v in (rows[0] if rows else []) if v not in (None, "")]
+        raise VerdictError(f"no sheet has a 'company' column (sheets {wb.sheetnames}; first row of "
+                           f"{ws.title!r}: {found}); restore the column header 'company'", where=str(path))
+    ws, rows = chosen
+    return ws.title, rows, list(range(1, len(rows) + 1)), list(wb.sheetnames)
+
+
+def read_verdicts(path: str | os.PathLike[str], *, key: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read a filled worksheet (``.xlsx`` or ``.csv``) as verdicts indexed by company.
+
+    Returns a DataFrame in worksheet order with the normalised ``verdict``
+    (good / not / unsure / None for blank), the ``reason``, the spreadsheet
+    ``row`` and every other column as written (the facts).  ``attrs`` holds
+    ``reviewer`` (the sheet or file name), ``missing`` (companies without a
+    verdict), ``duplicates`` (companies listed twice with the same verdict),
+    and with a ``key`` also ``unknown`` (companies not in the sample) and
+    ``not_reviewed`` (sample companies absent from the sheet).
+
+    Raises :class:`~leadsim.errors.VerdictError` naming sheet, row and value
+    for: an empty file, a renamed/missing ``company`` or ``verdict`` column, a
+    verdict word not in :data:`VERDICT_WORDS`, a company listed twice with
+    different verdicts, a verdict without a company.
+    """
+    path = Path(path)
+    sheet, rows, numbers, _ = _read_rows(path)
+    where = f"{path.name}, sheet {sheet!r}"
+    h = _find_header(rows, COMPANY_HEADERS)
+    if h is None:
+        found = [str(v) for v in (rows[0] if rows else []) if v not in (None, "")]
+        if not found:
+            raise VerdictError("the sheet is empty; give the filled worksheet", where=where)
+        raise VerdictError(f"no 'company' column; columns found: {found}; restore the header 'company'", where=where)
+    header = [_header(v) for v in rows[h]]
+    names = [str(v).strip() if v is not None else "" for v in rows[h]]
+    ci = next(i for i, v in enumerate(header) if v in COMPANY_HEADERS)
+    vi = next((i for i, v in enumerate(header) if v in VERDICT_HEADERS), None)
+    if vi is None:
+        raise VerdictError(f"no 'verdict' column; columns found: {[n for n in names if n]}; "
+                           "rename the verdict column back to 'verdict'", where=where)
+    ri = next((i for i, v in enumerate(header) if v in REASON_HEADERS), None)
+    others = [(i, n) for i, n in enumerate(names) if i not in (ci, vi, ri) and n and n != "#"]
+    records, seen = [], {}
+    duplicates, missing = [], []
+    for r, number in zip(rows[h + 1:], numbers[h + 1:], strict=True):
+        r = list(r) + [None] * (len(names) - len(r))
+        company, raw = r[ci], r[vi]
+        if company is not None and not isinstance(company, str):
+            company = str(company)
+        if company is None or company == "":
+            if raw not in (None, "") and str(raw).strip():
+                raise VerdictError(f"row {number} has the verdict {raw!r} but no company; fill in the company "
+                                   "or clear the verdict", where=where)
+            continue
+        verdict = normalise_verdict(raw, where=f"{where}, row {number}, column 'verdict'")
+        reason = r[ri] if ri is not None else None
+        if company in seen:
+            prev = records[seen[company]]
+            if verdict is not None and prev["verdict"] is not None and verdict != prev["verdict"]:
+                raise VerdictError(
+                    f"company {company!r} is listed twice with different verdicts: row {prev['row']} says "
+                    f"{prev['verdict_raw']!r}, row {number} says {raw!r}; keep one row", where=where)
+            if prev["verdict"] is None and verdict is not None:
+                prev.update(verdict=verdict, verdict_raw=raw, reason=reason)
+            duplicates.append(company)
+            continue
+        seen[company] = len(records)
+        rec = {"company": company, "verdict": verdict, "verdict_raw": raw, "reason": reason, "row": number}
+        for i, n in others:
+            rec[n] = r[i]
+        records.append(rec)
+    if not records:
+        raise VerdictError("the sheet lists no companies below the header; give the filled worksheet", where=where)
+    df = pd.DataFrame(records, dtype=object).set_index("company")
+    df.index = pd.Index(df.index, dtype=object, name="company")
+    for _, n in others:
+        df[n] = _typed(df[n])
+    missing = [c for c, v in df["verdict"].items() if v is None]
+    df.attrs.update(reviewer=sheet if path.suffix.lower() == ".xlsx" else path.stem, path=str(path),
+                    missing=missing, duplicates=sorted(set(duplicates)))
+    if key is not None:
+        k = _check_key(key)
+        df.attrs["unknown"] = [c for c in df.index if c not in k.index]
+        df.attrs["not_reviewed"] = [c for c in k.index if c not in df.index]
+        if df.attrs["unknown"]:
+            warnings.warn(f"{where}: {len(df.attrs['unknown'])} compan(ies) not in the sample: "
+                          f"{df.attrs['unknown'][:5]}", stacklevel=2)
+    return df
+
+
+def _typed(s: pd.Series) -> pd.Series:
+    """Numbers become a numeric column (NaN for blanks), also when read as text from a CSV;
+    "true"/"false" become booleans; anything else stays as read, with None for blanks."""
+    blank = s.map(lambda v: v is None or v == "" or (isinstance(v, float) and math.isnan(v))).astype(bool)
+    vals = [v for v, b in zip(s, blank, strict=True) if not b]
+    obj = pd.Series([None if b else v for v, b in zip(s, blank, strict=True)], index=s.index, dtype=object)
+    if not vals:
+        return obj
+    if all(isinstance(v, bool | np.bool_) for v in vals) or (
+            all(isinstance(v, str) for v in vals) and {v.casefold() for v in vals} <= {"true", "false"}):
+        return obj.map(lambda v: v if v is None or isinstance(v, bool | np.bool_) else v.casefold() == "true")
+    if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in vals) or all(
+            isinstance(v, str) for v in vals):
+        num = pd.to_numeric(obj, errors="coerce")
+        if int(num.notna().sum()) == len(vals):
+            return num
+    return obj
+
+
+def read_key(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a key written by :func:`write_key`, indexed by company, numbers as numbers."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError("no such key file; it is written beside the worksheets as key.csv", where=str(path))
+    _, rows, _, _ = _read_rows(path)
+    if not rows or "company" not in rows[0]:
+        raise VerdictError(f"a key needs a 'company' column; found {rows[0] if rows else []}", where=str(path))
+    header = rows[0]
+    df = pd.DataFrame([r + [""] * (len(header) - len(r)) for r in rows[1:]], columns=header, dtype=object)
+    for c in header:
+        if c not in ("company", "lead_id", "drivers", "definition_verdict"):
+            df[c] = _typed(df[c])
+        else:
+            df[c] = df[c].map(lambda v: None if v == "" else v).astype(object)
+    if "last_activity" in df.columns:
+        df["last_activity"] = pd.to_datetime(df["last_activity"], errors="coerce")
+    df = df.set_index("company")
+    df.index = pd.Index(df.index, dtype=object, name="company")
+    return _check_key(df)
+
+
