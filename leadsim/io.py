@@ -119,6 +119,10 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "handoff_reason": ("score", "hot", "exploration"),
 }
 
+#: The activity vocabulary of leadsim's sample and simulation.
+ACTIVITIES: tuple[str, ...] = ("web_visit", "email_click", "content_download", "webinar", "live_demo", "in_depth_demo",
+                               "form_fill", "unsubscribe")
+
 #: Cell texts read as missing in every file (a mapping can add more).
 DEFAULT_MISSING: tuple[str, ...] = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "#N/A", "NaT")
 _TRUE = {"true", "yes", "y", "1", "t", "1.0"}
@@ -341,16 +345,19 @@ def _text(s: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- coercion
 
 
+def _localize(naive: pd.Series, src_zone: str, zone: str) -> pd.Series:
+    """Naive times of ``src_zone`` as naive times of ``zone`` (an ambiguous autumn hour is read as standard time)."""
+    aware = naive.dt.tz_localize(src_zone, ambiguous=np.zeros(len(naive), dtype=bool), nonexistent="shift_forward")
+    return aware.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
+
+
 def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | None) -> tuple[pd.Series, pd.Series]:
     """Parse to naive local ``datetime64[ns]`` of ``zone``; return (values, bad mask)."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]"), pd.Series(False, index=s.index)
     if pd.api.types.is_datetime64_dtype(s):
         out = s.astype("datetime64[ns]")
-        if src_zone:
-            out = out.dt.tz_localize(src_zone, ambiguous="NaT", nonexistent="shift_forward")
-            out = out.dt.tz_convert(zone).dt.tz_localize(None)
-        return out, pd.Series(False, index=s.index)
+        return (_localize(out, src_zone, zone) if src_zone else out), pd.Series(False, index=s.index)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     native = s.map(lambda v: isinstance(v, dt.date | pd.Timestamp)) if s.dtype == object else None
     if native is not None and native.any():
@@ -366,10 +373,7 @@ def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | N
         out[aware] = parsed.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
     if naive.any():
         parsed = pd.to_datetime(txt[naive], format=fmt or "ISO8601", errors="coerce").astype("datetime64[ns]")
-        if src_zone:
-            parsed = parsed.dt.tz_localize(src_zone, ambiguous="NaT", nonexistent="shift_forward")
-            parsed = parsed.dt.tz_convert(zone).dt.tz_localize(None)
-        out[naive] = parsed
+        out[naive] = _localize(parsed, src_zone, zone) if src_zone else parsed
     bad = present & out.isna()
     return out, bad
 
@@ -610,6 +614,8 @@ def validate_table(
         if lacking:
             warnings.warn(f"{source}: no column(s) {lacking}; the rules on them score nothing", LeadsimWarning,
                           stacklevel=2)
+    elif kind == "activities" and len(df):
+        _warn_unused_activities(df["activity"], definition, source)
     elif kind == "owners":
         _check_unique(df, "owner", source)
     elif kind == "outcomes":
@@ -624,6 +630,23 @@ def validate_table(
         df = df[~repeat].reset_index(drop=True)
     order = list(cols) + [c for c in df.columns if c not in cols]
     return df[order]
+
+
+def _warn_unused_activities(names: pd.Series, definition: LeadDefinition, source: str) -> None:
+    """Warn about activity names that neither leadsim's vocabulary nor any rule knows (an un-recoded CRM value?)."""
+    known = set(ACTIVITIES)
+    for r in [*definition.behaviour_rules, *definition.hot_triggers]:
+        known.update(r.activities)
+    counts = names.value_counts()
+    odd = counts[~counts.index.isin(list(known))]
+    if len(odd):
+        shown = ", ".join(f"{k!r} ({v} rows)" for k, v in odd.head(5).items())
+        warnings.warn(
+            f"{source}: column 'activity': {shown} match no rule and score nothing; leadsim's activities are "
+            f"{list(ACTIVITIES)}; recode them under 'values: activity:' in a column mapping if they are the same thing",
+            LeadsimWarning,
+            stacklevel=3,
+        )
 
 
 def _empty(typ: str, n: int) -> pd.Series:

@@ -227,3 +227,26 @@ def test_read_tables_reads_and_cross_checks():
 def test_example_mapping_is_valid_for_the_default_definition():
     m = load_mapping(MAPPING, load_definition())
     assert set(m.tables) == {"leads", "activities", "stage_log", "outcomes"}
+
+
+def test_activity_names_no_rule_knows_are_warned_about(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("lead_id,activity,at\nL1,web_visit,2026-01-05\nL1,Page View,2026-01-06\nL2,Page View,2026-01-07\n")
+    with pytest.warns(LeadsimWarning, match=r"column 'activity': 'Page View' \(2 rows\) match no rule"):
+        got = read_table(path, "activities")
+    assert got["activity"].tolist() == ["web_visit", "Page View", "Page View"]
+
+
+def test_mapping_time_zone_for_naive_export_times(tmp_path):
+    # New York is UTC-4 in July (08:00 -> 12:00 UTC -> 14:00 Berlin). London's 01:30 on 2026-10-25 happens twice;
+    # it is read as standard time (GMT), i.e. 01:30 UTC, when Berlin is already back on UTC+1: 02:30.
+    path = tmp_path / "a.csv"
+    path.write_text("lead_id,activity,at\nL1,webinar,2026-07-01 08:00\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("timezone: America/New_York\ntables: {activities: {}}\n")
+    assert read_table(path, "activities", mapping=mapping)["at"].tolist() == [TS("2026-07-01 14:00")]
+    path.write_text("lead_id,activity,at\nL1,webinar,2026-10-25 01:30\nL1,webinar,2026-10-25T01:30:00-04:00\n")
+    mapping.write_text("timezone: Europe/London\ntables: {activities: {}}\n")
+    got = read_table(path, "activities", mapping=mapping)["at"].tolist()
+    # An explicit offset wins over the mapping's zone: 01:30-04:00 is 05:30 UTC, 06:30 in Berlin.
+    assert got == [TS("2026-10-25 02:30"), TS("2026-10-25 06:30")]
