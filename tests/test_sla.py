@@ -295,3 +295,30 @@ def test_handoffs_from_log(definition):
     rows = [*_sales_lead("A", "2026-03-06 16:00"), ("A", "sales_lead", "2026-03-07 10:00", "ben")]  # re-assignment
     h = handoffs_from_log(_log(rows), definition)
     assert h[["lead_id", "stage", "owner"]].values.tolist() == [["A", "lead", "sdr1"], ["A", "sales_lead", "ana"]]
+
+
+def test_cli_and_plot(tmp_path, capsys, definition):
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from leadsim.cli import main
+    from leadsim.plots.funnel import plot_sla_breach
+
+    log_p, t_p, o_p = tmp_path / "log.csv", tmp_path / "touches.csv", tmp_path / "owners.csv"
+    _log(_sales_lead("L1", "2026-03-06 16:00")).to_csv(log_p, index=False)
+    _touches([("L1", "2026-03-09 16:30", "ana")]).to_csv(t_p, index=False)
+    pd.DataFrame({"owner": ["ana", "sdr1"], "role": ["rep", "sdr"], "manager": ["max", "max"], "team": ["n", "n"]}).to_csv(o_p, index=False)
+    assert main(["sla", "audit", "--log", str(log_p), "--touches", str(t_p), "--owners", str(o_p), "--as-of", "2026-04-30", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    touch = [(a["level"], a["due_at"][:16]) for a in out["alerts"] if a["clock"] == "touch"]
+    assert touch == [(0, "2026-03-06T16:00"), (1, "2026-03-09T16:00")]
+    assert main(["sla", "schedule", "--log", str(log_p), "--owners", str(o_p), "--json"]) == 0
+    sched = json.loads(capsys.readouterr().out)
+    assert {a["recipients"] for a in sched if a["clock"] == "touch" and a["level"] == 2} == {"ana, max"}
+    assert main(["sla", "audit", "--log", str(log_p)]) == 0
+    assert "breach_rate" in capsys.readouterr().out
+    res = audit(_log(_sales_lead("L1", "2026-03-06 16:00")), None, definition, as_of=AS_OF)
+    ax = plot_sla_breach(res.summary["levels"])
+    assert len(ax.patches) == sum(len(c.levels) for c in definition.sla.clocks)
+    plt.close("all")
