@@ -1,6 +1,89 @@
-"""leadsim: make a written lead definition executable."""
-from leadsim.definition import LeadDefinition, diff, load_definition
-from leadsim.errors import LeadsimError
+"""leadsim: make a written lead definition executable.
 
-__all__ = ["LeadDefinition", "LeadsimError", "diff", "load_definition"]
+The public API reads like the domain: load a definition, ``score`` leads,
+``audit`` hand-off SLAs, ``simulate`` lead flow, ``calibrate`` the points on
+sales feedback, ``compare`` the heads' verdicts in the 100-companies exercise.
+
+>>> import leadsim
+>>> d = leadsim.load_definition()
+>>> d.thresholds.mql
+100.0
+
+Names are imported on first use, so ``import leadsim`` (and the command line)
+stays quick even though the simulation and calibration pull in SimPy and
+scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # definition and errors
+    "LeadDefinition": "leadsim.definition",
+    "LeadsimError": "leadsim.errors",
+    "LeadsimWarning": "leadsim.definition",
+    "diff": "leadsim.definition",
+    "load_definition": "leadsim.definition",
+    # data
+    "History": "leadsim.datasets",
+    "load_sample": "leadsim.datasets",
+    "make_history": "leadsim.datasets",
+    "load_mapping": "leadsim.io",
+    "read_table": "leadsim.io",
+    "write_table": "leadsim.io",
+    # scoring
+    "contributions": "leadsim.scoring",
+    "explain": "leadsim.scoring",
+    "mql_events": "leadsim.scoring",
+    "score": "leadsim.scoring",
+    # funnel and SLA
+    "BusinessCalendar": "leadsim.calendar",
+    "audit": "leadsim.sla",
+    "schedule": "leadsim.sla",
+    "snapshot": "leadsim.funnel",
+    "validate_stage_log": "leadsim.funnel",
+    "velocity": "leadsim.funnel",
+    "waterfall": "leadsim.funnel",
+    # simulation
+    "Scenario": "leadsim.simulation",
+    "SimulationResult": "leadsim.simulation",
+    "load_scenario": "leadsim.simulation",
+    "replicate": "leadsim.simulation",
+    "simulate": "leadsim.simulation",
+    "sweep": "leadsim.simulation",
+    # calibration
+    "MQLCalibrator": "leadsim.calibration",
+    "build_features": "leadsim.calibration",
+    "calibrate": "leadsim.calibration",
+    "evaluate": "leadsim.calibration",
+    "recalibrate": "leadsim.calibration",
+    # the 100-companies exercise
+    "as_labels": "leadsim.exercise",
+    "compare": "leadsim.exercise",
+    "read_verdicts": "leadsim.exercise",
+    "sample_companies": "leadsim.exercise",
+    "write_worksheet": "leadsim.exercise",
+    # reports
+    "Report": "leadsim.report",
+    "run_demo": "leadsim.demo",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'leadsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

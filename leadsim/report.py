@@ -77,13 +77,13 @@ class Report:
         self.blocks.append(_Block("pre", text, title))
 
     def table(self, name: str, df: pd.DataFrame | pd.Series, *, title: str = "", max_rows: int = 30,
-              index: bool = False, save: bool = True) -> None:
-        """Show a table (first ``max_rows`` rows) and save it whole as ``name.csv``."""
+              index: bool = False, save: bool = True, show: pd.DataFrame | None = None) -> None:
+        """Show a table (first ``max_rows`` rows, or ``show``) and save it whole as ``name.csv``."""
         if isinstance(df, pd.Series):
             df = df.to_frame()
         if save:
             self.files[f"{name}.csv"] = df.to_csv(index=index).encode()
-        shown = df.head(max_rows)
+        shown = (show if show is not None else df).head(max_rows)
         self.blocks.append(_Block("table", (shown, index, len(df)), title))
 
     def figure(self, name: str, fig: Any, *, title: str = "", caption: str = "") -> None:

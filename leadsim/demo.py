@@ -1,0 +1,251 @@
+"""The main job: the whole workbench on one history, as one report.
+
+``leadsim demo`` (or :func:`run_demo`) loads a definition and a history — the
+embedded sample by default, or a user's files — and runs every step: scoring,
+the funnel, the SLA audit, a short simulation with a small SLA what-if sweep,
+the calibration on sales outcomes, and the 100-companies agreement check.  It
+writes ``leadsim-report/`` with a self-contained ``index.html`` (figures
+embedded), every figure as PNG, and the results as JSON and CSV.
+
+Each step is a function ``step_<name>(ctx, report)`` so notebooks and scripts
+can run one at a time; :data:`STEPS` lists them in order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from leadsim.definition import LeadDefinition, diff, load_definition
+from leadsim.errors import InputFileError
+from leadsim.report import Report
+
+__all__ = ["STEPS", "DemoContext", "load_context", "run_demo"]
+
+
+@dataclass
+class DemoContext:
+    """What every step reads: the definition, the six tables and the scoring moment."""
+
+    definition: LeadDefinition
+    leads: pd.DataFrame
+    activities: pd.DataFrame
+    stage_log: pd.DataFrame | None = None
+    touches: pd.DataFrame | None = None
+    owners: pd.DataFrame | None = None
+    outcomes: pd.DataFrame | None = None
+    as_of: pd.Timestamp | None = None
+    seed: int = 7
+    quick: bool = False
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.as_of is None:
+            self.as_of = pd.Timestamp(self.activities["at"].max()) if len(self.activities) else pd.Timestamp.now()
+
+
+def load_context(
+    definition: str | os.PathLike[str] | LeadDefinition | None = None,
+    leads: str | os.PathLike[str] | None = None,
+    activities: str | os.PathLike[str] | None = None,
+    outcomes: str | os.PathLike[str] | None = None,
+    stage_log: str | os.PathLike[str] | None = None,
+    touches: str | os.PathLike[str] | None = None,
+    owners: str | os.PathLike[str] | None = None,
+    mapping: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> DemoContext:
+    """The embedded sample, or the user's files (read with schema checks)."""
+    d = definition if isinstance(definition, LeadDefinition) else (
+        load_definition(definition) if definition is not None else None)
+    if leads is None and activities is None:
+        from leadsim.datasets import load_sample
+
+        s = load_sample()
+        return DemoContext(d or s.definition, s.leads, s.activities, s.stage_log, s.touches, s.owners,
+                           s.outcomes, **kwargs)
+    if leads is None or activities is None:
+        raise InputFileError("give both --leads and --activities (or neither, for the embedded sample)",
+                             where="demo")
+    from leadsim.io import load_mapping, read_table
+
+    d = d or load_definition()
+    m = load_mapping(mapping, d) if mapping is not None else None
+    tables = {"leads": leads, "activities": activities, "outcomes": outcomes, "stage_log": stage_log,
+              "touches": touches, "owners": owners}
+    read = {k: (read_table(v, k, definition=d, mapping=m) if v is not None else None) for k, v in tables.items()}
+    return DemoContext(d, read["leads"], read["activities"], read["stage_log"], read["touches"], read["owners"],
+                       read["outcomes"], **kwargs)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def step_definition(ctx: DemoContext, rep: Report) -> None:
+    d = ctx.definition
+    rep.section("The lead definition",
+                f"{d.name}, version {d.version}, agreed by {d.agreed_by.marketing} and {d.agreed_by.sales} "
+                f"on {d.agreed_by.date}. MQL threshold {d.thresholds.mql:g}; {len(d.fit_rules)} fit rules, "
+                f"{len(d.bant)} BANT facts, {len(d.behaviour_rules)} behaviour rules, {len(d.hot_triggers)} hot "
+                f"triggers, {len(d.sla.clocks)} SLA clocks.")
+    rules = [{"rule": r.id, "label": r.label, "kind": r.category, "points": r.points} for r in d.fit_rules]
+    rules += [{"rule": f"bant_{k}", "label": r.label, "kind": "bant", "points": r.points} for k, r in d.bant.items()]
+    rules += [{"rule": r.id, "label": r.label, "kind": f"behaviour ({r.mode})", "points": r.points}
+              for r in d.behaviour_rules]
+    rep.table("definition_rules", pd.DataFrame(rules), title="Rules and points", max_rows=60)
+
+
+def step_score(ctx: DemoContext, rep: Report) -> None:
+    import matplotlib.pyplot as plt
+
+    from leadsim.plots.scoring import plot_grade_engagement, plot_score_distribution
+    from leadsim.scoring import contributions, explain, score
+
+    d = ctx.definition
+    scores = score(ctx.leads, ctx.activities, d, ctx.as_of, stage_log=ctx.stage_log)
+    parts = contributions(ctx.leads, ctx.activities, d, ctx.as_of, stage_log=ctx.stage_log)
+    ctx.results["scores"], ctx.results["contributions"] = scores, parts
+    n_mql, n_hot = int(scores["is_mql"].sum()), int(scores["is_hot"].sum())
+    rep.section("Scoring", f"{len(scores):,} leads scored as of {ctx.as_of:%Y-%m-%d %H:%M}: {n_mql:,} are MQLs "
+                f"now (score at or over {d.thresholds.mql:g}, or a hot trigger), {n_hot:,} of them hot.")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    plot_score_distribution(scores, d, ax=axes[0])
+    plot_grade_engagement(scores, d, ax=axes[1])
+    rep.figure("scores", fig, title="Scores by grade; fit grade x engagement")
+    top = scores.sort_values(["priority", "score"], ascending=False).head(15).reset_index()
+    rep.table("scores", scores.reset_index(), title="Top leads by priority and score (all leads in scores.csv)",
+              show=top)
+    best = top["lead_id"].iloc[0]
+    rep.table("explain_top_lead", explain(best, parts, d), title=f"Why {best} scores highest", save=False)
+    rep.data("scoring_summary", {"as_of": ctx.as_of, "leads": len(scores), "mql": n_mql, "hot": n_hot,
+                                 "grades": scores["grade"].value_counts().sort_index().to_dict()})
+
+
+def step_funnel(ctx: DemoContext, rep: Report) -> None:
+    import matplotlib.pyplot as plt
+
+    from leadsim.funnel import velocity, waterfall
+    from leadsim.plots.funnel import plot_time_in_stage, plot_waterfall
+
+    if ctx.stage_log is None:
+        rep.section("Funnel", "No stage log given: the funnel needs one (--stage-log).")
+        return
+    d = ctx.definition
+    wf = waterfall(ctx.stage_log, definition=d)
+    vel = velocity(ctx.stage_log, definition=d)
+    by_source = waterfall(ctx.stage_log, by="source", leads=ctx.leads, definition=d) if "source" in ctx.leads else None
+    ctx.results["waterfall"], ctx.results["velocity"] = wf, vel
+    rep.section("Funnel", "How the leads went down the funnel (conversion from the previous stage), and how long "
+                "they stayed in each stage; recycled loops are counted as their own visits.")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    plot_waterfall(wf, ax=axes[0])
+    plot_time_in_stage(vel, ax=axes[1])
+    rep.figure("funnel", fig, title="Waterfall and time in stage")
+    rep.table("waterfall", wf.stages, title="Waterfall")
+    rep.table("funnel_exits", wf.exits, title="Recycled, disqualified, lost")
+    if by_source is not None:
+        rep.table("waterfall_by_source", by_source.stages, title="Waterfall by source", max_rows=60)
+    rep.table("velocity", vel, title="Velocity (days)")
+
+
+def step_sla(ctx: DemoContext, rep: Report) -> None:
+    import matplotlib.pyplot as plt
+
+    from leadsim.plots.funnel import plot_sla_breach
+    from leadsim.sla import audit
+
+    if ctx.stage_log is None:
+        rep.section("SLA audit", "No stage log given: the SLA audit needs one (--stage-log, --touches).")
+        return
+    res = audit(ctx.stage_log, ctx.touches, ctx.definition, owners=ctx.owners, leads=ctx.leads,
+                scores=ctx.results.get("scores"))
+    ctx.results["audit"] = res
+    s = res.summary
+    rep.section("SLA audit", f"{s['n_handoffs']:,} hand-offs replayed against the definition's clocks: "
+                f"{s['n_alerts']:,} alerts would have fired. Breach rate = share of hand-offs whose level came "
+                "due before the owner acted.")
+    fig, ax = plt.subplots(figsize=(9, 4))
+    plot_sla_breach(s["levels"], ax=ax)
+    rep.figure("sla_breach", fig, title="Breach rate per SLA level")
+    rep.table("sla_levels", s["levels"], title="Per clock and level")
+    rep.table("sla_first_touch", s["time_to_first_touch"], title="Time to first touch (working hours)")
+    rep.table("sla_escalations_by_owner", s["escalations_by_owner"], title="Escalations per owner")
+    rep.table("sla_alerts", res.alerts, title="Alerts (first rows)", max_rows=10)
+    rep.data("sla_summary", {k: v for k, v in s.items()})
+
+
+def step_exercise(ctx: DemoContext, rep: Report) -> None:
+    import matplotlib.pyplot as plt
+
+    from leadsim._resources import data_path
+    from leadsim.exercise import compare, read_key, read_verdicts
+    from leadsim.plots.exercise import plot_agreement_matrix, plot_scores_by_verdict
+
+    key = read_key(data_path("exercise/key.csv"))
+    verdicts = {name: read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key) for name in ("marketing", "sales")}
+    r = compare(verdicts, key=key, definition=ctx.definition)
+    ctx.results["exercise"] = r
+    rep.section("The 100-companies exercise",
+                "The heads of marketing and sales each qualified the same companies by hand (the filled sample "
+                "worksheets in data/exercise); the definition's verdict is a third reviewer. Kappa corrects "
+                "agreement for chance; its 95% interval is the Fleiss-Cohen-Everitt large-sample one.")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    plot_agreement_matrix(r, ax=axes[0])
+    plot_scores_by_verdict(r, ax=axes[1])
+    rep.figure("exercise", fig, title="Agreement matrix; the definition's score by the heads' verdicts")
+    rep.table("exercise_pairs", r.pairs, title="Agreement per pair")
+    rep.table("exercise_weighted", r.weighted, title="Population-weighted agreement")
+    rep.table("exercise_suggestions", r.suggestions, title="What separates the heads' good from not", max_rows=10)
+    rep.table("exercise_disagreements", r.disagreements, title="Where the heads disagree with the definition",
+              max_rows=10)
+    rep.data("exercise", r.to_dict())
+
+
+#: The demo's steps in order: (name, function, what the progress bar says).
+STEPS: list[tuple[str, Callable[[DemoContext, Report], None], str]] = [
+    ("definition", step_definition, "reading the definition"),
+    ("score", step_score, "scoring leads"),
+    ("funnel", step_funnel, "funnel waterfall and velocity"),
+    ("sla", step_sla, "SLA audit"),
+    ("exercise", step_exercise, "100-companies agreement"),
+]
+
+
+def run_demo(
+    out: str | os.PathLike[str] = "leadsim-report",
+    *,
+    force: bool = False,
+    progress: bool = True,
+    steps: list[str] | None = None,
+    **context: Any,
+) -> Path:
+    """Run every step and write the report folder; returns the path of ``index.html``.
+
+    ``context`` goes to :func:`load_context` (``definition``, ``leads``,
+    ``activities``, ``outcomes``, ``stage_log``, ``touches``, ``owners``,
+    ``mapping``, ``seed``, ``quick``).  An existing, non-empty ``out`` is only
+    replaced with ``force=True`` — checked before any work starts.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InputFileError("the report folder exists already; choose another --out or pass --force to replace it",
+                             where=str(out))
+    chosen = [s for s in STEPS if steps is None or s[0] in steps]
+    bar = tqdm(total=len(chosen) + 1, desc="leadsim demo", disable=not progress, unit="step")
+    bar.set_postfix_str("loading data")
+    ctx = load_context(**context)
+    bar.update()
+    rep = Report(f"leadsim report — {ctx.definition.name} v{ctx.definition.version}")
+    for _name, fn, what in chosen:
+        bar.set_postfix_str(what)
+        fn(ctx, rep)
+        bar.update()
+    bar.close()
+    return rep.write(out, force=force)
