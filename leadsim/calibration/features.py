@@ -285,7 +285,11 @@ def build_features(
     keep = y_all.notna().to_numpy(dtype=bool) if labelled_only else np.ones(len(outcomes), bool)
     out = outcomes.loc[keep].copy()
     y = y_all[keep]
-    handed = pd.to_datetime(out["handed_at"], errors="coerce")
+    raw_handed = out["handed_at"]
+    if pd.api.types.is_datetime64_any_dtype(raw_handed.dtype):
+        handed = raw_handed
+    else:
+        handed = pd.to_datetime(raw_handed, errors="coerce", format="mixed")
     if handed.isna().any():
         rows = np.flatnonzero(handed.isna().to_numpy())[:5].tolist()
         raise DataError(f"missing or unreadable handed_at at row(s) {rows}", where="outcomes.handed_at")

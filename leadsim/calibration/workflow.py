@@ -1,0 +1,260 @@
+"""``calibrate()``: SQL outcomes in, a revised and evaluated lead definition out.
+
+Data sufficiency lives here, not in the estimator: below 1,000 labelled
+hand-offs or 120 SQLs (Salesforce Einstein's floor) a :class:`LeadsimWarning`;
+below 200 hand-offs or 30 SQLs (or 30 non-SQLs) a :class:`DataError`.
+
+Selection bias: labels exist only for leads that were handed over, mostly
+because they crossed the old threshold.  Each hand-off's ``propensity`` (its
+chance of hand-off under the policy in force; exploration hand-offs of leads
+below the threshold have a small one) gives inverse-propensity weights
+``1 / propensity``, clipped at ``clip`` (the clipping is reported).  Without
+exploration hand-offs nothing is known about leads below the old threshold:
+the report says so and :func:`conversion_below_threshold` refuses.
+
+>>> from leadsim.datasets import make_history
+>>> h = make_history(300, "2025-01-01", "2025-05-01", seed=2)
+>>> try:
+...     calibrate(h)
+... except DataError as err:
+...     print(str(err)[:60])
+outcomes: too few labelled hand-offs to calibrate: 56 hand-o
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.calibration.estimator import MQLCalibrator
+from leadsim.calibration.evaluation import CalibrationReport, evaluate
+from leadsim.calibration.features import DEFAULT_HALF_LIVES, FeatureSet, build_features
+from leadsim.calibration.scorecard import diff_markdown, recalibrate, recommend_threshold, scorecard
+from leadsim.definition import LeadDefinition, LeadsimWarning, diff, write_text_atomic
+from leadsim.errors import DataError, InputFileError
+
+__all__ = [
+    "Calibration", "calibrate", "conversion_below_threshold", "selection_weights",
+    "MIN_HANDOFFS", "MIN_SQLS", "HARD_MIN_HANDOFFS", "HARD_MIN_SQLS",
+]
+
+#: Salesforce Einstein's floor: warn below it.
+MIN_HANDOFFS, MIN_SQLS = 1000, 120
+#: Refuse below this.
+HARD_MIN_HANDOFFS, HARD_MIN_SQLS = 200, 30
+
+
+def selection_weights(features: FeatureSet, clip: float = 50.0) -> tuple[np.ndarray, dict[str, Any]]:
+    """Inverse-propensity weights ``min(1 / propensity, clip)`` and what was done.
+
+    Without a ``propensity`` column every hand-off weighs 1.
+    """
+    meta = features.meta
+    reasons = meta["handoff_reason"].astype(str) if "handoff_reason" in meta else pd.Series("score", index=meta.index)
+    n_expl = int((reasons == "exploration").sum())
+    info: dict[str, Any] = {"exploration_handoffs": n_expl, "clip": float(clip)}
+    if "propensity" not in meta or meta["propensity"].isna().all():
+        info.update(weighted=False, clipped=0, note="no propensity column: every hand-off weighs 1")
+        return np.ones(len(meta)), info
+    p = pd.to_numeric(meta["propensity"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~((p > 0) & (p <= 1))
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise DataError(
+            f"propensity must lie in (0, 1]; got {pd.Series(p[bad]).head(3).tolist()} at hand-off(s) "
+            f"{meta.index[np.flatnonzero(bad)[:5]].tolist()} (rows {rows})",
+            where="outcomes.propensity",
+        )
+    if not clip >= 1:
+        raise DataError(f"clip {clip} must be at least 1", where="calibrate")
+    raw = 1.0 / p
+    w = np.minimum(raw, clip)
+    info.update(weighted=True, clipped=int((raw > clip).sum()), max_weight=float(w.max()),
+                clipped_share=float((raw > clip).mean()))
+    return w, info
+
+
+def conversion_below_threshold(features: FeatureSet, weights: np.ndarray | None = None) -> float:
+    """The SQL rate of leads *below* the old threshold, from the exploration hand-offs only.
+
+    Refuses (:class:`DataError`) when there are none: hand-offs over the
+    threshold say nothing about the leads under it.
+    """
+    meta = features.meta
+    expl = (meta["handoff_reason"].astype(str) == "exploration").to_numpy() if "handoff_reason" in meta else None
+    below = features.current_score.to_numpy(dtype=float) < features.definition.thresholds.mql
+    if expl is None or not (expl & below).any():
+        raise DataError(
+            "no exploration hand-offs below the old threshold: the conversion of leads under it cannot be "
+            "estimated from these outcomes (hand over a small random share of them, with their propensity)",
+            where="outcomes.handoff_reason",
+        )
+    sel = expl & below
+    w = np.ones(len(meta)) if weights is None else np.asarray(weights, float)
+    return float(np.average(features.y.to_numpy(dtype=float)[sel], weights=w[sel]))
+
+
+@dataclass
+class Calibration:
+    """The outcome of :func:`calibrate`: revised definition, model, evidence."""
+
+    definition: LeadDefinition
+    previous: LeadDefinition
+    model: MQLCalibrator
+    features: FeatureSet
+    report: CalibrationReport
+    weights: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def diff(self) -> pd.DataFrame:
+        return diff(self.previous, self.definition)
+
+    def write(self, folder: str | os.PathLike[str], *, force: bool = False, figures: bool = True) -> dict[str, Path]:
+        """Write ``definition.yaml``, ``diff.csv``, ``diff.md``, ``metrics.json`` and PNG figures.
+
+        A non-empty folder is refused unless ``force``; every file is written
+        atomically.
+        """
+        out = Path(folder)
+        if out.exists() and not out.is_dir():
+            raise InputFileError("exists and is not a folder; choose another output folder", where=str(out))
+        if out.exists() and any(out.iterdir()) and not force:
+            raise InputFileError("the output folder is not empty; choose another or pass --force", where=str(out))
+        out.mkdir(parents=True, exist_ok=True)
+        files = {"definition": out / "definition.yaml", "diff_csv": out / "diff.csv", "diff_md": out / "diff.md",
+                 "metrics": out / "metrics.json"}
+        self.definition.to_yaml(files["definition"], overwrite=force)
+        write_text_atomic(files["diff_csv"], self.diff.to_csv(index=False), overwrite=force)
+        write_text_atomic(files["diff_md"], diff_markdown(self.previous, self.definition), overwrite=force)
+        data = self.report.to_dict() | {"notes": self.notes, "version": self.definition.version}
+        write_text_atomic(files["metrics"], json.dumps(data, indent=2, default=_json_default), overwrite=force)
+        if figures:
+            import matplotlib.pyplot as plt
+
+            for name, fig in self.report.figures().items():
+                path = out / f"{name}.png"
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".png", dir=out)
+                os.close(fd)
+                try:
+                    fig.savefig(tmp, dpi=110)
+                    os.replace(tmp, path)
+                finally:
+                    Path(tmp).unlink(missing_ok=True)
+                    plt.close(fig)
+                files[name] = path
+        return files
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    return str(obj)
+
+
+def _check_sufficiency(fs: FeatureSet) -> None:
+    n, n_sql = len(fs), int(fs.y.sum())
+    n_not = n - n_sql
+    if n < HARD_MIN_HANDOFFS or n_sql < HARD_MIN_SQLS or n_not < HARD_MIN_SQLS:
+        raise DataError(
+            f"too few labelled hand-offs to calibrate: {n} hand-offs with {n_sql} SQLs and {n_not} non-SQLs; "
+            f"leadsim needs at least {HARD_MIN_HANDOFFS} hand-offs and {HARD_MIN_SQLS} of each outcome "
+            f"(and recommends {MIN_HANDOFFS:,} with {MIN_SQLS} SQLs); collect more outcomes first",
+            where="outcomes",
+        )
+    if n < MIN_HANDOFFS or n_sql < MIN_SQLS:
+        warnings.warn(
+            f"only {n} labelled hand-offs with {n_sql} SQLs (Salesforce Einstein asks for at least "
+            f"{MIN_HANDOFFS:,} with {MIN_SQLS} conversions): treat the revised points with care",
+            LeadsimWarning, stacklevel=3,
+        )
+
+
+def calibrate(
+    sample_or_tables: Any,
+    definition: LeadDefinition | None = None,
+    *,
+    half_lives=DEFAULT_HALF_LIVES,
+    include=(),
+    capacity: float | None = None,
+    target_rate: float | None = None,
+    pdo: float | None = None,
+    split: str = "time",
+    test_size: float = 0.3,
+    clip: float = 50.0,
+    weighting: str = "ipw",
+    model: MQLCalibrator | None = None,
+    note: str | None = None,
+    keep_caps: bool = False,
+    features: FeatureSet | None = None,
+    rng: np.random.Generator | int | None = 0,
+) -> Calibration:
+    """Features -> checks -> weights -> held-out evaluation -> final fit -> revised definition.
+
+    ``capacity`` (hand-offs per week sales can hold a conversation with) or
+    ``target_rate`` (Lead -> Sales Lead) set the threshold; ``pdo`` fixes the
+    points scale instead; none: the current volume is kept.  ``weighting``:
+    ``"ipw"`` (inverse-propensity weights in every fit) or ``"none"``.  Pass ready
+    ``features`` to skip :func:`build_features`.
+    """
+    fs = features if features is not None else build_features(
+        sample_or_tables, definition, half_lives=half_lives, include=include, rng=rng)
+    definition = fs.definition
+    _check_sufficiency(fs)
+    weights, sel = selection_weights(fs, clip)
+    if weighting == "none":
+        weights = np.ones(len(fs))
+        sel["weighted"] = False
+    elif weighting != "ipw":
+        raise DataError(f"weighting {weighting!r}: use 'ipw' or 'none'", where="calibrate")
+    notes = []
+    if sel["exploration_handoffs"] == 0:
+        notes.append("no exploration hand-offs: nothing is known about leads below the old threshold, so their "
+                     "conversion is not estimated and the curve covers the handed-over leads only")
+        sel["below_threshold_rate"] = None
+    else:
+        try:
+            sel["below_threshold_rate"] = conversion_below_threshold(fs, weights)
+        except DataError as err:
+            sel["below_threshold_rate"] = None
+            notes.append(err.message)
+        handed = (fs.meta["handoff_reason"].astype(str) != "exploration").to_numpy()
+        sel["handed_rate"] = float(fs.y.to_numpy(dtype=float)[handed].mean()) if handed.any() else None
+    if sel.get("clipped"):
+        notes.append(f"{sel['clipped']} inverse-propensity weight(s) clipped at {clip:g}")
+    model = model if model is not None else MQLCalibrator(random_state=0)
+    report = evaluate(fs, model, split=split, test_size=test_size, weights=weights, capacity=capacity,
+                      target_rate=target_rate, pdo=pdo, rng=rng)
+    from sklearn.base import clone
+
+    final = clone(model).fit(fs.X, fs.y.to_numpy(), sample_weight=weights)
+    cutoff, curve = recommend_threshold(fs, final, capacity=capacity, target_rate=target_rate, weights=weights)
+    if pdo is not None:
+        card = scorecard(final, fs, pdo=pdo)
+    else:
+        from leadsim.calibration.scorecard import absorbed_intercept
+
+        floor = 1 / (1 + np.exp(-absorbed_intercept(final, fs)))
+        if cutoff <= floor:
+            notes.append(f"the recommended cut-off {cutoff:.3f} lies at the chance of a lead no rule fires for; "
+                         f"raised to {floor + 0.01:.3f}")
+            cutoff = floor + 0.01
+        card = scorecard(final, fs, cutoff_probability=cutoff)
+    report.scorecard, report.curve = card, curve
+    report.selection = sel
+    report.notes.extend(notes)
+    if fs.excluded:
+        report.notes.append(f"rules left out (attributes recorded after hand-off or protected): {fs.excluded}")
+    new = recalibrate(definition, card, note=note, keep_caps=keep_caps)
+    return Calibration(definition=new, previous=definition, model=final, features=fs, report=report,
+                       weights=weights, notes=report.notes)

@@ -1,0 +1,93 @@
+"""Figures of a calibration report; each takes ``ax=None`` and returns the axes.
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import pandas as pd
+>>> from types import SimpleNamespace
+>>> rep = SimpleNamespace(reliability=pd.DataFrame({"model": ["calibrated"], "mean_predicted": [0.3],
+...                                                 "observed": [0.28], "n": [50]}))
+>>> plot_reliability(rep).get_xlabel()
+'predicted chance of SQL'
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+__all__ = ["plot_gain", "plot_lift", "plot_points", "plot_reliability", "plot_volume_precision"]
+
+
+def _ax(ax):
+    return ax if ax is not None else plt.subplots(figsize=(6, 4))[1]
+
+
+def plot_reliability(report, ax=None):
+    """Observed SQL rate against predicted chance, per model (the diagonal is perfect calibration)."""
+    ax = _ax(ax)
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect")
+    for name, g in report.reliability.groupby("model", sort=False):
+        ax.plot(g["mean_predicted"], g["observed"], marker="o", label=name)
+    ax.set_xlabel("predicted chance of SQL")
+    ax.set_ylabel("observed SQL rate")
+    ax.set_title("Reliability (held-out hand-offs)")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_gain(report, ax=None):
+    """Cumulative share of SQLs found against share of hand-offs, ranked by each model."""
+    ax = _ax(ax)
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="random")
+    for name, g in report.lift.groupby("model", sort=False):
+        ax.plot(g["decile"] / g["decile"].max(), g["cum_gain"], marker="o", label=name)
+    ax.set_xlabel("share of hand-offs (best first)")
+    ax.set_ylabel("share of all SQLs")
+    ax.set_title("Cumulative gain")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def plot_lift(report, ax=None):
+    """SQL rate per decile relative to the average, per model."""
+    ax = _ax(ax)
+    models = list(dict.fromkeys(report.lift["model"]))
+    width = 0.8 / max(len(models), 1)
+    for i, name in enumerate(models):
+        g = report.lift[report.lift["model"] == name]
+        ax.bar(g["decile"] + (i - (len(models) - 1) / 2) * width, g["lift"], width=width, label=name)
+    ax.axhline(1.0, color="grey", lw=1)
+    ax.set_xlabel("decile (1 = highest score)")
+    ax.set_ylabel("lift")
+    ax.set_title("Lift by decile")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_volume_precision(report, ax=None):
+    """Hand-offs per week against the expected Lead -> Sales Lead rate, with the proposed cut-off."""
+    ax = _ax(ax)
+    c = report.curve
+    ax.plot(c["per_week"], c["expected_rate"], label="expected rate")
+    ax.plot(c["per_week"], c["observed_rate"], alpha=0.6, label="observed rate (hand-offs)")
+    cut = report.scorecard.cutoff_probability
+    sel = c[c["cutoff"] >= cut]
+    if len(sel):
+        ax.axvline(sel["per_week"].iloc[-1], color="black", ls=":", label=f"proposed (p >= {cut:.2f})")
+    ax.set_xlabel("hand-offs per week")
+    ax.set_ylabel("Lead -> Sales Lead rate")
+    ax.set_title("Volume / precision trade-off")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_points(report, ax=None):
+    """Proposed points per rule (behaviour: per decayed occurrence)."""
+    ax = _ax(ax)
+    pts = report.scorecard.points.sort_values()
+    colors = ["tab:red" if v < 0 else "tab:blue" for v in pts]
+    ax.barh(list(pts.index), pts.to_numpy(), color=colors)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_xlabel(f"points (PDO {report.scorecard.pdo:.1f}, threshold {report.scorecard.threshold:g})")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("Calibrated points per rule")
+    return ax
