@@ -24,11 +24,15 @@ AS_OF = "2026-03-02 12:00"
 #      a free-trial form at AS_OF: 50 (age 0, no decay) + active in the last 3 days 5 = behaviour 55 -> 135, hot.
 #  L2: student -40 + private e-mail -10 = fit -50; no activity -> -50.
 #  L3: manager 8; a webinar 45 days ago: 15 * 0.5 ** (45 / 45) = 7.5 -> 15.5.
-LEADS = """lead_id,company,source,created_at,seniority,email,company_size,industry,region
-L1,Acme,web_form,2026-01-05 09:00,vp,anna@acme.de,250,software,DACH
-L2,Uni,organic,2026-01-06 10:00,student,max@gmail.com,,education,UK
-L3,Beta,event,2026-01-07 11:00,manager,,,,
+LEADS = """lead_id,company,source,created_at,seniority,email,company_size,industry,region,EXTRA
+L1,Acme,web_form,2026-01-05 09:00,vp,anna@acme.de,250,software,DACH,EMPTY
+L2,Uni,organic,2026-01-06 10:00,student,max@gmail.com,,education,UK,EMPTY
+L3,Beta,event,2026-01-07 11:00,manager,,,,,EMPTY
 """
+# The attributes the three leads leave empty (present, so no "no column" warning).
+EMPTY_COLUMNS = ["job_title", "years_experience", "revenue_musd", "subsidiaries", "products_in_use", "bant_budget",
+                 "bant_authority", "bant_need", "bant_timeline"]
+LEADS = LEADS.replace("EXTRA", ",".join(EMPTY_COLUMNS)).replace("EMPTY", "," * (len(EMPTY_COLUMNS) - 1))
 ACTIVITIES = """lead_id,activity,at,detail
 L1,form_fill,2026-03-02 12:00,free_trial
 L3,webinar,2026-01-16 12:00,
