@@ -62,8 +62,10 @@ def _row_name(index_value: Any) -> str:
 def _normalise_stages(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
     """Stage ids or labels (any case) -> stage ids; unknown -> DataError naming the row."""
     look = _stage_lookup(definition)
-    key = values.astype("string").str.strip().str.casefold()
-    out = key.map(look)
+    codes, uniq = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    ids = pd.Series(uniq).str.strip().str.casefold().map(look).to_numpy(dtype=object)
+    ids = np.append(ids, None)  # code -1: a missing stage
+    out = pd.Series(ids[codes], index=values.index, dtype="string")
     bad = out.isna()
     if bad.any():
         first = bad.to_numpy().nonzero()[0][0]
@@ -138,10 +140,11 @@ def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = No
         i = df["lead_id"].isna().to_numpy().nonzero()[0][0]
         raise DataError(f"{_row_name(log.index[i])}: lead_id is missing", where=f"{where}.lead_id")
     df["owner"] = df["owner"].where(df["owner"].str.strip() != "", pd.NA)
-    df["_row"] = np.arange(len(df))
-    df = df.sort_values(["lead_id", "at", "_row"], kind="stable").reset_index(drop=True)
+    codes, _ = pd.factorize(df["lead_id"], sort=True)
+    order = np.lexsort((df["at"].to_numpy().view(np.int64), codes))  # stable: ties keep input order
+    df = df.take(order).reset_index(drop=True)
     _check_moves(df, definition, where)
-    return df.drop(columns="_row")
+    return df
 
 
 def _check_moves(df: pd.DataFrame, definition: LeadDefinition, where: str) -> None:

@@ -55,6 +55,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock, load_definition
@@ -141,23 +143,32 @@ def _num_text(x: pd.Series, lang: str, decimals: int = 1) -> pd.Series:
     return txt.fillna(_MISSING)
 
 
+def _pa(x: Any) -> Any:
+    """A pyarrow string array (or scalar) for pyarrow.compute."""
+    if isinstance(x, pd.Series):
+        arr = pa.array(x.astype("string").array)
+        return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+    return pa.scalar(str(x), pa.large_string())
+
+
 def _fill(template: str, fields: dict[str, Any], n: int, index: pd.Index) -> pd.Series:
-    """Fill a template for ``n`` alerts at once (string concatenation, no row loop)."""
-    out = pd.Series("", index=index, dtype="string")
+    """Fill a template for ``n`` alerts at once (pyarrow element-wise join, no row loop)."""
+    pieces: list[Any] = []
     for literal, name, spec, _conv in string.Formatter().parse(template):
         if literal:
-            out = out + literal
+            pieces.append(pa.scalar(literal, pa.large_string()))
         if name is None:
             continue
         val = fields[name]
         if spec:
             vals = val if isinstance(val, pd.Series) else pd.Series([val] * n, index=index)
             val = pd.Series([_MISSING if pd.isna(v) else format(v, spec) for v in vals], index=index, dtype="string")
-        if isinstance(val, pd.Series):
-            out = out + val.astype("string").fillna(_MISSING).to_numpy()
-        else:
-            out = out + str(val)
-    return out
+        pieces.append(_pa(val))
+    if not any(isinstance(p_, pa.Array | pa.ChunkedArray) for p_ in pieces):
+        text = "".join(p_.as_py() for p_ in pieces)
+        return pd.Series([text] * n, index=index, dtype="string")
+    out = pc.binary_join_element_wise(*pieces, pa.scalar("", pa.large_string()), null_handling="replace", null_replacement=_MISSING)
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=index)
 
 
 def _days_of(clock: SlaClock, offset: float, cal: BusinessCalendar) -> float:
@@ -222,26 +233,31 @@ def _alerts(
         "level": str(level),
     }
     message = _fill(lv.message, fields, n, idx) if lv.message else pd.Series("", index=idx, dtype="string")
-    rec = pd.Series("", index=idx, dtype="string")
+    parts = []
     for who in lv.recipients:
         if who in ("owner", "manager"):
-            rec = rec + ", " + sub[who].fillna("").to_numpy()
+            parts.append(_pa(sub[who]))
         else:
-            rec = rec + ", " + (", ".join(ctx["leadership"]) if who == "leadership" else who)
-    rec = rec.str.replace(r"(, )+", ", ", regex=True).str.strip(", ")
+            parts.append(pa.scalar(", ".join(ctx["leadership"]) if who == "leadership" else who, pa.large_string()))
+    if n == 0 or not parts:
+        rec = pd.Series("", index=idx, dtype="string")
+    else:
+        if not any(isinstance(p_, pa.Array) for p_ in parts):
+            parts.append(pa.nulls(n, pa.large_string()))
+        rec = pd.Series(pd.arrays.ArrowStringArray(pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()), null_handling="skip")), index=idx)
     return pd.DataFrame(
         {
             "handoff_id": h["handoff_id"].to_numpy()[rows],
-            "lead_id": sub["lead"].to_numpy(),
+            "lead_id": sub["lead"].array,
             "stage": clock.stage,
-            "owner": sub["owner"].to_numpy(),
+            "owner": sub["owner"].array,
             "handoff_at": h["at"].to_numpy()[rows],
             "clock": clock.id,
             "level": level,
             "offset": float(lv.offset),
             "due_at": due_ns.astype("datetime64[ns]"),
-            "recipients": rec.to_numpy(),
-            "message": message.to_numpy(),
+            "recipients": rec.array,
+            "message": message.array,
         }
     )
 
@@ -269,7 +285,9 @@ def _sorted_alerts(parts: list[pd.DataFrame], extra: list[str] | None = None) ->
         out["due_at"] = pd.Series(dtype="datetime64[ns]")
         return out
     out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["due_at", "handoff_id", "clock", "level"], kind="stable").reset_index(drop=True)[cols]
+    clock_code, _ = pd.factorize(out["clock"])  # clocks in definition order
+    order = np.lexsort((out["level"].to_numpy(), clock_code, out["handoff_id"].to_numpy(), out["due_at"].to_numpy().view(np.int64)))
+    return out.take(order).reset_index(drop=True)[cols]
 
 
 # --------------------------------------------------------------------------- schedule
@@ -411,7 +429,7 @@ def _first_touch(h: pd.DataFrame, t: pd.DataFrame) -> np.ndarray:
     """First touch on each hand-off's lead at or after its start (by its owner when known)."""
     if t.empty or h.empty:
         return np.full(len(h), _INF, dtype=np.int64)
-    leads, lead_codes = np.unique(np.concatenate([h["lead_id"].to_numpy(dtype=object), t["lead_id"].to_numpy(dtype=object)]).astype(str), return_inverse=True)
+    lead_codes, _ = pd.factorize(pd.concat([h["lead_id"], t["lead_id"]], ignore_index=True).astype("string"))
     hl, tl = lead_codes[: len(h)], lead_codes[len(h):]
     h_ns = h["at"].to_numpy().astype("datetime64[ns]").view(np.int64)
     t_ns = t["at"].to_numpy().astype("datetime64[ns]").view(np.int64)
@@ -429,12 +447,12 @@ def _first_touch(h: pd.DataFrame, t: pd.DataFrame) -> np.ndarray:
     # touches by the owner
     sel = ~h_own_na
     if sel.any():
-        names = np.concatenate([h["owner"].to_numpy(dtype=object)[sel], t["by"].to_numpy(dtype=object)[~t_by_na]]).astype(str)
-        _, who = np.unique(names, return_inverse=True)
+        names = pd.concat([h["owner"][sel], t["by"][~t_by_na]], ignore_index=True).astype("string")
+        who, uniq = pd.factorize(names)
         hw, tw = who[: sel.sum()], who[sel.sum():]
-        pair_h = hl[sel].astype(np.int64) * (len(_) + 1) + hw
-        pair_t = tl[~t_by_na].astype(np.int64) * (len(_) + 1) + tw
-        keys, pair = np.unique(np.concatenate([pair_h, pair_t]), return_inverse=True)
+        pair_h = hl[sel].astype(np.int64) * (len(uniq) + 1) + hw
+        pair_t = tl[~t_by_na].astype(np.int64) * (len(uniq) + 1) + tw
+        pair, _ = pd.factorize(np.concatenate([pair_h, pair_t]))
         res[sel] = np.minimum(res[sel], _first_at_or_after(pair[len(pair_h):], t_ns[~t_by_na], pair[: len(pair_h)], h_ns[sel]))
     return res
 
@@ -569,7 +587,10 @@ def audit(
 def _check_touch_times(t: pd.DataFrame, first_seen: pd.Series) -> None:
     if t.empty:
         return
-    first = first_seen.reindex(t["lead_id"]).to_numpy()
+    codes, uniq = pd.factorize(t["lead_id"])
+    pos = first_seen.index.get_indexer(pd.Index(uniq).astype("string"))
+    seen = first_seen.to_numpy().astype("datetime64[ns]")
+    first = np.where(pos[codes] >= 0, seen[np.maximum(pos, 0)][codes], np.datetime64("NaT"))
     unknown = pd.isna(first)
     if unknown.any():
         i = np.flatnonzero(unknown)[0]
@@ -605,6 +626,11 @@ def _ttf_row(clock: SlaClock, start: np.ndarray, touch: np.ndarray, cal: Busines
     }
 
 
+def _clock_values(clock: pd.Series, values: dict[str, int]) -> np.ndarray:
+    codes, uniq = pd.factorize(clock)
+    return np.array([values.get(c, -1) for c in uniq], dtype=np.int64)[codes]
+
+
 def _escalations(alerts: pd.DataFrame, who: str, last_level: dict[str, int]) -> pd.DataFrame:
     """Alerts per owner (or manager): all, above level 0, at the top of their ladder."""
     cols = [who, "alerts", "escalations", "top_level_alerts"]
@@ -615,7 +641,7 @@ def _escalations(alerts: pd.DataFrame, who: str, last_level: dict[str, int]) -> 
         {
             "alerts": 1,
             "escalations": (alerts["level"] > 0).astype(int),
-            "top_level_alerts": (alerts["level"] == alerts["clock"].map(last_level)).astype(int),
+            "top_level_alerts": (alerts["level"].to_numpy() == _clock_values(alerts["clock"], last_level)).astype(int),
         }
     )
     out = flags.groupby(key.to_numpy()).sum().rename_axis(who).reset_index()
