@@ -290,7 +290,7 @@ def _raw_test(col: pd.Series, cond: Condition, atype: str, where: str) -> tuple[
                 test = np.isin(x, np.asarray(cond.value, dtype=float))
                 test = ~test if op == "not_in" else test
             else:
-                test = _take(_text_test(_format_numbers(x), op, cond.value), np.arange(len(x)))
+                raise DefinitionError(f"op {op!r} needs a text attribute, {cond.attribute!r} is a number", where=where)
         return test & present, present
     if op in ("range", "between"):
         raise DefinitionError(
@@ -317,10 +317,6 @@ def _raw_test(col: pd.Series, cond: Condition, atype: str, where: str) -> tuple[
 def _bool_text(v: Any) -> str:
     s = str(v).strip().lower()
     return {"1": "true", "yes": "true", "0": "false", "no": "false", "1.0": "true", "0.0": "false"}.get(s, s)
-
-
-def _format_numbers(x: np.ndarray) -> np.ndarray:
-    return np.asarray([("" if np.isnan(v) else (str(int(v)) if v == int(v) else str(v))) for v in x], dtype=object)
 
 
 def _fit_matrix(leads: pd.DataFrame, definition: LeadDefinition) -> tuple[list[str], np.ndarray]:
@@ -618,5 +614,172 @@ def required_columns(definition: LeadDefinition) -> dict[str, list[str]]:
     }
 
 
-def mql_events(*args, **kwargs):  # placeholder until the vectorised version lands
-    raise NotImplementedError("mql_events is not written yet")
+# --------------------------------------------------------------------------- MQL events
+
+
+def _count_le(ev_lead: np.ndarray, ev_t: np.ndarray, q_lead: np.ndarray, q_t: np.ndarray) -> np.ndarray:
+    """For each query, the position just after the last event of the same lead at or before ``q_t``.
+
+    Events must be sorted by (lead, time).  Times are replaced by dense ranks so
+    that (lead, rank) packs into one sortable int64 key.
+    """
+    if len(ev_lead) == 0:
+        return np.zeros(len(q_lead), np.int64)
+    uniq = np.unique(np.concatenate([ev_t, q_t]))
+    width = np.int64(len(uniq))
+    key_ev = ev_lead * width + np.searchsorted(uniq, ev_t)
+    key_q = q_lead * width + np.searchsorted(uniq, q_t)
+    return np.searchsorted(key_ev, key_q, side="right")
+
+
+def _decayed_window_sums(
+    ev_lead: np.ndarray,
+    ev_t: np.ndarray,
+    half_life_ns: float,
+    q_lead: np.ndarray,
+    q_t: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
+    """``sum(2 ** ((t_e - q_t) / h))`` over events ``lo <= e < hi`` (one lead, sorted), for every query.
+
+    Prefix sums are rebased per (lead, time chunk of 64 half-lives) so that
+    ``2 ** (t / h)`` never overflows; events more than 64 half-lives old (weight
+    below 2**-64) are left out.  A window then spans at most two chunks.
+    """
+    out = np.zeros(len(q_t))
+    if len(ev_t) == 0:
+        return out
+    chunk_ns = max(int(64 * half_life_ns), 1)
+    chunk = ev_t // chunk_ns
+    anchor = chunk * chunk_ns
+    v = np.exp2((ev_t - anchor) / half_life_ns)
+    new = np.ones(len(ev_t), bool)
+    new[1:] = (ev_lead[1:] != ev_lead[:-1]) | (chunk[1:] != chunk[:-1])
+    seg = np.cumsum(new) - 1
+    seg_start = np.flatnonzero(new)[seg]
+    cum = pd.Series(v).groupby(seg).cumsum().to_numpy()
+    # leave out events older than one chunk (they weigh < 2**-64)
+    old = _count_le(ev_lead, ev_t, q_lead, q_t - chunk_ns)
+    a = np.where(hi > lo, np.maximum(lo, old), hi)
+    has = np.flatnonzero(hi > a)
+    a, b, t = a[has], hi[has], q_t[has]
+    last = b - 1
+    s = seg_start[last]
+    lower = np.maximum(a, s)
+    part = cum[last] - np.where(lower > s, cum[np.maximum(lower - 1, 0)], 0.0)
+    total = part * np.exp2((anchor[last] - t) / half_life_ns)
+    two = np.flatnonzero(a < s)
+    if len(two):
+        a2, s2, t2 = a[two], s[two], t[two]
+        prev = s2 - 1
+        part2 = cum[prev] - np.where(a2 > seg_start[prev], cum[np.maximum(a2 - 1, 0)], 0.0)
+        total[two] += part2 * np.exp2((anchor[prev] - t2) / half_life_ns)
+    out[has] = total
+    return out
+
+
+def _rule_at_moments(
+    acts: _Activities, rule: BehaviourRule | HotTrigger, m_lead: np.ndarray, m_t: np.ndarray, m_cut: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(event leads, event times, lo, hi): each moment's window as a slice of the rule's sorted events."""
+    idx = acts.matching(rule)
+    ev_lead, ev_t = acts.lead[idx], acts.t[idx]
+    hi = _count_le(ev_lead, ev_t, m_lead, m_t)
+    lo_t = m_cut if rule.window_days is None else np.maximum(m_cut, m_t - _days_ns(rule.window_days))
+    lo = _count_le(ev_lead, ev_t, m_lead, lo_t)
+    return ev_lead, ev_t, lo, hi
+
+
+def mql_events(
+    leads: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    definition: LeadDefinition,
+    until: Any,
+    stage_log: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The moments leads became MQLs up to ``until`` (see the module docstring).
+
+    Returns ``lead_id, at, reason ("score"|"hot"), trigger (hot-trigger id or
+    NA), score``, sorted by time then lead.
+
+    >>> import pandas as pd
+    >>> from leadsim import load_definition
+    >>> d = load_definition()
+    >>> leads = pd.DataFrame({"lead_id": ["L1"], "created_at": [pd.Timestamp("2026-03-01")]})
+    >>> leads = leads.reindex(columns=required_columns(d)["leads"] + ["created_at"])
+    >>> acts = pd.DataFrame({"lead_id": ["L1"] * 2, "activity": ["webinar", "live_demo"],
+    ...                      "at": pd.to_datetime(["2026-03-02", "2026-03-05"]), "detail": [None, None]})
+    >>> mql_events(leads, acts, d, until="2026-03-31")[["lead_id", "at", "reason", "trigger"]]
+      lead_id         at reason        trigger
+    0      L1 2026-03-05    hot  hot_live_demo
+    """
+    if not isinstance(definition, LeadDefinition):
+        raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
+    t_end = int(_timestamp(until, definition, "until").value)
+    index = _lead_index(leads)
+    n = len(index)
+    _, fit = _fit_matrix(leads, definition)
+    acts = _Activities.build(activities, index, definition, t_end)
+    order = np.lexsort((acts.t, acts.lead))
+    acts = _Activities(acts.lead[order], acts.t[order], acts.act[order], acts.act_uniques, acts.det[order], acts.det_uniques)
+    rec_lead, rec_t = _recycles(stage_log, index, definition)
+    keep = rec_t <= t_end
+    rec_lead, rec_t = rec_lead[keep], rec_t[keep]
+
+    created = np.full(n, _NEVER, np.int64)
+    if "created_at" in leads.columns:
+        created = _times_ns(leads["created_at"], definition, "leads.created_at", allow_missing=True)
+    born = np.flatnonzero((created != _NEVER) & (created <= t_end))
+    m_lead = np.concatenate([born, acts.lead, rec_lead])
+    m_t = np.concatenate([created[born], np.maximum(acts.t, created[acts.lead]), rec_t])
+    order = np.lexsort((m_t, m_lead))
+    m_lead, m_t = m_lead[order], m_t[order]
+    first = np.ones(len(m_t), bool)
+    first[1:] = (m_lead[1:] != m_lead[:-1]) | (m_t[1:] != m_t[:-1])
+    first &= m_t <= t_end  # an activity before a creation after `until` is no moment yet
+    m_lead, m_t = m_lead[first], m_t[first]
+
+    # episode = number of recycles at or before the moment; restart cuts activities before the last one
+    rec_pos = _count_le(rec_lead, rec_t, m_lead, m_t)
+    episode = rec_pos - np.searchsorted(rec_lead, m_lead, side="left")
+    m_cut = np.full(len(m_t), _NEVER, np.int64)
+    if definition.on_recycle == "restart":
+        has = episode > 0
+        m_cut[has] = rec_t[rec_pos[has] - 1]
+
+    parts = [fit[m_lead]]
+    beh = np.zeros((len(m_t), len(definition.behaviour_rules)))
+    for j, r in enumerate(definition.behaviour_rules):
+        ev_lead, ev_t, lo, hi = _rule_at_moments(acts, r, m_lead, m_t, m_cut)
+        if r.mode != "each":
+            need = r.min_count if r.mode == "at_least" else 1
+            beh[:, j] = np.where(hi - lo >= need, float(r.points), 0.0)
+        elif r.half_life_days is None:
+            beh[:, j] = _capped(r.points * (hi - lo), r.points, r.cap)
+        else:
+            sums = _decayed_window_sums(ev_lead, ev_t, r.half_life_days * _DAY_NS, m_lead, m_t, lo, hi)
+            beh[:, j] = _capped(r.points * sums, r.points, r.cap)
+    parts.append(beh)
+    total = np.hstack(parts).sum(axis=1)
+
+    hot = np.full(len(m_t), -1, np.int64)
+    for k, trig in reversed(list(enumerate(definition.hot_triggers))):
+        _, _, lo, hi = _rule_at_moments(acts, trig, m_lead, m_t, m_cut)
+        hot[hi > lo] = k
+
+    mql = np.flatnonzero((total >= definition.thresholds.mql) | (hot >= 0))
+    new = np.ones(len(mql), bool)
+    new[1:] = (m_lead[mql][1:] != m_lead[mql][:-1]) | (episode[mql][1:] != episode[mql][:-1])
+    ev = mql[new]
+    ids = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
+    out = pd.DataFrame(
+        {
+            "lead_id": pd.array(np.asarray(index)[m_lead[ev]], dtype="string"),
+            "at": m_t[ev].view("datetime64[ns]"),
+            "reason": pd.array(np.where(hot[ev] >= 0, "hot", "score"), dtype="string"),
+            "trigger": pd.array(ids[hot[ev]], dtype="string"),
+            "score": total[ev],
+        }
+    )
+    return out.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)

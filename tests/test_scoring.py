@@ -128,3 +128,210 @@ def test_explain_orders_factors(definition):
     assert ex["direction"].tolist() == ["+", "+", "-"]
     with pytest.raises(DataError, match="L2"):
         explain("L2", c, d)
+
+
+# --------------------------------------------------------------------------- differential test
+
+import math  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from leadsim.definition import parse_definition  # noqa: E402
+from leadsim.scoring import mql_events  # noqa: E402
+from tests.reference_scorer import reference_mql_events, reference_score  # noqa: E402
+
+BASE = pd.Timestamp("2026-01-01")
+ACTIVITIES = ["a1", "a2", "a3"]
+DETAILS = ["/pricing", "/careers/jobs", "Price-List", "doc", None]
+TEXTS = ["Alpha", "beta", "ALPHA x", "crm-lead", "", "12", None]
+CATS = ["a", "b", "c", None]
+NUMS = [0, 1, 2.5, 5, 10, None]
+WINDOWS = [None, 0.5, 1, 3, 7, 30, 2.75]
+points = st.sampled_from([-50, -10, -2.5, -1, 1, 2, 5, 10, 25, 40])
+
+
+@st.composite
+def fit_rule(draw, i):
+    kind = draw(st.sampled_from(["num", "cat", "txt"]))
+    negate = draw(st.booleans())
+    if kind == "num":
+        op = draw(st.sampled_from(["eq", "ne", "in", "not_in", "range", "between", "exists"]))
+        cond = {"op": op}
+        if op in ("eq", "ne"):
+            cond["value"] = draw(st.sampled_from([0, 1, 2.5, 5]))
+        elif op in ("in", "not_in"):
+            cond["value"] = draw(st.lists(st.sampled_from([0, 1, 2.5, 5, 10]), min_size=1, max_size=3))
+        elif op in ("range", "between"):
+            lo = draw(st.sampled_from([None, 0, 1, 2.5, 5]))
+            hi = draw(st.sampled_from([None, 5, 10]) if lo is not None else st.sampled_from([5, 10]))
+            cond.update({k: v for k, v in (("min", lo), ("max", hi)) if v is not None})
+        else:
+            cond["value"] = draw(st.booleans())
+    elif kind == "cat":
+        op = draw(st.sampled_from(["eq", "ne", "in", "not_in", "contains", "regex", "exists"]))
+        cond = {"op": op}
+        if op in ("eq", "ne"):
+            cond["value"] = draw(st.sampled_from(["a", "b", "c"]))
+        elif op in ("in", "not_in"):
+            cond["value"] = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=2))
+        elif op in ("contains", "regex"):
+            cond["value"] = draw(st.sampled_from(["A", "b", "^c$", "a|b"]))
+        else:
+            cond["value"] = draw(st.booleans())
+    else:
+        op = draw(st.sampled_from(["eq", "in", "contains", "regex", "exists", "ne"]))
+        cond = {"op": op}
+        if op in ("eq", "ne"):
+            cond["value"] = draw(st.sampled_from(["Alpha", "beta", "12"]))
+        elif op == "in":
+            cond["value"] = draw(st.lists(st.sampled_from(["Alpha", "beta", ""]), min_size=1, max_size=2))
+        elif op in ("contains", "regex"):
+            cond["value"] = draw(st.sampled_from(["alpha", "^a", "x$", r"\d", "crm|beta", "a.?p"]))
+        else:
+            cond["value"] = draw(st.booleans())
+    return {"id": f"f{i}", "category": "demographic", "attribute": kind, "negate": negate,
+            "points": draw(points), **cond}
+
+
+@st.composite
+def detail_filter(draw):
+    op = draw(st.sampled_from(["eq", "in", "contains", "regex"]))
+    value = {
+        "eq": st.sampled_from(["/pricing", "doc"]),
+        "in": st.lists(st.sampled_from(["/pricing", "doc", "Price-List"]), min_size=1, max_size=2),
+        "contains": st.sampled_from(["/careers", "price", "p"]),
+        "regex": st.sampled_from(["^/p", "list$", "o"]),
+    }[op]
+    return {"op": op, "value": draw(value), "negate": draw(st.booleans())}
+
+
+@st.composite
+def behaviour_rule(draw, i):
+    activity = draw(st.sampled_from(ACTIVITIES) | st.lists(st.sampled_from(ACTIVITIES), min_size=1, max_size=2, unique=True))
+    rule = {"id": f"b{i}", "activity": activity, "points": draw(points)}
+    if draw(st.integers(0, 2)) == 0:
+        rule["detail"] = draw(detail_filter())
+    mode = draw(st.sampled_from(["each", "each", "at_least", "recency"]))
+    rule["mode"] = mode
+    window = draw(st.sampled_from(WINDOWS))
+    if mode == "each":
+        for key, choices in (("cap", [None, 5, 12.5, 30]), ("half_life_days", [None, 0.25, 1, 7, 30])):
+            v = draw(st.sampled_from(choices))
+            if v is not None:
+                rule[key] = v
+        if window is not None:
+            rule["window_days"] = window
+    else:
+        rule["window_days"] = window or 7
+        if mode == "at_least":
+            rule["min_count"] = draw(st.integers(1, 3))
+    return rule
+
+
+@st.composite
+def definitions(draw, base):
+    data = base.to_dict()
+    data["attributes"] = [
+        {"name": "num", "type": "number"},
+        {"name": "cat", "type": "category", "allowed": ["a", "b", "c"]},
+        {"name": "txt", "type": "text"},
+    ]
+    data["fit_rules"] = [draw(fit_rule(i)) for i in range(draw(st.integers(0, 4)))]
+    data["bant"] = {}
+    if draw(st.booleans()):
+        data["bant"]["budget"] = {"attribute": "cat", "op": "in", "value": ["a", "b"], "points": 7}
+    data["behaviour_rules"] = [draw(behaviour_rule(i)) for i in range(draw(st.integers(1, 5)))]
+    data["hot_triggers"] = []
+    for i in range(draw(st.integers(0, 2))):
+        trig = {"id": f"h{i}", "label": f"Hot {i}", "activity": draw(st.sampled_from(ACTIVITIES)),
+                "window_days": draw(st.sampled_from([0.5, 2, 14]))}
+        if draw(st.booleans()):
+            trig["detail"] = draw(detail_filter())
+        data["hot_triggers"].append(trig)
+    data["thresholds"]["mql"] = draw(st.sampled_from([0, 10, 20, 40]))
+    data["thresholds"].pop("matrix", None)
+    data["on_recycle"] = draw(st.sampled_from(["keep", "restart"]))
+    return parse_definition(data)
+
+
+@st.composite
+def tables(draw):
+    """1-3 leads, dense activity on a 6-hour grid around ``as_of`` (so window edges get hit), recycles."""
+    n = draw(st.integers(1, 3))
+    ids = [f"L{i}" for i in range(n)]
+    end = 24 * 40  # as_of lies on day 40 .. 42
+    as_of = BASE + pd.Timedelta(hours=end + 6 * draw(st.integers(0, 8)))
+    hours = st.integers(0, (end + 48) // 6).map(lambda k: 6 * k)
+    leads = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "num": [draw(st.sampled_from(NUMS)) for _ in ids],
+            "cat": [draw(st.sampled_from(CATS)) for _ in ids],
+            "txt": [draw(st.sampled_from(TEXTS)) for _ in ids],
+            "created_at": [None if draw(st.integers(0, 4)) == 0 else BASE + pd.Timedelta(hours=draw(hours)) for _ in ids],
+        }
+    )
+    leads["created_at"] = pd.to_datetime(leads["created_at"])
+    rows = draw(
+        st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ACTIVITIES), hours, st.sampled_from(DETAILS)), min_size=6, max_size=40)
+    )
+    acts = pd.DataFrame(
+        {
+            "lead_id": [r[0] for r in rows],
+            "activity": [r[1] for r in rows],
+            "at": pd.to_datetime([BASE + pd.Timedelta(hours=r[2]) for r in rows]),
+            "detail": [r[3] for r in rows],
+        }
+    )
+    log_rows = []
+    for lid in ids:
+        for stage, at in zip(["target", "lead", "target", "lead", "sales_lead", "target"], sorted(draw(st.lists(hours, max_size=6)))):
+            log_rows.append((lid, stage, at))
+    log = pd.DataFrame(
+        {
+            "lead_id": [r[0] for r in log_rows],
+            "stage": [r[1] for r in log_rows],
+            "at": pd.to_datetime([BASE + pd.Timedelta(hours=r[2]) for r in log_rows]),
+        }
+    )
+    return leads, acts, (log if draw(st.integers(0, 3)) else None), as_of
+
+
+SLOW = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SLOW
+@given(data=st.data())
+def test_engine_agrees_with_reference(definition, data):
+    d = data.draw(definitions(definition))
+    leads, acts, log, as_of = data.draw(tables())
+    ref = reference_score(leads, acts, d, as_of, stage_log=log)
+    c = contributions(leads, acts, d, as_of, stage_log=log)
+    s = score(leads, acts, d, as_of, stage_log=log)
+    assert list(c.columns) == d.rule_ids
+    labels = {t.id: t.label for t in d.hot_triggers}
+    for lid, r in ref.items():
+        for rid in d.rule_ids:
+            assert math.isclose(c.loc[lid, rid], r["contrib"][rid], abs_tol=1e-9), (lid, rid)
+        assert math.isclose(s.loc[lid, "score"], r["score"], abs_tol=1e-9)
+        assert bool(s.loc[lid, "is_hot"]) == (r["hot"] is not None)
+        assert bool(s.loc[lid, "is_mql"]) == r["mql"]
+        reason = s.loc[lid, "hot_reason"]
+        assert (None if pd.isna(reason) else reason) == labels.get(r["hot"])
+    np.testing.assert_allclose(s["score"], c.sum(axis=1), atol=1e-9)
+
+
+@SLOW
+@given(data=st.data())
+def test_mql_events_agree_with_reference(definition, data):
+    d = data.draw(definitions(definition))
+    leads, acts, log, until = data.draw(tables())
+    ref = reference_mql_events(leads, acts, d, until, stage_log=log)
+    got = mql_events(leads, acts, d, until, stage_log=log)
+    ref = sorted(ref, key=lambda e: (e["at"], e["lead_id"]))
+    assert len(got) == len(ref), (got, ref)
+    for g, r in zip(got.to_dict("records"), ref):
+        assert (g["lead_id"], g["at"], g["reason"]) == (r["lead_id"], r["at"], r["reason"])
+        assert (None if pd.isna(g["trigger"]) else g["trigger"]) == r["trigger"]
+        assert math.isclose(g["score"], r["score"], abs_tol=1e-9)
