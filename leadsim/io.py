@@ -455,13 +455,31 @@ def _read_raw(path: Path, tm: TableMapping | None, missing: list[str]) -> pd.Dat
     markers = set(missing)
     obj = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
     for c in obj:
-        stripped = df[c].map(lambda v: v.strip() if isinstance(v, str) else v)
+        stripped = _strip(df[c])
         df[c] = stripped.where(~stripped.isin(markers), None)
     return df.reset_index(drop=True)
 
 
+def _strip(s: pd.Series) -> pd.Series:
+    """Strip the white space around text cells (vectorised for string columns)."""
+    if s.dtype != object and pd.api.types.is_string_dtype(s):
+        return s.str.strip()
+    return s.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
 def _read_csv(path: Path, sep: str, encoding: str) -> pd.DataFrame:
-    """All cells as text; a row with more or fewer fields than the header is an error."""
+    """All cells as text; a row with more or fewer fields than the header is an error.
+
+    The pyarrow parser is tried first (several times faster); anything it cannot
+    read (quoted line breaks, ragged rows ...) goes through pandas' own parser,
+    which finds and reports a ragged row.
+    """
+    try:
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding, engine="pyarrow")
+    except UnicodeDecodeError:
+        raise
+    except Exception:  # noqa: BLE001 - pyarrow's own error types; the slower parser below explains the problem
+        pass
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
         try:
@@ -505,7 +523,7 @@ def _apply_mapping(df: pd.DataFrame, kind: str, tm: TableMapping, where: str) ->
             out[c] = df[c]
     for col, recode in tm.values.items():
         if col in out.columns:
-            key = out[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            key = _strip(out[col])
             hit = key.isin(list(recode)).fillna(False).astype(bool)
             out[col] = out[col].astype(object).where(~hit, key[hit].map(recode))
     for col, value in tm.defaults.items():

@@ -250,3 +250,13 @@ def test_mapping_time_zone_for_naive_export_times(tmp_path):
     got = read_table(path, "activities", mapping=mapping)["at"].tolist()
     # An explicit offset wins over the mapping's zone: 01:30-04:00 is 05:30 UTC, 06:30 in Berlin.
     assert got == [TS("2026-10-25 02:30"), TS("2026-10-25 06:30")]
+
+
+def test_csv_with_a_quoted_line_break_and_a_bom(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_text('lead_id,created_at,company\nL1,2026-01-05,"Acme\nMaschinenbau"\nL2,2026-01-06, Beta \n',
+                    encoding="utf-8-sig")
+    with pytest.warns(LeadsimWarning):
+        got = read_table(path, "leads")
+    assert got["lead_id"].tolist() == ["L1", "L2"]
+    assert got["company"].tolist() == ["Acme\nMaschinenbau", "Beta"]
