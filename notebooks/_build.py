@@ -1,0 +1,429 @@
+"""Build (and run) the step notebooks from this one reviewable source.
+
+    python notebooks/_build.py              # write every notebook, unexecuted
+    python notebooks/_build.py --execute    # write and run them in place (outputs stored for nbval)
+    python notebooks/_build.py --execute 03 # only the notebooks whose name starts with 03
+
+Each notebook is a list of cells: ``md(...)`` for text, ``code(...)`` for code.
+The cells only call ``leadsim``; logic belongs in the package.  Cells whose
+first line is ``# NBVAL_CHECK_OUTPUT`` print a rounded key figure that the
+notebook test (``pytest --nbval-lax``) compares with the stored output.
+
+The leading underscore keeps pytest from collecting this file as a test; the
+``__main__`` guard keeps ``--doctest-modules`` from building anything on import.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from textwrap import dedent
+
+HERE = Path(__file__).resolve().parent
+CHECK = "# NBVAL_CHECK_OUTPUT\n"
+
+
+def md(text: str) -> tuple[str, str, list[str]]:
+    return ("markdown", dedent(text).strip(), [])
+
+
+def code(text: str, *tags: str) -> tuple[str, str, list[str]]:
+    return ("code", dedent(text).strip(), list(tags))
+
+
+def check(text: str) -> tuple[str, str, list[str]]:
+    """A code cell whose output nbval compares with the stored one."""
+    return ("code", CHECK + dedent(text).strip(), [])
+
+
+# --------------------------------------------------------------------------- 01
+
+NB01 = [
+    md("""
+    # 1 · The lead definition
+
+    **What this step answers:** what exactly have marketing and sales agreed on?
+    The lead definition is one YAML file, signed by both heads, that says which
+    facts and behaviours earn points, when a lead is good enough to hand over
+    (the MQL threshold), which behaviours mean *act now* (hot triggers), the
+    funnel stages and the hand-off SLA clocks. Every other step reads it.
+
+    **How to read the result:** each table below is one part of the agreement.
+    Points add up to a lead's score; a lead at or over the MQL threshold (or with
+    a hot trigger) becomes a *Lead* and is handed to an SDR. At the end you see
+    the `diff` of two versions: the table the heads sign off when the rules change.
+    Loading the file validates it: a typo stops with a message naming the rule
+    and the bad value (the last cell shows one).
+
+    Same from the command line: `leadsim definition show`, `leadsim definition diff old.yaml new.yaml`.
+    """),
+    code("""
+    # Parameters
+    DEFINITION = None     # None: the embedded sample definition; or the path of your YAML file
+    TRANSLATION = "de"    # the same rules with German labels ("de"), or the path of another definition
+    NEW_THRESHOLD = 90    # MQL threshold of the proposed version
+    RULE = "size_mid"     # a fit rule whose points change in the proposed version
+    NEW_POINTS = 15       # its new points
+    """),
+    code("""
+    %matplotlib inline
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    import leadsim
+    from leadsim.cli.definition import tables
+
+    d = leadsim.load_definition(DEFINITION)
+    parts = tables(d)
+    pd.Series(parts["header"], name="value").to_frame()
+    """),
+    check("""
+    print(f"version {d.version}: MQL threshold {d.thresholds.mql:g}; {len(d.rule_ids)} scoring rules, "
+          f"{len(d.hot_triggers)} hot triggers, {len(d.funnel.stages)} stages, {len(d.sla.clocks)} SLA clocks")
+    """),
+    md("""
+    ## Fit and BANT rules
+    *Who they are.* Each row is a condition on a lead's record and the points it
+    earns (negative points push a lead away). BANT rules (`bant_*`) read the
+    Budget, Authority, Need and Timeline facts. Together they make the **fit score**.
+    """),
+    code('parts["fit and BANT rules"]'),
+    md("""
+    ## Behaviour rules
+    *What they do.* Points per activity; `cap` limits what one rule can add,
+    `half_life_days` makes old activity count less (after one half-life an
+    activity is worth half), `window_days` forgets it entirely. Together they make
+    the **behaviour score**.
+    """),
+    code('parts["behaviour rules"]'),
+    md("""
+    ## Hot triggers
+    Behaviours that make a lead an MQL *now*, whatever its score, if they happened
+    within the window.
+    """),
+    code('parts["hot triggers"]'),
+    md("""
+    ## Grades and engagement bands
+    The fit score gives a grade (A best), the behaviour score an engagement band
+    (1 most engaged): a lead in **A1** fits well and is active.
+    """),
+    code('parts["grades and engagement bands"]'),
+    md("""
+    ## Funnel stages
+    Each lead is in exactly one stage. `entry` says where a lead may start;
+    `moves to` lists the allowed next stages (forward skips and side exits included).
+    """),
+    code('parts["funnel"]'),
+    md("""
+    ## SLA clocks
+    When a lead enters the watched stage a clock starts; each level is an alert
+    (offset in the clock's unit, working time unless wall clock) sent to the listed
+    people unless one of the `stop on` events happens first.
+    """),
+    code('parts["SLA clocks"]'),
+    md("""
+    ## German labels
+    A German team keeps the same rules and calls the stages and alerts in its own
+    words. The diff between the two files shows that only words differ.
+    """),
+    code("""
+    de = leadsim.load_definition(TRANSLATION)
+    tables(de)["funnel"][["id", "label", "part", "moves to"]]
+    """),
+    code("""
+    words = leadsim.diff(d, de)
+    words
+    """),
+    check("""
+    print(f"{len(words)} differences, per section: {words.groupby('section').size().to_dict()}")
+    """),
+    md("""
+    ## Diff of two versions
+    A proposed version: a lower MQL threshold and more points for one rule. `bump`
+    raises the version and adds a changelog line; the proposal is written to a
+    temporary folder and read back (so it is validated like any file), then
+    compared. The diff table is what both heads sign off.
+    """),
+    code("""
+    proposed = d.bump(f"MQL threshold {NEW_THRESHOLD:g}; {RULE} worth {NEW_POINTS:g} points", by="Revenue operations")
+    proposed.thresholds.mql = NEW_THRESHOLD
+    next(r for r in proposed.fit_rules if r.id == RULE).points = NEW_POINTS
+    folder = Path(tempfile.mkdtemp(prefix="leadsim-definition-"))
+    proposed.to_yaml(folder / "definition-proposed.yaml")
+    proposed = leadsim.load_definition(folder / "definition-proposed.yaml")
+    proposed.changelog[-1]
+    """),
+    code("""
+    changes = leadsim.diff(d, proposed)
+    changes
+    """),
+    check("""
+    print(f"{d.version} -> {proposed.version}: {len(changes)} changes")
+    """),
+    md("""
+    ## A typo is caught on loading
+    The same proposal with a misspelt operator (`rnage` instead of `range`): loading
+    stops with one message that names the rule and the field.
+    """),
+    code("""
+    (folder / "definition-typo.yaml").write_text(proposed.to_yaml().replace("op: range", "op: rnage", 1))
+    """),
+    code("""
+    %xmode Minimal
+    leadsim.load_definition(folder / "definition-typo.yaml")
+    """, "raises-exception"),
+]
+
+
+# --------------------------------------------------------------------------- 03
+
+NB03 = [
+    md("""
+    # 3 · Funnel and SLA
+
+    **What this step answers:** how do leads move down the funnel, how long do they
+    stay in each stage, and does sales keep the hand-off SLA?
+
+    **How to read the result:**
+    * The **waterfall** counts the leads that reached each stage (or a later one)
+      and the conversion from the stage before: compare *Name → Lead* and
+      *Lead → Sales Lead* with the targets you agreed on. Red bars are exits.
+    * **Velocity** is the time leads spent in each stage (median, 80th and 95th
+      percentile, in days); recycled leads count each visit.
+    * The **SLA audit** replays the definition's clocks over the history: for each
+      clock level, of the hand-offs whose alert came due, the share where the
+      owner had not acted in time (the *breach rate*). Level 0 is the notice to
+      the owner and always fires; the higher levels are the escalations.
+
+    Same from the command line: `leadsim funnel`, `leadsim sla audit`.
+    """),
+    code("""
+    # Parameters
+    BY = "source"      # a leads column to split the waterfall by ("source", "region", ...)
+    SHOW_ALERTS = 10   # how many alerts to list
+    """),
+    code("""
+    %matplotlib inline
+    import leadsim
+    from leadsim.plots.funnel import plot_sla_breach, plot_time_in_stage, plot_waterfall
+
+    history = leadsim.load_sample()
+    d = history.definition
+    wf = leadsim.waterfall(history.stage_log, definition=d)
+    wf.stages
+    """),
+    check("""
+    conv = wf.stages.set_index("stage")["conversion"]
+    print(f"cohort {wf.stages['cohort'].iloc[0]:,} leads; Name -> Lead {wf.stages.set_index('stage').at['lead', 'share']:.1%}, "
+          f"Lead -> Sales Lead {conv['sales_lead']:.1%}, Sales Lead -> Opportunity {conv['opportunity']:.1%}, "
+          f"Opportunity -> Customer {conv['customer']:.1%}")
+    """),
+    code("plot_waterfall(wf);"),
+    md("""
+    Recycled (sent back to nurturing), disqualified and lost, as shares of the cohort:
+    """),
+    code("wf.exits"),
+    md("""
+    ## By source
+    Conversion from the previous stage, per lead source: which channels bring leads
+    that sales accepts?
+    """),
+    code("""
+    by_source = leadsim.waterfall(history.stage_log, by=BY, leads=history.leads, definition=d)
+    by_source.stages.pivot(index="stage", columns=BY, values="conversion").reindex(d.funnel.stage_ids).dropna(how="all")
+    """),
+    md("## Velocity"),
+    code("""
+    vel = leadsim.velocity(history.stage_log, d)
+    vel
+    """),
+    code("plot_time_in_stage(vel);"),
+    check("""
+    print(f"median days in Lead {vel.at['lead', 'median_days']:.1f}, in Sales Lead {vel.at['sales_lead', 'median_days']:.1f}")
+    """),
+    md("""
+    ## SLA audit
+    Which alerts would have fired under the definition's clocks, and how often each
+    level was breached.
+    """),
+    code("""
+    res = leadsim.audit(history.stage_log, history.touches, d, owners=history.owners, leads=history.leads)
+    res.summary["handoffs"]
+    """),
+    code('res.summary["levels"]'),
+    check("""
+    print(f"{res.summary['n_handoffs']:,} hand-offs, {res.summary['n_alerts']:,} alerts")
+    print(res.summary["levels"][["clock", "level", "breach_rate"]].round(2).to_string(index=False))
+    """),
+    code('plot_sla_breach(res.summary["levels"]);'),
+    md("""
+    The first alerts, as the owners would have received them:
+    """),
+    code('res.alerts[["lead_id", "owner", "clock", "level", "due_at", "recipients", "message"]].head(SHOW_ALERTS)'),
+    md("""
+    Time from hand-off to the owner's first touch (working hours), and who collects
+    the escalations (alerts above level 0):
+    """),
+    code('res.summary["time_to_first_touch"]'),
+    code('res.summary["escalations_by_owner"]'),
+]
+
+
+# --------------------------------------------------------------------------- 06
+
+NB06 = [
+    md("""
+    # 6 · The hundred companies
+
+    **What this step answers:** do the heads of marketing and sales agree on what a
+    good lead is — with each other, and with the written definition?
+
+    The exercise: both heads take the same list of about 100 companies (one lead
+    each), mark each *good lead*, *not a lead* or *unsure* by hand, and compare.
+    The list is sampled so the borderline cases near the MQL threshold are in it;
+    each company keeps a sampling weight so agreement can also be estimated for
+    the whole population.
+
+    **How to read the result:**
+    * **Kappa** is agreement corrected for chance: 0 is no better than chance,
+      above 0.6 is substantial, above 0.8 almost perfect. Its 95 % interval shows
+      how sure 100 companies can make you.
+    * The **disagreements** list the companies where a head differs from the
+      definition, with the rules behind the definition's score.
+    * The **suggestions** name the facts that separate the heads' good from not,
+      and whether the definition already weighs them: the agenda of the revision meeting.
+
+    Same from the command line: `leadsim exercise sample`, `leadsim exercise compare`.
+    """),
+    code("""
+    # Parameters
+    N_COMPANIES = 100   # size of the list
+    SEED = 2026         # the same seed gives the same list
+    REVIEWERS = ["marketing", "sales"]   # filled worksheets in data/exercise/<name>.xlsx
+    """),
+    code("""
+    %matplotlib inline
+    import matplotlib.pyplot as plt
+
+    import leadsim
+    from leadsim._resources import data_path
+    from leadsim.exercise import read_key
+    from leadsim.plots.exercise import plot_agreement_matrix, plot_scores_by_verdict
+
+    history = leadsim.load_sample()
+    d = history.definition
+    as_of = history.activities["at"].max()
+    scores = leadsim.score(history.leads, history.activities, d, as_of, stage_log=history.stage_log)
+    """),
+    md("""
+    ## Sample the list
+    One lead per company, stratified by score band around the MQL threshold. The
+    worksheets the heads get show the facts only — not the score.
+    """),
+    code("""
+    companies = leadsim.sample_companies(history.leads, scores, n=N_COMPANIES, seed=SEED, definition=d,
+                                         activities=history.activities, as_of=as_of)
+    companies.head()
+    """),
+    check("""
+    print(companies.groupby("band")["weight"].agg(["size", "sum"]).round(1).to_string())
+    """),
+    md("""
+    ## Read the filled worksheets
+    The sample ships with two filled worksheets (and the key with each company's
+    lead, weight and the definition's verdict). Your own: write them with
+    `leadsim.write_worksheet` or `leadsim exercise sample`, hand them out, and read
+    them back the same way.
+    """),
+    code("""
+    key = read_key(data_path("exercise/key.csv"))
+    verdicts = {name: leadsim.read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key) for name in REVIEWERS}
+    verdicts[REVIEWERS[0]][["verdict", "reason"]].head()
+    """),
+    md("## Agreement"),
+    code("""
+    report = leadsim.compare(verdicts, key=key, definition=d)
+    report.pairs
+    """),
+    check("""
+    print(report.pairs[["a", "b", "n", "agreement", "kappa", "kappa_low", "kappa_high"]].round(2).to_string(index=False))
+    """),
+    md("Weighted by the sampling weights: estimates for all companies, not only the 100."),
+    code("report.weighted"),
+    code("""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    plot_agreement_matrix(report, ax=axes[0])
+    plot_scores_by_verdict(report, ax=axes[1]);
+    """),
+    md("## Where the heads disagree with the definition"),
+    code("report.disagreements.head(10)"),
+    md("## What separates good from not — the revision agenda"),
+    code("""
+    for line in report.suggestions["text"].head(5):
+        print("-", line)
+    """),
+    check("""
+    print(report.suggestions[["attribute", "value"]].head(3).to_string(index=False))
+    """),
+]
+
+
+NOTEBOOKS: dict[str, list[tuple[str, str, list[str]]]] = {
+    "01-lead-definition": NB01,
+    "03-funnel-and-sla": NB03,
+    "06-hundred-companies": NB06,
+}
+
+
+# --------------------------------------------------------------------------- build and run
+
+
+def build(name: str, cells: list[tuple[str, str, list[str]]]) -> object:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for i, (kind, text, tags) in enumerate(cells):
+        cell = new_markdown_cell(text) if kind == "markdown" else new_code_cell(text)
+        cell["id"] = f"{name[:2]}-{i:02d}"
+        if tags:
+            cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    nbformat.validate(nb)
+    return nb
+
+
+def execute(nb: object, timeout: int = 600) -> float:
+    from nbclient import NotebookClient
+
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(HERE)}}).execute()
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    import nbformat
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    run = "--execute" in args
+    only = [a for a in args if not a.startswith("--")]
+    for name, cells in NOTEBOOKS.items():
+        if only and not any(name.startswith(o) for o in only):
+            continue
+        nb = build(name, cells)
+        note = ""
+        if run:
+            note = f" (executed in {execute(nb):.1f} s)"
+        nbformat.write(nb, HERE / f"{name}.ipynb")
+        print(f"wrote notebooks/{name}.ipynb{note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
