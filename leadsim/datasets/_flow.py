@@ -198,6 +198,7 @@ class Flow:
         x_lead = a_lead[explore]
         t_x = np.full(n, NAT)
         t_x[x_lead] = a_t[explore]
+        dq[x_lead] = False  # handed over before marketing got round to disqualifying it
 
         active_lead = np.flatnonzero(~np.isnat(t_active) & ~starts_active)
         self._log(active_lead, "active", t_active[active_lead], "converted", None, "active")
@@ -300,12 +301,16 @@ class Flow:
     # ------------------------------------------------------------------ reps
 
     def sales(self, lead: np.ndarray, entered: np.ndarray, rep: np.ndarray, at_opp: bool = False,
-              reason: str = "qualified") -> tuple[np.ndarray, np.ndarray]:
-        """Sales Lead (or Opportunity) work by reps; returns (opportunity, won) as object arrays (None = open)."""
+              logged: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Sales Lead (or Opportunity) work by reps; returns (opportunity, won) as object arrays (None = open).
+
+        ``logged``: the entry is in the stage log already (outbound leads are created there).
+        """
         rng, n, p = self.rng, len(lead), self.p
         intent = self.hidden["intent"][lead]
         if not at_opp:
-            self._log(lead, "sales_lead", entered, reason, rep, "sales")
+            if not logged:
+                self._log(lead, "sales_lead", entered, "qualified", rep, "sales")
             never = rng.random(n) < p.rep_never_touch
             delay = np.exp(rng.normal(np.log(120), 1.2, n)) + (rng.random(n) < p.rep_late_touch) * rng.uniform(
                 1, 4, n) * self.clock.day_len
@@ -378,7 +383,7 @@ class Flow:
         self.sales_recycles: list[tuple[np.ndarray, np.ndarray]] = []
         self.creation()
         ob_sl, rep_sl, ob_opp, rep_opp = self.outbound
-        self.sales(ob_sl, self.created[ob_sl], rep_sl, reason="outbound")
+        self.sales(ob_sl, self.created[ob_sl], rep_sl, logged=True)
         self.sales(ob_opp, self.created[ob_opp], rep_opp, at_opp=True)
         lead, handed, reason, prop = self.first_round()
         for _ in range(self.p.max_rounds):

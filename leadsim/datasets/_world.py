@@ -375,7 +375,7 @@ def sessions_to_activities(rng: np.random.Generator, lead_idx: np.ndarray, at: n
     detail[m] = np.where(rng.random(m.sum()) < 0.35, None, rng.choice(CAMPAIGNS, size=m.sum()))
     m = kind == "webinar"
     detail[m] = rng.choice(WEBINARS, size=m.sum())
-    times = _snap_events(rng, kind, times)
+    times = _snap_events(rng, kind, times).astype("datetime64[s]").astype("datetime64[ns]")
     return pd.DataFrame({"lead": lead, "activity": kind, "at": times, "detail": detail, "burst": stype == 1})
 
 
