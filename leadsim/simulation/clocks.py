@@ -96,8 +96,8 @@ class WorkTime:
 
     def add_minutes(self, t: float, m: float) -> float:
         start = self.next_open(t)
-        if start == INF:
-            return INF
+        if start == INF or m <= 0:
+            return start
         return self.at_position(self.position(start) + m)
 
     def add_days(self, t: float, n: float) -> float:

@@ -111,6 +111,8 @@ class Behaviour(_Model):
     life_days: float = Field(120, gt=0, description="mean days a lead's interest lasts")
     nurture_every_days: float = Field(7, gt=0, description="cadence of nurture offers per stage")
     nurture_click: float = Field(0.25, ge=0, le=1, description="click chance of an average lead per offer")
+    burst_offset: float = Field(3.0, description="log-odds offset of an intense (buying) session: higher = rarer")
+    epoch_days: float = Field(7, gt=0, le=91, description="how often behaviour is drawn and MQL moments computed")
 
 
 class Curve(_Model):

@@ -1,0 +1,77 @@
+"""KPIs of one run, as a flat ``pandas.Series`` of numbers (so runs aggregate).
+
+Names: ``mqls_per_week``, ``sqls_per_week``, ``opportunities_per_week``,
+``customers_per_week``, ``lead_to_sales_lead`` (share of hand-offs reaching
+Sales Lead), ``response_minutes_p50/p90/mean`` and ``unanswered_share``,
+``breach_rate.<clock>.<level>`` (share of clock starts that reached that
+level), ``sdr_queue_mean/max``, ``rep_queue_mean``, ``sdr_utilisation``,
+``rep_utilisation``, ``gone_cold``, ``marketing_pipeline_share`` (share of
+Opportunities not sales-sourced), ``opps_per_sdr_month``, ``quota`` and
+``quota_attainment``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["kpis"]
+
+
+def _entries(log: pd.DataFrame, stage: str) -> pd.DataFrame:
+    return log[log["stage"] == stage]
+
+
+def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float], gone_cold: int) -> pd.Series:
+    sc = result.scenario
+    d = sc.lead_definition
+    ms = d.funnel.milestones
+    log = result.stage_log
+    weeks = sc.horizon_days / 7.0
+    months = sc.horizon_days / (365.25 / 12)
+    out: dict[str, float] = {}
+    mql = result.mql
+    out["mqls_per_week"] = len(mql) / weeks
+    out["handoffs_per_week"] = len(result.outcomes) / weeks
+    sql = _entries(log, ms.sql)
+    opp = _entries(log, ms.opportunity)
+    out["sqls_per_week"] = len(sql) / weeks
+    out["opportunities_per_week"] = len(opp) / weeks
+    out["customers_per_week"] = len(_entries(log, ms.won)) / weeks
+    oc = result.outcomes
+    out["lead_to_sales_lead"] = float(oc["sql"].mean()) if len(oc) else math.nan
+    r = oc["response_minutes"].to_numpy(float) if len(oc) else np.empty(0)
+    answered = r[~np.isnan(r)]
+    out["response_minutes_p50"] = float(np.median(answered)) if len(answered) else math.nan
+    out["response_minutes_p90"] = float(np.quantile(answered, 0.9)) if len(answered) else math.nan
+    out["response_minutes_mean"] = float(answered.mean()) if len(answered) else math.nan
+    out["unanswered_share"] = float(np.isnan(r).mean()) if len(r) else math.nan
+    al = result.alerts
+    for clock in d.sla.clocks:
+        starts = len(_entries(log, clock.stage))
+        for k in range(len(clock.levels)):
+            n = int(((al["clock"] == clock.id) & (al["level"] == k)).sum()) if len(al) else 0
+            out[f"breach_rate.{clock.id}.{k}"] = n / starts if starts else math.nan
+    mon = result.monitor
+    out["sdr_queue_mean"] = float(mon["sdr_queue"].mean()) if len(mon) else math.nan
+    out["sdr_queue_max"] = float(mon["sdr_queue"].max()) if len(mon) else math.nan
+    out["rep_queue_mean"] = float(mon["rep_queue"].mean()) if len(mon) else math.nan
+    for role in ("sdr", "rep"):
+        out[f"{role}_utilisation"] = busy[role] / shift_minutes[role] if shift_minutes[role] else math.nan
+    out["gone_cold"] = float(gone_cold)
+    if len(opp):
+        src = result.leads.set_index("lead_id")["source"]
+        s = src.reindex(opp["lead_id"].to_numpy()).to_numpy(dtype=object)
+        out["marketing_pipeline_share"] = float(np.mean(s != "outbound"))
+        mkt_opps = int(np.sum(s != "outbound"))
+    else:
+        out["marketing_pipeline_share"] = math.nan
+        mkt_opps = 0
+    out["opps_per_sdr_month"] = mkt_opps / max(sc.sdr_headcount, 1) / months
+    out["quota"] = float(sc.quota_opps_per_sdr_month)
+    out["quota_attainment"] = out["opps_per_sdr_month"] / sc.quota_opps_per_sdr_month if sc.quota_opps_per_sdr_month \
+        else math.nan
+    return pd.Series(out, dtype=float)

@@ -1,0 +1,865 @@
+"""The SimPy model: leads arrive, score, queue for SDRs, go to sales reps.
+
+:func:`simulate` runs one :class:`~leadsim.simulation.scenario.Scenario`
+with one seed and returns a :class:`SimulationResult` holding the six shared
+tables (leads, activities, stage log, touches, owners, outcomes), the alerts,
+the services and monitor series and the run's KPIs.  Same seed, same result.
+
+How a run works (full mode):
+
+* Leads arrive by source (weekday x hour profiles, bursts, outbound work);
+  their records and latent intent come from the ``make_history`` generator.
+* Week by week, each live lead's browsing sessions and the nurture offers of
+  its stage are drawn; :func:`leadsim.scoring.mql_events` on the activity log
+  (with the stage log, so a recycle starts a new episode) gives the moments
+  leads become MQLs, which the run then schedules.  A lead recycled or closed
+  goes quiet for the rest of that week (its remaining activities are
+  dropped), so the log the run leaves behind gives ``mql_events`` exactly the
+  moments the run used.
+* MQLs (and an ``exploration_share`` of below-threshold leads, with their
+  propensity) enter the SDR queue; SDRs (SimPy processes on shifts) call them
+  in the scenario's routing order; each attempt may fail (retries with a
+  cadence), a reached lead qualifies with a probability falling with the
+  delay (the scenario's :class:`~leadsim.simulation.curves.ResponseCurve`).
+  Waiting leads go cold after an exponential patience.
+* Sales Leads go to a rep's queue; the rep touches them, then converts,
+  recycles or disqualifies after a working-time delay; Opportunities close as
+  Customer or Lost.  The definition's SLA clocks run as processes that check
+  the lead's state when a level is due (tie rule of :mod:`leadsim.sla`: a
+  stop at the due time prevents the alert); escalation can move a lead to the
+  front of its queue; ``sla.auto_return_after_last`` recycles it.
+
+>>> from leadsim.simulation.scenario import Scenario
+>>> r = simulate(Scenario.queueing(6, 2, 4, horizon_days=2, warmup_days=0.5), seed=1)
+>>> 0 <= r.p_wait <= 1 and r.mean_wait_hours >= 0 and r.p_abandon == 0
+True
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from leadsim.calendar import BusinessCalendar
+from leadsim.definition import LeadsimWarning
+from leadsim.simulation import arrivals as arr
+from leadsim.simulation.clocks import INF, WorkTime
+from leadsim.simulation.curves import ResponseCurve, adjust
+from leadsim.simulation.records import Recorder
+from leadsim.simulation.reps import Item, Rep, WorkQueue
+from leadsim.simulation.scenario import Scenario
+
+__all__ = ["SimulationResult", "simulate"]
+
+_MIN_NS = 60_000_000_000
+_BIG = np.iinfo(np.int64).max
+MARKETING = ("name", "active", "target")
+
+
+@dataclass
+class SimulationResult:
+    """Everything one run produced.  Tables follow DESIGN.md section 3."""
+
+    scenario: Scenario
+    seed: Any
+    curve: str
+    leads: pd.DataFrame
+    activities: pd.DataFrame
+    stage_log: pd.DataFrame
+    touches: pd.DataFrame
+    owners: pd.DataFrame
+    outcomes: pd.DataFrame
+    alerts: pd.DataFrame
+    services: pd.DataFrame
+    monitor: pd.DataFrame
+    mql: pd.DataFrame
+    kpis: pd.Series
+    warnings: list[str] = field(default_factory=list)
+    p_wait: float | None = None
+    mean_wait_hours: float | None = None
+    p_abandon: float | None = None
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"leads": self.leads, "activities": self.activities, "stage_log": self.stage_log,
+                "touches": self.touches, "owners": self.owners, "outcomes": self.outcomes, "alerts": self.alerts}
+
+
+def _rng(seed: Any) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def start_patience(env: simpy.Environment, queue: WorkQueue, item: Item, minutes: float, on_cold) -> None:
+    """Withdraw ``item`` if it is still waiting (the same wait) after ``minutes``."""
+    since = item.enqueued_at
+
+    def fire(_ev: Any) -> None:
+        if item.queued and item.enqueued_at == since and queue.withdraw(item):
+            on_cold(item)
+
+    env.timeout(minutes).callbacks.append(fire)
+
+
+def _late_check(env: simpy.Environment) -> simpy.Event:
+    """An event at the current time processed after every normal event now (tie rule)."""
+    ev = env.event()
+    ev._ok = True
+    ev._value = None
+    env.schedule(ev, priority=2)
+    return ev
+
+
+# --------------------------------------------------------------------------- queueing mode
+
+
+def _run_queueing(scenario: Scenario, seed: Any) -> SimulationResult:
+    spec = scenario.queueing_spec
+    rng = _rng(seed)
+    env = simpy.Environment()
+    queue = WorkQueue(env)
+    rec = Recorder()
+    waits = rec.rows["wait"]
+    mean_service = 60.0 / spec.services_per_hour
+    mean_gap = 60.0 / spec.arrivals_per_hour
+    patience = None if spec.patience_hours is None else spec.patience_hours * 60.0
+    horizon = scenario.horizon_days * 1440.0
+    msgs: list[str] = []
+    rho = spec.arrivals_per_hour / (spec.services_per_hour * spec.servers)
+    if rho >= 1 and patience is None:
+        msgs.append(f"utilisation {rho:.2f} >= 1: the queue can never drain (add servers or patience)")
+        warnings.warn(msgs[-1], LeadsimWarning, stacklevel=3)
+
+    def serve(rep: Rep, item: Item):
+        w = waits[item.name]
+        w[2] = env.now
+        yield rep.work(rng.exponential(mean_service))
+
+    def cold(item: Item) -> None:
+        waits[item.name][3] = env.now
+
+    for i in range(spec.servers):
+        Rep(env, f"sdr{i + 1}", queue, serve)
+
+    def source():
+        k = 0
+        while True:
+            yield env.timeout(rng.exponential(mean_gap))
+            if env.now >= horizon:
+                return
+            item = Item(k)
+            waits.append([k, env.now, math.nan, math.nan])
+            queue.put(item, (env.now,))
+            if patience is not None:
+                start_patience(env, queue, item, rng.exponential(patience), cold)
+            k += 1
+
+    env.process(source())
+    env.run()
+    w = np.asarray(waits, float).reshape(-1, 4)
+    keep = w[:, 1] >= scenario.warmup_days * 1440.0
+    w = w[keep]
+    left = np.where(np.isnan(w[:, 2]), w[:, 3], w[:, 2])
+    wait = left - w[:, 1]
+    abandoned = ~np.isnan(w[:, 3])
+    p_wait = float(np.mean((wait > 0) | abandoned)) if len(w) else math.nan
+    mean_wait = float(np.mean(wait)) / 60.0 if len(w) else math.nan
+    p_abandon = float(np.mean(abandoned)) if len(w) else math.nan
+    kpis = pd.Series({"p_wait": p_wait, "mean_wait_hours": mean_wait, "p_abandon": p_abandon,
+                      "customers": float(len(w))})
+    empty = pd.DataFrame()
+    waits_df = pd.DataFrame(w, columns=["item", "arrived", "started", "left"])
+    return SimulationResult(scenario, seed, "none (queueing)", empty, empty, empty, empty, empty, empty, empty,
+                            waits_df, empty, empty, kpis, msgs, p_wait, mean_wait, p_abandon)
+
+
+# --------------------------------------------------------------------------- full model
+
+
+class _Lead:
+    __slots__ = ("i", "stage", "owner", "episode", "ep_mql", "quiet_ns", "terminal", "last_touch", "entered",
+                 "seq", "item", "handoff", "handed_at", "attempts", "score", "hot", "deadline", "escalated",
+                 "last_recycle", "source", "entered_ns")
+
+    def __init__(self, i: int, source: str):
+        self.i = i
+        self.source = source
+        self.stage = None
+        self.owner = None
+        self.episode = 0
+        self.ep_mql = False
+        self.quiet_ns = _BIG
+        self.terminal = False
+        self.last_touch = -INF
+        self.last_recycle = -INF
+        self.entered: dict[str, float] = {}
+        self.seq = 0
+        self.item: Item | None = None
+        self.handoff: list | None = None
+        self.handed_at = 0.0
+        self.attempts = 0
+        self.score = 0.0
+        self.hot = False
+        self.deadline = INF
+        self.escalated = False
+        self.entered_ns = 0
+
+
+class Model:
+    """One full run; see the module docstring."""
+
+    def __init__(self, scenario: Scenario, seed: Any):
+        from leadsim.scoring import score
+
+        self.scenario = sc = scenario
+        self.seed = seed
+        self.rng = rng = _rng(seed)
+        self.d = d = scenario.lead_definition
+        self.cal = BusinessCalendar.from_definition(d)
+        self.start = pd.Timestamp(sc.start)
+        self.horizon = sc.horizon_days * 1440.0
+        self.horizon_ns = int(round(self.horizon * _MIN_NS))
+        self.wt = WorkTime(self.cal, self.start, sc.horizon_days)
+        sh = sc.shifts
+        self.sdr_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("sdr")) if sh.get("sdr") else self.wt
+        self.rep_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("rep")) if sh.get("rep") else self.wt
+        self.curve = ResponseCurve.preset(sc.curve.preset, sc.curve.contact, sc.curve.qualification)
+        self.h = sc.handling
+        self.env = env = simpy.Environment()
+        self.rec = Recorder()
+        self.msgs: list[str] = []
+
+        minutes, source = arr.arrivals(rng, sc)
+        self.leads, hidden = arr.lead_table(rng, minutes, source, self.start, d)
+        n = self.n = len(self.leads)
+        self.created_ns = np.round(minutes * _MIN_NS).astype(np.int64)
+        self.created_min = self.created_ns / _MIN_NS
+        self.intent = hidden["intent"]
+        self.never_buy = hidden["student"] | hidden["competitor"]
+        self.job_seeker = hidden["job_seeker"]
+        self.source = source
+        no_acts = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "activity": pd.Series([], dtype="str"),
+                                "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype="str")})
+        self.fit = (score(self.leads, no_acts, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
+                    ["fit_score"].to_numpy(float) if n else np.empty(0))
+        self.q_base = 1 / (1 + np.exp(-(-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40))))
+        self.L = [_Lead(i, source[i]) for i in range(n)]
+        self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
+        self.ids = self.leads["lead_id"].to_numpy(dtype=object)
+        self.companies = self.leads["company"].to_numpy(dtype=object)
+
+        # history of activities (committed weeks) and the pending week
+        self.h_lead = np.empty(0, np.int64)
+        self.h_t = np.empty(0, np.int64)
+        self.h_act = np.empty(0, object)
+        self.h_det = np.empty(0, object)
+        self.pending: pd.DataFrame | None = None
+        self.recycles: dict[int, list[tuple[str, int, int]]] = {}
+        # activities older than every rule window cannot change an MQL moment after the epoch start
+        wins = [r.window_days for r in d.behaviour_rules if r.window_days is not None]
+        wins += [t.window_days for t in d.hot_triggers]
+        self.lookback_ns = int((max(wins, default=0) + 1) * 86_400e9)
+        self.forever = np.array(sorted({a for r in d.behaviour_rules if r.window_days is None
+                                        for a in r.activities}), dtype=object)
+
+        # people
+        self.sdr_queue = WorkQueue(env)
+        self.sdrs = [Rep(env, f"sdr{i + 1}", self.sdr_queue, self._sdr_serve, self.sdr_shift)
+                     for i in range(sc.sdr_headcount)]
+        self.rep_queues = {f"rep{i + 1}": WorkQueue(env) for i in range(sc.rep_headcount)}
+        self.reps = [Rep(env, name, q, self._rep_serve, self.rep_shift) for name, q in self.rep_queues.items()]
+        self.open_sl = dict.fromkeys(self.rep_queues, 0)
+        self.managers = {"sdr": "sdr-manager", "rep": "sales-manager"}
+        self.gone_cold = 0
+
+        for lead in self.L:
+            if lead.source != "outbound":
+                self._set_stage(lead, "name", "created", None, ns=int(self.created_ns[lead.i]), now=False)
+        for i in np.flatnonzero(source == "outbound"):
+            env.timeout(self.created_min[i]).callbacks.append(lambda _e, i=int(i): self._outbound(self.L[i]))
+        env.process(self._weeks())
+        env.process(self._monitor())
+
+    # -- stage bookkeeping ---------------------------------------------------------
+
+    def _now_ns(self) -> int:
+        return int(round(self.env.now * _MIN_NS))
+
+    def _set_stage(self, lead: _Lead, stage: str, reason: str, owner: str | None, *, ns: int | None = None,
+                   now: bool = True) -> None:
+        t_ns = self._now_ns() if ns is None else ns
+        self.rec.stage(lead.i, stage, t_ns, reason, owner)
+        lead.entered_ns = t_ns
+        lead.stage = stage
+        lead.owner = owner
+        lead.seq += 1
+        if now:
+            lead.entered[stage] = self.env.now
+
+    def _close(self, lead: _Lead, stage: str, reason: str) -> None:
+        """Into a terminal stage; the lead goes quiet."""
+        if lead.owner in self.open_sl and lead.stage == "sales_lead":
+            self.open_sl[lead.owner] -= 1
+        self._withdraw(lead)
+        self._set_stage(lead, stage, reason, lead.owner if stage in ("customer", "lost") else lead.owner)
+        lead.terminal = True
+        lead.quiet_ns = min(lead.quiet_ns, self._now_ns())
+
+    def _withdraw(self, lead: _Lead) -> None:
+        if lead.item is not None and lead.item.queued:
+            q = self.sdr_queue if lead.stage == "lead" else self.rep_queues.get(lead.owner)
+            if q is not None:
+                q.withdraw(lead.item)
+
+    def _recycle(self, lead: _Lead, outcome: str) -> None:
+        if lead.stage == "sales_lead" and lead.owner in self.open_sl:
+            self.open_sl[lead.owner] -= 1
+        self._withdraw(lead)
+        t_ns = self._now_ns()
+        prev = lead.stage
+        from_ns = self._stage_entry_ns(lead)
+        self._set_stage(lead, self.d.funnel.recycle.to, "recycle", None)
+        self.recycles.setdefault(lead.i, []).append((prev, from_ns, t_ns))
+        lead.last_recycle = self.env.now
+        lead.episode += 1
+        lead.ep_mql = False
+        lead.quiet_ns = min(lead.quiet_ns, t_ns)
+        if lead.handoff is not None and lead.handoff[10] is None:
+            lead.handoff[10] = outcome
+        # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
+        if self.d.on_recycle == "restart":
+            if self.fit[lead.i] >= self.d.thresholds.mql:
+                self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode)
+        else:
+            ev = self._mql_batch([lead.i], t_ns + 1, since=t_ns)
+            for row in ev.itertuples(index=False):
+                if row.t_ns == t_ns:
+                    self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode)
+
+    def _stage_entry_ns(self, lead: _Lead) -> int:
+        return lead.entered_ns
+
+    # -- weekly behaviour and MQL moments ---------------------------------------------
+
+    def _commit_pending(self) -> None:
+        p = self.pending
+        if p is None or not len(p):
+            return
+        lead = p["lead"].to_numpy()
+        t = p["t"].to_numpy()
+        quiet = np.fromiter((self.L[i].quiet_ns for i in lead), np.int64, len(lead))
+        keep = t <= quiet
+        self.h_lead = np.concatenate([self.h_lead, lead[keep]])
+        self.h_t = np.concatenate([self.h_t, t[keep]])
+        self.h_act = np.concatenate([self.h_act, p["activity"].to_numpy(dtype=object)[keep]])
+        self.h_det = np.concatenate([self.h_det, p["detail"].to_numpy(dtype=object)[keep]])
+        self.pending = None
+
+    def _weeks(self):
+        env = self.env
+        k = 0
+        epoch = self.scenario.behaviour.epoch_days * 1440.0
+        while True:
+            self._commit_pending()
+            for lead in self.L:
+                lead.quiet_ns = _BIG if not lead.terminal else lead.quiet_ns
+            t0 = k * epoch
+            if t0 >= self.horizon:
+                return
+            self._plan_week(t0, min(t0 + epoch, self.horizon))
+            k += 1
+            yield env.timeout(min(t0 + epoch, self.horizon) - env.now)
+            if env.now >= self.horizon:
+                self._commit_pending()
+                return
+
+    def _plan_week(self, t0: float, t1: float) -> None:
+        rng, d = self.rng, self.d
+        t0_ns, t1_ns = int(round(t0 * _MIN_NS)), int(round(t1 * _MIN_NS))
+        alive = np.flatnonzero((self.created_ns < t1_ns)
+                               & ~np.fromiter((x.terminal for x in self.L), bool, self.n))
+        if not len(alive):
+            return
+        lo = np.maximum(self.created_ns[alive], t0_ns)
+        age = (lo - self.created_ns[alive]) / 86_400e9
+        stage_now = [self.L[i].stage or "sales_lead" for i in alive]
+        offers = [self.offers.get(s, []) for s in stage_now]
+        parts = [arr.week_activities(rng, alive, lo, t1_ns, self.intent[alive], age, self.job_seeker[alive], offers,
+                                     self.scenario.behaviour, self.start)]
+        new = np.flatnonzero((self.created_ns >= t0_ns) & (self.created_ns < t1_ns) & (self.source != "outbound"))
+        if len(new):
+            parts.append(arr.creation_activities(rng, new, self.source[new], self.created_ns[new], self.intent[new]))
+        w = pd.concat(parts, ignore_index=True)
+        self.pending = w
+        # candidates: no MQL yet in the current episode, and something to check this week
+        w_lead = w["lead"].to_numpy()
+        mark = np.zeros(self.n, bool)
+        mark[w_lead] = True
+        mark[new] = True
+        cand = np.array([i for i in np.flatnonzero(mark) if not self.L[i].ep_mql and not self.L[i].terminal],
+                        dtype=np.int64)
+        if not len(cand):
+            return
+        ev = self._mql_batch(cand, t1_ns - 1, since=t0_ns, extra=w)
+        first_event = {}
+        for row in ev.itertuples(index=False):
+            if row.lead not in first_event:
+                first_event[row.lead] = row.t_ns
+                lead = self.L[row.lead]
+                self.env.timeout(row.t_ns / _MIN_NS - self.env.now).callbacks.append(
+                    lambda _e, lead=lead, r=row, ep=lead.episode: self._on_mql(lead, r.t_ns, r.reason, r.trigger,
+                                                                              r.score, ep))
+        # TOFU moves at deep activities before the MQL moment
+        deep = np.isin(w["activity"].to_numpy(dtype=object), arr.DEEP)
+        wd = w.loc[deep, ["lead", "t"]].sort_values(["lead", "t"], kind="stable")
+        by_lead: dict[int, list[int]] = {}
+        for li, t in zip(wd["lead"].to_numpy(), wd["t"].to_numpy(), strict=True):
+            by_lead.setdefault(int(li), []).append(int(t))
+        for i in cand:
+            lead = self.L[i]
+            if lead.stage not in ("name", "active"):
+                continue
+            stop = first_event.get(int(i), _BIG)
+            times = [t for t in by_lead.get(int(i), []) if t < stop]
+            if lead.stage == "name" and times:
+                self._set_stage(lead, "active", "score", None, ns=times[0], now=False)
+                times = times[1:]
+            if lead.stage == "active" and times:
+                self._set_stage(lead, "target", "score", None, ns=times[0], now=False)
+        # exploration: below-threshold leads handed over anyway, with their propensity
+        share = self.scenario.exploration_share
+        if share > 0:
+            last_t = w.groupby("lead")["t"].max()
+            for i in cand:
+                lead = self.L[i]
+                if int(i) in first_event or lead.stage not in MARKETING or rng.random() >= share:
+                    continue
+                a = max(int(last_t.get(int(i), t0_ns)), int(self.created_ns[i]), t0_ns) + 1
+                t_ns = int(a + rng.random() * max(t1_ns - 1 - a, 0))
+                self.env.timeout(t_ns / _MIN_NS - self.env.now).callbacks.append(
+                    lambda _e, lead=lead, t_ns=t_ns, ep=lead.episode: self._explore(lead, t_ns, ep))
+
+    def _mql_batch(self, cand, until_ns: int, since: int, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+        """``mql_events`` for the leads at positions ``cand`` with their history (and ``extra`` rows)."""
+        from leadsim.scoring import mql_events
+
+        cand = np.asarray(cand, np.int64)
+        sel = np.zeros(self.n, bool)
+        sel[cand] = True
+        hm = sel[self.h_lead] & ((self.h_t >= since - self.lookback_ns) | np.isin(self.h_act, self.forever))
+        lead = [self.h_lead[hm]]
+        t = [self.h_t[hm]]
+        act = [self.h_act[hm]]
+        det = [self.h_det[hm]]
+        if extra is not None and len(extra):
+            em = sel[extra["lead"].to_numpy()]
+            lead.append(extra["lead"].to_numpy()[em])
+            t.append(extra["t"].to_numpy()[em])
+            act.append(extra["activity"].to_numpy(dtype=object)[em])
+            det.append(extra["detail"].to_numpy(dtype=object)[em])
+        lead_a, t_a = np.concatenate(lead), np.concatenate(t)
+        base = self.start.to_datetime64().astype("datetime64[ns]")
+        acts = pd.DataFrame({"lead_id": self.ids[lead_a], "activity": np.concatenate(act),
+                             "at": base + t_a.astype("timedelta64[ns]"), "detail": np.concatenate(det)})
+        rows = [(self.ids[i], st, base + np.timedelta64(a, "ns")) for i in cand for (prev, a, b) in
+                self.recycles.get(int(i), []) for st in (prev,)]
+        rows += [(self.ids[i], self.d.funnel.recycle.to, base + np.timedelta64(b, "ns")) for i in cand
+                 for (prev, a, b) in self.recycles.get(int(i), [])]
+        log = pd.DataFrame(rows, columns=["lead_id", "stage", "at"]) if rows else None
+        leads = self.leads.iloc[cand]
+        until = base + np.timedelta64(int(until_ns), "ns")
+        ev = mql_events(leads, acts, self.d, until=pd.Timestamp(until), stage_log=log)
+        pos = pd.Series(cand, index=self.ids[cand])
+        out = pd.DataFrame({
+            "lead": pos.loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy(),
+            "t_ns": (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64),
+            "reason": ev["reason"].to_numpy(dtype=object),
+            "trigger": ev["trigger"].to_numpy(dtype=object),
+            "score": ev["score"].to_numpy(float),
+        })
+        return out[out["t_ns"] >= since]
+
+    def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int) -> None:
+        if lead.episode != episode or lead.ep_mql or lead.terminal or t_ns > lead.quiet_ns:
+            return
+        lead.ep_mql = True
+        trig = None if trigger is None or (isinstance(trigger, float) and math.isnan(trigger)) or trigger is pd.NA \
+            else trigger
+        self.rec.rows["mql"].append((lead.i, t_ns, reason, trig, score))
+        lead.score = score
+        lead.hot = reason == "hot"
+        if lead.stage in MARKETING:
+            self._handoff(lead, t_ns, reason, 1.0)
+
+    def _explore(self, lead: _Lead, t_ns: int, episode: int) -> None:
+        if lead.episode != episode or lead.ep_mql or lead.terminal or lead.stage not in MARKETING:
+            return
+        lead.score = float(self.fit[lead.i])
+        lead.hot = False
+        self._handoff(lead, t_ns, "exploration", self.scenario.exploration_share)
+
+    # -- SDR stage ---------------------------------------------------------------------
+
+    def _key(self, lead: _Lead, ready: float) -> tuple:
+        r = self.scenario.routing
+        cls = 0 if lead.escalated else 1
+        if r == "fifo":
+            return (cls, ready)
+        if r == "hot_first":
+            return (cls, 0 if lead.hot else 1, ready)
+        if r == "score_first":
+            return (cls, -lead.score, ready)
+        return (cls, lead.deadline, ready)
+
+    def _breach_deadline(self, stage: str, t: float) -> float:
+        for clock in self.d.sla.clocks:
+            if clock.stage == stage:
+                for lv in clock.levels:
+                    if lv.offset > 0:
+                        return self.wt.add(t, lv.offset, clock.unit, clock.wall_clock)
+        return t + self.h.retry_deadline_minutes
+
+    def _handoff(self, lead: _Lead, t_ns: int, reason: str, propensity: float) -> None:
+        self._set_stage(lead, self.d.funnel.milestones.mql, reason, None, ns=t_ns)
+        lead.handoff = self.rec.handoff(lead.i, t_ns, reason, propensity)
+        lead.handed_at = self.env.now
+        lead.attempts = 0
+        lead.escalated = False
+        self._start_clocks(lead)
+        if lead.item is None:
+            lead.item = Item(lead.i, lead)
+        lead.deadline = self._breach_deadline("lead", self.env.now)
+        if not self.sdrs:
+            return
+        self.sdr_queue.put(lead.item, self._key(lead, self.env.now))
+        if self.scenario.patience_hours is not None:
+            start_patience(self.env, self.sdr_queue, lead.item,
+                           self.rng.exponential(self.scenario.patience_hours * 60.0), self._cold)
+
+    def _cold(self, item: Item) -> None:
+        lead = item.lead
+        if lead.stage != "lead" or lead.attempts > 0:
+            return
+        self.gone_cold += 1
+        self._recycle(lead, "cold")
+
+    def _sdr_serve(self, rep: Rep, item: Item):
+        lead: _Lead = item.lead
+        env, rng, h = self.env, self.rng, self.h
+        if lead.stage != "lead":
+            return
+        episode = lead.episode
+        lead.attempts += 1
+        start = env.now
+        self.rec.touch(lead.i, start, "call", rep.name)
+        lead.last_touch = start
+        if lead.attempts == 1:
+            lead.handoff[5] = rep.name
+            lead.handoff[6] = start - lead.handed_at
+        delay = start - lead.handed_at
+        minutes = rng.exponential(h.call_minutes)
+        yield rep.work(minutes)
+        reached = rng.random() < adjust(self.scenario.curve.contact_base, self.curve.contact_multiplier(delay))
+        qualified = False
+        if reached:
+            more = rng.exponential(h.qualify_minutes)
+            minutes += more
+            yield rep.work(more)
+            p = adjust(float(self.q_base[lead.i]), self.curve.qualification_multiplier(delay))
+            qualified = rng.random() < p
+        self.rec.service(rep.name, lead.i, start, env.now, minutes)
+        if lead.stage != "lead" or lead.episode != episode:
+            return
+        if qualified:
+            self._to_sales_lead(lead, "qualified")
+        elif reached:
+            if self.never_buy[lead.i] or rng.random() < 0.25:
+                lead.handoff[10] = "disqualified"
+                self._close(lead, self.d.funnel.disqualify.to, "disqualify")
+            else:
+                self._recycle(lead, "not_qualified")
+        elif lead.attempts <= len(h.retry_minutes):
+            gap = h.retry_minutes[lead.attempts - 1]
+            env.timeout(gap).callbacks.append(lambda _e, lead=lead, ep=episode: self._retry(lead, ep))
+        else:
+            self._recycle(lead, "no_contact")
+
+    def _retry(self, lead: _Lead, episode: int) -> None:
+        if lead.stage != "lead" or lead.episode != episode or lead.item.queued:
+            return
+        lead.deadline = self.env.now + self.h.retry_deadline_minutes
+        self.sdr_queue.put(lead.item, self._key(lead, self.env.now))
+
+    # -- sales stage ---------------------------------------------------------------------
+
+    def _pick_rep(self) -> str | None:
+        if not self.open_sl:
+            return None
+        return min(self.open_sl, key=lambda r: (self.open_sl[r], r))
+
+    def _to_sales_lead(self, lead: _Lead, reason: str, owner: str | None = None) -> None:
+        owner = owner or self._pick_rep()
+        self._set_stage(lead, self.d.funnel.milestones.sql, reason, owner)
+        if owner in self.open_sl:
+            self.open_sl[owner] += 1
+        if lead.handoff is not None and reason == "qualified":
+            lead.handoff[7] = True
+        lead.escalated = False
+        if reason == "outbound":
+            self.rec.touch(lead.i, self.env.now, "meeting", owner)
+            lead.last_touch = self.env.now
+        self._start_clocks(lead)
+        if owner is None:
+            return
+        if reason == "outbound":
+            self._schedule_decision(lead)
+            return
+        lead.deadline = self._breach_deadline("sales_lead", self.env.now)
+        if lead.item is None:
+            lead.item = Item(lead.i, lead)
+        self.rep_queues[owner].put(lead.item, self._key(lead, self.env.now))
+
+    def _rep_serve(self, rep: Rep, item: Item):
+        lead: _Lead = item.lead
+        if lead.stage != "sales_lead" or lead.owner != rep.name:
+            return
+        start = self.env.now
+        self.rec.touch(lead.i, start, "email", rep.name)
+        lead.last_touch = start
+        minutes = self.rng.exponential(self.h.rep_touch_minutes)
+        yield rep.work(minutes)
+        self.rec.service(rep.name, lead.i, start, self.env.now, minutes)
+        if lead.stage == "sales_lead":
+            self._schedule_decision(lead)
+
+    def _schedule_decision(self, lead: _Lead) -> None:
+        days = self.rng.exponential(self.h.decision_days)
+        at = self.wt.add_days(self.env.now, days)
+        if at < INF:
+            self.env.timeout(at - self.env.now).callbacks.append(
+                lambda _e, lead=lead, seq=lead.seq: self._decide(lead, seq))
+
+    def _decide(self, lead: _Lead, seq: int) -> None:
+        if lead.stage != "sales_lead" or lead.seq != seq:
+            return
+        rng = self.rng
+        p = 1 / (1 + math.exp(-(self.h.opportunity_bias + 0.8 * self.intent[lead.i])))
+        if rng.random() < p and not self.never_buy[lead.i]:
+            self.open_sl[lead.owner] = self.open_sl.get(lead.owner, 1) - 1
+            self._set_stage(lead, self.d.funnel.milestones.opportunity, "converted", lead.owner)
+            if lead.handoff is not None:
+                lead.handoff[8] = True
+            self._schedule_close(lead)
+        elif self.never_buy[lead.i] or rng.random() < 0.3:
+            if lead.handoff is not None:
+                lead.handoff[10] = "disqualified"
+            self._close(lead, self.d.funnel.disqualify.to, "disqualify")
+        else:
+            self._recycle(lead, "recycled_by_sales")
+
+    def _schedule_close(self, lead: _Lead) -> None:
+        at = self.wt.add_days(self.env.now, self.rng.exponential(self.h.close_days))
+        if at < INF:
+            self.env.timeout(at - self.env.now).callbacks.append(lambda _e, lead=lead: self._close_opp(lead))
+
+    def _close_opp(self, lead: _Lead) -> None:
+        if lead.stage != self.d.funnel.milestones.opportunity:
+            return
+        p = 1 / (1 + math.exp(-(self.h.win_bias + 0.8 * self.intent[lead.i])))
+        won = self.rng.random() < p
+        if lead.handoff is not None:
+            lead.handoff[9] = won
+            lead.handoff[10] = "won" if won else "lost"
+        if won:
+            self._close(lead, self.d.funnel.milestones.won, "won")
+        else:
+            self._close(lead, self.d.funnel.lost.to, "lost")
+
+    def _outbound(self, lead: _Lead) -> None:
+        owner = self._pick_rep()
+        if self.rng.random() < self.scenario.outbound.opportunity_share or owner is None:
+            self._set_stage(lead, self.d.funnel.milestones.opportunity, "outbound", owner)
+            self.rec.touch(lead.i, self.env.now, "meeting", owner or "sales")
+            lead.last_touch = self.env.now
+            self._schedule_close(lead)
+        else:
+            self._to_sales_lead(lead, "outbound", owner)
+
+    # -- SLA clocks ----------------------------------------------------------------------
+
+    def _start_clocks(self, lead: _Lead) -> None:
+        for clock in self.d.sla.clocks:
+            if clock.stage == lead.stage:
+                self.env.process(self._clock(lead, clock, self.env.now, lead.seq))
+
+    def _stopped(self, lead: _Lead, clock, t0: float, seq: int) -> bool:
+        if lead.seq != seq and (lead.stage != clock.stage or lead.entered.get(clock.stage, -INF) > t0):
+            if "leave_stage" in clock.stop_on or lead.entered.get(clock.stage, -INF) > t0:
+                return True
+        for ev in clock.stop_on:
+            if ev == "touch" and lead.last_touch >= t0:
+                return True
+            if ev == "recycle" and lead.last_recycle >= t0:
+                return True
+            if ev not in ("touch", "leave_stage", "recycle") and lead.entered.get(ev, -INF) >= t0:
+                return True
+        return False
+
+    def _clock(self, lead: _Lead, clock, t0: float, seq: int):
+        env = self.env
+        n_levels = len(clock.levels)
+        for k, lv in enumerate(clock.levels):
+            due = self.wt.add(t0, lv.offset, clock.unit, clock.wall_clock)
+            if due >= self.horizon:
+                return
+            if due > env.now:
+                yield env.timeout(due - env.now)
+            yield _late_check(env)
+            if self._stopped(lead, clock, t0, seq):
+                return
+            self._alert(lead, clock, k, lv, t0)
+            if self.scenario.escalation == "front" and any(r in ("manager", "leadership") for r in lv.recipients):
+                lead.escalated = True
+                if lead.item is not None and lead.item.queued:
+                    q = self.sdr_queue if lead.stage == "lead" else self.rep_queues.get(lead.owner)
+                    if q is not None:
+                        q.put(lead.item, self._key(lead, lead.item.ready_at))
+            if k == n_levels - 1 and self.d.sla.auto_return_after_last and lead.stage in ("lead", "sales_lead"):
+                self._recycle(lead, "auto_return")
+
+    def _alert(self, lead: _Lead, clock, k: int, lv, t0: float) -> None:
+        owner = lead.owner
+        role = "sdr" if clock.stage == self.d.funnel.milestones.mql else "rep"
+        who = []
+        for r in lv.recipients:
+            if r == "owner":
+                who.append(owner or f"{role}-queue")
+            elif r == "manager":
+                who.append(self.managers[role])
+            elif r == "leadership":
+                who.extend(self.d.sla.leadership)
+            else:
+                who.append(r)
+        days = lv.offset if clock.unit == "days" else lv.offset / (self.cal.day_minutes / (60 if clock.unit == "hours"
+                                                                                           else 1))
+        fields = {"owner": owner or "–", "lead": self.ids[lead.i], "company": self.companies[lead.i] or "–",
+                  "score": f"{lead.score:.0f}", "source": lead.source, "days": f"{days:g}",
+                  "stage": self.d.stage_label(clock.stage), "clock": clock.label or clock.id, "level": k}
+        try:
+            msg = lv.message.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            msg = lv.message
+        self.rec.rows["alert"].append((lead.i, clock.id, k, self.env.now, owner, ", ".join(who), msg, t0))
+
+    # -- monitoring ---------------------------------------------------------------------
+
+    def _monitor(self):
+        env, step = self.env, self.scenario.monitor_minutes
+        rows = self.rec.rows["monitor"]
+        while env.now < self.horizon:
+            rows.append((env.now, len(self.sdr_queue), sum(len(q) for q in self.rep_queues.values()),
+                         sum(r.current is not None for r in self.sdrs), sum(r.current is not None for r in self.reps),
+                         len(self.sdrs) * self.sdr_shift.is_open(env.now),
+                         len(self.reps) * self.rep_shift.is_open(env.now)))
+            yield env.timeout(step)
+
+    # -- run and collect -----------------------------------------------------------------
+
+    def run(self) -> SimulationResult:
+        self.env.run(until=self.horizon)
+        self._commit_pending()
+        return self._result()
+
+    def _ts(self, minutes) -> np.ndarray:
+        return self.wt.timestamps(np.asarray(minutes, float))
+
+    def _result(self) -> SimulationResult:
+        from leadsim.simulation.kpis import kpis
+
+        rec, ids, d = self.rec, self.ids, self.d
+        base = self.start.to_datetime64().astype("datetime64[ns]")
+        acts = pd.DataFrame({"lead_id": pd.array(ids[self.h_lead], dtype="str"),
+                             "activity": pd.array(self.h_act, dtype="str"),
+                             "at": pd.array(base + self.h_t.astype("timedelta64[ns]"), dtype="datetime64[ns]"),
+                             "detail": pd.array(self.h_det, dtype="str")})
+        acts = acts.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+        st = rec.frame("stages")
+        stage_log = pd.DataFrame({
+            "lead_id": pd.array(ids[st["lead"].to_numpy(int)], dtype="str"),
+            "stage": pd.array(st["stage"], dtype="str"),
+            "at": pd.array(base + st["t_ns"].to_numpy(np.int64).astype("timedelta64[ns]"), dtype="datetime64[ns]"),
+            "reason": pd.array(st["reason"], dtype="str"),
+            "owner": pd.array(st["owner"].to_numpy(dtype=object), dtype="str"),
+        }).sort_values(["lead_id", "at"], kind="stable").reset_index(drop=True)
+        tc = rec.frame("touches")
+        touches = pd.DataFrame({"lead_id": pd.array(ids[tc["lead"].to_numpy(int)], dtype="str"),
+                                "at": pd.array(self._ts(tc["t"]), dtype="datetime64[ns]"),
+                                "kind": pd.array(tc["kind"], dtype="str"), "by": pd.array(tc["by"], dtype="str")})
+        touches = touches.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+        owners = pd.DataFrame({
+            "owner": [r.name for r in self.sdrs] + [r.name for r in self.reps],
+            "role": ["sdr"] * len(self.sdrs) + ["rep"] * len(self.reps),
+            "manager": [self.managers["sdr"]] * len(self.sdrs) + [self.managers["rep"]] * len(self.reps),
+            "team": ["SDR"] * len(self.sdrs) + ["Sales"] * len(self.reps),
+        }).astype("str")
+        ho = rec.frame("handoffs")
+        outcomes = pd.DataFrame({
+            "handoff_id": pd.array([f"H{i + 1:06d}" for i in ho["handoff"]], dtype="str"),
+            "lead_id": pd.array(ids[ho["lead"].to_numpy(int)], dtype="str"),
+            "handed_at": pd.array(base + ho["t_ns"].to_numpy(np.int64).astype("timedelta64[ns]"),
+                                  dtype="datetime64[ns]"),
+            "handoff_reason": pd.array(ho["reason"], dtype="str"),
+            "propensity": ho["propensity"].astype(float),
+            "definition_version": pd.array([d.version] * len(ho), dtype="str"),
+            "owner": pd.array(ho["owner"].to_numpy(dtype=object), dtype="str"),
+            "response_minutes": pd.to_numeric(ho["response"], errors="coerce").astype(float),
+            "sql": ho["sql"].astype(bool), "opportunity": ho["opportunity"].astype(bool),
+            "won": ho["won"].astype(bool),
+            "reason": pd.array(ho["outcome"].to_numpy(dtype=object), dtype="str"),
+        })
+        al = rec.frame("alerts")
+        alerts = pd.DataFrame({
+            "lead_id": pd.array(ids[al["lead"].to_numpy(int)], dtype="str"),
+            "clock": pd.array(al["clock"], dtype="str"), "level": al["level"].astype(int),
+            "at": pd.array(self._ts(al["t"]), dtype="datetime64[ns]"),
+            "owner": pd.array(al["owner"].to_numpy(dtype=object), dtype="str"),
+            "recipients": pd.array(al["recipients"], dtype="str"), "message": pd.array(al["message"], dtype="str"),
+            "clock_start": pd.array(self._ts(al["clock_start"]), dtype="datetime64[ns]"),
+        })
+        mq = rec.frame("mqls")
+        mql = pd.DataFrame({
+            "lead_id": pd.array(ids[mq["lead"].to_numpy(int)], dtype="str"),
+            "at": pd.array(base + mq["t_ns"].to_numpy(np.int64).astype("timedelta64[ns]"), dtype="datetime64[ns]"),
+            "reason": pd.array(mq["reason"], dtype="str"),
+            "trigger": pd.array(mq["trigger"].to_numpy(dtype=object), dtype="str"),
+            "score": mq["score"].astype(float),
+        }).sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+        services = rec.frame("services")
+        monitor = rec.frame("monitor")
+        busy = {"sdr": sum(r.busy for r in self.sdrs), "rep": sum(r.busy for r in self.reps)}
+        shift_min = {"sdr": len(self.sdrs) * self.sdr_shift.open_minutes(0, self.horizon),
+                     "rep": len(self.reps) * self.rep_shift.open_minutes(0, self.horizon)}
+        result = SimulationResult(self.scenario, self.seed, self.curve.name, self.leads, acts, stage_log, touches,
+                                  owners, outcomes, alerts, services, monitor, mql, pd.Series(dtype=float),
+                                  self.msgs)
+        result.kpis = kpis(result, busy=busy, shift_minutes=shift_min, gone_cold=self.gone_cold)
+        u = result.kpis.get("sdr_utilisation", 0.0)
+        if u > 0.97 and len(self.sdr_queue) > 2 * max(1, len(self.sdrs)):
+            self.msgs.append(f"SDR utilisation {u:.2f}: the SDR queue never drains ({len(self.sdr_queue)} leads "
+                             "still waiting at the end); add SDRs or patience")
+            warnings.warn(self.msgs[-1], LeadsimWarning, stacklevel=3)
+        return result
+
+
+def simulate(scenario: Scenario, seed: Any = 0) -> SimulationResult:
+    """Run ``scenario`` once; ``seed`` an int, a ``SeedSequence`` entropy or a Generator."""
+    if scenario.mode == "queueing":
+        return _run_queueing(scenario, seed)
+    return Model(scenario, seed).run()

@@ -1,0 +1,63 @@
+"""Simulation output as typed records first, DataFrames at the end.
+
+Every event appends one tuple to a list (cheap inside the event loop); the
+:class:`Recorder` turns the lists into the shared tables once the run ends.
+Times are simulation minutes (floats) or, where the exact moment must match
+the scoring engine, integer nanoseconds since the start.
+
+>>> r = Recorder()
+>>> r.service("sdr1", 0, 0.0, 5.0, 5.0)
+>>> r.frame("services")[["rep", "lead", "start", "end", "minutes"]].to_dict("records")
+[{'rep': 'sdr1', 'lead': 0, 'start': 0.0, 'end': 5.0, 'minutes': 5.0}]
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["COLUMNS", "Recorder"]
+
+COLUMNS = {
+    # one row per stage change; t_ns = exact time in ns since start
+    "stage": ["lead", "stage", "t_ns", "reason", "owner"],
+    "touch": ["lead", "t", "kind", "by"],
+    "handoff": ["handoff", "lead", "t_ns", "reason", "propensity", "owner", "response", "sql",
+                "opportunity", "won", "outcome"],
+    "alert": ["lead", "clock", "level", "t", "owner", "recipients", "message", "clock_start"],
+    "service": ["rep", "lead", "start", "end", "minutes"],
+    "wait": ["item", "arrived", "started", "left"],
+    "monitor": ["t", "sdr_queue", "rep_queue", "sdr_busy", "rep_busy", "sdr_on_shift", "rep_on_shift"],
+    "mql": ["lead", "t_ns", "reason", "trigger", "score"],
+}
+
+
+_ALIASES = {"stages": "stage", "touches": "touch", "handoffs": "handoff", "alerts": "alert", "services": "service",
+            "waits": "wait", "mqls": "mql"}
+
+
+class Recorder:
+    """Append-only event lists, one per table."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple]] = {k: [] for k in COLUMNS}
+        self.handoffs: list[list] = []
+
+    def stage(self, lead: int, stage: str, t_ns: int, reason: str, owner: str | None) -> None:
+        self.rows["stage"].append((lead, stage, t_ns, reason, owner))
+
+    def touch(self, lead: int, t: float, kind: str, by: str) -> None:
+        self.rows["touch"].append((lead, t, kind, by))
+
+    def service(self, rep: str, lead: int, start: float, end: float, minutes: float) -> None:
+        self.rows["service"].append((rep, lead, start, end, minutes))
+
+    def handoff(self, lead: int, t_ns: int, reason: str, propensity: float) -> list:
+        row = [len(self.handoffs), lead, t_ns, reason, propensity, None, None, False, False, False, None]
+        self.handoffs.append(row)
+        return row
+
+    def frame(self, name: str) -> pd.DataFrame:
+        key = _ALIASES.get(name, name)
+        rows = self.handoffs if key == "handoff" else self.rows[key]
+        cols = COLUMNS[key]
+        return pd.DataFrame([tuple(r) for r in rows], columns=cols)
