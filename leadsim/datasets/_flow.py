@@ -44,7 +44,7 @@ class Params:
     won_bias: float = -1.25          # log-odds of Opportunity -> Customer at intent 0
     reengage_bias: float = -2.0      # log-odds that a recycled lead starts a new buying burst
     quieten: float = 0.9             # share of burst activity in the month after a hand-off that goes away
-    max_rounds: int = 5
+    max_rounds: int = 8             # rounds of recycle -> re-engage -> hand-off again
 
 
 @dataclass
@@ -363,7 +363,6 @@ class Flow:
         drop = window & (self.rng.random(len(raw)) < self.p.quieten)
         if drop.any():
             self.raw_acts = raw[~drop].reset_index(drop=True)
-            self.activities = finish_activities(self.raw_acts, self.leads, pd.Timestamp(self.end))
 
     def reengage(self, lead: np.ndarray, since: np.ndarray) -> None:
         """Some recycled leads come back with a new buying burst."""
@@ -377,7 +376,6 @@ class Flow:
         bl, bt = burst_sessions(rng, lb, begin, intent, self.d.calendar)
         new = sessions_to_activities(rng, bl, bt, np.ones(len(bl), dtype=np.int8), self.hidden["job_seeker"])
         self.raw_acts = pd.concat([self.raw_acts, new], ignore_index=True)
-        self.activities = finish_activities(self.raw_acts, self.leads, pd.Timestamp(self.end))
 
     def run(self) -> None:
         self.sales_recycles: list[tuple[np.ndarray, np.ndarray]] = []
@@ -386,15 +384,16 @@ class Flow:
         self.sales(ob_sl, self.created[ob_sl], rep_sl, logged=True)
         self.sales(ob_opp, self.created[ob_opp], rep_opp, at_opp=True)
         lead, handed, reason, prop = self.first_round()
-        for _ in range(self.p.max_rounds):
+        for k in range(self.p.max_rounds):
             rec, since = self.handoffs(lead, handed, reason, prop)
             self.quieten(lead, handed)
             for sl, st in self.sales_recycles:
                 rec, since = np.concatenate([rec, sl]), np.concatenate([since, st])
             self.sales_recycles = []
-            if len(rec) == 0:
-                break
             self.reengage(rec, since)
+            self.activities = finish_activities(self.raw_acts, self.leads, pd.Timestamp(self.end))
+            if len(rec) == 0 or k == self.p.max_rounds - 1:
+                break
             lead, handed, reason, prop = self.later_round(rec, since)
 
     # ------------------------------------------------------------------ tables
