@@ -178,6 +178,117 @@ NB01 = [
 ]
 
 
+# --------------------------------------------------------------------------- 02
+
+NB02 = [
+    md("""
+    # 2 · Scoring
+
+    **What this step answers:** what does the definition make of our leads today?
+    Every lead gets a **fit score** (who they are: fit and BANT rules) and a
+    **behaviour score** (what they did, fading with time); their sum is the
+    **score**. A lead at or over the MQL threshold, or with a hot trigger in the
+    last days, is an **MQL**: it should be in *Lead* and with an SDR.
+
+    **How to read the result:**
+    * **Grade** (A–D) comes from the fit score, **engagement** (1–4) from the
+      behaviour score: A1 leads fit and are active; D4 neither.
+    * **Explain** lists the rules that added (+) or took away (−) the most points
+      for one lead — the answer to "why is this lead (not) an MQL?".
+    * **Stars** (priority, 1–3) rank leads by score against the others: 3 stars
+      is the top tier. **Flames** (urgency, 0–3) say how much the behaviour score
+      rose recently: 3 flames means *call today*. Together they order an SDR's list.
+
+    Same from the command line: `leadsim score`, `leadsim explain LEAD_ID`.
+    """),
+    code("""
+    # Parameters
+    AS_OF = None   # the scoring moment; None: the last activity in the history
+    TOP = 10       # how many leads to list
+    """),
+    code("""
+    %matplotlib inline
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    import leadsim
+    from leadsim.plots.scoring import plot_grade_engagement, plot_score_distribution
+
+    history = leadsim.load_sample()
+    d = history.definition
+    as_of = pd.Timestamp(AS_OF) if AS_OF else history.activities["at"].max()
+    scores = leadsim.score(history.leads, history.activities, d, as_of, stage_log=history.stage_log)
+    scores.head()
+    """),
+    check("""
+    print(f"{len(scores):,} leads scored as of {as_of:%Y-%m-%d}: {scores['is_mql'].sum():,} MQLs "
+          f"({scores['is_hot'].sum():,} hot); mean score {scores['score'].mean():.1f}")
+    print("grades:", scores["grade"].value_counts().sort_index().to_dict())
+    """),
+    md("## Distributions by grade and engagement"),
+    code("""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    plot_score_distribution(scores, d, ax=axes[0])
+    plot_grade_engagement(scores, d, ax=axes[1]);
+    """),
+    md("Share of MQLs in each grade × engagement cell:"),
+    code('pd.crosstab(scores["grade"], scores["engagement"], values=scores["is_mql"], aggfunc="mean").round(2)'),
+    md("Why the hot leads are hot:"),
+    code('scores["hot_reason"].value_counts()'),
+    md("""
+    ## Explain a few leads
+    The points of every rule for every lead (`contributions`) add up to the score
+    exactly; `explain` picks each lead's top three pluses and minuses.
+    """),
+    code("""
+    parts = leadsim.contributions(history.leads, history.activities, d, as_of, stage_log=history.stage_log)
+    gap = (parts.sum(axis=1) - scores["score"]).abs().max()
+    """),
+    check("""
+    print(f"largest gap between summed contributions and score: {gap:.6f}")
+    """),
+    md("The best lead by stars and score:"),
+    code("""
+    best = scores.sort_values(["priority", "score"], ascending=False).index[0]
+    leadsim.explain(best, parts, d)
+    """),
+    md("The highest-scoring lead that is *not* an MQL (a near miss):"),
+    code("""
+    near_miss = scores.loc[~scores["is_mql"], "score"].idxmax()
+    leadsim.explain(near_miss, parts, d)
+    """),
+    md("The lowest-scoring lead:"),
+    code("""
+    leadsim.explain(scores["score"].idxmin(), parts, d)
+    """),
+    md("""
+    ## Stars and flames
+    Leads per priority (stars, rows) and urgency (flames, columns); then the top of
+    an SDR's list: most stars first, then most flames.
+    """),
+    code('pd.crosstab(scores["priority"], scores["urgency"], margins=True)'),
+    check("""
+    print(pd.crosstab(scores["priority"], scores["urgency"]).to_string())
+    """),
+    code("""
+    scores.join(history.leads.set_index("lead_id")[["company", "source"]]).sort_values(
+        ["priority", "urgency", "score"], ascending=False).head(TOP)
+    """),
+    md("""
+    ## When leads became MQLs
+    The moments each lead crossed the threshold or fired a hot trigger (a recycled
+    lead can become an MQL again), per month and reason:
+    """),
+    code("""
+    events = leadsim.mql_events(history.leads, history.activities, d, until=as_of, stage_log=history.stage_log)
+    events.groupby([events["at"].dt.to_period("M"), "reason"]).size().unstack(fill_value=0).T
+    """),
+    check("""
+    print(events["reason"].value_counts().sort_index().to_dict())
+    """),
+]
+
+
 # --------------------------------------------------------------------------- 03
 
 NB03 = [
@@ -371,9 +482,115 @@ NB06 = [
 ]
 
 
+# --------------------------------------------------------------------------- 05
+
+NB05 = [
+    md("""
+    # 5 · Recalibrate on sales feedback
+
+    **What this step answers:** are the points in our definition the right ones?
+    Every hand-off to sales ends with an outcome: the SDR confirmed a qualified
+    buyer (SQL, the lead became a *Sales Lead*) or not. A regularised logistic
+    model learns from those outcomes how much each rule really says about the
+    chance of an SQL, and turns that back into points and a threshold: a revised
+    definition, with a diff for the heads to sign.
+
+    Leads are only handed over when they score high enough, so the outcomes tell
+    little about the ones below the threshold. The sample history hands over a
+    few leads below it on purpose (*exploration* hand-offs, with their known
+    chance of being picked); the calibration weights them up (inverse-propensity
+    weights) so the model is not fooled by who got handed over.
+
+    **How to read the result:**
+    * **Metrics** are measured on the newest 30 % of hand-offs, which the model did
+      not see. ROC-AUC: how well a score ranks SQLs above non-SQLs (0.5 is
+      chance). PR-AUC: the same, weighted towards the top. Compare *current
+      definition* (today's points) with *calibrated definition* (the new
+      integer points) and *calibrated* (the model itself).
+    * **Rates**: at the threshold, which share of hand-offs would still be handed
+      over and what their Lead → Sales Lead rate would be.
+    * **Proposed points**: the revised points per rule; the diff lists every change.
+
+    Same from the command line: `leadsim calibrate`.
+    """),
+    code("""
+    # Parameters
+    CAPACITY = None      # hand-offs per week sales can take; None keeps today's volume
+    TARGET_RATE = None   # or: the Lead -> Sales Lead rate to aim for (e.g. 0.4); None: not used
+    SEED = 0             # the same seed gives the same result
+    """),
+    code("""
+    %matplotlib inline
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown
+
+    import leadsim
+    from leadsim.plots.calibration import plot_gain, plot_lift, plot_points, plot_reliability, plot_volume_precision
+
+    history = leadsim.load_sample()
+    cal = leadsim.calibrate(history, history.definition, capacity=CAPACITY, target_rate=TARGET_RATE, rng=SEED)
+    cal.notes
+    """),
+    md("## Compared with the current definition"),
+    code("cal.report.metrics"),
+    code("cal.report.rates"),
+    check("""
+    m = cal.report.metrics["roc_auc"].round(2)
+    print(f"held-out ROC-AUC: current definition {m['current definition']:.2f}, calibrated definition "
+          f"{m['calibrated definition']:.2f}, model {m['calibrated']:.2f}")
+    print(cal.report.rates.round(2).to_string())
+    """),
+    code("""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    plot_reliability(cal.report, ax=axes[0, 0])
+    plot_gain(cal.report, ax=axes[0, 1])
+    plot_lift(cal.report, ax=axes[1, 0])
+    plot_volume_precision(cal.report, ax=axes[1, 1])
+    fig.tight_layout()
+    """),
+    md("""
+    ## Proposed points and threshold
+    The threshold keeps its number; the points are scaled so that reaching it means
+    the chance of an SQL printed below. *PDO* is the number of points that double
+    the odds of an SQL.
+    """),
+    check("""
+    card = cal.report.scorecard
+    print(f"threshold {card.threshold:g} = a {card.cutoff_probability:.0%} chance of SQL; "
+          f"PDO {card.pdo:.0f} points; behaviour half-life {card.half_life_days:g} days")
+    """),
+    code("plot_points(cal.report);"),
+    code("""
+    changes = cal.diff
+    changes[changes["field"] == "points"]
+    """),
+    md("""
+    ## The revised definition and its diff
+    Written to a temporary folder (never over the data you read): `definition.yaml`
+    to review and sign, `diff.csv` / `diff.md` for the sign-off, and `metrics.json`
+    (the figures are above).
+    """),
+    code("""
+    folder = Path(tempfile.mkdtemp(prefix="leadsim-calibration-")) / "revised"
+    files = cal.write(folder, figures=False)
+    sorted(p.name for p in files.values())
+    """),
+    check("""
+    revised = leadsim.load_definition(files["definition"])
+    print(f"{cal.previous.version} -> {revised.version}: {len(leadsim.diff(cal.previous, revised))} changes")
+    """),
+    code('Markdown(files["diff_md"].read_text())'),
+]
+
+
 NOTEBOOKS: dict[str, list[tuple[str, str, list[str]]]] = {
     "01-lead-definition": NB01,
+    "02-scoring": NB02,
     "03-funnel-and-sla": NB03,
+    "05-recalibrate": NB05,
     "06-hundred-companies": NB06,
 }
 
