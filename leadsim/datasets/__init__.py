@@ -49,17 +49,21 @@ mostly ``unknown``; known ones are positive more often with higher ``u``.
 About 4% (10% of individuals and students) are job seekers whose visits go to
 ``/careers``.
 
-*Activities.* Browsing sessions ``Poisson(3.2 * exp(0.7 u) * source factor)``
-spread over a lifetime ``Exp(180 days)`` (front-loaded, Beta(0.7, 1.6));
-with probability ``logistic(-2.4 + 1.5 u)`` a buying burst of ``2 +
-Poisson(2 + 1.5 max(u, 0))`` sessions within two weeks, ``Exp(35 days)``
-after creation.  Sessions hold ``1 + Poisson(0.7)`` (bursts ``1 +
-Poisson(1.6)``) activities minutes apart.  Bursts favour /pricing, price
-lists and data sheets, demos and contact/free-trial forms.  Most weekend
-sessions move to Monday, sessions thin in summer, late December and on
-holidays; webinars run Thursdays 11:00, the live demo Wednesdays 15:00.
-Web-form leads start with their form fill (contact/trial forms more likely
-with intent), paid and organic leads with a landing-page visit.
+*Activities.* Browsing sessions ``Poisson(2.0 * exp(0.7 u) * source factor)``
+(web form 1.2, organic 1.1, paid 0.9, event 0.6, outbound 0.4) spread over a
+lifetime ``5 + Exp(180 days)`` (front-loaded, Beta(0.7, 1.6)); with
+probability ``logistic(-3.6 + 1.5 u)`` a buying burst of ``2 + Poisson(2 +
+1.5 max(u, 0))`` sessions, each ``Exp(3 days)`` (at most 10) after a start
+``Exp(35 days)`` after creation.  Sessions hold ``1 + Poisson(0.7)`` (bursts
+``1 + Poisson(1.6)``) activities minutes apart.  Bursts favour /pricing,
+price lists and data sheets, demos and contact/free-trial forms; browsing
+rarely reaches a hot trigger.  Most weekend sessions move to Monday, sessions
+thin in summer, late December and on holidays; webinars run Thursdays 11:00,
+the live demo Wednesdays 15:00, in-depth demos in office hours.  Web-form
+leads start with their form fill (contact/trial form with ``logistic(-3.8 +
+1.1 u)``, else newsletter or gated content), paid and organic leads with a
+landing-page visit.  After a hand-off the SDR conversation serves the burst:
+90% of burst activity in the following 30 days does not happen.
 
 *Marketing.* Leads enter at ``name`` (gated-content web-form leads at
 ``active``); ``name -> active`` at the first deeper interaction, ``active ->
@@ -89,11 +93,11 @@ disqualify (45%) or recycle.  Opportunities close 14-90 days later, won with
 ``logistic(-1.25 + 0.4 u)``.  Outbound leads start at ``sales_lead`` (70%) or
 ``opportunity`` (reason ``outbound``) with a rep and follow the same rules.
 
-*Recycling.* A recycled lead starts a new buying burst 7 + Exp(45) days
-later with probability ``logistic(-0.6 + 0.8 u)``; its next MQL event (a new
+*Recycling.* A recycled lead starts a new buying burst 14 + Exp(60) days
+later with probability ``logistic(-2.0 + 0.8 u)``; its next MQL event (a new
 episode after the recycle, from ``mql_events`` with the stage log) hands it
-over again.  An event at the recycle moment itself (fit alone above the
-threshold) is ignored: marketing waits for new activity.
+over again, for up to 8 rounds.  An event at the recycle moment itself (fit
+alone above the threshold) is ignored: marketing waits for new activity.
 
 Everything after ``end`` is cut: hand-offs not decided by then have ``sql``
 NA (pandas ``boolean``), ``opportunity``/``won`` are NA while open.

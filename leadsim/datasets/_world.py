@@ -399,7 +399,6 @@ def _snap_events(rng: np.random.Generator, kind: np.ndarray, t: np.ndarray) -> n
 def creation_activities(rng: np.random.Generator, source: np.ndarray, created: np.ndarray,
                         intent: np.ndarray) -> pd.DataFrame:
     """What created the record: a form fill for web forms, a landing-page visit for paid and organic."""
-    n = len(source)
     rows_lead, kind, detail = [], [], []
     web = np.flatnonzero(source == "web_form")
     hot = rng.random(len(web)) < sigmoid(-3.8 + 1.1 * intent[web])
@@ -414,7 +413,6 @@ def creation_activities(rng: np.random.Generator, source: np.ndarray, created: n
     kind += [np.full(len(visit), "web_visit")]
     detail += [rng.choice(["/", "/product", "/blog/lead-scoring-101", "/pricing"], len(visit), p=[0.3, 0.3, 0.3, 0.1])]
     lead = np.concatenate(rows_lead)
-    del n
     return pd.DataFrame({"lead": lead, "activity": np.concatenate(kind).astype(object),
                          "at": created[lead], "detail": np.concatenate(detail).astype(object),
                          "burst": np.zeros(len(lead), bool)})
