@@ -88,6 +88,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadsim.definition import BehaviourRule, Condition, DetailFilter, HotTrigger, LeadDefinition
 from leadsim.errors import DataError, DefinitionError, SchemaError
@@ -164,12 +166,26 @@ def _times_ns(col: pd.Series, definition: LeadDefinition, where: str, *, allow_m
     return arr
 
 
-def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of a column; missing values get code -1."""
+def _arrow_strings(values: pd.Series | pd.Index) -> pa.Array:
+    """Values as an Arrow string array (missing -> null); zero-copy for pyarrow-backed strings."""
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        values = values.astype("string[pyarrow]")
+    arr = pa.array(values.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """(codes, distinct values as Arrow strings) of a column; missing values get code -1."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        return np.asarray(col.cat.codes, dtype=np.int64), np.asarray(col.cat.categories.astype(object))
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    return codes.astype(np.int64, copy=False), np.asarray(pd.Index(uniques).astype(object))
+        return np.asarray(col.cat.codes, dtype=np.int64), _arrow_strings(col.cat.categories)
+    enc = pc.dictionary_encode(_arrow_strings(col))
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, enc.dictionary
+
+
+def _bools(result: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(result.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _take(mask_of_uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -177,67 +193,60 @@ def _take(mask_of_uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.append(np.asarray(mask_of_uniques, dtype=bool), False)[codes]
 
 
-def _lead_index(leads: pd.DataFrame) -> pd.Index:
+def _lead_index(leads: pd.DataFrame) -> tuple[pd.Index, pa.Array]:
+    """The leads' ids as the result index, and as Arrow strings for fast look-ups."""
     _require(leads, "leads", ["lead_id"])
-    ids = leads["lead_id"]
-    if ids.isna().any():
-        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
+    ids = _arrow_strings(leads["lead_id"].astype("str") if not pd.api.types.is_string_dtype(leads["lead_id"]) else leads["lead_id"])
+    if ids.null_count:
+        rows = np.flatnonzero(_bools(pc.is_null(ids)))[:5].tolist()
         raise DataError(f"missing lead_id at row(s) {rows}; every lead needs an id", where="leads.lead_id")
-    idx = pd.Index(ids.astype(str).to_numpy(dtype=object), name="lead_id")
-    if not idx.is_unique:
-        dup = idx[idx.duplicated()].unique()[:5].tolist()
+    if len(pc.unique(ids)) != len(ids):
+        counts = pc.value_counts(ids)
+        dup = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))[:5].to_pylist()
         raise DataError(f"duplicate lead_id(s) {dup}; each lead appears once", where="leads.lead_id")
-    return idx
+    index = pd.Index(pd.array(ids, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), name="lead_id")
+    return index, ids
 
 
-def _lead_positions(col: pd.Series, index: pd.Index, table: str) -> np.ndarray:
-    """Row positions in ``index`` of a lead_id column; unknown ids raise DataError."""
+def _lead_positions(col: pd.Series, ids: pa.Array, table: str) -> np.ndarray:
+    """Row positions in the leads table of a lead_id column; unknown ids raise DataError."""
     codes, uniques = _codes(col)
-    pos_u = index.get_indexer(pd.Index(uniques).astype(str)) if len(uniques) else np.empty(0, np.int64)
-    bad = (pos_u < 0) | pd.isna(uniques)
+    pos_u = pc.index_in(uniques, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    bad = pos_u < 0
     if bad.any() or (codes < 0).any():
-        names = [str(u) for u in uniques[bad][:5]] if bad.any() else ["<missing>"]
+        names = pc.filter(uniques, pa.array(bad))[:5].to_pylist() if bad.any() else ["<missing>"]
         raise DataError(
             f"{int(bad.sum()) or 'some'} lead id(s) not in the leads table, e.g. {names}; "
             "add those leads or drop their rows",
             where=f"{table}.lead_id",
         )
-    return pos_u.astype(np.int64)[codes]
+    return pos_u[codes]
 
 
 # --------------------------------------------------------------------------- conditions
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _regex(values: pa.Array, pattern: str) -> np.ndarray:
+    """Case-insensitive regular-expression search: RE2 through pyarrow, Python ``re`` where RE2 lacks a construct."""
+    try:
+        return _bools(pc.match_substring_regex(values, pattern, ignore_case=True))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # look-around, back-references ...
+        rx = re.compile(pattern, re.IGNORECASE)
+        return np.fromiter((v is not None and rx.search(v) is not None for v in values.to_pylist()), bool, len(values))
 
 
-def _regex(s: pd.Series, pattern: str) -> np.ndarray:
-    """Case-insensitive ``re.search`` over strings (RE2 through pyarrow when it can, else Python ``re``)."""
-    if pattern.isascii() and s.str.isascii().all():
-        try:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            hit = pc.match_substring_regex(pa.array(s.to_numpy(dtype=object), pa.string()), pattern, ignore_case=True)
-            return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
-        except Exception:  # noqa: BLE001 - a construct RE2 lacks (look-around, back-reference): use Python's re
-            pass
-    rx = _compile(pattern)
-    return np.fromiter((rx.search(v) is not None for v in s), dtype=bool, count=len(s))
-
-
-def _text_test(values: np.ndarray, op: str, value: Any) -> np.ndarray:
-    """A string test over distinct (non-missing) values."""
-    s = pd.Series(values, dtype=object).astype(str)
+def _text_test(values: pa.Array, op: str, value: Any) -> np.ndarray:
+    """A string test over Arrow strings (nulls -> False)."""
+    if len(values) == 0:
+        return np.zeros(0, bool)
     if op == "eq":
-        return (s == str(value)).to_numpy()
+        return _bools(pc.equal(values, pa.scalar(str(value), pa.string())))
     if op == "in":
-        return s.isin([str(v) for v in value]).to_numpy()
+        return _bools(pc.is_in(values, value_set=pa.array([str(v) for v in value], pa.string())))
     if op == "contains":
-        return s.str.contains(str(value), case=False, regex=False).to_numpy(dtype=bool)
+        return _bools(pc.match_substring(values, str(value), ignore_case=True))
     if op == "regex":
-        return _regex(s, value)
+        return _regex(values, value)
     raise DefinitionError(f"unknown text operator {op!r}", where="rules")
 
 
@@ -303,7 +312,7 @@ def _raw_test(col: pd.Series, cond: Condition, atype: str, where: str) -> tuple[
     if op == "exists":
         return present, present
     if atype == "bool":
-        uniques = np.asarray([_bool_text(u) for u in uniques], dtype=object)
+        uniques = pa.array([None if u is None else _bool_text(u) for u in uniques.to_pylist()], pa.string())
         value = [_bool_text(v) for v in cond.value] if isinstance(cond.value, list) else _bool_text(cond.value)
     else:
         value = cond.value
@@ -319,24 +328,23 @@ def _bool_text(v: Any) -> str:
     return {"1": "true", "yes": "true", "0": "false", "no": "false", "1.0": "true", "0.0": "false"}.get(s, s)
 
 
-def _fit_matrix(leads: pd.DataFrame, definition: LeadDefinition) -> tuple[list[str], np.ndarray]:
+def _fit_matrix(leads: pd.DataFrame, definition: LeadDefinition, out: np.ndarray) -> None:
+    """Fill ``out`` (one row per fit and BANT rule, one column per lead) with points."""
     rules = list(definition.fit_rules) + definition.bant_rules()
     attrs = {a.name: a for a in definition.attributes}
     _require(leads, "leads", sorted({r.attribute for r in rules}))
-    out = np.zeros((len(leads), len(rules)))
     cache: dict = {}
     for j, r in enumerate(rules):
         where = f"leads.{r.attribute}"
         mask = _condition_mask(leads[r.attribute], r, attrs[r.attribute].type, where, cache)
-        out[:, j] = np.where(mask, float(r.points), 0.0)
-    return [r.id for r in rules], out
+        out[j] = np.where(mask, float(r.points), 0.0)
 
 
 # --------------------------------------------------------------------------- activities
 
 
-def _detail_mask(uniques: np.ndarray, flt: DetailFilter) -> np.ndarray:
-    test = _text_test(uniques, flt.op, flt.value) if len(uniques) else np.zeros(0, bool)
+def _detail_mask(uniques: pa.Array, flt: DetailFilter) -> np.ndarray:
+    test = _text_test(uniques, flt.op, flt.value)
     return ~test if flt.negate else test
 
 
@@ -347,52 +355,52 @@ class _Activities:
     lead: np.ndarray
     t: np.ndarray
     act: np.ndarray
-    act_uniques: np.ndarray
+    act_uniques: pa.Array
     det: np.ndarray
-    det_uniques: np.ndarray
+    det_uniques: pa.Array
     _rows: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, activities: pd.DataFrame, index: pd.Index, definition: LeadDefinition, horizon: int) -> _Activities:
+    def build(cls, activities: pd.DataFrame, ids: pa.Array, definition: LeadDefinition, horizon: int) -> _Activities:
         cols = ["lead_id", "activity", "at"]
         if activities is None:
             activities = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
         _require(activities, "activities", cols)
         t = _times_ns(activities["at"], definition, "activities.at")
-        keep = t <= horizon
-        sub = activities if keep.all() else activities.loc[keep]
-        lead = _lead_positions(activities["lead_id"], index, "activities")[keep]
-        act, act_u = _codes(sub["activity"])
-        if "detail" in sub.columns:
-            det, det_u = _codes(sub["detail"])
+        lead = _lead_positions(activities["lead_id"], ids, "activities")
+        act, act_u = _codes(activities["activity"])
+        if "detail" in activities.columns:
+            det, det_u = _codes(activities["detail"])
         else:
-            det, det_u = np.full(len(sub), -1, np.int64), np.empty(0, object)
-        return cls(lead, t[keep], act, act_u, det, det_u)
+            det, det_u = np.full(len(activities), -1, np.int64), pa.array([], pa.string())
+        keep = t <= horizon
+        if not keep.all():
+            lead, t, act, det = lead[keep], t[keep], act[keep], det[keep]
+        return cls(lead, t, act, act_u, det, det_u)
 
     def matching(self, rule: BehaviourRule | HotTrigger) -> np.ndarray:
         """Row indices of activities a rule or trigger looks at (name and detail filter)."""
         key = (tuple(rule.activities), None if rule.detail is None else rule.detail.model_dump_json())
         if key not in self._rows:
-            ok = np.isin(self.act_uniques.astype(str), rule.activities) if len(self.act_uniques) else np.zeros(0, bool)
-            mask = _take(ok, self.act)
+            mask = _take(_text_test(self.act_uniques, "in", rule.activities), self.act)
             if rule.detail is not None:
                 mask &= _take(_detail_mask(self.det_uniques, rule.detail), self.det)
             self._rows[key] = np.flatnonzero(mask)
         return self._rows[key]
 
 
-def _recycles(stage_log: pd.DataFrame | None, index: pd.Index, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray]:
+def _recycles(stage_log: pd.DataFrame | None, ids: pa.Array, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray]:
     """(lead position, time) of every recycle move, sorted by lead then time."""
     if stage_log is None or len(stage_log) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     _require(stage_log, "stage_log", ["lead_id", "stage", "at"])
-    lead = _lead_positions(stage_log["lead_id"], index, "stage_log")
+    lead = _lead_positions(stage_log["lead_id"], ids, "stage_log")
     t = _times_ns(stage_log["at"], definition, "stage_log.at")
     codes, uniques = _codes(stage_log["stage"])
     if (codes < 0).any():
         rows = np.flatnonzero(codes < 0)[:5].tolist()
         raise DataError(f"missing stage at row(s) {rows}", where="stage_log.stage")
-    stage_ids = np.asarray([definition.funnel.stage(str(u)).id for u in uniques], dtype=object)
+    stage_ids = np.asarray([definition.funnel.stage(str(u)).id for u in uniques.to_pylist()], dtype=object)
     rec = definition.funnel.recycle
     is_from = np.isin(stage_ids, rec.from_)[codes]
     is_to = (stage_ids == rec.to)[codes]
@@ -427,10 +435,10 @@ def _window_rows(acts: _Activities, rule: BehaviourRule | HotTrigger, as_of: int
     return idx if keep.all() else idx[keep]
 
 
-def _behaviour_matrix(acts: _Activities, definition: LeadDefinition, n: int, as_of: int, cut: np.ndarray | None) -> np.ndarray:
-    rules = definition.behaviour_rules
-    out = np.zeros((n, len(rules)))
-    for j, r in enumerate(rules):
+def _behaviour_matrix(acts: _Activities, definition: LeadDefinition, as_of: int, cut: np.ndarray | None, out: np.ndarray) -> None:
+    """Fill ``out`` (one row per behaviour rule, one column per lead) with points at ``as_of``."""
+    n = out.shape[1]
+    for j, r in enumerate(definition.behaviour_rules):
         idx = _window_rows(acts, r, as_of, cut)
         lead = acts.lead[idx]
         if r.mode == "each":
@@ -439,11 +447,10 @@ def _behaviour_matrix(acts: _Activities, definition: LeadDefinition, n: int, as_
             else:
                 age = (as_of - acts.t[idx]).astype(float)
                 total = np.bincount(lead, weights=np.exp2(age / (-r.half_life_days * _DAY_NS)), minlength=n)
-            out[:, j] = _capped(r.points * total, r.points, r.cap)
+            out[j] = _capped(r.points * total, r.points, r.cap)
         else:
             need = r.min_count if r.mode == "at_least" else 1
-            out[:, j] = np.where(np.bincount(lead, minlength=n) >= need, float(r.points), 0.0)
-    return out
+            out[j] = np.where(np.bincount(lead, minlength=n) >= need, float(r.points), 0.0)
 
 
 def _capped(raw: np.ndarray, points: float, cap: float | None) -> np.ndarray:
@@ -467,9 +474,8 @@ def _hot_index(acts: _Activities, definition: LeadDefinition, n: int, as_of: int
 @dataclass
 class _Scored:
     index: pd.Index
-    fit_ids: list[str]
-    fit: np.ndarray
-    behaviour: np.ndarray
+    rules: np.ndarray  # (rule, lead): fit and BANT rules first, then behaviour rules
+    n_fit: int
     acts: _Activities
     cut: np.ndarray | None
     recycles: tuple[np.ndarray, np.ndarray]
@@ -480,15 +486,17 @@ def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
     if not isinstance(definition, LeadDefinition):
         raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
     t0 = int(_timestamp(as_of, definition, "as_of").value)
-    index = _lead_index(leads)
-    fit_ids, fit = _fit_matrix(leads, definition)
-    acts = _Activities.build(activities, index, definition, t0)
-    recycles = _recycles(stage_log, index, definition)
+    index, ids = _lead_index(leads)
+    n_fit = len(definition.fit_rules) + len(definition.bant)
+    rules = np.zeros((len(definition.rule_ids), len(index)))
+    _fit_matrix(leads, definition, rules[:n_fit])
+    acts = _Activities.build(activities, ids, definition, t0)
+    recycles = _recycles(stage_log, ids, definition)
     cut = None
     if definition.on_recycle == "restart" and len(recycles[0]):
         cut = _last_recycle(recycles, len(index), t0)
-    behaviour = _behaviour_matrix(acts, definition, len(index), t0, cut)
-    return _Scored(index, fit_ids, fit, behaviour, acts, cut, recycles, t0)
+    _behaviour_matrix(acts, definition, t0, cut, rules[n_fit:])
+    return _Scored(index, rules, n_fit, acts, cut, recycles, t0)
 
 
 def contributions(
@@ -503,8 +511,8 @@ def contributions(
     Caps are included, so ``score == contributions.sum(axis=1)``.
     """
     p = _prepare(leads, activities, definition, as_of, stage_log)
-    data = np.hstack([p.fit, p.behaviour])
-    return pd.DataFrame(data, index=p.index, columns=pd.Index(definition.rule_ids))
+    # p.rules.T is column-major: pandas keeps it as one block without copying
+    return pd.DataFrame(p.rules.T, index=p.index, columns=pd.Index(definition.rule_ids), copy=False)
 
 
 def _bands(x: np.ndarray, bands: dict[str, float | None]) -> np.ndarray:
@@ -532,9 +540,9 @@ def score(
     p = _prepare(leads, activities, definition, as_of, stage_log)
     n = len(p.index)
     th = definition.thresholds
-    fit = p.fit.sum(axis=1)
-    beh = p.behaviour.sum(axis=1)
-    total = np.hstack([p.fit, p.behaviour]).sum(axis=1)
+    fit = p.rules[: p.n_fit].sum(axis=0)
+    beh = p.rules[p.n_fit :].sum(axis=0)
+    total = p.rules.sum(axis=0)
     grade = _bands(fit, th.fit_grades)
     engagement = _bands(beh, th.engagement)
     matrix = th.matrix or {}
@@ -552,7 +560,9 @@ def score(
 
     earlier = p.as_of - _days_ns(th.urgency.window_days)
     cut_then = _last_recycle(p.recycles, n, earlier) if p.cut is not None else None
-    beh_then = _behaviour_matrix(p.acts, definition, n, earlier, cut_then).sum(axis=1)
+    then = np.zeros((len(definition.behaviour_rules), n))
+    _behaviour_matrix(p.acts, definition, earlier, cut_then, then)
+    beh_then = then.sum(axis=0)
     gain = beh - beh_then
     urgency = np.searchsorted(np.asarray(th.urgency.bands, float), gain, side="right").astype(np.int64)
 
@@ -717,13 +727,14 @@ def mql_events(
     if not isinstance(definition, LeadDefinition):
         raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
     t_end = int(_timestamp(until, definition, "until").value)
-    index = _lead_index(leads)
+    index, ids = _lead_index(leads)
     n = len(index)
-    _, fit = _fit_matrix(leads, definition)
-    acts = _Activities.build(activities, index, definition, t_end)
+    fit = np.zeros((len(definition.fit_rules) + len(definition.bant), n))
+    _fit_matrix(leads, definition, fit)
+    acts = _Activities.build(activities, ids, definition, t_end)
     order = np.lexsort((acts.t, acts.lead))
     acts = _Activities(acts.lead[order], acts.t[order], acts.act[order], acts.act_uniques, acts.det[order], acts.det_uniques)
-    rec_lead, rec_t = _recycles(stage_log, index, definition)
+    rec_lead, rec_t = _recycles(stage_log, ids, definition)
     keep = rec_t <= t_end
     rec_lead, rec_t = rec_lead[keep], rec_t[keep]
 
@@ -748,20 +759,20 @@ def mql_events(
         has = episode > 0
         m_cut[has] = rec_t[rec_pos[has] - 1]
 
-    parts = [fit[m_lead]]
-    beh = np.zeros((len(m_t), len(definition.behaviour_rules)))
+    rules = np.zeros((len(fit) + len(definition.behaviour_rules), len(m_t)))
+    rules[: len(fit)] = fit[:, m_lead]
+    beh = rules[len(fit) :]
     for j, r in enumerate(definition.behaviour_rules):
         ev_lead, ev_t, lo, hi = _rule_at_moments(acts, r, m_lead, m_t, m_cut)
         if r.mode != "each":
             need = r.min_count if r.mode == "at_least" else 1
-            beh[:, j] = np.where(hi - lo >= need, float(r.points), 0.0)
+            beh[j] = np.where(hi - lo >= need, float(r.points), 0.0)
         elif r.half_life_days is None:
-            beh[:, j] = _capped(r.points * (hi - lo), r.points, r.cap)
+            beh[j] = _capped(r.points * (hi - lo), r.points, r.cap)
         else:
             sums = _decayed_window_sums(ev_lead, ev_t, r.half_life_days * _DAY_NS, m_lead, m_t, lo, hi)
-            beh[:, j] = _capped(r.points * sums, r.points, r.cap)
-    parts.append(beh)
-    total = np.hstack(parts).sum(axis=1)
+            beh[j] = _capped(r.points * sums, r.points, r.cap)
+    total = rules.sum(axis=0)
 
     hot = np.full(len(m_t), -1, np.int64)
     for k, trig in reversed(list(enumerate(definition.hot_triggers))):
@@ -772,13 +783,13 @@ def mql_events(
     new = np.ones(len(mql), bool)
     new[1:] = (m_lead[mql][1:] != m_lead[mql][:-1]) | (episode[mql][1:] != episode[mql][:-1])
     ev = mql[new]
-    ids = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
+    triggers = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
     out = pd.DataFrame(
         {
-            "lead_id": pd.array(np.asarray(index)[m_lead[ev]], dtype="string"),
+            "lead_id": pd.array(index.take(m_lead[ev]).to_numpy(dtype=object), dtype="string"),
             "at": m_t[ev].view("datetime64[ns]"),
             "reason": pd.array(np.where(hot[ev] >= 0, "hot", "score"), dtype="string"),
-            "trigger": pd.array(ids[hot[ev]], dtype="string"),
+            "trigger": pd.array(triggers[hot[ev]], dtype="string"),
             "score": total[ev],
         }
     )
