@@ -238,10 +238,10 @@ class BusinessCalendar:
         ns, back = self._to_ns(t)
         return back(self._add_days_ns(ns, n))
 
-    def _add_days_ns(self, ns: np.ndarray, n: float) -> np.ndarray:
+    def _add_days_ns(self, ns: np.ndarray, n: float, opened: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         whole = math.floor(n)
         frac = n - whole
-        day, tod, nat = self._next_open_ns(ns)
+        day, tod, nat = opened if opened is not None else self._next_open_ns(ns)
         if whole:
             day = np.busday_offset(day, whole, roll="forward", busdaycal=self._bdc)
         out = self._join(day, tod, nat)
@@ -255,8 +255,8 @@ class BusinessCalendar:
         ns, back = self._to_ns(t)
         return back(self._add_minutes_ns(ns, m))
 
-    def _add_minutes_ns(self, ns: np.ndarray, m: float) -> np.ndarray:
-        day, tod, nat = self._next_open_ns(ns)
+    def _add_minutes_ns(self, ns: np.ndarray, m: float, opened: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        day, tod, nat = opened if opened is not None else self._next_open_ns(ns)
         add = int(round(m * _NS_PER_MIN))
         rest_today = self._close_ns - tod
         fits = add <= rest_today
@@ -320,6 +320,23 @@ class BusinessCalendar:
         if unit == "days":
             return self.add_working_days(t, offset)
         return self.add_working_minutes(t, offset * (60 if unit == "hours" else 1))
+
+    def add_many(self, t: Any, offsets: list[float], unit: str = "days", wall_clock: bool = False) -> list[Any]:
+        """``[self.add(t, o, unit, wall_clock) for o in offsets]``, finding the next opening of ``t`` once.
+
+        >>> cal = BusinessCalendar("UTC")
+        >>> [str(x) for x in cal.add_many(pd.Timestamp("2026-03-06 16:30"), [0, 1, 2.5])]
+        ['2026-03-06 16:30:00', '2026-03-09 16:30:00', '2026-03-11 12:30:00']
+        """
+        if wall_clock or unit not in ("days", "hours", "minutes"):
+            return [self.add(t, o, unit, wall_clock) for o in offsets]
+        offsets = [_check_offset(o, unit) for o in offsets]
+        ns, back = self._to_ns(t)
+        opened = self._next_open_ns(ns)
+        if unit == "days":
+            return [back(self._add_days_ns(ns, o, opened)) for o in offsets]
+        per = 60 if unit == "hours" else 1
+        return [back(self._add_minutes_ns(ns, o * per, opened)) for o in offsets]
 
     def localize(self, times: Any) -> Any:
         """Times as naive local times of this calendar.

@@ -59,23 +59,30 @@ def _row_name(index_value: Any) -> str:
     return f"row {index_value}"
 
 
-def _normalise_stages(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
-    """Stage ids or labels (any case) -> stage ids; unknown -> DataError naming the row."""
+def _stage_codes(values: pd.Series, definition: LeadDefinition, where: str) -> np.ndarray:
+    """Stage ids or labels (any case) -> positions in ``funnel.stage_ids``; unknown -> DataError naming the row."""
     look = _stage_lookup(definition)
+    pos = {s: i for i, s in enumerate(definition.funnel.stage_ids)}
     codes, uniq = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    ids = pd.Series(uniq).str.strip().str.casefold().map(look).to_numpy(dtype=object)
-    ids = np.append(ids, None)  # code -1: a missing stage
-    out = pd.Series(ids[codes], index=values.index, dtype="string")
-    bad = out.isna()
+    ids = pd.Series(uniq).str.strip().str.casefold().map(look)
+    table = np.array([pos.get(s, -1) if isinstance(s, str) else -1 for s in ids] + [-1], dtype=np.int64)  # code -1: missing
+    out = table[codes]
+    bad = out < 0
     if bad.any():
-        first = bad.to_numpy().nonzero()[0][0]
+        first = bad.nonzero()[0][0]
         known = [f"{s.id} ({s.label})" for s in definition.funnel.stages]
         raise DataError(
             f"{_row_name(values.index[first])}: unknown stage {values.iloc[first]!r} "
             f"({int(bad.sum())} row(s) in all); the definition's stages are {known}",
             where=f"{where}.stage",
         )
-    return out.astype(str)
+    return out
+
+
+def _normalise_stages(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+    """Stage ids or labels (any case) -> stage ids; unknown -> DataError naming the row."""
+    ids = np.array(definition.funnel.stage_ids, dtype=object)
+    return pd.Series(ids[_stage_codes(values, definition, where)], index=values.index, dtype="string").astype(str)
 
 
 def _to_local(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
@@ -118,6 +125,46 @@ def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = No
     funnel does not allow (a first row outside the entry stages included).
     """
     definition = definition or load_definition()
+    c = _coded_log(log, definition, where)
+    ids = np.array(definition.funnel.stage_ids, dtype=object)
+    df = pd.DataFrame(
+        {
+            "lead_id": c.lead_text,
+            "stage": pd.Series(ids[c.stage_in], index=log.index, dtype="string").astype(str),
+            "at": pd.Series(c.at_in.view("datetime64[ns]"), index=log.index),
+            "reason": log["reason"].astype("string") if "reason" in log.columns else pd.Series(pd.NA, index=log.index, dtype="string"),
+            "owner": c.owner_text,
+        },
+        index=log.index,
+    )
+    return df.take(c.order).reset_index(drop=True)
+
+
+@dataclass
+class _CodedLog:
+    """A validated stage log as integer arrays, sorted by lead then time (rows of one lead at one moment keep input order).
+
+    ``lead``: code of the lead (codes follow the sorted lead ids ``lead_ids``);
+    ``stage``: position in ``funnel.stage_ids``; ``at``: int64 ns; ``owner``:
+    code into ``owner_names`` (-1 missing or blank).  ``order``: input row
+    positions in sorted order; ``*_in`` and ``*_text``: unsorted input.
+    """
+
+    order: np.ndarray
+    lead: np.ndarray
+    lead_ids: pd.Index
+    stage: np.ndarray
+    at: np.ndarray
+    owner: np.ndarray
+    owner_names: pd.Index
+    stage_in: np.ndarray
+    at_in: np.ndarray
+    lead_text: pd.Series
+    owner_text: pd.Series
+
+
+def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stage_log") -> _CodedLog:
+    """The checks of :func:`validate_stage_log` on integer codes (no sort or copy of text columns)."""
     if not isinstance(log, pd.DataFrame):
         raise SchemaError(f"a stage log is a DataFrame, got {type(log).__name__}", where=where)
     missing = [c for c in _REQUIRED if c not in log.columns]
@@ -126,28 +173,42 @@ def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = No
             f"missing column(s) {missing}; a stage log needs lead_id, stage, at (and optionally reason, owner)",
             where=where,
         )
-    df = pd.DataFrame(
-        {
-            "lead_id": log["lead_id"].astype("string"),
-            "stage": _normalise_stages(log["stage"], definition, where),
-            "at": _to_local(log["at"], definition, where),
-            "reason": log["reason"].astype("string") if "reason" in log.columns else pd.Series(pd.NA, index=log.index, dtype="string"),
-            "owner": log["owner"].astype("string") if "owner" in log.columns else pd.Series(pd.NA, index=log.index, dtype="string"),
-        },
-        index=log.index,
-    )
-    if df["lead_id"].isna().any():
-        i = df["lead_id"].isna().to_numpy().nonzero()[0][0]
+    lead_text = log["lead_id"].astype("string")
+    stage_in = _stage_codes(log["stage"], definition, where)
+    at_in = _to_local(log["at"], definition, where).to_numpy().view(np.int64)
+    codes, lead_ids = pd.factorize(lead_text, sort=True)
+    if (codes < 0).any():
+        i = (codes < 0).nonzero()[0][0]
         raise DataError(f"{_row_name(log.index[i])}: lead_id is missing", where=f"{where}.lead_id")
-    df["owner"] = df["owner"].where(df["owner"].str.strip() != "", pd.NA)
-    codes, _ = pd.factorize(df["lead_id"], sort=True)
-    order = np.lexsort((df["at"].to_numpy().view(np.int64), codes))  # stable: ties keep input order
-    df = df.take(order).reset_index(drop=True)
-    _check_moves(df, definition, where)
-    return df
+    if "owner" in log.columns:
+        owner_text = log["owner"].astype("string")
+        ocodes, onames = pd.factorize(owner_text)
+        blank = np.append((pd.Series(onames, dtype="string").str.strip() == "").to_numpy(dtype=bool), False)
+        if blank[:-1].any():
+            ocodes = np.where(blank[ocodes], -1, ocodes)
+            owner_text = owner_text.where(owner_text.str.strip() != "", pd.NA)
+    else:
+        owner_text = pd.Series(pd.NA, index=log.index, dtype="string")
+        ocodes, onames = np.full(len(log), -1, dtype=np.int64), pd.Index([], dtype="string")
+    order = np.lexsort((at_in, codes))  # stable: ties keep input order
+    c = _CodedLog(
+        order=order,
+        lead=codes[order],
+        lead_ids=pd.Index(lead_ids),
+        stage=stage_in[order],
+        at=at_in[order],
+        owner=np.asarray(ocodes)[order],
+        owner_names=pd.Index(onames),
+        stage_in=stage_in,
+        at_in=at_in,
+        lead_text=lead_text,
+        owner_text=owner_text,
+    )
+    _check_moves(c, definition, where)
+    return c
 
 
-def _check_moves(df: pd.DataFrame, definition: LeadDefinition, where: str) -> None:
+def _check_moves(c: _CodedLog, definition: LeadDefinition, where: str) -> None:
     f = definition.funnel
     ids = f.stage_ids
     code = {s: i for i, s in enumerate(ids)}
@@ -158,11 +219,10 @@ def _check_moves(df: pd.DataFrame, definition: LeadDefinition, where: str) -> No
         allowed[code[s], code[s]] = True  # a re-assignment within the stage
     for e in f.entry:
         allowed[len(ids), code[e]] = True  # row "len(ids)" = not yet in the funnel
-    cur = df["stage"].map(code).to_numpy()
-    lead = df["lead_id"].to_numpy()
-    first = np.ones(len(df), dtype=bool)
-    first[1:] = lead[1:] != lead[:-1]
-    prev = np.empty(len(df), dtype=np.int64)
+    cur = c.stage
+    first = np.ones(len(cur), dtype=bool)
+    first[1:] = c.lead[1:] != c.lead[:-1]
+    prev = np.empty(len(cur), dtype=np.int64)
     prev[0:1] = len(ids)
     prev[1:] = cur[:-1]
     prev[first] = len(ids)
@@ -170,20 +230,21 @@ def _check_moves(df: pd.DataFrame, definition: LeadDefinition, where: str) -> No
     if ok.all():
         return
     bad = np.flatnonzero(~ok)
-    i = bad[np.argmin(df["at"].to_numpy()[bad])]  # the earliest illegal move
-    at = df["at"].iloc[i]
+    i = bad[np.argmin(c.at[bad])]  # the earliest illegal move
+    at = pd.Timestamp(c.at[i])
+    lead = c.lead_ids[c.lead[i]]
     to = definition.stage_label(ids[cur[i]])
     if prev[i] == len(ids):
         entries = [definition.stage_label(e) for e in f.entry]
         raise InvalidTransition(
-            f"lead {lead[i]} enters the funnel at {to} on {at}, but leads may only enter at {entries}; "
+            f"lead {lead} enters the funnel at {to} on {at}, but leads may only enter at {entries}; "
             "add its earlier stages to the log or the stage to funnel.entry",
             where=where,
         )
     frm = definition.stage_label(ids[prev[i]])
     nxt = sorted(definition.stage_label(b) for a, b in f.allowed() if a == ids[prev[i]])
     raise InvalidTransition(
-        f"lead {lead[i]} moves from {frm} to {to} on {at}, which the funnel does not allow "
+        f"lead {lead} moves from {frm} to {to} on {at}, which the funnel does not allow "
         f"(from {frm} a lead may go to {nxt or 'nowhere: it is terminal'}); fix the log or funnel.transitions",
         where=where,
     )

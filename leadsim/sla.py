@@ -61,7 +61,7 @@ import pyarrow.compute as pc
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock, load_definition
 from leadsim.errors import DataError, DefinitionError, SchemaError
-from leadsim.funnel import _normalise_stages, _to_local, _visits, validate_stage_log
+from leadsim.funnel import _CodedLog, _coded_log, _normalise_stages, _to_local, _visits, validate_stage_log
 
 __all__ = ["AuditResult", "audit", "handoffs_from_log", "schedule"]
 
@@ -143,32 +143,50 @@ def _num_text(x: pd.Series, lang: str, decimals: int = 1) -> pd.Series:
     return txt.fillna(_MISSING)
 
 
-def _pa(x: Any) -> Any:
-    """A pyarrow string array (or scalar) for pyarrow.compute."""
-    if isinstance(x, pd.Series):
-        arr = pa.array(x.astype("string").array)
-        return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
-    return pa.scalar(str(x), pa.large_string())
+def _arrow_text(x: Any) -> pa.Array:
+    """Strings (Series, Index, array) as one pyarrow large_string array, without a copy when arrow-backed."""
+    arr = pa.array(pd.array(x, dtype="string"))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
 
 
-def _fill(template: str, fields: dict[str, Any], n: int, index: pd.Index) -> pd.Series:
-    """Fill a template for ``n`` alerts at once (pyarrow element-wise join, no row loop)."""
+def _take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``arr[idx]`` with a null where ``idx < 0``."""
+    neg = idx < 0
+    return arr.take(pa.array(idx, mask=neg) if neg.any() else pa.array(idx))
+
+
+def _text_series(arr: Any, na_nan: bool = False) -> pd.Series:
+    """A pandas string Series (``string`` dtype, or ``str`` with ``na_nan``) over a pyarrow string array."""
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan) if na_nan else pd.StringDtype("pyarrow")
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(arr, dtype=dtype))
+
+
+def _fill(template: str, field: Any, n: int) -> pa.Array:
+    """Fill a template for ``n`` alerts at once (pyarrow element-wise join, no row loop).
+
+    ``field(name)`` gives a pyarrow array of ``n`` strings (nulls print as "–") or a constant.
+    """
     pieces: list[Any] = []
     for literal, name, spec, _conv in string.Formatter().parse(template):
         if literal:
             pieces.append(pa.scalar(literal, pa.large_string()))
         if name is None:
             continue
-        val = fields[name]
+        val = field(name)
         if spec:
-            vals = val if isinstance(val, pd.Series) else pd.Series([val] * n, index=index)
-            val = pd.Series([_MISSING if pd.isna(v) else format(v, spec) for v in vals], index=index, dtype="string")
-        pieces.append(_pa(val))
-    if not any(isinstance(p_, pa.Array | pa.ChunkedArray) for p_ in pieces):
+            vals = val.to_pylist() if isinstance(val, pa.Array) else [val] * n
+            val = pa.array([_MISSING if v is None else format(v, spec) for v in vals], pa.large_string())
+        pieces.append(val if isinstance(val, pa.Array) else pa.scalar(str(val), pa.large_string()))
+    if not any(isinstance(p_, pa.Array) for p_ in pieces):
         text = "".join(p_.as_py() for p_ in pieces)
-        return pd.Series([text] * n, index=index, dtype="string")
-    out = pc.binary_join_element_wise(*pieces, pa.scalar("", pa.large_string()), null_handling="replace", null_replacement=_MISSING)
-    return pd.Series(pd.arrays.ArrowStringArray(out), index=index)
+        return pa.array([text] * n, pa.large_string())
+    return pc.binary_join_element_wise(*pieces, pa.scalar("", pa.large_string()), null_handling="replace", null_replacement=_MISSING)
 
 
 def _days_of(clock: SlaClock, offset: float, cal: BusinessCalendar) -> float:
@@ -178,88 +196,91 @@ def _days_of(clock: SlaClock, offset: float, cal: BusinessCalendar) -> float:
     return minutes / (1440 if clock.wall_clock else cal.day_minutes)
 
 
-def _handoff_fields(h: pd.DataFrame, ctx: dict[str, Any]) -> pd.DataFrame:
-    """Per hand-off text for templates and recipients, looked up once: owner, lead, company, source, score, manager."""
-    n = len(h)
-    idx = pd.RangeIndex(n)
-    info: pd.DataFrame = ctx["info"]
-    lead = pd.Series(h["lead_id"].to_numpy(), index=idx, dtype="string")
-    owner = pd.Series(h["owner"].to_numpy(), index=idx, dtype="string")
-    pos = info.index.get_indexer(lead) if len(info) else np.full(n, -1)
+@dataclass
+class _Handoffs:
+    """Hand-offs as integer codes: ids, lead codes into ``lead_ids``, owner codes into ``owner_names`` (-1: none), start ns."""
 
-    def lookup(col: str) -> pd.Series:
-        if not len(info) or not n:
-            return pd.Series(pd.NA, index=idx, dtype="object")
-        return pd.Series(info[col].to_numpy()[np.maximum(pos, 0)], index=idx).where(pos >= 0)
-
-    managers: pd.Series = ctx["managers"]
-    mgr = managers.reindex(owner).to_numpy() if len(managers) else pd.NA
-    return pd.DataFrame(
-        {
-            "owner": owner,
-            "lead": lead,
-            "company": lookup("company").astype("string"),
-            "source": lookup("source").astype("string"),
-            "score": _num_text(pd.to_numeric(lookup("score"), errors="coerce").astype("float64"), ctx["language"], 0),
-            "manager": pd.Series(mgr, index=idx, dtype="string"),
-        }
-    )
+    hid: np.ndarray
+    lead: np.ndarray
+    lead_ids: pd.Index
+    owner: np.ndarray
+    owner_names: pd.Index
+    at: np.ndarray
 
 
-def _alerts(
-    h: pd.DataFrame,
-    fields_all: pd.DataFrame,
-    rows: np.ndarray,
-    clock: SlaClock,
-    level: int,
-    due_ns: np.ndarray,
-    ctx: dict[str, Any],
-) -> pd.DataFrame:
-    """Alert rows of one clock level for the hand-offs ``h.iloc[rows]``."""
+class _Texts:
+    """Per-lead and per-owner text for templates and recipients, looked up once and taken per alert."""
+
+    def __init__(self, h: _Handoffs, ctx: dict[str, Any]) -> None:
+        self.h, self.ctx = h, ctx
+        self._by_lead: dict[str, pa.Array] = {}
+        self._by_owner: dict[str, pa.Array] = {}
+
+    def _lead_table(self, name: str) -> pa.Array:
+        if name not in self._by_lead:
+            ids = self.h.lead_ids
+            if name == "lead":
+                self._by_lead[name] = _arrow_text(ids)
+            else:
+                info: pd.DataFrame = self.ctx["info"]
+                if not len(info):
+                    self._by_lead[name] = pa.nulls(len(ids), pa.large_string())
+                else:
+                    pos = info.index.get_indexer(pd.Index(ids).astype("string"))
+                    if name == "score":
+                        vals = pd.Series(pd.to_numeric(info["score"], errors="coerce").astype("float64").to_numpy())
+                        text = _arrow_text(_num_text(vals, self.ctx["language"], 0))
+                    else:
+                        text = _arrow_text(info[name].astype("string"))
+                    self._by_lead[name] = _take(text, pos)
+        return self._by_lead[name]
+
+    def _owner_table(self, name: str) -> pa.Array:
+        if name not in self._by_owner:
+            names = self.h.owner_names
+            if name == "owner":
+                self._by_owner[name] = _arrow_text(names)
+            else:
+                managers: pd.Series = self.ctx["managers"]
+                mgr = managers.reindex(pd.Index(names).astype("string")) if len(managers) else pd.Series(pd.NA, index=range(len(names)))
+                self._by_owner[name] = _arrow_text(pd.Series(mgr.to_numpy(), dtype="string"))
+        return self._by_owner[name]
+
+    def field(self, name: str, rows: np.ndarray) -> pa.Array:
+        if name in ("lead", "company", "source", "score"):
+            return self._lead_table(name).take(pa.array(self.h.lead[rows]))
+        if name in ("owner", "manager"):
+            return _take(self._owner_table(name), self.h.owner[rows])
+        raise KeyError(name)
+
+
+def _group_text(texts: _Texts, rows: np.ndarray, clock: SlaClock, level: int, ctx: dict[str, Any]) -> tuple[pa.Array, pa.Array]:
+    """Recipients and messages of one clock level for the hand-offs ``rows``."""
     lv = clock.levels[level]
     n = len(rows)
-    idx = pd.RangeIndex(n)
-    sub = fields_all.iloc[rows].reset_index(drop=True)
-    days = _days_of(clock, lv.offset, ctx["calendar"])
-    fields = {
-        "owner": sub["owner"],
-        "lead": sub["lead"],
-        "company": sub["company"],
-        "source": sub["source"],
-        "score": sub["score"],
-        "days": _num_text(pd.Series([days]), ctx["language"]).iloc[0],
+    consts = {
+        "days": _num_text(pd.Series([_days_of(clock, lv.offset, ctx["calendar"])]), ctx["language"]).iloc[0],
         "stage": ctx["stage_labels"][clock.stage],
         "clock": clock.label or clock.id,
         "level": str(level),
     }
-    message = _fill(lv.message, fields, n, idx) if lv.message else pd.Series("", index=idx, dtype="string")
-    parts = []
+
+    def field(name: str) -> Any:
+        return consts[name] if name in consts else texts.field(name, rows)
+
+    empty = pa.array([""] * n, pa.large_string())
+    message = _fill(lv.message, field, n) if lv.message else empty
+    parts: list[Any] = []
     for who in lv.recipients:
         if who in ("owner", "manager"):
-            parts.append(_pa(sub[who]))
+            parts.append(texts.field(who, rows))
         else:
             parts.append(pa.scalar(", ".join(ctx["leadership"]) if who == "leadership" else who, pa.large_string()))
     if n == 0 or not parts:
-        rec = pd.Series("", index=idx, dtype="string")
-    else:
-        if not any(isinstance(p_, pa.Array) for p_ in parts):
-            parts.append(pa.nulls(n, pa.large_string()))
-        rec = pd.Series(pd.arrays.ArrowStringArray(pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()), null_handling="skip")), index=idx)
-    return pd.DataFrame(
-        {
-            "handoff_id": h["handoff_id"].to_numpy()[rows],
-            "lead_id": sub["lead"].array,
-            "stage": clock.stage,
-            "owner": sub["owner"].array,
-            "handoff_at": h["at"].to_numpy()[rows],
-            "clock": clock.id,
-            "level": level,
-            "offset": float(lv.offset),
-            "due_at": due_ns.astype("datetime64[ns]"),
-            "recipients": rec.array,
-            "message": message.array,
-        }
-    )
+        return empty, message
+    if not any(isinstance(p_, pa.Array) for p_ in parts):
+        parts.append(pa.nulls(n, pa.large_string()))
+    return pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()), null_handling="skip"), message
 
 
 def _context(definition: LeadDefinition, owners: Any, leads: Any, scores: Any) -> dict[str, Any]:
@@ -273,21 +294,56 @@ def _context(definition: LeadDefinition, owners: Any, leads: Any, scores: Any) -
     }
 
 
-def _due(cal: BusinessCalendar, start_ns: np.ndarray, clock: SlaClock, offset: float) -> np.ndarray:
-    due = cal.add(start_ns.astype("datetime64[ns]"), offset, clock.unit, clock.wall_clock)
-    return np.asarray(due).astype("datetime64[ns]").view(np.int64)
+def _due(cal: BusinessCalendar, start_ns: np.ndarray, clock: SlaClock) -> list[np.ndarray]:
+    """Due times (int64 ns) of every level of ``clock`` for the starts ``start_ns``."""
+    dues = cal.add_many(start_ns.astype("datetime64[ns]"), [lv.offset for lv in clock.levels], clock.unit, clock.wall_clock)
+    return [np.asarray(d).astype("datetime64[ns]").view(np.int64) for d in dues]
 
 
-def _sorted_alerts(parts: list[pd.DataFrame], extra: list[str] | None = None) -> pd.DataFrame:
-    cols = ALERT_COLUMNS + (extra or [])
-    if not parts:
-        out = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+def _build_alerts(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, int, np.ndarray, np.ndarray]], ctx: dict[str, Any]) -> pd.DataFrame:
+    """The alert table, ordered by due time, hand-off, clock, level.
+
+    ``fired``: (clock index, level, hand-off rows, due ns) per clock level.
+    Numbers are sorted first; text is built per clock level on the few
+    distinct lead/owner strings and put in order with one take per column.
+    """
+    if not fired:
+        out = pd.DataFrame({c: pd.Series(dtype="object") for c in ALERT_COLUMNS})
         out["due_at"] = pd.Series(dtype="datetime64[ns]")
         return out
-    out = pd.concat(parts, ignore_index=True)
-    clock_code, _ = pd.factorize(out["clock"])  # clocks in definition order
-    order = np.lexsort((out["level"].to_numpy(), clock_code, out["handoff_id"].to_numpy(), out["due_at"].to_numpy().view(np.int64)))
-    return out.take(order).reset_index(drop=True)[cols]
+    texts = _Texts(h, ctx)
+    rows = np.concatenate([f[2] for f in fired])
+    due = np.concatenate([f[3] for f in fired])
+    clk = np.concatenate([np.full(len(f[2]), f[0], dtype=np.int64) for f in fired])
+    lvl = np.concatenate([np.full(len(f[2]), f[1], dtype=np.int64) for f in fired])
+    off = np.concatenate([np.full(len(f[2]), float(clocks[f[0]].levels[f[1]].offset)) for f in fired])
+    order = np.lexsort((lvl, clk, h.hid[rows], due))
+    rec, msg = zip(*(_group_text(texts, f[2], clocks[f[0]], f[1], ctx) for f in fired), strict=True)
+    take = pa.array(order)
+    r = rows[order]
+    c = clk[order]
+    clock_ids = pa.array([k.id for k in clocks], pa.large_string())
+    clock_stages = pa.array([k.stage for k in clocks], pa.large_string())
+    return pd.DataFrame(
+        {
+            "handoff_id": h.hid[r],
+            "lead_id": _text_series(_take(_arrow_text(h.lead_ids), h.lead[r])).array,
+            "stage": _text_series(clock_stages.take(pa.array(c)), na_nan=True).array,
+            "owner": _text_series(texts.field("owner", r)).array,
+            "handoff_at": h.at[r].view("datetime64[ns]"),
+            "clock": _text_series(clock_ids.take(pa.array(c)), na_nan=True).array,
+            "level": lvl[order],
+            "offset": off[order],
+            "due_at": due[order].view("datetime64[ns]"),
+            "recipients": _text_series(pa.concat_arrays(list(rec)).take(take)).array,
+            "message": _text_series(pa.concat_arrays(list(msg)).take(take)).array,
+        }
+    )
+
+
+def _code_texts(x: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    codes, uniq = pd.factorize(x.astype("string"))
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniq)
 
 
 # --------------------------------------------------------------------------- schedule
@@ -315,26 +371,23 @@ def schedule(
     missing = [c for c in ("lead_id", "stage", "at") if c not in handoffs.columns]
     if missing:
         raise SchemaError(f"missing column(s) {missing}; hand-offs need lead_id, stage, at, owner", where="handoffs")
-    h = pd.DataFrame(
-        {
-            "handoff_id": np.arange(len(handoffs)),
-            "lead_id": handoffs["lead_id"].astype("string").to_numpy(),
-            "stage": _normalise_stages(handoffs["stage"], definition, "handoffs").to_numpy(),
-            "at": _to_local(handoffs["at"], definition, "handoffs").to_numpy(),
-            "owner": (handoffs["owner"].astype("string") if "owner" in handoffs.columns else pd.Series(pd.NA, index=handoffs.index, dtype="string")).to_numpy(),
-        }
-    )
+    stage = _normalise_stages(handoffs["stage"], definition, "handoffs").to_numpy()
+    at = _to_local(handoffs["at"], definition, "handoffs").to_numpy().astype("datetime64[ns]").view(np.int64)
+    lead, lead_ids = _code_texts(handoffs["lead_id"])
+    if "owner" in handoffs.columns:
+        owner, owner_names = _code_texts(handoffs["owner"])
+    else:
+        owner, owner_names = np.full(len(handoffs), -1, dtype=np.int64), pd.Index([], dtype="string")
+    h = _Handoffs(hid=np.arange(len(handoffs)), lead=lead, lead_ids=lead_ids, owner=owner, owner_names=owner_names, at=at)
     ctx = _context(definition, owners, leads, scores)
-    fields = _handoff_fields(h, ctx)
-    parts = []
-    for clock in clocks:
-        rows = np.flatnonzero((h["stage"] == clock.stage).to_numpy())
+    fired = []
+    for ci, clock in enumerate(clocks):
+        rows = np.flatnonzero(stage == clock.stage)
         if not len(rows):
             continue
-        start = h["at"].to_numpy().astype("datetime64[ns]").view(np.int64)[rows]
-        for i, lv in enumerate(clock.levels):
-            parts.append(_alerts(h, fields, rows, clock, i, _due(ctx["calendar"], start, clock, lv.offset), ctx))
-    return _sorted_alerts(parts)
+        for i, due in enumerate(_due(ctx["calendar"], at[rows], clock)):
+            fired.append((ci, i, rows, due))
+    return _build_alerts(h, clocks, fired, ctx)
 
 
 # --------------------------------------------------------------------------- audit
@@ -376,20 +429,46 @@ def handoffs_from_log(stage_log: pd.DataFrame, definition: LeadDefinition | None
     return h
 
 
-def _validate_touches(touches: pd.DataFrame | None, definition: LeadDefinition) -> pd.DataFrame:
+def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: _CodedLog, first_seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Touches as (lead code, at ns, ``by`` code): ``by`` -1 when missing (anyone's touch), -2 for a name no hand-off has.
+
+    A touch on a lead the log does not know, or before the lead's first log row, is a DataError.
+    """
     if touches is None:
-        return pd.DataFrame({"lead_id": pd.Series(dtype="string"), "at": pd.Series(dtype="datetime64[ns]"), "by": pd.Series(dtype="string")})
-    missing = [c for c in ("lead_id", "at") if c not in touches.columns]
+        e = np.empty(0, dtype=np.int64)
+        return e, e, e
+    missing = [k for k in ("lead_id", "at") if k not in touches.columns]
     if missing:
         raise SchemaError(f"missing column(s) {missing}; touches need lead_id, at, kind, by", where="touches")
-    return pd.DataFrame(
-        {
-            "lead_id": touches["lead_id"].astype("string"),
-            "at": _to_local(touches["at"], definition, "touches"),
-            "by": touches["by"].astype("string") if "by" in touches.columns else pd.Series(pd.NA, index=touches.index, dtype="string"),
-        },
-        index=touches.index,
-    )
+    lead_text = touches["lead_id"].astype("string")
+    at = _to_local(touches["at"], definition, "touches").to_numpy().astype("datetime64[ns]").view(np.int64)
+    codes, uniq = _code_texts(lead_text)
+    pos = np.append(c.lead_ids.get_indexer(uniq), -1)  # code -1 (missing id): unknown
+    lead = pos[codes]
+    unknown = lead < 0
+    if unknown.any():
+        i = np.flatnonzero(unknown)[0]
+        raise DataError(
+            f"row {touches.index[i]}: touch on lead {lead_text.iloc[i]!r}, which the stage log does not know "
+            f"({int(unknown.sum())} such row(s)); give the stage log of every touched lead",
+            where="touches",
+        )
+    first = first_seen[lead]
+    early = at < first
+    if early.any():
+        i = np.flatnonzero(early)[0]
+        raise DataError(
+            f"row {touches.index[i]}: touch on lead {lead_text.iloc[i]!r} at {pd.Timestamp(at[i])}, before the lead existed "
+            f"(first stage-log row {pd.Timestamp(first[i])}; {int(early.sum())} such row(s)); check the times' zone and the lead id",
+            where="touches",
+        )
+    if "by" in touches.columns:
+        bcodes, buniq = _code_texts(touches["by"])
+        bpos = c.owner_names.get_indexer(buniq) if len(c.owner_names) else np.full(len(buniq), -1)
+        by = np.append(np.where(bpos < 0, -2, bpos), -1)[bcodes]
+    else:
+        by = np.full(len(touches), -1, dtype=np.int64)
+    return lead, at, by
 
 
 def _next_event(ev_mask: np.ndarray, pos: np.ndarray, lead_code: np.ndarray, at_ns: np.ndarray) -> np.ndarray:
@@ -406,54 +485,54 @@ def _next_event(ev_mask: np.ndarray, pos: np.ndarray, lead_code: np.ndarray, at_
 def _first_at_or_after(key_t: np.ndarray, t_ns: np.ndarray, key_h: np.ndarray, h_ns: np.ndarray) -> np.ndarray:
     """For each (key_h, h_ns): the smallest t_ns with the same key and t_ns >= h_ns, else +inf.
 
-    Keys and times are combined into one sortable int64 (key * R + time rank),
-    so one ``searchsorted`` answers all hand-offs at once.
+    Touches are sorted by (key, time) once; each query finds its key's run
+    with ``searchsorted`` and then bisects inside the run, all queries in
+    step (a vectorised binary search: log2 of the longest run iterations).
     """
     out = np.full(len(key_h), _INF, dtype=np.int64)
     if not len(key_t) or not len(key_h):
         return out
-    times, inv = np.unique(np.concatenate([t_ns, h_ns]), return_inverse=True)
-    r = np.int64(len(times) + 1)
-    rt, rh = inv[: len(t_ns)].astype(np.int64), inv[len(t_ns):].astype(np.int64)
-    ct = key_t.astype(np.int64) * r + rt
-    order = np.argsort(ct, kind="stable")
-    ct = ct[order]
-    ch = key_h.astype(np.int64) * r + rh
-    j = np.searchsorted(ct, ch, side="left")
-    jj = np.minimum(j, len(ct) - 1)
-    ok = (j < len(ct)) & (ct[jj] // r == key_h)
-    return np.where(ok, times[rt[order][jj]], _INF)
+    order = np.lexsort((t_ns, key_t))
+    ks, ts = key_t[order], t_ns[order]
+    lo = np.searchsorted(ks, key_h, side="left")
+    hi = np.searchsorted(ks, key_h, side="right")
+    end = hi.copy()
+    while True:
+        act = np.flatnonzero(lo < hi)
+        if not len(act):
+            break
+        mid = (lo[act] + hi[act]) // 2
+        below = ts[mid] < h_ns[act]
+        lo[act[below]] = mid[below] + 1
+        hi[act[~below]] = mid[~below]
+    ok = lo < end
+    out[ok] = ts[lo[ok]]
+    return out
 
 
-def _first_touch(h: pd.DataFrame, t: pd.DataFrame) -> np.ndarray:
+def _first_touch(h: _Handoffs, t_lead: np.ndarray, t_ns: np.ndarray, t_by: np.ndarray) -> np.ndarray:
     """First touch on each hand-off's lead at or after its start (by its owner when known)."""
-    if t.empty or h.empty:
-        return np.full(len(h), _INF, dtype=np.int64)
-    lead_codes, _ = pd.factorize(pd.concat([h["lead_id"], t["lead_id"]], ignore_index=True).astype("string"))
-    hl, tl = lead_codes[: len(h)], lead_codes[len(h):]
-    h_ns = h["at"].to_numpy().astype("datetime64[ns]").view(np.int64)
-    t_ns = t["at"].to_numpy().astype("datetime64[ns]").view(np.int64)
-    t_by_na = t["by"].isna().to_numpy()
-    h_own_na = h["owner"].isna().to_numpy()
+    if not len(t_lead) or not len(h.at):
+        return np.full(len(h.at), _INF, dtype=np.int64)
+    t_by_na = t_by == -1
+    h_own_na = h.owner < 0
     if t_by_na.all():
-        return _first_at_or_after(tl, t_ns, hl, h_ns)
-    res = np.full(len(h), _INF, dtype=np.int64)
+        return _first_at_or_after(t_lead, t_ns, h.lead, h.at)
+    res = np.full(len(h.at), _INF, dtype=np.int64)
     # hand-offs without an owner: any touch
     if h_own_na.any():
-        res[h_own_na] = _first_at_or_after(tl, t_ns, hl[h_own_na], h_ns[h_own_na])
+        res[h_own_na] = _first_at_or_after(t_lead, t_ns, h.lead[h_own_na], h.at[h_own_na])
     # touches without a name count for anyone
     if t_by_na.any():
-        res = np.minimum(res, _first_at_or_after(tl[t_by_na], t_ns[t_by_na], hl, h_ns))
-    # touches by the owner
+        res = np.minimum(res, _first_at_or_after(t_lead[t_by_na], t_ns[t_by_na], h.lead, h.at))
+    # touches by the owner (a name no hand-off has never matches)
     sel = ~h_own_na
-    if sel.any():
-        names = pd.concat([h["owner"][sel], t["by"][~t_by_na]], ignore_index=True).astype("string")
-        who, uniq = pd.factorize(names)
-        hw, tw = who[: sel.sum()], who[sel.sum():]
-        pair_h = hl[sel].astype(np.int64) * (len(uniq) + 1) + hw
-        pair_t = tl[~t_by_na].astype(np.int64) * (len(uniq) + 1) + tw
-        pair, _ = pd.factorize(np.concatenate([pair_h, pair_t]))
-        res[sel] = np.minimum(res[sel], _first_at_or_after(pair[len(pair_h):], t_ns[~t_by_na], pair[: len(pair_h)], h_ns[sel]))
+    named = t_by >= 0
+    if sel.any() and named.any():
+        width = np.int64(len(h.owner_names) + 1)
+        pair_h = h.lead[sel] * width + h.owner[sel]
+        pair_t = t_lead[named] * width + t_by[named]
+        res[sel] = np.minimum(res[sel], _first_at_or_after(pair_t, t_ns[named], pair_h, h.at[sel]))
     return res
 
 
@@ -473,57 +552,65 @@ def audit(
     A touch on a lead the log does not know, or before the lead's first log
     row, is a :class:`~leadsim.errors.DataError`.  See the module docstring
     for the stop events and the tie rule.
+
+    Lead ids and owners are turned into integer codes once; the clocks run
+    on int64 arrays and text is only made for the alerts that fired.
     """
     definition = definition or load_definition()
     clocks = _check_clocks(definition)
-    log = validate_stage_log(stage_log, definition)
-    t = _validate_touches(touches, definition)
-    v = _visits(log)
-    lead = v["lead_id"].to_numpy(dtype=object)
-    new_lead = np.ones(len(v), dtype=bool)
-    new_lead[1:] = lead[1:] != lead[:-1]
-    lead_code = np.cumsum(new_lead)
-    at_ns = v["at"].to_numpy().astype("datetime64[ns]").view(np.int64)
-    first_seen = pd.Series(v["at"].to_numpy()[new_lead], index=pd.Index(lead[new_lead]).astype("string"))
-    _check_touch_times(t, first_seen)
+    c = _coded_log(stage_log, definition, "stage_log")
+    # visits: collapse re-assignments (same lead, same stage in a row)
+    new_lead = np.ones(len(c.lead), dtype=bool)
+    new_lead[1:] = c.lead[1:] != c.lead[:-1]
+    keep = new_lead.copy()
+    keep[1:] |= c.stage[1:] != c.stage[:-1]
+    lead_code, stage, at_ns, owner = c.lead[keep], c.stage[keep], c.at[keep], c.owner[keep]
+    nl = new_lead[keep]
+    until = np.full(len(at_ns), _INF, dtype=np.int64)
+    until[:-1] = np.where(nl[1:], _INF, at_ns[1:])
+    prev = np.full(len(stage), -1, dtype=np.int64)
+    prev[1:] = np.where(nl[1:], -1, stage[:-1])
+
+    first_seen = np.zeros(len(c.lead_ids), dtype=np.int64)
+    first_seen[c.lead[new_lead]] = c.at[new_lead]
+    t_lead, t_ns, t_by = _coded_touches(touches, definition, c, first_seen)
     if as_of is None:
-        cands = [log["at"].max()] + ([t["at"].max()] if len(t) else [])
-        as_of = max(cands) if len(log) else pd.Timestamp.max
+        cands = [int(x.max()) for x in (c.at, t_ns) if len(x)]
+        as_of = pd.Timestamp(max(cands)) if len(c.at) else pd.Timestamp.max
     as_of_ns = pd.Timestamp(as_of).as_unit("ns").value
 
     f = definition.funnel
-    stage = v["stage"].to_numpy(dtype=object)
-    prev = v["prev"].to_numpy(dtype=object)
-    until = v["until"].to_numpy().astype("datetime64[ns]").view(np.int64)
-    until = np.where(until == _NAT, _INF, until)
-    is_recycle = (stage == f.recycle.to) & np.isin(prev, f.recycle.from_)
+    sid = {s: i for i, s in enumerate(f.stage_ids)}
+    is_recycle = (stage == sid[f.recycle.to]) & np.isin(prev, [sid[s] for s in f.recycle.from_])
 
     ctx = _context(definition, owners, leads, scores)
     cal: BusinessCalendar = ctx["calendar"]
-    watched = sorted({c.stage for c in clocks}, key=f.stage_ids.index)
-    hmask = np.isin(stage, watched)
-    hpos = np.flatnonzero(hmask)
+    watched = [sid[s] for s in sorted({k.stage for k in clocks}, key=f.stage_ids.index)]
+    hpos = np.flatnonzero(np.isin(stage, watched))
+    h = _Handoffs(
+        hid=np.arange(len(hpos)), lead=lead_code[hpos], lead_ids=c.lead_ids,
+        owner=owner[hpos], owner_names=c.owner_names, at=at_ns[hpos],
+    )
+    touch_ns = _first_touch(h, t_lead, t_ns, t_by)
+    stage_ids = pa.array(f.stage_ids, pa.large_string())
     hand = pd.DataFrame(
         {
-            "handoff_id": np.arange(len(hpos)),
-            "lead_id": v["lead_id"].to_numpy()[hpos],
-            "stage": stage[hpos],
-            "at": v["at"].to_numpy()[hpos],
-            "owner": v["owner"].to_numpy()[hpos],
+            "handoff_id": h.hid,
+            "lead_id": _text_series(_arrow_text(c.lead_ids).take(pa.array(h.lead)), na_nan=True).array,
+            "stage": _text_series(stage_ids.take(pa.array(stage[hpos])), na_nan=True).array,
+            "at": h.at.view("datetime64[ns]"),
+            "owner": _text_series(_take(_arrow_text(c.owner_names), h.owner)).array,
+            "first_touch_at": np.where(touch_ns == _INF, _NAT, touch_ns).view("datetime64[ns]"),
         }
     )
-    hand["owner"] = hand["owner"].astype("string")
-    touch_ns = _first_touch(hand, t)
-    fields = _handoff_fields(hand, ctx)
-    hand["first_touch_at"] = np.where(touch_ns == _INF, _NAT, touch_ns).astype("datetime64[ns]")
 
-    parts, level_rows, ttf_rows, per_clock = [], [], [], []
-    for clock in clocks:
-        sel = stage[hpos] == clock.stage
+    fired_parts, level_rows, ttf_rows, per_clock = [], [], [], []
+    for ci, clock in enumerate(clocks):
+        sel = stage[hpos] == sid[clock.stage]
         pos = hpos[sel]
         rows = np.flatnonzero(sel)
         start = at_ns[pos]
-        stop = _next_event(stage == clock.stage, pos, lead_code, at_ns)  # a fresh hand-off ends this clock
+        stop = _next_event(stage == sid[clock.stage], pos, lead_code, at_ns)  # a fresh hand-off ends this clock
         for ev in clock.stop_on:
             if ev == "touch":
                 ev_t = touch_ns[sel]
@@ -532,9 +619,11 @@ def audit(
             elif ev == "recycle":
                 ev_t = _next_event(is_recycle, pos, lead_code, at_ns)
             else:
-                ev_t = _next_event(stage == ev, pos, lead_code, at_ns)
+                ev_t = _next_event(stage == sid[ev], pos, lead_code, at_ns)
             stop = np.minimum(stop, ev_t)
-        hand.loc[sel, f"stop_{clock.id}"] = np.where(stop == _INF, _NAT, stop).astype("datetime64[ns]")
+        col = np.full(len(hpos), _NAT, dtype=np.int64)
+        col[rows] = np.where(stop == _INF, _NAT, stop)
+        hand[f"stop_{clock.id}"] = col.view("datetime64[ns]")
         per_clock.append(
             {
                 "clock": clock.id,
@@ -545,68 +634,41 @@ def audit(
                 "running": int((stop > as_of_ns).sum()),
             }
         )
-        for i, lv in enumerate(clock.levels):
-            due = _due(cal, start, clock, lv.offset)
+        for i, (lv, due) in enumerate(zip(clock.levels, _due(cal, start, clock), strict=True)):
             reached = due <= as_of_ns
             fired = reached & (due < stop)
+            n_fired, n_reached = int(fired.sum()), int(reached.sum())
             level_rows.append(
                 {
                     "clock": clock.id,
                     "level": i,
                     "offset": float(lv.offset),
                     "unit": clock.unit,
-                    "due_by_as_of": int(reached.sum()),
-                    "stopped_before": int((reached & ~fired).sum()),
-                    "fired": int(fired.sum()),
-                    "breach_rate": float(fired.sum() / reached.sum()) if reached.any() else float("nan"),
+                    "due_by_as_of": n_reached,
+                    "stopped_before": n_reached - n_fired,
+                    "fired": n_fired,
+                    "breach_rate": float(n_fired / n_reached) if n_reached else float("nan"),
                 }
             )
-            if fired.any():
-                parts.append(_alerts(hand, fields, rows[fired], clock, i, due[fired], ctx))
+            if n_fired:
+                fired_parts.append((ci, i, rows[fired], due[fired]))
         if "touch" in clock.stop_on:
             ttf_rows.append(_ttf_row(clock, start, touch_ns[sel], cal))
 
-    alerts = _sorted_alerts(parts)
+    alerts = _build_alerts(h, clocks, fired_parts, ctx)
     alerts["fired_at"] = alerts["due_at"]
-    last = {c.id: len(c.levels) - 1 for c in clocks}
-    mgr = ctx["managers"]
-    managers = mgr.reindex(alerts["owner"].astype("string")).to_numpy() if len(mgr) else pd.NA
+    esc_owner, esc_manager = _escalations(h, clocks, fired_parts, ctx)
     summary = {
         "as_of": pd.Timestamp(as_of),
-        "n_handoffs": int(len(hand)),
+        "n_handoffs": int(len(hpos)),
         "n_alerts": int(len(alerts)),
         "handoffs": pd.DataFrame(per_clock, columns=["clock", "label", "stage", "handoffs", "stopped", "running"]),
         "levels": pd.DataFrame(level_rows, columns=["clock", "level", "offset", "unit", "due_by_as_of", "stopped_before", "fired", "breach_rate"]),
         "time_to_first_touch": pd.DataFrame(ttf_rows, columns=["clock", "handoffs", "touched", "touched_share", "median_hours", "p80_hours", "p95_hours"]),
-        "escalations_by_owner": _escalations(alerts, "owner", last),
-        "escalations_by_manager": _escalations(alerts.assign(manager=managers), "manager", last),
+        "escalations_by_owner": esc_owner,
+        "escalations_by_manager": esc_manager,
     }
     return AuditResult(alerts=alerts, summary=summary, handoffs=hand)
-
-
-def _check_touch_times(t: pd.DataFrame, first_seen: pd.Series) -> None:
-    if t.empty:
-        return
-    codes, uniq = pd.factorize(t["lead_id"])
-    pos = first_seen.index.get_indexer(pd.Index(uniq).astype("string"))
-    seen = first_seen.to_numpy().astype("datetime64[ns]")
-    first = np.where(pos[codes] >= 0, seen[np.maximum(pos, 0)][codes], np.datetime64("NaT"))
-    unknown = pd.isna(first)
-    if unknown.any():
-        i = np.flatnonzero(unknown)[0]
-        raise DataError(
-            f"row {t.index[i]}: touch on lead {t['lead_id'].iloc[i]!r}, which the stage log does not know "
-            f"({int(unknown.sum())} such row(s)); give the stage log of every touched lead",
-            where="touches",
-        )
-    early = t["at"].to_numpy() < first
-    if early.any():
-        i = np.flatnonzero(early)[0]
-        raise DataError(
-            f"row {t.index[i]}: touch on lead {t['lead_id'].iloc[i]!r} at {t['at'].iloc[i]}, before the lead existed "
-            f"(first stage-log row {pd.Timestamp(first[i])}; {int(early.sum())} such row(s)); check the times' zone and the lead id",
-            where="touches",
-        )
 
 
 def _ttf_row(clock: SlaClock, start: np.ndarray, touch: np.ndarray, cal: BusinessCalendar) -> dict[str, Any]:
@@ -626,23 +688,33 @@ def _ttf_row(clock: SlaClock, start: np.ndarray, touch: np.ndarray, cal: Busines
     }
 
 
-def _clock_values(clock: pd.Series, values: dict[str, int]) -> np.ndarray:
-    codes, uniq = pd.factorize(clock)
-    return np.array([values.get(c, -1) for c in uniq], dtype=np.int64)[codes]
+def _escalations(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, int, np.ndarray, np.ndarray]], ctx: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Alerts per owner and per manager: all, above level 0, at the top of their ladder.
 
-
-def _escalations(alerts: pd.DataFrame, who: str, last_level: dict[str, int]) -> pd.DataFrame:
-    """Alerts per owner (or manager): all, above level 0, at the top of their ladder."""
-    cols = [who, "alerts", "escalations", "top_level_alerts"]
-    if alerts.empty:
-        return pd.DataFrame(columns=cols)
-    key = alerts[who].astype("string").fillna("(none)").rename(who)
-    flags = pd.DataFrame(
-        {
-            "alerts": 1,
-            "escalations": (alerts["level"] > 0).astype(int),
-            "top_level_alerts": (alerts["level"].to_numpy() == _clock_values(alerts["clock"], last_level)).astype(int),
-        }
-    )
-    out = flags.groupby(key.to_numpy()).sum().rename_axis(who).reset_index()
-    return out.sort_values(["escalations", "alerts"], ascending=False, kind="stable").reset_index(drop=True)[cols]
+    Counted per owner code (``bincount``), then grouped by name on the few owners.
+    """
+    n = len(h.owner_names) + 1  # last slot: no owner
+    counts = np.zeros((3, n), dtype=np.int64)
+    for ci, level, rows, _due_ns in fired:
+        code = np.where(h.owner[rows] < 0, n - 1, h.owner[rows])
+        b = np.bincount(code, minlength=n)
+        counts[0] += b
+        if level > 0:
+            counts[1] += b
+        if level == len(clocks[ci].levels) - 1:
+            counts[2] += b
+    names = pd.Series(list(pd.Index(h.owner_names).astype("string")) + [pd.NA], dtype="string")
+    managers: pd.Series = ctx["managers"]
+    mgr = pd.Series(managers.reindex(names).to_numpy() if len(managers) else pd.NA, index=names.index, dtype="string")
+    per_owner = pd.DataFrame({"alerts": counts[0], "escalations": counts[1], "top_level_alerts": counts[2]})
+    have = counts[0] > 0
+    out = []
+    for who, key in (("owner", names), ("manager", mgr)):
+        cols = [who, "alerts", "escalations", "top_level_alerts"]
+        if not have.any():
+            out.append(pd.DataFrame(columns=cols))
+            continue
+        k = key.fillna("(none)").to_numpy()[have]
+        agg = per_owner[have].groupby(k).sum().rename_axis(who).reset_index()
+        out.append(agg.sort_values(["escalations", "alerts"], ascending=False, kind="stable").reset_index(drop=True)[cols])
+    return out[0], out[1]
