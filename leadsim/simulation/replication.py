@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from leadsim.errors import ScenarioError
 from leadsim.simulation.scenario import Scenario, build
 
-__all__ = ["confidence_intervals", "replicate", "run_kpis", "seeds", "sweep"]
+__all__ = ["SerialExecutor", "confidence_intervals", "replicate", "run_kpis", "seeds", "sweep"]
 
 
 def seeds(seed: int | None, n: int, *, point: int = 0) -> list[int]:
