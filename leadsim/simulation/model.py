@@ -245,9 +245,7 @@ class Model:
         self.never_buy = hidden["student"] | hidden["competitor"]
         self.job_seeker = hidden["job_seeker"]
         self.source = source
-        no_acts = pd.DataFrame({"lead_id": pd.Series([], dtype="str"), "activity": pd.Series([], dtype="str"),
-                                "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype="str")})
-        self.fit = (score(self.leads, no_acts, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
+        self.fit = (score(self.leads, None, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
                     ["fit_score"].to_numpy(float) if n else np.empty(0))
         self.q_base = 1 / (1 + np.exp(-(-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40))))
         self.L = [_Lead(i, source[i]) for i in range(n)]

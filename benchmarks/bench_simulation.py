@@ -1,0 +1,144 @@
+"""Benchmark of leadsim's simulation (issue 4).
+
+1. The sample scenario for one simulated year with 50,000 leads, 10 SDRs,
+   5 sales reps and the SLA clocks on: wall time (target <= 10 s) and peak
+   memory (target < 2 GiB), measured in a child process.
+2. A sweep of 16 runs on 2 worker processes against the same 16 runs
+   serially: speed-up (target >= 1.7x).
+3. A bare SimPy M/M/c model (``simpy.Resource``) and ``Scenario.queueing``
+   with the same numbers, 100,000 customers each: customers served per
+   second, ending with the line
+   ``ratio leadsim/simpy customers per second: X.XX`` (target >= 0.5).
+
+    python benchmarks/bench_simulation.py                 # everything
+    python benchmarks/bench_simulation.py --skip-year     # quick: sweep + M/M/c
+    python benchmarks/bench_simulation.py --customers 20000 --skip-year --skip-sweep
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import simpy
+
+LAM, MU, C = 60.0, 25.0, 3  # per hour; utilisation 0.8
+
+
+def bare_simpy(n_customers: int, seed: int = 1) -> float:
+    """The textbook SimPy M/M/c: a Resource, one process per customer. Returns customers/s."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    servers = simpy.Resource(env, capacity=C)
+    waits = []
+
+    def customer(env):
+        arrived = env.now
+        with servers.request() as req:
+            yield req
+            waits.append(env.now - arrived)
+            yield env.timeout(rng.exponential(60.0 / MU))
+
+    def source(env):
+        for _ in range(n_customers):
+            yield env.timeout(rng.exponential(60.0 / LAM))
+            env.process(customer(env))
+
+    env.process(source(env))
+    t = time.perf_counter()
+    env.run()
+    el = time.perf_counter() - t
+    assert len(waits) == n_customers
+    return n_customers / el
+
+
+def leadsim_queueing(n_customers: int, seed: int = 1) -> tuple[float, int]:
+    from leadsim.simulation import Scenario, simulate
+
+    days = n_customers / LAM / 24.0
+    sc = Scenario.queueing(LAM, MU, C, horizon_days=days, warmup_days=0)
+    t = time.perf_counter()
+    r = simulate(sc, seed)
+    el = time.perf_counter() - t
+    served = int(r.kpis["customers"])
+    return served / el, served
+
+
+YEAR_CHILD = """
+import json, resource, sys, time, warnings
+from leadsim.simulation import load_scenario, simulate
+s = load_scenario()
+per_week = {k: v.per_week for k, v in s.arrivals.items()}
+burst = sum(b.size for b in s.bursts) * 365 / 45
+weekly = sum(per_week.values()) + s.outbound.per_week
+f = (50_000 - burst) / (weekly * 365 / 7)
+vals = {"horizon_days": 365, "sdr_headcount": 10, "rep_headcount": 5, "behaviour.epoch_days": EPOCH,
+        "outbound.per_week": s.outbound.per_week * f}
+vals.update({f"arrivals.{k}.per_week": v * f for k, v in per_week.items()})
+s = s.with_values(vals)
+t = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    r = simulate(s, 2026)
+el = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+print(json.dumps({"seconds": el, "peak_gib": peak, "leads": len(r.leads), "activities": len(r.activities),
+                  "alerts": len(r.alerts), "sla_clocks": len(s.lead_definition.sla.clocks),
+                  "lead_to_sales_lead": float(r.kpis["lead_to_sales_lead"])}))
+"""
+
+
+def year_run(epoch_days: float) -> dict:
+    code = YEAR_CHILD.replace("EPOCH", repr(float(epoch_days)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sweep_speedup(runs: int = 16, customers: int = 15_000) -> tuple[float, float]:
+    from leadsim.simulation import Scenario, SerialExecutor, sweep
+
+    sc = Scenario.queueing(LAM, MU, C, patience_hours=1.0, horizon_days=customers / LAM / 24.0, warmup_days=0)
+    grid = {"sdr_headcount": [3, 4, 5, 6]}
+    t = time.perf_counter()
+    a = sweep(sc, grid, runs // 4, executor=SerialExecutor(), progress=False)
+    serial = time.perf_counter() - t
+    with cf.ProcessPoolExecutor(2) as ex:
+        ex.submit(int, 0).result()  # start the workers before timing
+        t = time.perf_counter()
+        b = sweep(sc, grid, runs // 4, executor=ex, progress=False)
+        pooled = time.perf_counter() - t
+    assert a.equals(b), "sweep results differ between executors"
+    return serial, pooled
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", type=int, default=100_000, help="customers per M/M/c model (default 100000)")
+    ap.add_argument("--skip-year", action="store_true", help="skip the one-year, 50,000-lead run")
+    ap.add_argument("--skip-sweep", action="store_true", help="skip the 2-worker sweep")
+    ap.add_argument("--epoch-days", type=float, default=7.0, help="behaviour epoch of the year run (default 7)")
+    args = ap.parse_args(argv)
+
+    if not args.skip_year:
+        y = year_run(args.epoch_days)
+        print(f"year run: {y['leads']} leads, {y['activities']} activities, {y['alerts']} alerts, "
+              f"{y['sla_clocks']} SLA clocks, epoch {args.epoch_days:g} d: {y['seconds']:.1f} s (target <= 10 s), "
+              f"peak {y['peak_gib']:.2f} GiB (target < 2 GiB)")
+    if not args.skip_sweep:
+        serial, pooled = sweep_speedup()
+        print(f"sweep of 16 runs: serial {serial:.1f} s, 2 workers {pooled:.1f} s, "
+              f"speed-up {serial / pooled:.2f}x (target >= 1.7x)")
+    bare = bare_simpy(args.customers)
+    mine, served = leadsim_queueing(args.customers)
+    print(f"bare SimPy M/M/{C}: {args.customers} customers, {bare:,.0f} customers/s")
+    print(f"leadsim Scenario.queueing M/M/{C}: {served} customers, {mine:,.0f} customers/s")
+    print(f"ratio leadsim/simpy customers per second: {mine / bare:.2f}")
+
+
+if __name__ == "__main__":
+    main()

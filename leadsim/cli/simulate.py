@@ -1,0 +1,135 @@
+"""``leadsim simulate`` and ``leadsim sweep``: run a scenario, or a grid of them.
+
+Without ``--scenario`` the embedded sample scenario runs.  Outputs (with
+``--out DIR``): the six shared tables, alerts and KPIs as CSV, plus
+``kpis.json``; a sweep writes ``sweep.csv`` and ``sweep.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from leadsim.cli._common import _plain, add_json_flag, emit
+from leadsim.definition import read_yaml
+from leadsim.errors import InputFileError, ScenarioError
+from leadsim.simulation import load_scenario, replicate, simulate, sweep
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="simulate lead flow, rep capacity and SLA clocks for a scenario")
+    p.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: the embedded sample)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--replications", type=int, default=1, help="runs with 95%% intervals (default 1: one run)")
+    p.add_argument("--out", metavar="DIR", help="write the tables, alerts and KPIs into this new folder")
+    add_json_flag(p)
+    p.set_defaults(func=run_simulate)
+
+    q = sub.add_parser("sweep", help="run a grid of scenario variants with replications")
+    q.add_argument("--scenario", metavar="FILE", help="base scenario YAML (default: the embedded sample)")
+    q.add_argument("--grid", metavar="FILE", required=True,
+                   help="YAML mapping dotted scenario keys to lists, e.g. 'sdr_headcount: [2, 3]'")
+    q.add_argument("--replications", type=int, default=5, help="runs per grid point (default 5)")
+    q.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    q.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786 "
+                   "(default: a local process pool)")
+    q.add_argument("--out", metavar="DIR", help="write sweep.csv and sweep.json into this new folder")
+    add_json_flag(q)
+    q.set_defaults(func=run_sweep)
+
+
+def _new_dir(out: str) -> Path:
+    d = Path(out)
+    if d.exists() and (not d.is_dir() or any(d.iterdir())):
+        raise InputFileError("exists and is not an empty folder; choose another --out (leadsim never overwrites)",
+                             where=str(d))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    sc = load_scenario(args.scenario)
+    if args.replications > 1:
+        ci = replicate(sc, args.replications, seed=args.seed, progress=not args.json)
+        if args.out:
+            d = _new_dir(args.out)
+            _write(d / "kpis.csv", ci.to_csv(index_label="kpi"))
+            _write(d / "kpis.json", json.dumps(_plain(ci.reset_index(names="kpi")), indent=2))
+        emit(ci, args.json, title=f"{sc.name}: {args.replications} replications, 95% intervals")
+        return 0
+    res = simulate(sc, args.seed)
+    summary = {"scenario": sc.name, "seed": args.seed, "curve": res.curve, "leads": len(res.leads),
+               "activities": len(res.activities), "alerts": len(res.alerts), "warnings": res.warnings,
+               "kpis": res.kpis.to_dict()}
+    if args.out:
+        d = _new_dir(args.out)
+        for name, table in {**res.tables, "mql_events": res.mql}.items():
+            _write(d / f"{name}.csv", table.to_csv(index=False))
+        _write(d / "kpis.csv", res.kpis.rename("value").to_csv(index_label="kpi"))
+        _write(d / "kpis.json", json.dumps(_plain(summary), indent=2, ensure_ascii=False))
+        summary["written_to"] = str(d)
+    if args.json:
+        emit(summary, True)
+    else:
+        print(f"{sc.name}: {len(res.leads)} leads, {len(res.activities)} activities, {len(res.alerts)} alerts, "
+              f"seed {args.seed}, response curve '{res.curve}'")
+        for w in res.warnings:
+            print(f"warning: {w}")
+        emit(res.kpis.rename("value"), False, title="KPIs")
+        if args.out:
+            print(f"\nwritten to {summary['written_to']}")
+    return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    sc = load_scenario(args.scenario)
+    grid = read_yaml(args.grid, "sweep grid")
+    if not isinstance(grid, dict):
+        raise ScenarioError("a grid file maps dotted scenario keys to lists, e.g. 'sdr_headcount: [2, 3]'",
+                            where=str(args.grid))
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ScenarioError("--scheduler needs dask.distributed (pip install 'dask[distributed]')",
+                                where="--scheduler") from None
+        try:
+            client = Client(args.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as err:
+            raise ScenarioError(f"cannot reach the Dask scheduler: {err}", where=args.scheduler) from None
+        with client:
+            out = sweep(sc, grid, args.replications, executor=client.get_executor(), seed=args.seed,
+                        progress=not args.json)
+    else:
+        out = sweep(sc, grid, args.replications, seed=args.seed, progress=not args.json)
+    if args.out:
+        d = _new_dir(args.out)
+        _write(d / "sweep.csv", out.to_csv(index=False))
+        _write(d / "sweep.json", json.dumps(_plain(out), indent=2))
+    if args.json:
+        emit(out, True)
+    else:
+        wide = out.pivot_table(index=list(grid), columns="kpi", values="mean")
+        keep = [c for c in ("mqls_per_week", "sqls_per_week", "lead_to_sales_lead", "response_minutes_p50",
+                            "sdr_utilisation", "breach_rate.response.1", "p_wait", "mean_wait_hours", "p_abandon")
+                if c in wide.columns]
+        emit(wide[keep] if keep else wide, False, title=f"sweep: {len(out) and len(wide)} points x "
+             f"{args.replications} replications (means)")
+    return 0
+
+
+__all__ = ["register", "run_simulate", "run_sweep"]
