@@ -8,6 +8,8 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from leadsim._resources import data_path
@@ -386,3 +388,34 @@ def test_protected_attributes_play_no_part(sample):
     o = sample.outcomes[sample.outcomes["sql"].notna()].merge(sample.leads[["lead_id", "gender"]], on="lead_id")
     rates = o[o["gender"].isin(["female", "male"])].groupby("gender")["sql"].mean()
     assert abs(rates["female"] - rates["male"]) < 0.06
+
+
+def test_the_definition_drives_the_handoffs(small):
+    from leadsim import load_definition
+
+    strict = load_definition().model_copy(deep=True)
+    strict.thresholds.mql = 160
+    strict.version = "1.1.0"
+    h = make_history(**SMALL, definition=strict)
+    assert set(h.outcomes["definition_version"]) == {"1.1.0"}
+    assert set(small.outcomes["definition_version"]) == {small.definition.version}
+    n_score = (h.outcomes["handoff_reason"] == "score").sum()
+    assert n_score < 0.5 * (small.outcomes["handoff_reason"] == "score").sum()
+    # the world (leads, truth) does not depend on the definition
+    assert_frame_equal(h.leads.drop(columns="deal_size_eur"), small.leads.drop(columns="deal_size_eur"))
+
+
+@settings(max_examples=4, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(n=st.integers(1, 60), days=st.integers(1, 120), seed=st.integers(0, 10_000))
+def test_tiny_histories_keep_the_invariants(n, days, seed):
+    end = pd.Timestamp("2025-03-01") + pd.Timedelta(days=days)
+    h = make_history(n, "2025-03-01", end, seed=seed)
+    assert len(h.leads) == n and h.leads["lead_id"].is_unique
+    allowed = h.definition.funnel.allowed()
+    for _, g in h.stage_log.groupby("lead_id"):
+        s = g["stage"].tolist()
+        assert s[0] in h.definition.funnel.entry
+        assert all(m in allowed for m in zip(s, s[1:]))
+    created = h.leads.set_index("lead_id").loc[h.activities["lead_id"], "created_at"].to_numpy()
+    assert (h.activities["at"].to_numpy() >= created).all()
+    assert (h.activities["at"] < end).all() and (h.stage_log["at"] < end).all()

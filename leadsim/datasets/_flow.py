@@ -51,6 +51,7 @@ class Params:
 class Rows:
     """Column-wise accumulator of one table."""
 
+    names: tuple[str, ...]
     cols: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def add(self, **columns: np.ndarray | object) -> None:
@@ -60,7 +61,8 @@ class Rows:
             self.cols.setdefault(k, []).append(arr)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({k: np.concatenate(v) if v else np.empty(0) for k, v in self.cols.items()})
+        return pd.DataFrame({k: np.concatenate(self.cols[k]) if self.cols.get(k) else np.empty(0, dtype=object)
+                             for k in self.names})
 
 
 class Flow:
@@ -80,9 +82,10 @@ class Flow:
         reps = owners.loc[owners["role"] == "rep"]
         self.rep_team = {t: g["owner"].to_numpy(dtype=object) for t, g in reps.groupby("team")}
         self.sdr_speed = np.exp(rng.normal(0.0, 0.5, len(self.sdrs)))
-        self.stage = Rows()
-        self.touch = Rows()
-        self.out = Rows()
+        self.stage = Rows(("lead", "stage", "at", "reason", "owner", "rank"))
+        self.touch = Rows(("lead", "at", "kind", "by"))
+        self.out = Rows(("handoff_id", "lead_id", "handed_at", "handoff_reason", "propensity", "owner",
+                         "response_minutes", "sql", "opportunity", "won", "reason"))
         self.n_handoffs = 0
         self.activities = finish_activities(raw_acts, leads, end)
 
