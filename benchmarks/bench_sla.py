@@ -131,11 +131,11 @@ def main(argv: list[str] | None = None) -> None:
     as_of = pd.Timestamp("2026-06-30")
     print(f"{len(log):,} stage-log rows, {2 * args.leads:,} hand-offs, {len(touches):,} touches")
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = audit(log, touches, d, owners=owners, as_of=as_of)
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     n_h = res.summary["n_handoffs"]
-    print(f"leadsim audit: {secs:.2f} s, {n_h:,} hand-offs, {len(res.alerts):,} alerts")
+    print(f"leadsim audit: {secs:.2f} s wall, {cpu:.2f} s CPU (process), {n_h:,} hand-offs, {len(res.alerts):,} alerts")
     print(res.summary["levels"].to_string(index=False))
 
     # naive baseline on a subset of leads (2 hand-offs each)

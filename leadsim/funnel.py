@@ -31,8 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import re
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, load_definition
@@ -57,6 +61,48 @@ def _stage_lookup(definition: LeadDefinition) -> dict[str, str]:
 
 def _row_name(index_value: Any) -> str:
     return f"row {index_value}"
+
+
+_ID = re.compile(r"^([\x00-\x7f]*?)([0-9]{1,18})$")
+
+
+def _id_shape(values: pd.Series) -> tuple[str, int] | None:
+    """``(prefix, digits)`` of the first id when it is an ASCII prefix and digits ("L000123"); check the rest with :func:`_id_ints`."""
+    if not len(values):
+        return None
+    m = _ID.match(str(values.iloc[0]))
+    return None if m is None else (m.group(1), len(m.group(2)))
+
+
+def _id_ints(values: pd.Series, shape: tuple[str, int]) -> np.ndarray | None:
+    """The numbers of ids of one shape as int64 (equal ids <-> equal numbers, same order), or None if one id differs."""
+    prefix, digits = shape
+    arr = pa.array(pd.array(values, dtype="string"))
+    if arr.null_count or not len(arr):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(prefix) + digits
+    if pc.min_max(pc.binary_length(arr)).as_py() != {"min": n, "max": n}:
+        return None
+    if prefix and not pc.all(pc.starts_with(arr, prefix)).as_py():
+        return None
+    rest = pc.utf8_slice_codeunits(arr, len(prefix))  # ASCII: code units are bytes
+    if not pc.all(pc.ascii_is_decimal(rest)).as_py():
+        return None
+    return pc.cast(rest, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _key_time_order(key: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Stable order by (key, t) for non-negative int keys: one argsort of a combined int64 when it fits, else lexsort."""
+    if not len(key):
+        return np.arange(0)
+    tmin = int(t.min())
+    unit = int(np.gcd.reduce(t - tmin)) or 1
+    span = (int(t.max()) - tmin) // unit + 1
+    if (int(key.max()) + 1) * span < 2**62:
+        return np.argsort(key * np.int64(span) + (t - tmin) // unit, kind="stable")
+    return np.lexsort((t, key))
 
 
 def _stage_codes(values: pd.Series, definition: LeadDefinition, where: str) -> np.ndarray:
@@ -148,6 +194,8 @@ class _CodedLog:
     ``stage``: position in ``funnel.stage_ids``; ``at``: int64 ns; ``owner``:
     code into ``owner_names`` (-1 missing or blank).  ``order``: input row
     positions in sorted order; ``*_in`` and ``*_text``: unsorted input.
+    ``id_shape``/``id_numbers``: when all ids are one prefix plus a fixed
+    number of digits, that shape and the sorted id numbers (code -> number).
     """
 
     order: np.ndarray
@@ -161,6 +209,8 @@ class _CodedLog:
     at_in: np.ndarray
     lead_text: pd.Series
     owner_text: pd.Series
+    id_shape: tuple[str, int] | None = None
+    id_numbers: np.ndarray | None = None
 
 
 def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stage_log") -> _CodedLog:
@@ -176,7 +226,16 @@ def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stag
     lead_text = log["lead_id"].astype("string")
     stage_in = _stage_codes(log["stage"], definition, where)
     at_in = _to_local(log["at"], definition, where).to_numpy().view(np.int64)
-    codes, lead_ids = pd.factorize(lead_text, sort=True)
+    shape = _id_shape(lead_text)
+    nums = _id_ints(lead_text, shape) if shape else None
+    if nums is not None:  # ids like L000123: sort and compare numbers, not text
+        codes, uniq = pd.factorize(nums, sort=True)
+        first = np.empty(len(uniq), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+        lead_ids = pd.Index(lead_text.array.take(first))
+    else:
+        shape, uniq = None, None
+        codes, lead_ids = pd.factorize(lead_text, sort=True)
     if (codes < 0).any():
         i = (codes < 0).nonzero()[0][0]
         raise DataError(f"{_row_name(log.index[i])}: lead_id is missing", where=f"{where}.lead_id")
@@ -190,7 +249,7 @@ def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stag
     else:
         owner_text = pd.Series(pd.NA, index=log.index, dtype="string")
         ocodes, onames = np.full(len(log), -1, dtype=np.int64), pd.Index([], dtype="string")
-    order = np.lexsort((at_in, codes))  # stable: ties keep input order
+    order = _key_time_order(np.asarray(codes, dtype=np.int64), at_in)  # stable: ties keep input order
     c = _CodedLog(
         order=order,
         lead=codes[order],
@@ -203,6 +262,8 @@ def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stag
         at_in=at_in,
         lead_text=lead_text,
         owner_text=owner_text,
+        id_shape=shape,
+        id_numbers=uniq,
     )
     _check_moves(c, definition, where)
     return c

@@ -61,7 +61,7 @@ import pyarrow.compute as pc
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock, load_definition
 from leadsim.errors import DataError, DefinitionError, SchemaError
-from leadsim.funnel import _CodedLog, _coded_log, _normalise_stages, _to_local, _visits, validate_stage_log
+from leadsim.funnel import _CodedLog, _coded_log, _id_ints, _normalise_stages, _to_local, _visits, validate_stage_log
 
 __all__ = ["AuditResult", "audit", "handoffs_from_log", "schedule"]
 
@@ -442,9 +442,15 @@ def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: 
         raise SchemaError(f"missing column(s) {missing}; touches need lead_id, at, kind, by", where="touches")
     lead_text = touches["lead_id"].astype("string")
     at = _to_local(touches["at"], definition, "touches").to_numpy().astype("datetime64[ns]").view(np.int64)
-    codes, uniq = _code_texts(lead_text)
-    pos = np.append(c.lead_ids.get_indexer(uniq), -1)  # code -1 (missing id): unknown
-    lead = pos[codes]
+    nums = _id_ints(lead_text, c.id_shape) if c.id_shape is not None and c.id_numbers is not None else None
+    if nums is not None:  # ids of the log's shape: look numbers up, not text
+        k = np.searchsorted(c.id_numbers, nums)
+        kk = np.minimum(k, len(c.id_numbers) - 1)
+        lead = np.where((k < len(c.id_numbers)) & (c.id_numbers[kk] == nums), kk, -1)
+    else:
+        codes, uniq = _code_texts(lead_text)
+        pos = np.append(c.lead_ids.get_indexer(uniq), -1)  # code -1 (missing id): unknown
+        lead = pos[codes]
     unknown = lead < 0
     if unknown.any():
         i = np.flatnonzero(unknown)[0]
@@ -485,12 +491,27 @@ def _next_event(ev_mask: np.ndarray, pos: np.ndarray, lead_code: np.ndarray, at_
 def _first_at_or_after(key_t: np.ndarray, t_ns: np.ndarray, key_h: np.ndarray, h_ns: np.ndarray) -> np.ndarray:
     """For each (key_h, h_ns): the smallest t_ns with the same key and t_ns >= h_ns, else +inf.
 
-    Touches are sorted by (key, time) once; each query finds its key's run
-    with ``searchsorted`` and then bisects inside the run, all queries in
-    step (a vectorised binary search: log2 of the longest run iterations).
+    Keys are non-negative ints.  When (key, time in units of the touches'
+    common step) fits one int64, the touches are one sorted int64 array and
+    one ``searchsorted`` answers all queries (a query time rounds up to the
+    step: a touch is at or after it exactly when its step count is).  Else the
+    touches are sorted by (key, time) and each query bisects its key's run,
+    all queries in step.
     """
     out = np.full(len(key_h), _INF, dtype=np.int64)
     if not len(key_t) or not len(key_h):
+        return out
+    tmin = int(t_ns.min())
+    unit = int(np.gcd.reduce(t_ns - tmin)) or 1
+    span = (int(t_ns.max()) - tmin) // unit + 2  # + 1: a slot after the last touch
+    if (max(int(key_t.max()), int(key_h.max())) + 1) * span < 2**62:
+        comp = np.sort(key_t * np.int64(span) + (t_ns - tmin) // unit)
+        steps = np.clip(-((tmin - h_ns) // unit), 0, span - 1)  # ceil((h - tmin) / unit)
+        q = key_h * np.int64(span) + steps
+        j = np.searchsorted(comp, q, side="left")
+        jj = np.minimum(j, len(comp) - 1)
+        ok = (j < len(comp)) & (comp[jj] // span == key_h)
+        out[ok] = comp[jj[ok]] % span * unit + tmin
         return out
     order = np.lexsort((t_ns, key_t))
     ks, ts = key_t[order], t_ns[order]

@@ -196,13 +196,14 @@ def _random_history(seed: int, n_leads: int = 12):
         moves.setdefault(a, []).append(b)
     rows, touches = [], []
     for i in range(n_leads):
-        lead, t = f"L{i}", T("2026-03-02 08:00") + pd.Timedelta(minutes=int(rng.integers(0, 20 * 1440)))
+        lead = f"L{i:03d}" if seed % 2 else f"L{i}"  # one id shape (numbers path) or mixed widths (text path)
+        t = T("2026-03-02 08:00") + pd.Timedelta(minutes=int(rng.integers(0, 20 * 1440)))
         stage = str(rng.choice(d.funnel.entry))
         for _ in range(int(rng.integers(1, 7))):
             owner = str(rng.choice(["ana", "ben"])) if stage in ("lead", "sales_lead", "opportunity") else None
             rows.append((lead, stage, t, owner))
             for _ in range(int(rng.integers(0, 3))):
-                touches.append((lead, t + pd.Timedelta(minutes=int(rng.integers(0, 6 * 1440))), str(rng.choice(["ana", "ben"]))))
+                touches.append((lead, t + pd.Timedelta(minutes=int(rng.integers(0, 6 * 1440))), rng.choice(["ana", "ben", "ana", "ben", None])))
             if stage not in moves:
                 break
             stage = str(rng.choice(moves[stage]))
@@ -224,6 +225,27 @@ def test_audit_matches_naive_loop_and_never_fires_after_stop(seed):
         a = res.alerts[res.alerts["clock"] == clock.id].merge(h[["handoff_id", f"stop_{clock.id}"]], on="handoff_id")
         stop = a[f"stop_{clock.id}"]
         assert (stop.isna() | (a["fired_at"] < stop)).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    key_t=st.lists(st.integers(0, 5), max_size=30),
+    data=st.data(),
+    big=st.booleans(),
+)
+def test_first_at_or_after_matches_brute_force(key_t, data, big):
+    """Both paths (one combined int64 key; sorted runs with a vectorised bisect) against a plain loop."""
+    from leadsim.sla import _INF, _first_at_or_after
+
+    times = st.integers(0, 50).map(lambda x: x * 7_000_000_000 + (3 if big else 0))
+    t_ns = np.array(data.draw(st.lists(times, min_size=len(key_t), max_size=len(key_t))), dtype=np.int64)
+    key_h = np.array(data.draw(st.lists(st.integers(0, 6), max_size=20)), dtype=np.int64)
+    h_ns = np.array(data.draw(st.lists(st.integers(-10, 400_000_000_000), min_size=len(key_h), max_size=len(key_h))), dtype=np.int64)
+    mult = np.int64(2**60) if big else np.int64(1)  # huge keys force the bisect path
+    kt, kh = np.array(key_t, dtype=np.int64) * mult, key_h * mult
+    got = _first_at_or_after(kt, t_ns, kh, h_ns)
+    want = [min([t for k, t in zip(kt, t_ns, strict=True) if k == q and t >= s], default=_INF) for q, s in zip(kh, h_ns, strict=True)]
+    assert got.tolist() == want
 
 
 @settings(max_examples=12, deadline=None)
