@@ -99,3 +99,12 @@ def test_single_class_is_a_clear_error():
     with pytest.raises(DataError, match="only one class"):
         MQLCalibrator().fit(X, np.ones(50, bool))
     assert issubclass(DataError, LeadsimError)
+
+
+def test_cv_on_a_subsample_then_refit_on_all_rows():
+    X, y = _crm(3000, seed=2)
+    m = MQLCalibrator(cv=3, cv_max_rows=500, random_state=0).fit(X, y)
+    # the final model is a plain refit on every row with the chosen C
+    assert isinstance(m.logistic_, LogisticRegression) and m.logistic_.C == m.C_
+    ref = LogisticRegression(C=m.C_, solver="newton-cholesky", tol=1e-4, max_iter=1000).fit(m._transform(X), y)
+    np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6, atol=1e-8)

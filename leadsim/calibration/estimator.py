@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, StandardScaler
-from sklearn.utils import check_array, column_or_1d
+from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -67,6 +67,10 @@ class MQLCalibrator(ClassifierMixin, BaseEstimator):
         Bins per numeric column when ``numeric="bins"``.
     class_weight, max_iter, tol, solver, random_state
         Passed to the logistic regression.
+    cv_max_rows : int or None
+        With more rows than this, ``C`` is chosen by cross-validation on a
+        random subsample of that many rows (``random_state``) and the model
+        is then refitted on all rows with that ``C`` (for millions of rows).
     blas_threads : int or None
         BLAS threads while fitting (1 avoids oversubscription on a busy
         machine; None leaves the library default).
@@ -86,6 +90,7 @@ class MQLCalibrator(ClassifierMixin, BaseEstimator):
         solver: str = "newton-cholesky",
         random_state=None,
         blas_threads: int | None = 1,
+        cv_max_rows: int | None = None,
     ):
         self.Cs = Cs
         self.cv = cv
@@ -99,6 +104,7 @@ class MQLCalibrator(ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.random_state = random_state
         self.blas_threads = blas_threads
+        self.cv_max_rows = cv_max_rows
 
     # ------------------------------------------------------------------ input
 
@@ -135,9 +141,15 @@ class MQLCalibrator(ClassifierMixin, BaseEstimator):
             if np.isinf(values).any():
                 raise ValueError(f"Input X contains infinity or a value too large for dtype('float64') (column {c!r}).")
             out[c] = values
+        if reset:
+            self.category_levels_ = {}
         for c in self.categorical_columns_:
             col = df[c]
-            out[c] = np.where(col.isna().to_numpy(), _MISSING, col.astype(str).to_numpy(dtype=object, na_value=_MISSING)).astype(object)
+            text = col.astype("string").fillna(_MISSING)
+            if reset:
+                self.category_levels_[c] = pd.Index(pd.unique(text.to_numpy(dtype=object)), dtype=object)
+            # integer codes (unseen: -1, pooled with the infrequent ones) keep the encoder on its fast numeric path
+            out[c] = self.category_levels_[c].get_indexer(text.to_numpy(dtype=object)).astype(np.int64)
         return pd.DataFrame(out, columns=df.columns)
 
     def _infer_types(self, df: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -157,11 +169,11 @@ class MQLCalibrator(ClassifierMixin, BaseEstimator):
 
     def _preprocessor(self) -> ColumnTransformer:
         if self.numeric == "scale":
-            num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())])
+            num = Pipeline([("impute", SimpleImputer(strategy="mean", add_indicator=True)), ("scale", StandardScaler())])
         elif self.numeric == "bins":
             num = Pipeline(
                 [
-                    ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                    ("impute", SimpleImputer(strategy="mean", add_indicator=True)),
                     ("bin", KBinsDiscretizer(n_bins=self.n_bins, encode="onehot-dense", strategy="quantile", quantile_method="averaged_inverted_cdf")),
                 ]
             )
@@ -208,25 +220,23 @@ class MQLCalibrator(ClassifierMixin, BaseEstimator):
             folds = None
         elif isinstance(folds, Integral):
             folds = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=self.random_state) if min_count >= folds >= 2 else None
+        plain = dict(class_weight=self.class_weight, max_iter=self.max_iter, tol=self.tol, solver=self.solver)
         if folds is None:
             self.C_ = Cs[len(Cs) // 2]
-            model = LogisticRegression(C=self.C_, class_weight=self.class_weight, max_iter=self.max_iter, tol=self.tol, solver=self.solver)
+            model = LogisticRegression(C=self.C_, **plain).fit(Xt, y_enc, sample_weight=sw)
         else:
-            model = LogisticRegressionCV(
-                Cs=Cs,
-                cv=folds,
-                l1_ratios=(0.0,),
-                scoring="neg_log_loss",
-                class_weight=self.class_weight,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                solver=self.solver,
-                random_state=self.random_state,
-                use_legacy_attributes=False,
+            cv_model = LogisticRegressionCV(
+                Cs=Cs, cv=folds, l1_ratios=(0.0,), scoring="neg_log_loss", random_state=self.random_state,
+                use_legacy_attributes=False, **plain,
             )
-        model.fit(Xt, y_enc, sample_weight=sw)
-        if folds is not None:
-            self.C_ = float(model.C_)
+            sub = slice(None)
+            if self.cv_max_rows is not None and len(y_enc) > self.cv_max_rows:
+                sub = np.sort(check_random_state(self.random_state).choice(len(y_enc), self.cv_max_rows, replace=False))
+            cv_model.fit(Xt[sub], y_enc[sub], sample_weight=sw[sub])
+            self.C_ = float(cv_model.C_)
+            model = cv_model
+            if not isinstance(sub, slice):
+                model = LogisticRegression(C=self.C_, **plain).fit(Xt, y_enc, sample_weight=sw)
         self.logistic_ = model
         self.n_iter_ = np.atleast_1d(np.max(model.n_iter_)).astype(int)
         self.coef_ = model.coef_
@@ -290,10 +300,18 @@ class MQLCalibrator(ClassifierMixin, BaseEstimator):
                 k += n_num
         cat = self.preprocessor_.named_transformers_.get("cat")
         if self.categorical_columns_ and cat is not None and cat != "drop":
-            for name in self.feature_names_out_[k:]:
-                col_level = str(name).removeprefix("cat__")
-                col = next(c for c in self.categorical_columns_ if col_level.startswith(f"{c}_"))
-                rows.append({"feature": col, "level": col_level[len(col) + 1 :], "coef": coef[k]})
-                k += 1
+            infrequent = getattr(cat, "infrequent_categories_", [None] * len(self.categorical_columns_))
+            for col, cats, rare in zip(self.categorical_columns_, cat.categories_, infrequent, strict=True):
+                levels = self.category_levels_[col]
+                rare_set = set() if rare is None else set(rare.tolist())
+                for code in cats:
+                    if code in rare_set:
+                        continue
+                    rows.append({"feature": col, "level": str(levels[code]) if code >= 0 else "(unseen)",
+                                 "coef": coef[k]})
+                    k += 1
+                if rare_set:
+                    rows.append({"feature": col, "level": "infrequent_sklearn", "coef": coef[k]})
+                    k += 1
         rows.append({"feature": "(intercept)", "level": "", "coef": float(self.intercept_[0]) + shift})
         return pd.DataFrame(rows, columns=["feature", "level", "coef"])

@@ -169,86 +169,148 @@ def _fit_only(definition: LeadDefinition) -> LeadDefinition:
     return definition.model_copy(update={"behaviour_rules": [], "hot_triggers": [], "on_recycle": "keep"})
 
 
-class _Shifted:
-    """Activities re-timed per hand-off so one ``as_of`` scores every hand-off at its ``handed_at``."""
+def _rule_matches(acts: pd.DataFrame, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(combo code per activity row, bool matrix combo x rule, the combos): which rules look at which activities.
 
-    def __init__(self, activities: pd.DataFrame, handoff: np.ndarray, lead: np.ndarray, handed: np.ndarray,
-                 max_window_days: float | None):
-        self.ref = handed.max()
-        ref_ns = int(handed.view(np.int64).max())
-        self.ids = handoff
-        _require(activities, "activities", ["lead_id", "activity", "at"])
-        cols = ["lead_id", "activity", "at"] + (["detail"] if "detail" in activities.columns else [])
-        acts = activities[cols]
-        lead_codes, lead_u = pd.factorize(pd.Index(lead, dtype=object))
-        a_codes = pd.Index(lead_u).get_indexer(acts["lead_id"].astype(str).to_numpy(dtype=object))
-        at = acts["at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        keep = a_codes >= 0
-        a_idx = np.flatnonzero(keep)
-        a_codes, at_k = a_codes[keep], at[keep]
-        # pair every hand-off with its lead's activities (sorted by lead code), as ranges
-        order = np.argsort(a_codes, kind="stable")
-        a_idx, a_codes, at_k = a_idx[order], a_codes[order], at_k[order]
-        starts = np.searchsorted(a_codes, lead_codes, side="left")
-        ends = np.searchsorted(a_codes, lead_codes, side="right")
-        lens = ends - starts
-        h_of_pair = np.repeat(np.arange(len(handoff)), lens)
-        offs = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-        pair = np.repeat(starts, lens) + offs
-        t_h = handed.view(np.int64)[h_of_pair]
-        t_a = at_k[pair]
-        ok = t_a <= t_h
-        if max_window_days is not None:
-            ok &= t_a > t_h - int(max_window_days * 86_400e9)
-        self.pair_handoff = h_of_pair[ok]
-        self.pair_row = a_idx[pair[ok]]
-        self.pair_at = t_a[ok] + (ref_ns - t_h[ok])
-        self.acts = acts
-
-    def frame(self, rows: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(pseudo-leads, shifted activities), optionally for a subset of hand-off positions."""
-        sel = slice(None) if rows is None else np.isin(self.pair_handoff, rows)
-        ph, pr, pa = self.pair_handoff[sel], self.pair_row[sel], self.pair_at[sel]
-        ids = self.ids if rows is None else self.ids[rows]
-        leads = pd.DataFrame({"lead_id": pd.Categorical(ids)})
-        src = self.acts.iloc[pr]
-        acts = pd.DataFrame({
-            "lead_id": pd.Categorical.from_codes(
-                pd.Index(ids).get_indexer(self.ids[ph]) if rows is not None else ph, categories=pd.Index(ids)),
-            "activity": src["activity"].to_numpy(),
-            "at": pa.view("datetime64[ns]"),
-        })
-        if "detail" in src.columns:
-            acts["detail"] = src["detail"].to_numpy()
-        return leads, acts
-
-
-def _behaviour(shifted: _Shifted, definition: LeadDefinition, half_life: float, rows: np.ndarray | None = None) -> pd.DataFrame:
+    Every distinct (activity, detail) pair becomes one pseudo-lead with one
+    activity, scored by :func:`leadsim.scoring.contributions` with a counting
+    copy of the rules, so the name and detail filters are exactly scoring's.
+    """
     from leadsim.scoring import contributions
 
-    leads, acts = shifted.frame(rows)
-    out = contributions(leads, acts, _counting(definition, fit=False, half_life=half_life), pd.Timestamp(shifted.ref))
-    return out
+    act_codes, act_u = pd.factorize(acts["activity"])
+    if "detail" in acts.columns:
+        det_codes, det_u = pd.factorize(acts["detail"])
+    else:
+        det_codes, det_u = np.full(len(acts), -1, np.int64), np.empty(0, object)
+    # one code per distinct (activity, detail) pair; -1 = missing
+    nd = len(det_u) + 1
+    key = (act_codes.astype(np.int64) + 1) * nd + (det_codes.astype(np.int64) + 1)
+    ukey, codes = np.unique(key, return_inverse=True)
+    n = len(ukey)
+    rules = definition.behaviour_rules
+    u = pd.DataFrame({"a": ukey // nd - 1, "d": ukey % nd - 1})
+    u.attrs.update(activities=pd.Index(np.asarray(act_u, dtype=object)), details=pd.Index(np.asarray(det_u, dtype=object)))
+    if n == 0 or not rules:
+        return codes.astype(np.int64), np.zeros((n, len(rules)), bool), u
+    names = [str(i) for i in range(n)]
+    t0 = pd.Timestamp("2000-01-01")
+    pseudo_acts = pd.DataFrame({
+        "lead_id": names, "at": t0,
+        "activity": pd.Categorical.from_codes(u["a"].to_numpy(), categories=u.attrs["activities"]),
+        "detail": pd.Categorical.from_codes(u["d"].to_numpy(), categories=u.attrs["details"]),
+    })
+    counting = BehaviourRule.model_construct  # points 1, no window, no decay: 1 when the rule looks at it
+    beh = [counting(id=r.id, label=r.label, activity=r.activity, detail=r.detail, points=1.0, mode="each",
+                    min_count=1, cap=None, half_life_days=None, window_days=None) for r in rules]
+    d = definition.model_copy(update={"fit_rules": [], "bant": {}, "behaviour_rules": beh, "hot_triggers": [],
+                                      "on_recycle": "keep"})
+    m = contributions(pd.DataFrame({"lead_id": names}), pseudo_acts, d, t0).to_numpy() > 0
+    return codes.astype(np.int64), m, u
+
+
+class _Pairs:
+    """Every (hand-off, earlier activity of its lead) pair with the activity's age at the hand-off."""
+
+    def __init__(self, activities: pd.DataFrame, definition: LeadDefinition, lead: np.ndarray, handed: np.ndarray,
+                 max_window_days: float | None):
+        _require(activities, "activities", ["lead_id", "activity", "at"])
+        self.n = len(lead)
+        lead_codes, lead_u = pd.factorize(pd.Index(lead, dtype=object))
+        act_lead, act_lead_u = pd.factorize(activities["lead_id"])
+        a_codes = np.append(pd.Index(lead_u).get_indexer(pd.Index(act_lead_u, dtype=object)), -1)[act_lead]
+        at = activities["at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        combo, self.match, self.combos = _rule_matches(activities, definition)
+        keep = (a_codes >= 0) & self.match[np.maximum(combo, 0)].any(axis=1) & (combo >= 0)
+        a_codes, at_k, combo_k = a_codes[keep], at[keep], combo[keep]
+        order = np.argsort(a_codes, kind="stable")
+        a_codes, at_k, combo_k = a_codes[order], at_k[order], combo_k[order]
+        starts = np.searchsorted(a_codes, lead_codes, side="left")
+        lens = np.searchsorted(a_codes, lead_codes, side="right") - starts
+        h_of_pair = np.repeat(np.arange(self.n, dtype=np.int64), lens)
+        pair = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(lens.sum())
+        age = handed.view(np.int64)[h_of_pair] - at_k[pair]
+        ok = age >= 0
+        if max_window_days is not None:
+            ok &= age < int(max_window_days * 86_400e9)
+        self.handoff = h_of_pair[ok]
+        self.age_ns = age[ok]
+        self.age_days = self.age_ns / 86_400e9
+        self.combo = combo_k[pair[ok]]
+        self.rules = definition.behaviour_rules
+        self._masks: dict[int, np.ndarray] = {}
+
+    def _mask(self, j: int) -> np.ndarray:
+        if j not in self._masks:
+            m = self.match[self.combo, j]
+            w = self.rules[j].window_days
+            if w is not None:
+                m &= self.age_days < w
+            self._masks[j] = m
+        return self._masks[j]
+
+    def counts(self, half_life: float) -> pd.DataFrame:
+        """Uncapped decayed counts per behaviour rule (all modes count the same way)."""
+        w = np.exp2(-self.age_days / half_life)
+        out = np.zeros((self.n, len(self.rules)))
+        for j in range(len(self.rules)):
+            out[:, j] = np.bincount(self.handoff, weights=w * self._mask(j), minlength=self.n)
+        return pd.DataFrame(out, columns=[r.id for r in self.rules])
+
+
+def _current_behaviour(pairs: _Pairs, definition: LeadDefinition, ids: np.ndarray, handed: np.ndarray) -> np.ndarray:
+    """The behaviour score of the definition in force (caps, modes, half-lives) at each hand-off.
+
+    Each hand-off becomes a pseudo-lead holding its pairs' activities, shifted
+    so that one ``as_of`` scores every hand-off at its own ``handed_at``.
+    """
+    from leadsim.scoring import contributions
+
+    if not definition.behaviour_rules:
+        return np.zeros(len(ids))
+    ref = int(handed.view(np.int64).max())
+    acts = pd.DataFrame({
+        "lead_id": pd.Categorical.from_codes(pairs.handoff, categories=pd.Index(ids)),
+        "activity": pd.Categorical.from_codes(pairs.combos["a"].to_numpy()[pairs.combo],
+                                              categories=pairs.combos.attrs["activities"]),
+        "at": (ref - pairs.age_ns).view("datetime64[ns]"),
+        "detail": pd.Categorical.from_codes(pairs.combos["d"].to_numpy()[pairs.combo],
+                                            categories=pairs.combos.attrs["details"]),
+    })
+    leads = pd.DataFrame({"lead_id": pd.Categorical(ids)})
+    return contributions(leads, acts, _behaviour_only(definition), pd.Timestamp(ref)).sum(axis=1).to_numpy()
 
 
 def _select_half_life(fit_x: pd.DataFrame, beh: dict[float, pd.DataFrame], controls: pd.DataFrame, y: np.ndarray,
                       n_splits: int = 3) -> pd.Series:
-    """Mean held-out log loss per half-life over time-ordered splits (rows are in time order)."""
+    """Mean held-out log loss per half-life over time-ordered splits (rows are in time order).
+
+    A plain L2 logistic regression (C = 1) on the standardised rule features
+    and the numeric controls; only the half-life varies between candidates.
+    """
+    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
     from sklearn.model_selection import TimeSeriesSplit
+    from threadpoolctl import threadpool_limits
 
-    from leadsim.calibration.estimator import MQLCalibrator
-
+    base = [fit_x.to_numpy(dtype=float)]
+    if "response_minutes_log" in controls:
+        rm = controls["response_minutes_log"].to_numpy(dtype=float)
+        miss = np.isnan(rm)
+        base += [np.where(miss, np.nanmean(rm) if (~miss).any() else 0.0, rm)[:, None], miss[:, None].astype(float)]
     scores = {}
-    for h, b in beh.items():
-        X = pd.concat([fit_x.reset_index(drop=True), b.reset_index(drop=True), controls.reset_index(drop=True)], axis=1)
-        losses = []
-        for tr, te in TimeSeriesSplit(n_splits=n_splits).split(X):
-            if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
-                continue
-            m = MQLCalibrator(Cs=(1.0,), cv=None).fit(X.iloc[tr], y[tr])
-            losses.append(log_loss(y[te], m.predict_proba(X.iloc[te])[:, 1], labels=[False, True]))
-        scores[h] = float(np.mean(losses)) if losses else np.nan
+    with threadpool_limits(limits=1, user_api="blas"):
+        for h, b in beh.items():
+            X = np.hstack([*base, b.to_numpy(dtype=float)])
+            sd = X.std(axis=0)
+            X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+            losses = []
+            for tr, te in TimeSeriesSplit(n_splits=n_splits).split(X):
+                if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
+                    continue
+                m = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=200).fit(X[tr], y[tr])
+                losses.append(log_loss(y[te], m.predict_proba(X[te])[:, 1], labels=[False, True]))
+            scores[h] = float(np.mean(losses)) if losses else np.nan
     return pd.Series(scores, name="log_loss").rename_axis("half_life_days")
 
 
@@ -260,7 +322,7 @@ def build_features(
     include: Sequence[str] = (),
     controls: bool = True,
     labelled_only: bool = True,
-    cv_rows: int = 200_000,
+    cv_rows: int = 100_000,
     rng: np.random.Generator | int | None = 0,
 ) -> FeatureSet:
     """Features of every (labelled) hand-off as of its ``handed_at``; see the module docstring.
@@ -328,9 +390,9 @@ def build_features(
     current_fit = contributions(handed_leads, None, _fit_only(definition), t_any).sum(axis=1).reindex(lead_ids).to_numpy()
 
     # behaviour: decayed windowed counts with the half-life chosen by CV
-    windows = [r.window_days for r in definition.behaviour_rules]
+    windows = [r.window_days for r in used.behaviour_rules]
     max_window = None if any(w is None for w in windows) or not windows else max(windows)
-    shifted = _Shifted(activities, ids, lead_ids, handed_np, max_window)
+    pairs = _Pairs(activities, used, lead_ids, handed_np, max_window)
     ctrl = pd.DataFrame(index=range(len(out)))
     ctrl_cols: list[str] = []
     if controls and "response_minutes" in out.columns and out["response_minutes"].notna().any():
@@ -348,15 +410,13 @@ def build_features(
     if len(grid) > 1:
         gen = np.random.default_rng(rng)
         rows = np.arange(len(out)) if len(out) <= cv_rows else np.sort(gen.choice(len(out), cv_rows, replace=False))
-        beh = {h: _behaviour(shifted, used, h, rows if len(rows) < len(out) else None) for h in grid}
+        beh = {h: pairs.counts(h).iloc[rows] for h in grid}
         scores = _select_half_life(fit_x.iloc[rows], beh, ctrl.iloc[rows], yb[rows])
         best = float(scores.idxmin()) if scores.notna().any() else grid[len(grid) // 2]
-        beh_x = beh[best] if len(rows) == len(out) else _behaviour(shifted, used, best)
     else:
         best = grid[0]
-        beh_x = _behaviour(shifted, used, best)
-    beh_x = beh_x.reset_index(drop=True)
-    current_beh = _behaviour_current(shifted, definition)
+    beh_x = pairs.counts(best)
+    current_beh = _current_behaviour(pairs, definition, ids, handed_np)
 
     X = pd.concat([fit_x, beh_x, ctrl], axis=1)
     X.index = pd.Index(ids, name="handoff_id")
@@ -378,11 +438,3 @@ def build_features(
         half_life_scores=scores,
         excluded=excluded,
     )
-
-
-def _behaviour_current(shifted: _Shifted, definition: LeadDefinition) -> np.ndarray:
-    """The behaviour score of the definition in force (caps, modes, half-lives) at each hand-off."""
-    from leadsim.scoring import contributions
-
-    leads, acts = shifted.frame()
-    return contributions(leads, acts, _behaviour_only(definition), pd.Timestamp(shifted.ref)).sum(axis=1).to_numpy()
