@@ -377,12 +377,21 @@ class Waterfall:
 
     ``stages``: one row per (group,) stage of the main path and per exit
     stage: ``stage``, ``label``, ``part``, ``cohort``, ``reached`` (leads that
-    reached the stage or a later one on the main path; for exit stages, leads
-    that entered it), ``entered`` (leads with a row at that stage),
-    ``share`` (``reached / cohort``), ``conversion`` (from the previous main
-    stage; NaN for the first and for exits).  ``exits``: per group the
-    ``cohort`` and the shares ``recycled`` (at least one recycle move),
-    ``disqualified`` and ``lost``.
+    reached the stage or a later one on the main path, however they came in;
+    for exit stages, leads that entered it), ``entered`` (leads with a row at
+    that stage), ``entered_here`` (leads whose first row is that stage: they
+    entered the funnel there, e.g. outbound leads at Sales Lead),
+    ``share`` (``reached / cohort``), ``converted`` and ``conversion``.
+
+    ``conversion`` answers "of the leads that went through the previous main
+    stage A, how many made it to this stage B?": ``converted`` counts the
+    cohort leads that entered A and *later* (after their first entry into A)
+    reached B or a later main stage; ``conversion = converted / entered(A)``.
+    Leads that entered the funnel at or after B, or skipped A, are not in the
+    denominator (an outbound lead entering at Sales Lead does not raise
+    Lead -> Sales Lead).  NaN for the first stage, for exits and when nobody
+    entered A.  ``exits``: per group the ``cohort`` and the shares
+    ``recycled`` (at least one recycle move), ``disqualified`` and ``lost``.
     """
 
     stages: pd.DataFrame
@@ -472,18 +481,31 @@ def waterfall(
         per_lead[s.id] = entered[s.id].to_numpy()
     ent = entered.add_prefix("entered_")
     per_lead = per_lead.join(ent)
+    # best main-path rank a lead reaches after its first entry into each main stage
+    r = v["rank"].fillna(-1.0)
+    suffix = r.iloc[::-1].groupby(v["lead_id"].iloc[::-1]).cummax().iloc[::-1]
+    after = suffix.groupby(v["lead_id"]).shift(-1).fillna(-1.0)
+    firsts = pd.DataFrame({"lead_id": v["lead_id"], "stage": v["stage"], "after": after}).drop_duplicates(["lead_id", "stage"])
+    best_after = firsts.pivot(index="lead_id", columns="stage", values="after").reindex(index=first.index, columns=f.stage_ids)
+    for a, b in zip(main, main[1:], strict=False):
+        per_lead[f"converted_{b.id}"] = (best_after[a.id] >= rank[b.id]).to_numpy()
+    entered_here = pd.crosstab(first.index, first["stage"]).reindex(columns=f.stage_ids, fill_value=0).add_prefix("here_")
+    per_lead = per_lead.join(entered_here.reindex(first.index, fill_value=0) > 0)
     per_lead["recycled"] = recycled.reindex(first.index, fill_value=0).to_numpy() > 0
     per_lead["_g"] = grp if grp is not None else "all"
     sums = per_lead.groupby("_g", sort=True).sum()
     size = per_lead.groupby("_g", sort=True).size()
 
     rows = []
+    prev_of = {b.id: a.id for a, b in zip(main, main[1:], strict=False)}
     for g in sums.index:
-        prev_reached = None
         for s in [*main, *exits]:
             reached = int(sums.at[g, s.id])
-            is_main = s in main
-            conv = (reached / prev_reached if prev_reached else np.nan) if is_main and prev_reached is not None else np.nan
+            converted, conv = np.nan, np.nan
+            if s.id in prev_of:
+                converted = int(sums.at[g, f"converted_{s.id}"])
+                base = int(sums.at[g, f"entered_{prev_of[s.id]}"])
+                conv = converted / base if base else np.nan
             rows.append(
                 {
                     "group": g,
@@ -493,13 +515,16 @@ def waterfall(
                     "cohort": int(size[g]),
                     "reached": reached,
                     "entered": int(sums.at[g, f"entered_{s.id}"]),
+                    "entered_here": int(sums.at[g, f"here_{s.id}"]),
                     "share": reached / size[g] if size[g] else np.nan,
+                    "converted": converted,
                     "conversion": conv,
                 }
             )
-            if is_main:
-                prev_reached = reached
-    stages = pd.DataFrame(rows, columns=["group", "stage", "label", "part", "cohort", "reached", "entered", "share", "conversion"])
+    stages = pd.DataFrame(
+        rows,
+        columns=["group", "stage", "label", "part", "cohort", "reached", "entered", "entered_here", "share", "converted", "conversion"],
+    )
     ex = pd.DataFrame(
         {
             "group": sums.index,

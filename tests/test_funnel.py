@@ -92,11 +92,44 @@ def test_waterfall_by_hand(log, definition):
         "disqualified": 1, "lost": 1,
     }
     assert st_.loc["name", "entered"] == 2 and st_.loc["active", "entered"] == 0
-    assert st_.loc["sales_lead", "conversion"] == pytest.approx(2 / 3)
-    assert st_.loc["customer", "conversion"] == pytest.approx(1 / 2)
+    # conversion over the leads that went through the stage before: A and B entered Lead, only A went on
+    # (C entered at Sales Lead and is not in the Lead denominator)
+    assert st_.loc["sales_lead", "conversion"] == pytest.approx(1 / 2)
+    assert st_.loc["customer", "conversion"] == pytest.approx(1 / 2)  # A and C entered Opportunity, A won
+    assert st_.loc["lead", "conversion"] == 1.0  # B entered Target, then Lead
+    assert np.isnan(st_.loc["target", "conversion"])  # nobody in the cohort entered Active
+    assert st_["entered_here"].to_dict() == {
+        "name": 2, "active": 0, "target": 0, "lead": 0, "sales_lead": 1, "opportunity": 0, "customer": 0,
+        "disqualified": 0, "lost": 0,
+    }
     assert np.isnan(st_.loc["name", "conversion"]) and np.isnan(st_.loc["lost", "conversion"])
     ex = wf.exits.iloc[0]
     assert (ex["cohort"], ex["recycled"], ex["disqualified"], ex["lost"]) == (3, pytest.approx(1 / 3), pytest.approx(1 / 3), pytest.approx(1 / 3))
+
+
+def test_conversion_counts_only_leads_that_went_through_the_stage(definition):
+    """Two outbound leads enter at Sales Lead; of four Name leads two reach Lead and one of those Sales Lead."""
+    rows = [
+        ("O1", "sales_lead", "2026-03-02 10:00", "ana"),
+        ("O2", "sales_lead", "2026-03-02 11:00", "ben"),
+        ("O2", "opportunity", "2026-03-04 11:00", "ben"),
+        ("N1", "name", "2026-03-02 09:00", None),
+        ("N1", "lead", "2026-03-03 09:00", "sdr1"),
+        ("N1", "sales_lead", "2026-03-04 09:00", "ana"),
+        ("N2", "name", "2026-03-02 09:30", None),
+        ("N2", "lead", "2026-03-03 09:30", "sdr1"),
+        ("N2", "disqualified", "2026-03-05 09:30", "sdr1"),
+        ("N3", "name", "2026-03-02 10:30", None),
+        ("N4", "name", "2026-03-02 11:30", None),
+        ("N4", "target", "2026-03-06 11:30", None),
+    ]
+    st_ = waterfall(_log(rows), definition=definition).stages.set_index("stage")
+    assert st_.loc["sales_lead", "conversion"] == 0.5  # 1 of the 2 that entered Lead; the outbound leads do not count
+    assert st_.loc["sales_lead", "converted"] == 1 and st_.loc["lead", "entered"] == 2
+    assert st_.loc["sales_lead", "reached"] == 3 and st_.loc["sales_lead", "entered_here"] == 2
+    assert st_.loc["lead", "reached"] == 4  # "reached" still counts the leads that came in further down
+    assert st_.loc["opportunity", "conversion"] == pytest.approx(1 / 3)  # O1, O2, N1 entered Sales Lead; O2 went on
+    assert st_.loc["active", "conversion"] == pytest.approx(3 / 4)  # N1, N2, N4 went past Name
 
 
 def test_waterfall_grouped(log, definition):
@@ -163,6 +196,18 @@ def test_snapshot_conservation(definition, seed, day):
     wf = waterfall(log, definition=definition).stages
     main = wf[wf["part"] != "exit"]["reached"].to_numpy()
     assert (np.diff(main) <= 0).all() and main[0] == log["lead_id"].nunique()
+    # conversion: reference loop lead by lead (entered A, later reached B or a later main stage)
+    path = wf[wf["part"] != "exit"]["stage"].tolist()
+    rank = {s: i for i, s in enumerate(path)}
+    conv = wf.set_index("stage")["conversion"]
+    for a, b in zip(path, path[1:], strict=False):
+        den = num = 0
+        for _, rows in raw.sort_values("at").groupby("lead_id"):
+            stages = rows["stage"].tolist()
+            if a in stages:
+                den += 1
+                num += any(rank.get(s, -1) >= rank[b] for s in stages[stages.index(a) + 1 :])
+        assert (np.isnan(conv[b]) and den == 0) or conv[b] == pytest.approx(num / den)
 
 
 def test_cli_and_plots(tmp_path, capsys, log, definition):

@@ -41,16 +41,22 @@ def plot_waterfall(wf: Any, ax: Any = None, *, group: Any = None) -> Any:
     st = wf.stages if hasattr(wf, "stages") else wf
     by = getattr(wf, "by", None)
     if by and by in st.columns:
-        st = st[st[by] == group] if group is not None else st.groupby(["stage", "label", "part"], sort=False, as_index=False)[["reached"]].sum()
+        if group is not None:
+            st = st[st[by] == group]
+        else:
+            st = st.groupby(["stage", "label", "part"], sort=False, as_index=False)[["reached", "entered", "converted"]].sum(min_count=1)
     st = st.reset_index(drop=True)
     colors = ["#4C72B0" if p != "exit" else "#C44E52" for p in st["part"]]
     x = np.arange(len(st))
     ax.bar(x, st["reached"], color=colors)
     main = st["part"] != "exit"
     reached = st["reached"].to_numpy(dtype=float)
+    entered = st["entered"].to_numpy(dtype=float)
+    converted = st["converted"].to_numpy(dtype=float)
     for i in range(1, len(st)):
-        if main.iloc[i] and main.iloc[i - 1] and reached[i - 1] > 0:
-            ax.annotate(f"{reached[i] / reached[i - 1]:.0%}", (x[i], reached[i]), ha="center", va="bottom", fontsize=8)
+        # conversion over the leads that went through the stage before (see leadsim.funnel.Waterfall)
+        if main.iloc[i] and main.iloc[i - 1] and entered[i - 1] > 0 and not np.isnan(converted[i]):
+            ax.annotate(f"{converted[i] / entered[i - 1]:.0%}", (x[i], reached[i]), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, st["label"], rotation=30, ha="right")
     ax.set_ylabel("leads")
     ax.set_title("Funnel waterfall (red: exits)")
