@@ -482,6 +482,111 @@ NB06 = [
 ]
 
 
+# --------------------------------------------------------------------------- 04
+
+NB04 = [
+    md("""
+    # 4 · SLA what-if
+
+    **What this step answers:** what would more SDRs, or a tighter first-touch SLA,
+    do to our hand-offs — before we adopt it? A simulation plays the lead flow of
+    the sample scenario minute by minute on the business calendar: leads arrive
+    and act, the definition scores them, MQLs queue for SDRs who work shifts and
+    call (a call may fail and is retried), reached leads qualify with a chance
+    that falls the longer they waited, Sales Leads go to reps, and the SLA clocks
+    fire their alerts. Changing the headcount or the SLA window changes what the
+    SDRs do first (routing is *earliest SLA deadline first*), not only how many
+    alerts fire.
+
+    **How to read the result:**
+    * The **current process** is one run of the scenario as it is: KPIs, queues
+      and utilisation; its simulated history runs through the same funnel and SLA
+      reports as real data.
+    * The **sweep** runs every combination of SDR headcount and first-touch window
+      a few times (*replications*, each with its own random seed). Lines are the
+      mean, the shaded bands the 95 % confidence interval: where bands overlap, the
+      settings are not distinguishable with this many runs — raise
+      `N_REPLICATIONS` before deciding.
+    * **Breach rate**: the share of leads not touched within the window.
+      **Lead → Sales Lead**: the share of hand-offs the SDRs qualified.
+    * The response curve (how the chance to reach and qualify a lead falls with the
+      delay) is the scenario's stated preset, not a law of nature: results are
+      only as good as that assumption.
+
+    Same from the command line: `leadsim simulate`, `leadsim sweep --grid grid.yaml`
+    (a Dask cluster with `--scheduler tcp://host:port`).
+    """),
+    code("""
+    # Parameters
+    N_REPLICATIONS = 2          # runs per setting (more: narrower bands, slower)
+    HORIZON_DAYS = 21           # simulated days per run (the sample scenario: a quarter)
+    SEED = 7                    # the same seed gives the same results, on any executor
+    SDR_HEADCOUNTS = [1, 2, 3]
+    WINDOW_KEY = "definition.sla.clocks.response.levels.1.offset"  # the SDR's first-touch SLA (working minutes)
+    WINDOWS = [15, 30]          # the current window (30) is one point of the sweep
+    BREACH_KPI = "breach_rate.response.1"   # breach of that window
+    RATE_KPI = "lead_to_sales_lead"
+    """),
+    code("""
+    %matplotlib inline
+    import matplotlib.pyplot as plt
+
+    import leadsim
+    from leadsim.plots.funnel import plot_time_in_stage, plot_waterfall
+    from leadsim.plots.simulation import breach_heatmap, kpi_vs_parameter, queue_over_time
+
+    scenario = leadsim.load_scenario().with_values({"horizon_days": HORIZON_DAYS})
+    d = scenario.lead_definition
+    print(f"{scenario.name}: {scenario.sdr_headcount} SDRs, {scenario.rep_headcount} reps, routing {scenario.routing}, "
+          f"response curve {scenario.curve.preset!r}, {HORIZON_DAYS} days")
+    """),
+    md("## The current process"),
+    code("""
+    run = leadsim.simulate(scenario, seed=SEED)
+    run.kpis.round(3).to_frame("value")
+    """),
+    check("""
+    k = run.kpis
+    print(f"hand-offs/week {k['handoffs_per_week']:.0f}, Lead -> Sales Lead {k['lead_to_sales_lead']:.0%}, "
+          f"median first response {k['response_minutes_p50']:.0f} min, breach of the {scenario.lead_definition.sla.clocks[0].levels[1].offset:g}-minute window {k[BREACH_KPI]:.0%}")
+    """),
+    code("queue_over_time(run);"),
+    md("""
+    The simulated history has the same tables as real data, so the funnel reports
+    of step 3 run on it unchanged:
+    """),
+    code("""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    plot_waterfall(leadsim.waterfall(run.stage_log, definition=d), ax=axes[0])
+    plot_time_in_stage(leadsim.velocity(run.stage_log, d), ax=axes[1]);
+    """),
+    md("""
+    ## Sweep: SDR headcount × first-touch window
+    One run is one possible stretch of weeks; the sweep replicates every combination
+    `N_REPLICATIONS` times (`leadsim.replicate` does the same for one scenario) on a
+    local process pool (pass `executor=` to use a Dask cluster:
+    `dask.distributed.Client(...).get_executor()`). The current setting is one of
+    the points.
+    """),
+    code("""
+    grid = {"sdr_headcount": SDR_HEADCOUNTS, WINDOW_KEY: WINDOWS}
+    sweep = leadsim.sweep(scenario, grid, N_REPLICATIONS, seed=SEED, progress=False)
+    sweep[sweep["kpi"].isin([BREACH_KPI, RATE_KPI])].round(3)
+    """),
+    code("""
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.2))
+    kpi_vs_parameter(sweep, "sdr_headcount", BREACH_KPI, by=WINDOW_KEY, ax=axes[0])
+    kpi_vs_parameter(sweep, "sdr_headcount", RATE_KPI, by=WINDOW_KEY, ax=axes[1])
+    breach_heatmap(sweep, "sdr_headcount", WINDOW_KEY, BREACH_KPI, ax=axes[2])
+    fig.tight_layout()
+    """),
+    check("""
+    print(sweep[sweep["kpi"].isin([BREACH_KPI, RATE_KPI])].pivot_table(
+        index=["sdr_headcount", WINDOW_KEY], columns="kpi", values="mean").round(2).to_string())
+    """),
+]
+
+
 # --------------------------------------------------------------------------- 05
 
 NB05 = [
@@ -590,6 +695,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str, list[str]]]] = {
     "01-lead-definition": NB01,
     "02-scoring": NB02,
     "03-funnel-and-sla": NB03,
+    "04-sla-what-if": NB04,
     "05-recalibrate": NB05,
     "06-hundred-companies": NB06,
 }
