@@ -317,7 +317,7 @@ def _build_alerts(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, i
     clk = np.concatenate([np.full(len(f[2]), f[0], dtype=np.int64) for f in fired])
     lvl = np.concatenate([np.full(len(f[2]), f[1], dtype=np.int64) for f in fired])
     off = np.concatenate([np.full(len(f[2]), float(clocks[f[0]].levels[f[1]].offset)) for f in fired])
-    order = np.lexsort((lvl, clk, h.hid[rows], due))
+    order = _order_by_time_then(due, h.hid[rows], clk * (max(len(k.levels) for k in clocks)) + lvl)
     rec, msg = zip(*(_group_text(texts, f[2], clocks[f[0]], f[1], ctx) for f in fired), strict=True)
     take = pa.array(order)
     r = rows[order]
@@ -339,6 +339,18 @@ def _build_alerts(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, i
             "message": _text_series(pa.concat_arrays(list(msg)).take(take)).array,
         }
     )
+
+
+def _order_by_time_then(t: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Order by ``t``, then ``a``, then ``b`` (non-negative ints): one argsort of a combined int64 when it fits, else lexsort."""
+    if not len(t):
+        return np.arange(0)
+    tmin = int(t.min())
+    unit = int(np.gcd.reduce(t - tmin)) or 1
+    na, nb = int(a.max()) + 1, int(b.max()) + 1
+    if ((int(t.max()) - tmin) // unit + 1) * na * nb < 2**62:
+        return np.argsort((t - tmin) // unit * np.int64(na * nb) + a * np.int64(nb) + b, kind="stable")
+    return np.lexsort((b, a, t))
 
 
 def _code_texts(x: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -444,9 +456,7 @@ def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: 
     at = _to_local(touches["at"], definition, "touches").to_numpy().astype("datetime64[ns]").view(np.int64)
     nums = _id_ints(lead_text, c.id_shape) if c.id_shape is not None and c.id_numbers is not None else None
     if nums is not None:  # ids of the log's shape: look numbers up, not text
-        k = np.searchsorted(c.id_numbers, nums)
-        kk = np.minimum(k, len(c.id_numbers) - 1)
-        lead = np.where((k < len(c.id_numbers)) & (c.id_numbers[kk] == nums), kk, -1)
+        lead = pd.Index(c.id_numbers).get_indexer(nums)  # a hash lookup; -1: unknown
     else:
         codes, uniq = _code_texts(lead_text)
         pos = np.append(c.lead_ids.get_indexer(uniq), -1)  # code -1 (missing id): unknown
