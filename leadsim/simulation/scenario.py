@@ -93,7 +93,7 @@ class Handling(_Model):
     retry_deadline_minutes: float = Field(240, ge=0)
     decision_days: float = Field(4, gt=0, description="mean working days from first touch to the rep's decision")
     close_days: float = Field(25, gt=0, description="mean working days from Opportunity to won/lost")
-    opportunity_bias: float = 0.9
+    opportunity_bias: float = 0.3
     win_bias: float = -1.0
 
     @field_validator("retry_minutes")
@@ -107,11 +107,11 @@ class Handling(_Model):
 class Behaviour(_Model):
     """How leads behave: browsing sessions and nurture clicks."""
 
-    sessions_per_month: float = Field(1.6, ge=0)
+    sessions_per_month: float = Field(3.5, ge=0)
     life_days: float = Field(120, gt=0, description="mean days a lead's interest lasts")
     nurture_every_days: float = Field(7, gt=0, description="cadence of nurture offers per stage")
-    nurture_click: float = Field(0.25, ge=0, le=1, description="click chance of an average lead per offer")
-    burst_offset: float = Field(3.0, description="log-odds offset of an intense (buying) session: higher = rarer")
+    nurture_click: float = Field(0.2, ge=0, le=1, description="click chance of an average lead per offer")
+    burst_offset: float = Field(5.0, description="log-odds offset of an intense (buying) session: higher = rarer")
     epoch_days: float = Field(7, gt=0, le=91, description="how often behaviour is drawn and MQL moments computed")
 
 
