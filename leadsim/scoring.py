@@ -81,8 +81,11 @@ True
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,37 +196,56 @@ def _take(mask_of_uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.append(np.asarray(mask_of_uniques, dtype=bool), False)[codes]
 
 
-def _lead_index(leads: pd.DataFrame) -> tuple[pd.Index, pa.Array]:
-    """The leads' ids as the result index, and as Arrow strings for fast look-ups."""
+def _lead_rows(leads: pd.DataFrame, tables: dict[str, pd.DataFrame | None]) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """The leads' ids as the result index, and each table's lead_id as row positions in ``leads``.
+
+    One hash table of the ids serves every look-up (and the duplicate check):
+    the distinct ids of each table are looked up, then mapped back by code.
+    """
     _require(leads, "leads", ["lead_id"])
-    ids = _arrow_strings(leads["lead_id"].astype("str") if not pd.api.types.is_string_dtype(leads["lead_id"]) else leads["lead_id"])
+    col = leads["lead_id"]
+    ids = _arrow_strings(col if pd.api.types.is_string_dtype(col.dtype) else col.astype("str"))
     if ids.null_count:
         rows = np.flatnonzero(_bools(pc.is_null(ids)))[:5].tolist()
         raise DataError(f"missing lead_id at row(s) {rows}; every lead needs an id", where="leads.lead_id")
-    if len(pc.unique(ids)) != len(ids):
-        counts = pc.value_counts(ids)
-        dup = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))[:5].to_pylist()
+    coded = {}
+    for table, df in tables.items():
+        if df is not None:
+            _require(df, table, ["lead_id"])
+            coded[table] = _codes(df["lead_id"])
+    probe = pa.concat_arrays([a.cast(pa.large_string()) for a in [ids, *(u for _, u in coded.values())]])
+    pos = pc.index_in(probe, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    n = len(ids)
+    if not np.array_equal(pos[:n], np.arange(n)):
+        dup = pc.filter(ids, pa.array(pos[:n] != np.arange(n))).unique()[:5].to_pylist()
         raise DataError(f"duplicate lead_id(s) {dup}; each lead appears once", where="leads.lead_id")
+    out, start = {}, n
+    for table, (codes, uniques) in coded.items():
+        pos_u = pos[start : start + len(uniques)]
+        start += len(uniques)
+        bad = pos_u < 0
+        if bad.any() or (codes < 0).any():
+            names = pc.filter(uniques, pa.array(bad))[:5].to_pylist() if bad.any() else ["<missing>"]
+            raise DataError(
+                f"{int(bad.sum()) or 'some'} lead id(s) not in the leads table, e.g. {names}; "
+                "add those leads or drop their rows",
+                where=f"{table}.lead_id",
+            )
+        out[table] = pos_u[codes]
     index = pd.Index(pd.array(ids, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), name="lead_id")
-    return index, ids
-
-
-def _lead_positions(col: pd.Series, ids: pa.Array, table: str) -> np.ndarray:
-    """Row positions in the leads table of a lead_id column; unknown ids raise DataError."""
-    codes, uniques = _codes(col)
-    pos_u = pc.index_in(uniques, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    bad = pos_u < 0
-    if bad.any() or (codes < 0).any():
-        names = pc.filter(uniques, pa.array(bad))[:5].to_pylist() if bad.any() else ["<missing>"]
-        raise DataError(
-            f"{int(bad.sum()) or 'some'} lead id(s) not in the leads table, e.g. {names}; "
-            "add those leads or drop their rows",
-            where=f"{table}.lead_id",
-        )
-    return pos_u[codes]
+    return index, out
 
 
 # --------------------------------------------------------------------------- conditions
+
+
+_SLICE = 250_000
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """Threads for Arrow string kernels (they release the GIL)."""
+    return ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1), thread_name_prefix="leadsim-scoring")
 
 
 def _regex(values: pa.Array, pattern: str) -> np.ndarray:
@@ -236,9 +258,12 @@ def _regex(values: pa.Array, pattern: str) -> np.ndarray:
 
 
 def _text_test(values: pa.Array, op: str, value: Any) -> np.ndarray:
-    """A string test over Arrow strings (nulls -> False)."""
+    """A string test over Arrow strings (nulls -> False); long arrays in slices on all cores."""
     if len(values) == 0:
         return np.zeros(0, bool)
+    if len(values) >= 2 * _SLICE:
+        slices = [values.slice(i, _SLICE) for i in range(0, len(values), _SLICE)]
+        return np.concatenate(list(_pool().map(lambda v: _text_test(v, op, value), slices)))
     if op == "eq":
         return _bools(pc.equal(values, pa.scalar(str(value), pa.string())))
     if op == "in":
@@ -307,8 +332,12 @@ def _raw_test(col: pd.Series, cond: Condition, atype: str, where: str) -> tuple[
             "use a number attribute (e.g. age in days)",
             where=where,
         )
-    codes, uniques = _codes(col)
-    present = codes >= 0
+    if isinstance(col.dtype, pd.CategoricalDtype) or atype == "bool" or _few_distinct(col):
+        codes, uniques = _codes(col)  # test each distinct value once
+        present = codes >= 0
+    else:
+        codes, uniques = None, _arrow_strings(col)  # mostly distinct (e-mails): test every row, no hashing
+        present = _bools(pc.is_valid(uniques))
     if op == "exists":
         return present, present
     if atype == "bool":
@@ -320,7 +349,13 @@ def _raw_test(col: pd.Series, cond: Condition, atype: str, where: str) -> tuple[
     test_u = _text_test(uniques, base, value)
     if op in ("ne", "not_in"):
         test_u = ~test_u
-    return _take(test_u, codes), present
+    return (test_u if codes is None else _take(test_u, codes)) & present, present
+
+
+def _few_distinct(col: pd.Series, sample: int = 20_000) -> bool:
+    """Whether a column repeats its values a lot (judged on its first rows), so that coding it pays."""
+    head = col.iloc[:sample]
+    return len(col) > 2 * sample and head.nunique() < len(head) // 4
 
 
 def _bool_text(v: Any) -> str:
@@ -350,7 +385,7 @@ def _detail_mask(uniques: pa.Array, flt: DetailFilter) -> np.ndarray:
 
 @dataclass
 class _Activities:
-    """The activity log as integer arrays (rows at or before the horizon only)."""
+    """The activity log as integer arrays: lead row, time (ns), activity and detail codes."""
 
     lead: np.ndarray
     t: np.ndarray
@@ -361,40 +396,55 @@ class _Activities:
     _rows: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, activities: pd.DataFrame, ids: pa.Array, definition: LeadDefinition, horizon: int) -> _Activities:
-        cols = ["lead_id", "activity", "at"]
+    def build(cls, activities: pd.DataFrame | None, lead: np.ndarray | None, definition: LeadDefinition) -> _Activities:
         if activities is None:
-            activities = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-        _require(activities, "activities", cols)
+            return cls(*(np.empty(0, np.int64),) * 3, pa.array([], pa.string()), np.empty(0, np.int64), pa.array([], pa.string()))
+        _require(activities, "activities", ["lead_id", "activity", "at"])
         t = _times_ns(activities["at"], definition, "activities.at")
-        lead = _lead_positions(activities["lead_id"], ids, "activities")
         act, act_u = _codes(activities["activity"])
         if "detail" in activities.columns:
             det, det_u = _codes(activities["detail"])
         else:
             det, det_u = np.full(len(activities), -1, np.int64), pa.array([], pa.string())
-        keep = t <= horizon
-        if not keep.all():
-            lead, t, act, det = lead[keep], t[keep], act[keep], det[keep]
         return cls(lead, t, act, act_u, det, det_u)
 
-    def matching(self, rule: BehaviourRule | HotTrigger) -> np.ndarray:
-        """Row indices of activities a rule or trigger looks at (name and detail filter)."""
+    def subset(self, keep: np.ndarray) -> _Activities:
+        return _Activities(self.lead[keep], self.t[keep], self.act[keep], self.act_uniques, self.det[keep], self.det_uniques)
+
+    @functools.cached_property
+    def time_sorted(self) -> bool:
+        """Whether rows are in time order (typical of exports): windows are then slices."""
+        return bool(np.all(self.t[1:] >= self.t[:-1]))
+
+    def matching(self, rule: BehaviourRule | HotTrigger, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Row indices (ascending) of activities a rule or trigger looks at (name and detail filter).
+
+        With ``start``/``stop``, only rows in that range (not cached).
+        """
+        whole = start == 0 and (stop is None or stop >= len(self.t))
         key = (tuple(rule.activities), None if rule.detail is None else rule.detail.model_dump_json())
-        if key not in self._rows:
-            mask = _take(_text_test(self.act_uniques, "in", rule.activities), self.act)
-            if rule.detail is not None:
-                mask &= _take(_detail_mask(self.det_uniques, rule.detail), self.det)
-            self._rows[key] = np.flatnonzero(mask)
-        return self._rows[key]
+        if whole and key in self._rows:
+            return self._rows[key]
+        sl = slice(start, stop)
+        names = np.flatnonzero(_text_test(self.act_uniques, "in", rule.activities))
+        if len(names) == 1 and whole:  # one activity: its rows, cached for every rule on it
+            idx = self._rows.setdefault(("code", int(names[0])), np.flatnonzero(self.act == names[0]))
+        elif len(names) == 1:
+            idx = start + np.flatnonzero(self.act[sl] == names[0])
+        else:
+            idx = start + np.flatnonzero(_take(np.isin(np.arange(len(self.act_uniques)), names), self.act[sl]))
+        if rule.detail is not None:
+            idx = idx[_take(_detail_mask(self.det_uniques, rule.detail), self.det[idx])]
+        if whole:
+            self._rows[key] = idx
+        return idx
 
 
-def _recycles(stage_log: pd.DataFrame | None, ids: pa.Array, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray]:
+def _recycles(stage_log: pd.DataFrame | None, lead: np.ndarray | None, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray]:
     """(lead position, time) of every recycle move, sorted by lead then time."""
     if stage_log is None or len(stage_log) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     _require(stage_log, "stage_log", ["lead_id", "stage", "at"])
-    lead = _lead_positions(stage_log["lead_id"], ids, "stage_log")
     t = _times_ns(stage_log["at"], definition, "stage_log.at")
     codes, uniques = _codes(stage_log["stage"])
     if (codes < 0).any():
@@ -425,6 +475,18 @@ def _last_recycle(rec: tuple[np.ndarray, np.ndarray], n: int, as_of: int) -> np.
 
 def _window_rows(acts: _Activities, rule: BehaviourRule | HotTrigger, as_of: int, cut: np.ndarray | None) -> np.ndarray:
     """Indices of a rule's activities inside its window at ``as_of`` (and after the recycle cut)."""
+    if acts.time_sorted:  # the window is a slice of rows
+        stop = int(np.searchsorted(acts.t, as_of, side="right"))
+        start = 0 if rule.window_days is None else int(np.searchsorted(acts.t, as_of - _days_ns(rule.window_days), side="right"))
+        key = (tuple(rule.activities), None if rule.detail is None else rule.detail.model_dump_json())
+        if key in acts._rows or stop - start > len(acts.t) // 2:
+            idx = acts.matching(rule)
+            idx = idx[np.searchsorted(idx, start) : np.searchsorted(idx, stop)]
+        else:
+            idx = acts.matching(rule, start, stop)
+        if cut is not None:
+            idx = idx[acts.t[idx] > cut[acts.lead[idx]]]
+        return idx
     idx = acts.matching(rule)
     t = acts.t[idx]
     keep = t <= as_of
@@ -486,12 +548,12 @@ def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
     if not isinstance(definition, LeadDefinition):
         raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
     t0 = int(_timestamp(as_of, definition, "as_of").value)
-    index, ids = _lead_index(leads)
+    index, rows = _lead_rows(leads, {"activities": activities, "stage_log": stage_log})
     n_fit = len(definition.fit_rules) + len(definition.bant)
     rules = np.zeros((len(definition.rule_ids), len(index)))
     _fit_matrix(leads, definition, rules[:n_fit])
-    acts = _Activities.build(activities, ids, definition, t0)
-    recycles = _recycles(stage_log, ids, definition)
+    acts = _Activities.build(activities, rows.get("activities"), definition)
+    recycles = _recycles(stage_log, rows.get("stage_log"), definition)
     cut = None
     if definition.on_recycle == "restart" and len(recycles[0]):
         cut = _last_recycle(recycles, len(index), t0)
@@ -727,14 +789,14 @@ def mql_events(
     if not isinstance(definition, LeadDefinition):
         raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
     t_end = int(_timestamp(until, definition, "until").value)
-    index, ids = _lead_index(leads)
+    index, rows = _lead_rows(leads, {"activities": activities, "stage_log": stage_log})
     n = len(index)
     fit = np.zeros((len(definition.fit_rules) + len(definition.bant), n))
     _fit_matrix(leads, definition, fit)
-    acts = _Activities.build(activities, ids, definition, t_end)
-    order = np.lexsort((acts.t, acts.lead))
-    acts = _Activities(acts.lead[order], acts.t[order], acts.act[order], acts.act_uniques, acts.det[order], acts.det_uniques)
-    rec_lead, rec_t = _recycles(stage_log, ids, definition)
+    acts = _Activities.build(activities, rows.get("activities"), definition)
+    acts = acts.subset(acts.t <= t_end)
+    acts = acts.subset(np.lexsort((acts.t, acts.lead)))  # rule rows come out sorted by (lead, time)
+    rec_lead, rec_t = _recycles(stage_log, rows.get("stage_log"), definition)
     keep = rec_t <= t_end
     rec_lead, rec_t = rec_lead[keep], rec_t[keep]
 

@@ -295,6 +295,8 @@ def tables(draw):
             "at": pd.to_datetime([BASE + pd.Timedelta(hours=r[2]) for r in log_rows]),
         }
     )
+    if draw(st.booleans()):  # exports sorted by time take the engine's slice path
+        acts = acts.sort_values("at", kind="stable").reset_index(drop=True)
     return leads, acts, (log if draw(st.integers(0, 3)) else None), as_of
 
 
@@ -335,3 +337,39 @@ def test_mql_events_agree_with_reference(definition, data):
         assert (g["lead_id"], g["at"], g["reason"]) == (r["lead_id"], r["at"], r["reason"])
         assert (None if pd.isna(g["trigger"]) else g["trigger"]) == r["trigger"]
         assert math.isclose(g["score"], r["score"], abs_tol=1e-9)
+
+
+def _positive(d):
+    data = d.to_dict()
+    for r in data["behaviour_rules"]:
+        r["points"] = abs(r["points"])
+    return parse_definition(data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_adding_a_positive_activity_never_lowers_a_score(definition, data):
+    d = _positive(data.draw(definitions(definition)))
+    leads, acts, log, as_of = data.draw(tables())
+    extra = pd.DataFrame(
+        {
+            "lead_id": [data.draw(st.sampled_from(list(leads["lead_id"])))],
+            "activity": [data.draw(st.sampled_from(ACTIVITIES))],
+            "at": [as_of - pd.Timedelta(hours=data.draw(st.integers(0, 24 * 40)))],
+            "detail": [data.draw(st.sampled_from(DETAILS))],
+        }
+    )
+    before = score(leads, acts, d, as_of, stage_log=log)["score"]
+    after = score(leads, pd.concat([acts, extra], ignore_index=True), d, as_of, stage_log=log)["score"]
+    assert (after >= before - 1e-9).all()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_activities_after_as_of_are_ignored(definition, data):
+    d = data.draw(definitions(definition))
+    leads, acts, log, as_of = data.draw(tables())
+    early = acts[acts["at"] <= as_of]
+    a = score(leads, early, d, as_of, stage_log=log)
+    b = score(leads, acts, d, as_of, stage_log=log)
+    pd.testing.assert_frame_equal(a, b)
