@@ -178,7 +178,7 @@ def _random_log(seed: int, definition, n_leads: int = 15) -> pd.DataFrame:
     return _log(rows)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), day=st.integers(0, 60))
 def test_snapshot_conservation(definition, seed, day):
     raw = _random_log(seed, definition)
