@@ -89,6 +89,9 @@ def test_dotted_keys_reach_sla_offsets_by_clock_id():
 def test_a_queue_that_never_drains_is_a_warning_with_the_utilisation():
     with pytest.warns(LeadsimWarning, match=r"utilisation 1\.20"):
         simulate(Scenario.queueing(12, 5, 2, horizon_days=0.5, warmup_days=0), seed=1)
+    with pytest.warns(LeadsimWarning, match="sdr_headcount is 0"):
+        res = simulate(small(horizon_days=7, sdr_headcount=0), seed=1)
+    assert res.touches["kind"].ne("call").all()
 
 
 # --------------------------------------------------------------------------- calendar and curves

@@ -284,6 +284,11 @@ class Model:
             env.timeout(self.created_min[i]).callbacks.append(lambda _e, i=int(i): self._outbound(self.L[i]))
         env.process(self._weeks())
         env.process(self._monitor())
+        for role, heads, who in (("sdr_headcount", sc.sdr_headcount, "MQLs"), ("rep_headcount", sc.rep_headcount,
+                                                                                "Sales Leads")):
+            if heads == 0 and n:
+                self.msgs.append(f"{role} is 0: {who} are never worked (utilisation unbounded); the queue never drains")
+                warnings.warn(self.msgs[-1], LeadsimWarning, stacklevel=4)
 
     # -- stage bookkeeping ---------------------------------------------------------
 
