@@ -130,6 +130,41 @@ def test_explain_orders_factors(definition):
         explain("L2", c, d)
 
 
+def test_priority_and_urgency(definition):
+    ids = [f"L{i}" for i in range(10)]
+    leads = _leads(definition, [{"lead_id": i} for i in ids])
+    # L0..L9 attend 0..9 webinars two days before as_of (each 15 * 0.5**(2/45), capped at 30)
+    rows = [(lid, "webinar", "2026-03-29", None) for k, lid in enumerate(ids) for _ in range(k)]
+    s = score(leads, _acts(rows), definition, "2026-03-31")
+    one = 15 * 0.5 ** (2 / 45)
+    assert s.loc["L1", "behaviour_score"] == pytest.approx(one + 5)  # + recently active
+    # scores 0, one + 5 and eight times 35: both percentiles are 35, nobody is above: one star each
+    assert s.loc["L0", "priority"] == 1 and s.loc["L1", "priority"] == 1 and s.loc["L9", "priority"] == 1
+    # gains over 7 days equal the behaviour scores (nothing before): 0 -> 0, 19.4 -> 1 flame, 35 -> 2 flames
+    assert s["urgency"].tolist() == [0, 1] + [2] * 8
+
+
+def test_priority_stars_follow_percentiles(definition):
+    ids = [f"L{i}" for i in range(5)]
+    sizes = [None, 60, 300, 2000, 2000]  # fit 0, 10, 20, 25, 25
+    leads = _leads(definition, [{"lead_id": i, "company_size": z} for i, z in zip(ids, sizes, strict=True)])
+    s = score(leads, None, definition, "2026-03-31")
+    # 50th percentile 20, 80th 25: stars 1 + (score > 20) + (score > 25)
+    assert s["priority"].tolist() == [1, 1, 1, 2, 2]
+
+
+def test_plots_from_a_snapshot(definition):
+    from leadsim.plots.scoring import plot_grade_engagement, plot_score_distribution
+
+    leads = _leads(definition, [{"lead_id": "L1", "seniority": "vp"}, {"lead_id": "L2", "company_size": 5000}])
+    s = score(leads, None, definition, "2026-03-31")
+    ax = plot_score_distribution(s, mql=definition.thresholds.mql, grades=definition.thresholds.fit_grades)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["A", "B", "C", "D"]
+    ax = plot_grade_engagement(s, grades=definition.thresholds.fit_grades, engagement=definition.thresholds.engagement)
+    counts = ax.images[0].get_array()
+    assert counts.shape == (4, 4) and counts[2, 3] == 2  # both fit 25: grade C, engagement 4
+
+
 # --------------------------------------------------------------------------- differential test
 
 import math  # noqa: E402
