@@ -260,6 +260,8 @@ class Model:
         self.h_det = np.empty(0, object)
         self.pending: pd.DataFrame | None = None
         self.recycles: dict[int, list[tuple[str, int, int]]] = {}
+        self.quieted: list[_Lead] = []  # recycled this epoch: their remaining activities are dropped
+        self.closed = np.zeros(n, bool)  # in a terminal stage
         # activities older than every rule window cannot change an MQL moment after the epoch start
         wins = [r.window_days for r in d.behaviour_rules if r.window_days is not None]
         wins += [t.window_days for t in d.hot_triggers]
@@ -313,6 +315,7 @@ class Model:
         self._withdraw(lead)
         self._set_stage(lead, stage, reason, lead.owner if stage in ("customer", "lost") else lead.owner)
         lead.terminal = True
+        self.closed[lead.i] = True
         lead.quiet_ns = min(lead.quiet_ns, self._now_ns())
 
     def _withdraw(self, lead: _Lead) -> None:
@@ -334,6 +337,7 @@ class Model:
         lead.episode += 1
         lead.ep_mql = False
         lead.quiet_ns = min(lead.quiet_ns, t_ns)
+        self.quieted.append(lead)
         if lead.handoff is not None and lead.handoff[10] is None:
             lead.handoff[10] = outcome
         # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
@@ -371,8 +375,10 @@ class Model:
         epoch = self.scenario.behaviour.epoch_days * 1440.0
         while True:
             self._commit_pending()
-            for lead in self.L:
-                lead.quiet_ns = _BIG if not lead.terminal else lead.quiet_ns
+            for lead in self.quieted:
+                if not lead.terminal:
+                    lead.quiet_ns = _BIG
+            self.quieted = []
             t0 = k * epoch
             if t0 >= self.horizon:
                 return
@@ -386,8 +392,7 @@ class Model:
     def _plan_week(self, t0: float, t1: float) -> None:
         rng, d = self.rng, self.d
         t0_ns, t1_ns = int(round(t0 * _MIN_NS)), int(round(t1 * _MIN_NS))
-        alive = np.flatnonzero((self.created_ns < t1_ns)
-                               & ~np.fromiter((x.terminal for x in self.L), bool, self.n))
+        alive = np.flatnonzero((self.created_ns < t1_ns) & ~self.closed)
         if not len(alive):
             return
         lo = np.maximum(self.created_ns[alive], t0_ns)
