@@ -183,6 +183,25 @@ def _run_queueing(scenario: Scenario, seed: Any) -> SimulationResult:
 # --------------------------------------------------------------------------- full model
 
 
+def _relaxed(d, epoch_days: float):
+    """The definition loosened so that its snapshot at an epoch's end is >= the score at every moment in it.
+
+    No decay (weights 1), negative points dropped, every window widened by the
+    epoch; caps, fit rules and the threshold unchanged.
+    """
+    r = d.model_copy(deep=True)
+    for rule in r.behaviour_rules:
+        if rule.points < 0:
+            rule.points = 0.0
+        if rule.mode == "each":
+            rule.half_life_days = None
+        if rule.window_days is not None:
+            rule.window_days = rule.window_days + epoch_days
+    for trig in r.hot_triggers:
+        trig.window_days = trig.window_days + epoch_days
+    return r
+
+
 class _Lead:
     __slots__ = ("i", "stage", "owner", "episode", "ep_mql", "quiet_ns", "terminal", "last_touch", "entered",
                  "seq", "item", "handoff", "handed_at", "attempts", "score", "hot", "deadline", "escalated",
@@ -260,6 +279,7 @@ class Model:
         self.h_det = np.empty(0, object)
         self.pending: pd.DataFrame | None = None
         self.recycles: dict[int, list[tuple[str, int, int]]] = {}
+        self.relaxed = _relaxed(d, sc.behaviour.epoch_days)
         self.quieted: list[_Lead] = []  # recycled this epoch: their remaining activities are dropped
         self.closed = np.zeros(n, bool)  # in a terminal stage
         # activities older than every rule window cannot change an MQL moment after the epoch start
@@ -415,7 +435,7 @@ class Model:
                         dtype=np.int64)
         if not len(cand):
             return
-        ev = self._mql_batch(cand, t1_ns - 1, since=t0_ns, extra=w)
+        ev = self._mql_batch(cand, t1_ns - 1, since=t0_ns, extra=w, relaxed=self.relaxed)
         first_event = {}
         for row in ev.itertuples(index=False):
             if row.lead not in first_event:
@@ -454,7 +474,8 @@ class Model:
                 self.env.timeout(t_ns / _MIN_NS - self.env.now).callbacks.append(
                     lambda _e, lead=lead, t_ns=t_ns, ep=lead.episode: self._explore(lead, t_ns, ep))
 
-    def _mql_batch(self, cand, until_ns: int, since: int, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    def _mql_batch(self, cand, until_ns: int, since: int, extra: pd.DataFrame | None = None,
+                   relaxed: Any = None) -> pd.DataFrame:
         """``mql_events`` for the leads at positions ``cand`` with their history (and ``extra`` rows)."""
         from leadsim.scoring import mql_events
 
@@ -482,8 +503,23 @@ class Model:
                  for (prev, a, b) in self.recycles.get(int(i), [])]
         log = pd.DataFrame(rows, columns=["lead_id", "stage", "at"]) if rows else None
         leads = self.leads.iloc[cand]
-        until = base + np.timedelta64(int(until_ns), "ns")
-        ev = mql_events(leads, acts, self.d, until=pd.Timestamp(until), stage_log=log)
+        until = pd.Timestamp(base + np.timedelta64(int(until_ns), "ns"))
+        if relaxed is not None and len(cand):
+            # a snapshot under the relaxed definition bounds every moment of the epoch from above:
+            # only leads it calls MQL can become one, so only they need the (costly) moment-by-moment check
+            from leadsim.scoring import score
+
+            ok = score(leads, acts, relaxed, as_of=until, stage_log=log)["is_mql"].to_numpy(bool)
+            keep = np.zeros(self.n, bool)
+            keep[cand[ok]] = True
+            cand = cand[ok]
+            leads = leads.iloc[np.flatnonzero(ok)]
+            acts = acts[keep[lead_a]]
+            if log is not None:
+                log = log[log["lead_id"].isin(set(self.ids[cand]))]
+            if not len(cand):
+                return pd.DataFrame(columns=["lead", "t_ns", "reason", "trigger", "score"])
+        ev = mql_events(leads, acts, self.d, until=until, stage_log=log)
         pos = pd.Series(cand, index=self.ids[cand])
         out = pd.DataFrame({
             "lead": pos.loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy(),
