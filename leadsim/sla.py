@@ -254,8 +254,8 @@ class _Texts:
         raise KeyError(name)
 
 
-def _group_text(texts: _Texts, rows: np.ndarray, clock: SlaClock, level: int, ctx: dict[str, Any]) -> tuple[pa.Array, pa.Array]:
-    """Recipients and messages of one clock level for the hand-offs ``rows``."""
+def _group_message(texts: _Texts, rows: np.ndarray, clock: SlaClock, level: int, ctx: dict[str, Any]) -> pa.Array:
+    """Messages of one clock level for the hand-offs ``rows``."""
     lv = clock.levels[level]
     n = len(rows)
     consts = {
@@ -268,19 +268,24 @@ def _group_text(texts: _Texts, rows: np.ndarray, clock: SlaClock, level: int, ct
     def field(name: str) -> Any:
         return consts[name] if name in consts else texts.field(name, rows)
 
-    empty = pa.array([""] * n, pa.large_string())
-    message = _fill(lv.message, field, n) if lv.message else empty
-    parts: list[Any] = []
-    for who in lv.recipients:
-        if who in ("owner", "manager"):
-            parts.append(texts.field(who, rows))
-        else:
-            parts.append(pa.scalar(", ".join(ctx["leadership"]) if who == "leadership" else who, pa.large_string()))
-    if n == 0 or not parts:
-        return empty, message
-    if not any(isinstance(p_, pa.Array) for p_ in parts):
-        parts.append(pa.nulls(n, pa.large_string()))
-    return pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()), null_handling="skip"), message
+    return _fill(lv.message, field, n) if lv.message else pa.array([""] * n, pa.large_string())
+
+
+def _recipient_table(texts: _Texts, clock: SlaClock, level: int, ctx: dict[str, Any]) -> pa.Array:
+    """Recipients of one clock level for every owner code, then for "no owner" (they depend on the owner only).
+
+    A plain loop over the few owners; a missing owner or manager is left out
+    (pyarrow's ``binary_join_element_wise(null_handling="skip")`` drops rows
+    whose parts are all missing, so it is not used here).
+    """
+    n = len(texts.h.owner_names)
+    cols = {who: texts._owner_table(who).to_pylist() + [None] for who in ("owner", "manager") if who in clock.levels[level].recipients}
+    const = {"leadership": ", ".join(ctx["leadership"])}
+    out = []
+    for i in range(n + 1):
+        vals = [cols[who][i] if who in cols else const.get(who, who) for who in clock.levels[level].recipients]
+        out.append(", ".join(v for v in vals if v is not None))
+    return pa.array(out, pa.large_string())
 
 
 def _context(definition: LeadDefinition, owners: Any, leads: Any, scores: Any) -> dict[str, Any]:
@@ -304,8 +309,10 @@ def _build_alerts(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, i
     """The alert table, ordered by due time, hand-off, clock, level.
 
     ``fired``: (clock index, level, hand-off rows, due ns) per clock level.
-    Numbers are sorted first; text is built per clock level on the few
-    distinct lead/owner strings and put in order with one take per column.
+    Numbers are sorted first; messages are built per clock level from the
+    distinct lead/owner strings and put in order with one take; recipients
+    depend on the owner only, so they are built per (clock level, owner) and
+    taken from that small table.
     """
     if not fired:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in ALERT_COLUMNS})
@@ -318,10 +325,14 @@ def _build_alerts(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, i
     lvl = np.concatenate([np.full(len(f[2]), f[1], dtype=np.int64) for f in fired])
     off = np.concatenate([np.full(len(f[2]), float(clocks[f[0]].levels[f[1]].offset)) for f in fired])
     order = _order_by_time_then(due, h.hid[rows], clk * (max(len(k.levels) for k in clocks)) + lvl)
-    rec, msg = zip(*(_group_text(texts, f[2], clocks[f[0]], f[1], ctx) for f in fired), strict=True)
+    msg = [_group_message(texts, f[2], clocks[f[0]], f[1], ctx) for f in fired]
     take = pa.array(order)
     r = rows[order]
     c = clk[order]
+    slots = len(h.owner_names) + 1
+    rec_table = pa.concat_arrays([_recipient_table(texts, clocks[f[0]], f[1], ctx) for f in fired])
+    grp = np.concatenate([np.full(len(f[2]), i, dtype=np.int64) for i, f in enumerate(fired)])[order]
+    rec_at = grp * slots + np.where(h.owner[r] < 0, slots - 1, h.owner[r])
     clock_ids = pa.array([k.id for k in clocks], pa.large_string())
     clock_stages = pa.array([k.stage for k in clocks], pa.large_string())
     return pd.DataFrame(
@@ -335,8 +346,8 @@ def _build_alerts(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, i
             "level": lvl[order],
             "offset": off[order],
             "due_at": due[order].view("datetime64[ns]"),
-            "recipients": _text_series(pa.concat_arrays(list(rec)).take(take)).array,
-            "message": _text_series(pa.concat_arrays(list(msg)).take(take)).array,
+            "recipients": _text_series(rec_table.take(pa.array(rec_at))).array,
+            "message": _text_series(pa.concat_arrays(msg).take(take)).array,
         }
     )
 

@@ -152,6 +152,12 @@ def test_recipients_and_messages(definition):
     # without an owners table the manager is left out, not invented
     s2 = schedule(h, definition).set_index(["clock", "level"])
     assert s2.loc[("touch", 2), "recipients"] == "ana"
+    # a hand-off without an owner, next to owned ones: its owner/manager are left out, rows stay aligned
+    h3 = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "stage": ["sales_lead"] * 3, "owner": ["ana", None, "bob"],
+                       "at": [T("2026-03-06 16:00")] * 3})
+    s3 = schedule(h3, definition, owners=owners).set_index(["lead_id", "clock", "level"])["recipients"]
+    assert s3[("L2", "touch", 0)] == "" and s3[("L2", "touch", 2)] == "" and s3[("L2", "touch", 3)] == "sales-leadership"
+    assert s3[("L1", "touch", 2)] == "ana, max" and s3[("L3", "touch", 2)] == "bob"
 
 
 def test_german_messages():
