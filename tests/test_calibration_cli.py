@@ -9,6 +9,7 @@ import pytest
 
 from leadsim import load_definition
 from leadsim.cli import main
+from leadsim.definition import LeadsimWarning
 
 
 def test_sample_run_writes_definition_diff_metrics_and_figures(tmp_path, capsys):
@@ -43,11 +44,11 @@ def _write_tiny(tmp_path):
     return tmp_path / "leads.csv", tmp_path / "outcomes.csv"
 
 
-@pytest.mark.filterwarnings("ignore::leadsim.definition.LeadsimWarning")
 def test_files_with_too_few_outcomes_are_a_clear_error(tmp_path, capsys):
     leads, outcomes = _write_tiny(tmp_path)
-    code = main(["calibrate", "--leads", str(leads), "--outcomes", str(outcomes), "--half-lives", "21",
-                 "--out", str(tmp_path / "o")])
+    with pytest.warns(LeadsimWarning, match="the rules on them score nothing"):
+            code = main(["calibrate", "--leads", str(leads), "--outcomes", str(outcomes), "--half-lives", "21",
+                     "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "missing for every handed-over lead" in err or "too few labelled hand-offs" in err

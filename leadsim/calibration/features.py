@@ -238,23 +238,25 @@ class _Pairs:
         self.age_days = self.age_ns / 86_400e9
         self.combo = combo_k[pair[ok]]
         self.rules = definition.behaviour_rules
-        self._masks: dict[int, np.ndarray] = {}
-
-    def _mask(self, j: int) -> np.ndarray:
-        if j not in self._masks:
-            m = self.match[self.combo, j]
-            w = self.rules[j].window_days
-            if w is not None:
-                m &= self.age_days < w
-            self._masks[j] = m
-        return self._masks[j]
 
     def counts(self, half_life: float) -> pd.DataFrame:
-        """Uncapped decayed counts per behaviour rule (all modes count the same way)."""
+        """Uncapped decayed counts per behaviour rule (all modes count the same way).
+
+        Activity kinds that the same rules look at share a *pattern*; per
+        distinct window, one weighted ``bincount`` over (hand-off, pattern)
+        cells, then a product with the pattern x rule match matrix.
+        """
         w = np.exp2(-self.age_days / half_life)
+        patterns, of_combo = np.unique(self.match, axis=0, return_inverse=True)
+        nc = len(patterns)
         out = np.zeros((self.n, len(self.rules)))
-        for j in range(len(self.rules)):
-            out[:, j] = np.bincount(self.handoff, weights=w * self._mask(j), minlength=self.n)
+        cell = self.handoff * nc + of_combo.ravel()[self.combo]
+        windows = {r.window_days for r in self.rules}
+        for win in windows:
+            cols = [j for j, r in enumerate(self.rules) if r.window_days == win]
+            weights = w if win is None else w * (self.age_days < win)
+            per_kind = np.bincount(cell, weights=weights, minlength=self.n * nc).reshape(self.n, nc)
+            out[:, cols] = per_kind @ patterns[:, cols].astype(float)
         return pd.DataFrame(out, columns=[r.id for r in self.rules])
 
 
