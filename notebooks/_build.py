@@ -228,8 +228,8 @@ NB02 = [
     md("## Distributions by grade and engagement"),
     code("""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    plot_score_distribution(scores, d, ax=axes[0])
-    plot_grade_engagement(scores, d, ax=axes[1]);
+    plot_score_distribution(scores, mql=d.thresholds.mql, grades=d.thresholds.fit_grades, ax=axes[0])
+    plot_grade_engagement(scores, ax=axes[1]);
     """),
     md("Share of MQLs in each grade × engagement cell:"),
     code('pd.crosstab(scores["grade"], scores["engagement"], values=scores["is_mql"], aggfunc="mean").round(2)'),
