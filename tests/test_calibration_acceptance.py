@@ -130,3 +130,11 @@ def test_data_sufficiency_warns_then_refuses():
     tiny = fs.subset(np.arange(150))
     with pytest.raises(DataError, match="too few labelled hand-offs"):
         calibrate(None, features=tiny)
+
+
+def test_a_single_outcome_class_is_refused():
+    fs = _calibration(SEEDS[1]).features
+    one = fs.subset(np.arange(len(fs)))
+    one.y = pd.Series(False, index=one.X.index, name="sql")
+    with pytest.raises(DataError, match="0 SQLs"):
+        calibrate(None, features=one)

@@ -108,3 +108,13 @@ def test_cv_on_a_subsample_then_refit_on_all_rows():
     assert isinstance(m.logistic_, LogisticRegression) and m.logistic_.C == m.C_
     ref = LogisticRegression(C=m.C_, solver="newton-cholesky", tol=1e-4, max_iter=1000).fit(m._transform(X), y)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+
+
+def test_binned_numerics_one_coefficient_per_bin():
+    X, y = _crm(800, seed=3)
+    m = MQLCalibrator(cv=2, numeric="bins", n_bins=4).fit(X[["visits", "region"]], y)
+    c = m.coefficients()
+    assert (c["level"] == "bin").sum() >= 2 and "(intercept)" in set(c["feature"])
+    assert m.predict_proba(X[["visits", "region"]]).shape == (800, 2)
+    with pytest.raises(ValueError, match="numeric="):
+        MQLCalibrator(numeric="log").fit(X, y)
