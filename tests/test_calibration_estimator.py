@@ -110,6 +110,7 @@ def test_cv_on_a_subsample_then_refit_on_all_rows():
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.filterwarnings("ignore:Bins whose width")
 def test_binned_numerics_one_coefficient_per_bin():
     X, y = _crm(800, seed=3)
     m = MQLCalibrator(cv=2, numeric="bins", n_bins=4).fit(X[["visits", "region"]], y)
