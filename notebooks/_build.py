@@ -532,7 +532,7 @@ NB04 = [
     import matplotlib.pyplot as plt
 
     import leadsim
-    from leadsim.plots.funnel import plot_time_in_stage, plot_waterfall
+    from leadsim.plots.funnel import plot_sla_breach, plot_waterfall
     from leadsim.plots.simulation import breach_heatmap, kpi_vs_parameter, queue_over_time
 
     scenario = leadsim.load_scenario().with_values({"horizon_days": HORIZON_DAYS})
@@ -552,13 +552,13 @@ NB04 = [
     """),
     code("queue_over_time(run);"),
     md("""
-    The simulated history has the same tables as real data, so the funnel reports
-    of step 3 run on it unchanged:
+    The simulated history has the same tables as real data, so the funnel report and
+    the SLA audit of step 3 run on it unchanged:
     """),
     code("""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4))
     plot_waterfall(leadsim.waterfall(run.stage_log, definition=d), ax=axes[0])
-    plot_time_in_stage(leadsim.velocity(run.stage_log, d), ax=axes[1]);
+    plot_sla_breach(leadsim.audit(run.stage_log, run.touches, d, owners=run.owners).summary["levels"], ax=axes[1]);
     """),
     md("""
     ## Sweep: SDR headcount × first-touch window
