@@ -238,25 +238,24 @@ class _Pairs:
         self.age_days = self.age_ns / 86_400e9
         self.combo = combo_k[pair[ok]]
         self.rules = definition.behaviour_rules
+        self._masks: dict[int, np.ndarray] = {}
+
+    def _mask(self, j: int) -> np.ndarray:
+        """Pairs rule ``j`` looks at (kind and window); cached across half-lives."""
+        if j not in self._masks:
+            m = self.match[:, j][self.combo]
+            w = self.rules[j].window_days
+            if w is not None:
+                m &= self.age_days < w
+            self._masks[j] = m
+        return self._masks[j]
 
     def counts(self, half_life: float) -> pd.DataFrame:
-        """Uncapped decayed counts per behaviour rule (all modes count the same way).
-
-        Activity kinds that the same rules look at share a *pattern*; per
-        distinct window, one weighted ``bincount`` over (hand-off, pattern)
-        cells, then a product with the pattern x rule match matrix.
-        """
+        """Uncapped decayed counts per behaviour rule (all modes count the same way)."""
         w = np.exp2(-self.age_days / half_life)
-        patterns, of_combo = np.unique(self.match, axis=0, return_inverse=True)
-        nc = len(patterns)
         out = np.zeros((self.n, len(self.rules)))
-        cell = self.handoff * nc + of_combo.ravel()[self.combo]
-        windows = {r.window_days for r in self.rules}
-        for win in windows:
-            cols = [j for j, r in enumerate(self.rules) if r.window_days == win]
-            weights = w if win is None else w * (self.age_days < win)
-            per_kind = np.bincount(cell, weights=weights, minlength=self.n * nc).reshape(self.n, nc)
-            out[:, cols] = per_kind @ patterns[:, cols].astype(float)
+        for j in range(len(self.rules)):
+            out[:, j] = np.bincount(self.handoff, weights=w * self._mask(j), minlength=self.n)
         return pd.DataFrame(out, columns=[r.id for r in self.rules])
 
 
@@ -412,12 +411,15 @@ def build_features(
     if len(grid) > 1:
         gen = np.random.default_rng(rng)
         rows = np.arange(len(out)) if len(out) <= cv_rows else np.sort(gen.choice(len(out), cv_rows, replace=False))
-        beh = {h: pairs.counts(h).iloc[rows] for h in grid}
-        scores = _select_half_life(fit_x.iloc[rows], beh, ctrl.iloc[rows], yb[rows])
+        full = {h: pairs.counts(h) for h in grid}
+        scores = _select_half_life(fit_x.iloc[rows], {h: b.iloc[rows] for h, b in full.items()}, ctrl.iloc[rows],
+                                   yb[rows])
         best = float(scores.idxmin()) if scores.notna().any() else grid[len(grid) // 2]
+        beh_x = full[best]
+        del full
     else:
         best = grid[0]
-    beh_x = pairs.counts(best)
+        beh_x = pairs.counts(best)
     current_beh = _current_behaviour(pairs, definition, ids, handed_np)
 
     X = pd.concat([fit_x, beh_x, ctrl], axis=1)
