@@ -267,6 +267,11 @@ def test_invariants_hold_for_any_seed_and_staffing(seed, sdrs, routing, auto_ret
         warnings.simplefilter("ignore", LeadsimWarning)
         res = simulate(sc, seed)
     _check_invariants(res, sc.lead_definition)
+    # and the run's MQL moments are exactly what scoring finds on its log
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+    cols = ["lead_id", "at", "reason"]
+    pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
+                                  check_dtype=False)
 
 
 # --------------------------------------------------------------------------- golden

@@ -363,12 +363,12 @@ class Model:
         # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
         if self.d.on_recycle == "restart":
             if self.fit[lead.i] >= self.d.thresholds.mql:
-                self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode)
+                self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode, at_recycle=True)
         else:
             ev = self._mql_batch([lead.i], t_ns + 1, since=t_ns)
             for row in ev.itertuples(index=False):
                 if row.t_ns == t_ns:
-                    self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode)
+                    self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode, at_recycle=True)
 
     def _stage_entry_ns(self, lead: _Lead) -> int:
         return lead.entered_ns
@@ -431,6 +431,7 @@ class Model:
         mark = np.zeros(self.n, bool)
         mark[w_lead] = True
         mark[new] = True
+        mark[(self.created_ns >= t0_ns) & (self.created_ns < t1_ns)] = True  # creation is a scoring moment (outbound too)
         cand = np.array([i for i in np.flatnonzero(mark) if not self.L[i].ep_mql and not self.L[i].terminal],
                         dtype=np.int64)
         if not len(cand):
@@ -530,8 +531,10 @@ class Model:
         })
         return out[out["t_ns"] >= since]
 
-    def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int) -> None:
-        if lead.episode != episode or lead.ep_mql or lead.terminal or t_ns > lead.quiet_ns:
+    def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int,
+                *, at_recycle: bool = False) -> None:
+        # an epoch's event after the lead went quiet came from an activity that was dropped: void
+        if lead.episode != episode or lead.ep_mql or lead.terminal or (t_ns > lead.quiet_ns and not at_recycle):
             return
         lead.ep_mql = True
         trig = None if trigger is None or (isinstance(trigger, float) and math.isnan(trigger)) or trigger is pd.NA \
