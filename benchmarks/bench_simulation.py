@@ -99,7 +99,7 @@ def year_run(epoch_days: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def sweep_speedup(runs: int = 16, customers: int = 15_000) -> tuple[float, float]:
+def sweep_speedup(runs: int = 16, customers: int = 60_000) -> tuple[float, float]:
     from leadsim.simulation import Scenario, SerialExecutor, sweep
 
     sc = Scenario.queueing(LAM, MU, C, patience_hours=1.0, horizon_days=customers / LAM / 24.0, warmup_days=0)
