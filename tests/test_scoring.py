@@ -335,7 +335,7 @@ def tables(draw):
     return leads, acts, (log if draw(st.integers(0, 3)) else None), as_of
 
 
-SLOW = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SLOW
@@ -381,7 +381,7 @@ def _positive(d):
     return parse_definition(data)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_adding_a_positive_activity_never_lowers_a_score(definition, data):
     d = _positive(data.draw(definitions(definition)))
@@ -399,7 +399,7 @@ def test_adding_a_positive_activity_never_lowers_a_score(definition, data):
     assert (after >= before - 1e-9).all()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_activities_after_as_of_are_ignored(definition, data):
     d = data.draw(definitions(definition))
