@@ -114,8 +114,9 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
     rep.section("Scoring", f"{len(scores):,} leads scored as of {ctx.as_of:%Y-%m-%d %H:%M}: {n_mql:,} are MQLs "
                 f"now (score at or over {d.thresholds.mql:g}, or a hot trigger), {n_hot:,} of them hot.")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    plot_score_distribution(scores, d, ax=axes[0])
-    plot_grade_engagement(scores, d, ax=axes[1])
+    plot_score_distribution(scores, mql=d.thresholds.mql, grades=list(d.thresholds.fit_grades), ax=axes[0])
+    plot_grade_engagement(scores, grades=list(d.thresholds.fit_grades), engagement=list(d.thresholds.engagement),
+                          ax=axes[1])
     rep.figure("scores", fig, title="Scores by grade; fit grade x engagement")
     top = scores.sort_values(["priority", "score"], ascending=False).head(15).reset_index()
     rep.table("scores", scores.reset_index(), title="Top leads by priority and score (all leads in scores.csv)",
@@ -179,6 +180,48 @@ def step_sla(ctx: DemoContext, rep: Report) -> None:
     rep.data("sla_summary", {k: v for k, v in s.items()})
 
 
+def step_calibrate(ctx: DemoContext, rep: Report) -> None:
+    import matplotlib.pyplot as plt
+
+    from leadsim.calibration import calibrate, diff_markdown
+    from leadsim.plots.calibration import plot_gain, plot_points, plot_reliability, plot_volume_precision
+
+    if ctx.outcomes is None:
+        rep.section("Calibration", "No outcomes given: calibration needs the sales feedback (--outcomes).")
+        return
+    tables = {"leads": ctx.leads, "activities": ctx.activities, "outcomes": ctx.outcomes}
+    cal = calibrate(tables, ctx.definition, rng=ctx.seed)
+    ctx.results["calibration"] = cal
+    r = cal.report
+    m = r.metrics
+    rates = r.rates
+    text = (f"A regularised logistic model on {len(cal.features):,} labelled hand-offs "
+            f"({int(cal.features.y.sum()):,} SQLs), validated on the newest hand-offs. ROC AUC on the held-out "
+            f"hand-offs: current definition {m.loc['current definition', 'roc_auc']:.3f}, calibrated model "
+            f"{m.loc['calibrated', 'roc_auc']:.3f}, revised definition {m.loc['calibrated definition', 'roc_auc']:.3f}. "
+            f"The revised definition keeps the MQL threshold at {r.scorecard.threshold:g} points; only the points move. "
+            f"Lead -> Sales Lead rate: {rates.loc['current', 'lead_to_sales_lead']:.1%} now, "
+            f"{rates.loc['proposed', 'lead_to_sales_lead']:.1%} proposed.")
+    rep.section("Calibration on sales outcomes", text)
+    for note in cal.notes:
+        rep.text(note, note=True)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    plot_reliability(r, ax=axes[0, 0])
+    plot_gain(r, ax=axes[0, 1])
+    plot_volume_precision(r, ax=axes[1, 0])
+    plot_points(r, ax=axes[1, 1])
+    fig.tight_layout()
+    rep.figure("calibration", fig, title="Reliability, gain, volume vs precision, proposed points")
+    rep.table("calibration_metrics", m, title="Held-out metrics", index=True)
+    rep.table("calibration_diff", cal.diff, title=f"What changes: version {cal.previous.version} -> "
+              f"{cal.definition.version}", max_rows=60)
+    rep.attach("definition.revised.yaml", cal.definition.to_yaml())
+    rep.attach("definition.diff.md", diff_markdown(cal.previous, cal.definition))
+    rep.text("The revised definition is saved beside this page as definition.revised.yaml "
+             "(and the diff as definition.diff.md), ready for both teams to review and sign.", note=True)
+    rep.data("calibration", r.to_dict() | {"notes": cal.notes})
+
+
 def step_exercise(ctx: DemoContext, rep: Report) -> None:
     import matplotlib.pyplot as plt
 
@@ -212,6 +255,7 @@ STEPS: list[tuple[str, Callable[[DemoContext, Report], None], str]] = [
     ("score", step_score, "scoring leads"),
     ("funnel", step_funnel, "funnel waterfall and velocity"),
     ("sla", step_sla, "SLA audit"),
+    ("calibrate", step_calibrate, "calibrating on sales outcomes"),
     ("exercise", step_exercise, "100-companies agreement"),
 ]
 
