@@ -705,11 +705,15 @@ def _count_le(ev_lead: np.ndarray, ev_t: np.ndarray, q_lead: np.ndarray, q_t: np
     return np.searchsorted(key_ev, key_q, side="right")
 
 
+def _chunk_ns(half_life_ns: float) -> int:
+    return max(int(64 * half_life_ns), 1)
+
+
 def _decayed_window_sums(
     ev_lead: np.ndarray,
     ev_t: np.ndarray,
     half_life_ns: float,
-    q_lead: np.ndarray,
+    old: np.ndarray,
     q_t: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
@@ -718,12 +722,13 @@ def _decayed_window_sums(
 
     Prefix sums are rebased per (lead, time chunk of 64 half-lives) so that
     ``2 ** (t / h)`` never overflows; events more than 64 half-lives old (weight
-    below 2**-64) are left out.  A window then spans at most two chunks.
+    below 2**-64) are left out (``old``: each query's first event newer than
+    one chunk).  A window then spans at most two chunks.
     """
     out = np.zeros(len(q_t))
     if len(ev_t) == 0:
         return out
-    chunk_ns = max(int(64 * half_life_ns), 1)
+    chunk_ns = _chunk_ns(half_life_ns)
     chunk = ev_t // chunk_ns
     anchor = chunk * chunk_ns
     v = np.exp2((ev_t - anchor) / half_life_ns)
@@ -733,7 +738,6 @@ def _decayed_window_sums(
     seg_start = np.flatnonzero(new)[seg]
     cum = pd.Series(v).groupby(seg).cumsum().to_numpy()
     # leave out events older than one chunk (they weigh < 2**-64)
-    old = _count_le(ev_lead, ev_t, q_lead, q_t - chunk_ns)
     a = np.where(hi > lo, np.maximum(lo, old), hi)
     has = np.flatnonzero(hi > a)
     a, b, t = a[has], hi[has], q_t[has]
@@ -752,15 +756,42 @@ def _decayed_window_sums(
     return out
 
 
+class _Ranks:
+    """Dense ranks of every time ``mql_events`` compares, from one sort.
+
+    Activity times, moment times, recycle cuts and ``moment - offset`` for
+    each window and decay chunk share one rank scale, so (lead, rank) packs
+    into one int64 key and windows become ``searchsorted`` on sorted keys.
+    """
+
+    def __init__(self, act_t: np.ndarray, m_t: np.ndarray, m_cut: np.ndarray, offsets: list[int]):
+        parts = [act_t, m_t, m_cut, *(m_t - off for off in offsets)]
+        values = np.concatenate(parts)
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        new = np.ones(len(values), bool)
+        new[1:] = ordered[1:] != ordered[:-1]
+        rank = np.empty(len(values), np.int64)
+        rank[order] = np.cumsum(new) - 1
+        self.width = np.int64(rank.max() + 1 if len(rank) else 1)
+        bounds = np.cumsum([0, *(len(p) for p in parts)])
+        pieces = [rank[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self.act, self.moment, self.cut = pieces[:3]
+        self.before = dict(zip(offsets, pieces[3:], strict=True))
+
+
 def _rule_at_moments(
-    acts: _Activities, rule: BehaviourRule | HotTrigger, m_lead: np.ndarray, m_t: np.ndarray, m_cut: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(event leads, event times, lo, hi): each moment's window as a slice of the rule's sorted events."""
+    acts: _Activities, rule: BehaviourRule | HotTrigger, m_lead: np.ndarray, ranks: _Ranks
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(event leads, event times, event keys, lo, hi): each moment's window as a slice of the rule's sorted events."""
     idx = acts.matching(rule)
     ev_lead, ev_t = acts.lead[idx], acts.t[idx]
-    lo_t = m_cut if rule.window_days is None else np.maximum(m_cut, m_t - _days_ns(rule.window_days))
-    both = _count_le(ev_lead, ev_t, np.concatenate([m_lead, m_lead]), np.concatenate([m_t, lo_t]))
-    return ev_lead, ev_t, both[len(m_t) :], both[: len(m_t)]
+    key = ev_lead * ranks.width + ranks.act[idx]
+    base = m_lead * ranks.width
+    lo_rank = ranks.cut if rule.window_days is None else np.maximum(ranks.cut, ranks.before[_days_ns(rule.window_days)])
+    hi = np.searchsorted(key, base + ranks.moment, side="right")
+    lo = np.searchsorted(key, base + lo_rank, side="right")
+    return ev_lead, ev_t, key, lo, hi
 
 
 def mql_events(
@@ -821,24 +852,31 @@ def mql_events(
         has = episode > 0
         m_cut[has] = rec_t[rec_pos[has] - 1]
 
+    everything = [*definition.behaviour_rules, *definition.hot_triggers]
+    offsets = {_days_ns(r.window_days) for r in everything if r.window_days is not None}
+    offsets |= {_chunk_ns(r.half_life_days * _DAY_NS) for r in definition.behaviour_rules if r.half_life_days}
+    ranks = _Ranks(acts.t, m_t, m_cut, sorted(offsets))
+
     rules = np.zeros((len(fit) + len(definition.behaviour_rules), len(m_t)))
     rules[: len(fit)] = fit[:, m_lead]
     beh = rules[len(fit) :]
     for j, r in enumerate(definition.behaviour_rules):
-        ev_lead, ev_t, lo, hi = _rule_at_moments(acts, r, m_lead, m_t, m_cut)
+        ev_lead, ev_t, key, lo, hi = _rule_at_moments(acts, r, m_lead, ranks)
         if r.mode != "each":
             need = r.min_count if r.mode == "at_least" else 1
             beh[j] = np.where(hi - lo >= need, float(r.points), 0.0)
         elif r.half_life_days is None:
             beh[j] = _capped(r.points * (hi - lo), r.points, r.cap)
         else:
-            sums = _decayed_window_sums(ev_lead, ev_t, r.half_life_days * _DAY_NS, m_lead, m_t, lo, hi)
+            h_ns = r.half_life_days * _DAY_NS
+            old = np.searchsorted(key, m_lead * ranks.width + ranks.before[_chunk_ns(h_ns)], side="right")
+            sums = _decayed_window_sums(ev_lead, ev_t, h_ns, old, m_t, lo, hi)
             beh[j] = _capped(r.points * sums, r.points, r.cap)
     total = rules.sum(axis=0)
 
     hot = np.full(len(m_t), -1, np.int64)
     for k, trig in reversed(list(enumerate(definition.hot_triggers))):
-        _, _, lo, hi = _rule_at_moments(acts, trig, m_lead, m_t, m_cut)
+        *_, lo, hi = _rule_at_moments(acts, trig, m_lead, ranks)
         hot[hi > lo] = k
 
     mql = np.flatnonzero((total >= definition.thresholds.mql) | (hot >= 0))
