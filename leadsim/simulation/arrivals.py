@@ -87,9 +87,7 @@ def lead_table(rng: np.random.Generator, minutes: np.ndarray, source: np.ndarray
     leads["lead_id"] = [f"L{i:06d}" for i in range(1, n + 1)]
     leads["source"] = pd.array(source.astype(str), dtype="str")
     leads["created_at"] = pd.array(created, dtype="datetime64[ns]")
-    leads = leads.reset_index(drop=True)
-    keep = [c for c in leads.columns]
-    return leads[keep], hidden
+    return leads.reset_index(drop=True), hidden
 
 
 def week_activities(rng: np.random.Generator, lead: np.ndarray, lo_ns: np.ndarray, hi_ns: int,
