@@ -180,6 +180,63 @@ def step_sla(ctx: DemoContext, rep: Report) -> None:
     rep.data("sla_summary", {k: v for k, v in s.items()})
 
 
+#: The demo's what-if sweep: SDR headcount x the SDR's first-touch window (working minutes).
+WINDOW_KEY = "definition.sla.clocks.response.levels.1.offset"
+BREACH_KPI = "breach_rate.response.1"
+
+
+def step_simulate(ctx: DemoContext, rep: Report) -> None:
+    import matplotlib.pyplot as plt
+
+    from leadsim.plots.simulation import breach_heatmap, kpi_vs_parameter, queue_over_time
+    from leadsim.simulation import load_scenario, simulate, sweep
+    from leadsim.simulation.advice import recommend
+
+    scenario = load_scenario().with_values({"horizon_days": 14 if ctx.quick else 28,
+                                            "definition": ctx.definition.to_dict()})
+    run = simulate(scenario, seed=ctx.seed)
+    ctx.results["simulation"] = run
+    k = run.kpis
+    clock = next((c for c in scenario.lead_definition.sla.clocks if c.id == "response" and len(c.levels) > 1), None)
+    if clock is None:
+        rep.section("Simulation", "The definition has no 'response' clock with a first-touch level to simulate; "
+                    "add one (see data/definition.yaml) to try SLA windows.")
+        return
+    window = clock.levels[1].offset
+    rep.section("Simulation: the current process",
+                f"{scenario.horizon_days:g} simulated days of the sample scenario ({scenario.sdr_headcount} SDRs, "
+                f"{scenario.rep_headcount} sales reps, routing {scenario.routing}, response curve "
+                f"{run.curve!r}): {k['handoffs_per_week']:.0f} hand-offs a week, Lead -> Sales Lead "
+                f"{k['lead_to_sales_lead']:.0%}, median first response {k['response_minutes_p50']:.0f} working "
+                f"minutes, {k[BREACH_KPI]:.0%} of leads not called within the {window:g}-minute window.")
+    fig, ax = plt.subplots(figsize=(11, 4))
+    queue_over_time(run, ax=ax)
+    rep.figure("simulation_queue", fig, title="Queue and utilisation over time")
+    rep.table("simulation_kpis", k.rename("value").to_frame().reset_index(names="kpi"), title="KPIs of the run",
+              max_rows=40)
+
+    c = scenario.sdr_headcount
+    headcounts = sorted({max(c - 2, 1), max(c - 1, 1), c})  # can the team do with fewer SDRs?
+    grid = {"sdr_headcount": headcounts, WINDOW_KEY: sorted({15.0, float(window)})}
+    sw = sweep(scenario.with_values({"horizon_days": 14 if ctx.quick else 21}), grid, 3, seed=ctx.seed,
+               progress=False)
+    advice = recommend(sw, cost="sdr_headcount", breach_kpi=BREACH_KPI, max_breach=0.10)
+    ctx.results["sweep"], ctx.results["recommendation"] = sw, advice
+    rep.section("SLA what-if: SDR headcount x first-touch window",
+                f"Every combination of {headcounts} SDRs and a first-touch window of {grid[WINDOW_KEY]} minutes, "
+                "3 replications each, with 95% confidence bands.")
+    rep.text(advice.text, note=True)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.2))
+    kpi_vs_parameter(sw, "sdr_headcount", BREACH_KPI, by=WINDOW_KEY, ax=axes[0])
+    kpi_vs_parameter(sw, "sdr_headcount", "lead_to_sales_lead", by=WINDOW_KEY, ax=axes[1])
+    breach_heatmap(sw, "sdr_headcount", WINDOW_KEY, BREACH_KPI, ax=axes[2])
+    fig.tight_layout()
+    rep.figure("sla_what_if", fig, title="Breach rate and Lead -> Sales Lead rate by setting")
+    rep.table("sla_what_if", advice.table, title="Settings compared")
+    rep.table("sweep", sw, title="All KPIs of the sweep", max_rows=12)
+    rep.data("simulation", {"curve": run.curve, "kpis": k, "recommendation": advice.text, "choice": advice.choice})
+
+
 def step_calibrate(ctx: DemoContext, rep: Report) -> None:
     import matplotlib.pyplot as plt
 
@@ -255,6 +312,7 @@ STEPS: list[tuple[str, Callable[[DemoContext, Report], None], str]] = [
     ("score", step_score, "scoring leads"),
     ("funnel", step_funnel, "funnel waterfall and velocity"),
     ("sla", step_sla, "SLA audit"),
+    ("simulate", step_simulate, "simulation and SLA what-if sweep"),
     ("calibrate", step_calibrate, "calibrating on sales outcomes"),
     ("exercise", step_exercise, "100-companies agreement"),
 ]

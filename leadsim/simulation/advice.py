@@ -1,0 +1,92 @@
+"""From a sweep to a recommendation in words.
+
+A sweep (:func:`leadsim.simulation.sweep`) gives, for every grid point, each
+KPI's mean and confidence interval.  :func:`recommend` picks the cheapest
+setting (fewest SDRs, say) whose SLA breach rate stays under a target *with
+its whole confidence interval*, breaks ties by the Lead -> Sales Lead rate, and
+says so in a sentence an SLA meeting can act on.
+
+>>> import pandas as pd
+>>> rows = []
+>>> for sdr, breach, rate in [(1, .40, .30), (2, .12, .34), (3, .04, .36)]:
+...     rows += [{"sdr_headcount": sdr, "kpi": "breach_rate.response.1", "mean": breach,
+...               "lo": breach - .02, "hi": breach + .02, "n": 5},
+...              {"sdr_headcount": sdr, "kpi": "lead_to_sales_lead", "mean": rate,
+...               "lo": rate - .03, "hi": rate + .03, "n": 5}]
+>>> rec = recommend(pd.DataFrame(rows), cost="sdr_headcount", max_breach=0.10)
+>>> rec.choice
+{'sdr_headcount': 3}
+>>> print(rec.text)
+Recommended: sdr_headcount = 3. Breach rate 4.0% (95% CI 2.0%-6.0%), under the 10% target; Lead -> Sales Lead rate 36.0% (33.0%-39.0%). Cheaper settings breach too often: sdr_headcount = 2 (12.0%, CI up to 14.0%).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from leadsim.errors import ScenarioError
+
+__all__ = ["Recommendation", "recommend"]
+
+_STAT = ("kpi", "mean", "std", "half_width", "lo", "hi", "n")
+
+
+@dataclass
+class Recommendation:
+    """The chosen grid point, the sentence that explains it and the table it came from."""
+
+    choice: dict[str, Any] | None
+    text: str
+    table: pd.DataFrame
+
+
+def _fmt(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {v:g}" if isinstance(v, int | float) else f"{k} = {v}" for k, v in params.items())
+
+
+def recommend(sweep: pd.DataFrame, *, cost: str, breach_kpi: str = "breach_rate.response.1",
+              max_breach: float = 0.10, rate_kpi: str = "lead_to_sales_lead", level: float = 0.95) -> Recommendation:
+    """The cheapest setting whose breach rate stays under ``max_breach`` (upper CI bound).
+
+    ``cost`` is the grid key to minimise (e.g. ``"sdr_headcount"``); the other
+    grid keys are free.  Among the settings of the smallest feasible cost the
+    one with the highest ``rate_kpi`` wins.  When no setting meets the target,
+    the choice is ``None`` and the text names the setting that came closest.
+    """
+    needed = {"kpi", "mean", "lo", "hi", cost}
+    missing = sorted(needed - set(sweep.columns))
+    if missing:
+        raise ScenarioError(f"the sweep table lacks column(s) {missing}; pass the output of sweep()", where="recommend")
+    params = [c for c in sweep.columns if c not in _STAT]
+    kpis = set(sweep["kpi"])
+    for k in (breach_kpi, rate_kpi):
+        if k not in kpis:
+            raise ScenarioError(f"KPI {k!r} is not in the sweep; it has {sorted(kpis)[:8]} ...", where="recommend")
+    wide = sweep[sweep["kpi"].isin([breach_kpi, rate_kpi])].pivot_table(
+        index=params, columns="kpi", values=["mean", "lo", "hi"], aggfunc="first")
+    wide.columns = [f"{kpi}.{stat}" for stat, kpi in wide.columns]
+    table = wide.reset_index().sort_values([cost, f"{rate_kpi}.mean"], ascending=[True, False], ignore_index=True)
+    table["meets_target"] = table[f"{breach_kpi}.hi"] <= max_breach
+    pct = f"{level:.0%}"
+    ok = table[table["meets_target"]]
+    if ok.empty:
+        best = table.sort_values(f"{breach_kpi}.mean").iloc[0]
+        text = (f"No setting in the sweep keeps the breach rate under {max_breach:.0%} with {pct} confidence. "
+                f"Closest: {_fmt({p: best[p] for p in params})} with {best[f'{breach_kpi}.mean']:.1%} "
+                f"(CI up to {best[f'{breach_kpi}.hi']:.1%}). Try more {cost} or a longer SLA window.")
+        return Recommendation(None, text, table)
+    pick = ok.iloc[0]
+    choice = {p: (pick[p].item() if hasattr(pick[p], "item") else pick[p]) for p in params}
+    text = (f"Recommended: {_fmt(choice)}. Breach rate {pick[f'{breach_kpi}.mean']:.1%} ({pct} CI "
+            f"{max(pick[f'{breach_kpi}.lo'], 0):.1%}-{pick[f'{breach_kpi}.hi']:.1%}), under the {max_breach:.0%} "
+            f"target; Lead -> Sales Lead rate {pick[f'{rate_kpi}.mean']:.1%} ({pick[f'{rate_kpi}.lo']:.1%}-"
+            f"{pick[f'{rate_kpi}.hi']:.1%}).")
+    cheaper = table[table[cost] < pick[cost]]
+    if not cheaper.empty:
+        near = cheaper.sort_values([cost, f"{breach_kpi}.mean"], ascending=[False, True]).iloc[0]
+        text += (f" Cheaper settings breach too often: {_fmt({cost: near[cost]})} "
+                 f"({near[f'{breach_kpi}.mean']:.1%}, CI up to {near[f'{breach_kpi}.hi']:.1%}).")
+    return Recommendation(choice, text, table)

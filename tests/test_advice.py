@@ -1,0 +1,49 @@
+"""recommend(): the cheapest setting whose breach rate CI stays under the target."""
+
+import pandas as pd
+import pytest
+
+from leadsim.errors import ScenarioError
+from leadsim.simulation.advice import recommend
+
+WINDOW = "definition.sla.clocks.response.levels.1.offset"
+
+
+def _sweep(points):
+    rows = []
+    for sdr, window, breach, half, rate in points:
+        rows.append({"sdr_headcount": sdr, WINDOW: window, "kpi": "breach_rate.response.1", "mean": breach,
+                     "lo": breach - half, "hi": breach + half, "n": 4})
+        rows.append({"sdr_headcount": sdr, WINDOW: window, "kpi": "lead_to_sales_lead", "mean": rate,
+                     "lo": rate - 0.02, "hi": rate + 0.02, "n": 4})
+    return pd.DataFrame(rows)
+
+
+def test_upper_bound_not_mean_decides():
+    # 2 SDRs have a mean under 10% but an interval reaching 13%: not safe enough
+    sweep = _sweep([(2, 30, 0.08, 0.05, 0.30), (3, 30, 0.05, 0.02, 0.31)])
+    rec = recommend(sweep, cost="sdr_headcount", max_breach=0.10)
+    assert rec.choice == {"sdr_headcount": 3, WINDOW: 30}
+    assert "sdr_headcount = 2 (8.0%, CI up to 13.0%)" in rec.text
+
+
+def test_ties_in_cost_go_to_the_higher_conversion():
+    sweep = _sweep([(2, 15, 0.02, 0.01, 0.35), (2, 30, 0.06, 0.01, 0.31), (3, 15, 0.01, 0.01, 0.36)])
+    rec = recommend(sweep, cost="sdr_headcount", max_breach=0.10)
+    assert rec.choice == {"sdr_headcount": 2, WINDOW: 15}
+    assert rec.table["meets_target"].tolist() == [True, True, True]
+
+
+def test_no_feasible_setting_names_the_closest():
+    sweep = _sweep([(1, 30, 0.50, 0.05, 0.2), (2, 30, 0.30, 0.05, 0.25)])
+    rec = recommend(sweep, cost="sdr_headcount", max_breach=0.10)
+    assert rec.choice is None
+    assert "No setting" in rec.text and "sdr_headcount = 2" in rec.text
+
+
+def test_unknown_kpi_or_missing_column_is_a_scenario_error():
+    sweep = _sweep([(1, 30, 0.5, 0.05, 0.2)])
+    with pytest.raises(ScenarioError, match="breach_rate.touch.9"):
+        recommend(sweep, cost="sdr_headcount", breach_kpi="breach_rate.touch.9")
+    with pytest.raises(ScenarioError, match="rep_headcount"):
+        recommend(sweep, cost="rep_headcount")
