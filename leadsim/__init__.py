@@ -33,8 +33,10 @@ _EXPORTS: dict[str, str] = {
     "History": "leadsim.datasets",
     "load_sample": "leadsim.datasets",
     "make_history": "leadsim.datasets",
+    "GroundTruth": "leadsim.datasets",
     "load_mapping": "leadsim.io",
     "read_table": "leadsim.io",
+    "read_tables": "leadsim.io",
     "write_table": "leadsim.io",
     # scoring
     "contributions": "leadsim.scoring",
@@ -43,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "score": "leadsim.scoring",
     # funnel and SLA
     "BusinessCalendar": "leadsim.calendar",
+    "AuditResult": "leadsim.sla",
+    "Waterfall": "leadsim.funnel",
     "audit": "leadsim.sla",
     "schedule": "leadsim.sla",
     "snapshot": "leadsim.funnel",
@@ -56,17 +60,23 @@ _EXPORTS: dict[str, str] = {
     "replicate": "leadsim.simulation",
     "simulate": "leadsim.simulation",
     "sweep": "leadsim.simulation",
+    "erlang_a": "leadsim.simulation",
+    "erlang_c": "leadsim.simulation",
+    "recommend": "leadsim.simulation.advice",
     # calibration
+    "Calibration": "leadsim.calibration",
     "MQLCalibrator": "leadsim.calibration",
     "build_features": "leadsim.calibration",
     "calibrate": "leadsim.calibration",
     "evaluate": "leadsim.calibration",
     "recalibrate": "leadsim.calibration",
     # the 100-companies exercise
+    "AgreementReport": "leadsim.exercise",
     "as_labels": "leadsim.exercise",
     "compare": "leadsim.exercise",
     "read_verdicts": "leadsim.exercise",
     "sample_companies": "leadsim.exercise",
+    "write_exercise": "leadsim.exercise",
     "write_worksheet": "leadsim.exercise",
     # reports
     "Report": "leadsim.report",

@@ -1,0 +1,95 @@
+"""The main job: `leadsim demo` writes a self-contained report that a person can open."""
+
+from __future__ import annotations
+
+import base64
+import io
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from leadsim.cli import main
+from leadsim.errors import InputFileError
+
+
+class _Page(HTMLParser):
+    """Collect every <img src> and the number of body rows of every <table>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.table_rows: list[int] = []
+        self._in_tbody = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        elif tag == "table":
+            self.table_rows.append(0)
+        elif tag == "tbody":
+            self._in_tbody = True
+        elif tag == "tr" and self._in_tbody:
+            self.table_rows[-1] += 1
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_tbody = False
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "leadsim-report"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_every_image_is_embedded_and_not_blank(report_dir):
+    page = _Page()
+    page.feed((report_dir / "index.html").read_text(encoding="utf-8"))
+    assert len(page.images) >= 5
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,"), src[:60]
+        img = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("L"), dtype=float)
+        assert img.shape[0] > 100 and img.shape[1] > 100
+        assert img.std() > 5, "a blank figure"              # its pixels vary
+        assert (img < 128).mean() > 0.002, "nothing drawn"   # some ink on the page
+
+
+def test_every_table_has_rows(report_dir):
+    page = _Page()
+    page.feed((report_dir / "index.html").read_text(encoding="utf-8"))
+    assert len(page.table_rows) >= 8
+    assert all(n > 0 for n in page.table_rows), page.table_rows
+
+
+def test_report_folder_holds_figures_and_data(report_dir):
+    names = {p.name for p in report_dir.iterdir()}
+    assert "index.html" in names
+    assert any(n.endswith(".png") for n in names)
+    assert any(n.endswith(".csv") for n in names) and any(n.endswith(".json") for n in names)
+
+
+def test_demo_refuses_to_overwrite_without_force(report_dir, capsys):
+    before = (report_dir / "index.html").stat().st_mtime_ns
+    assert main(["demo", "--out", str(report_dir), "--quiet"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (report_dir / "index.html").stat().st_mtime_ns == before
+
+
+def test_run_demo_refuses_before_doing_any_work(tmp_path):
+    from leadsim.demo import run_demo
+
+    (tmp_path / "keep.txt").write_text("user file")
+    with pytest.raises(InputFileError, match="--force"):
+        run_demo(tmp_path, progress=False)
+    assert (tmp_path / "keep.txt").read_text() == "user file"
+
+
+def test_demo_command_is_installed():
+    out = subprocess.run([sys.executable, "-m", "leadsim.cli", "demo", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--force" in out.stdout
