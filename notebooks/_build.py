@@ -526,6 +526,7 @@ NB04 = [
     WINDOWS = [15, 30]          # the current window (30) is one point of the sweep
     BREACH_KPI = "breach_rate.response.1"   # breach of that window
     RATE_KPI = "lead_to_sales_lead"
+    MAX_BREACH = 0.10           # the breach rate the team is willing to accept
     """),
     code("""
     %matplotlib inline
@@ -534,6 +535,7 @@ NB04 = [
     import leadsim
     from leadsim.plots.funnel import plot_sla_breach, plot_waterfall
     from leadsim.plots.simulation import breach_heatmap, kpi_vs_parameter, queue_over_time
+    from leadsim.simulation.advice import recommend
 
     scenario = leadsim.load_scenario().with_values({"horizon_days": HORIZON_DAYS})
     d = scenario.lead_definition
@@ -583,6 +585,20 @@ NB04 = [
     check("""
     print(sweep[sweep["kpi"].isin([BREACH_KPI, RATE_KPI])].pivot_table(
         index=["sdr_headcount", WINDOW_KEY], columns="kpi", values="mean").round(2).to_string())
+    """),
+    md("""
+    ## The recommendation
+    The fewest SDRs whose breach rate stays under `MAX_BREACH` with its whole 95 %
+    interval; among those, the window with the best Lead → Sales Lead rate. With
+    few replications the intervals are wide, so the advice is cautious: raise
+    `N_REPLICATIONS` before you act on it.
+    """),
+    code("""
+    advice = recommend(sweep, cost="sdr_headcount", breach_kpi=BREACH_KPI, rate_kpi=RATE_KPI, max_breach=MAX_BREACH)
+    advice.table
+    """),
+    check("""
+    print(advice.text)
     """),
 ]
 
