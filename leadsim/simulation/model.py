@@ -202,6 +202,86 @@ def _relaxed(d, epoch_days: float):
     return r
 
 
+class _History:
+    """The committed activity log: growable integer arrays, names and details as codes into vocabularies.
+
+    Rows are appended one epoch at a time, so the rows an epoch can still look
+    back on (inside the longest rule window) are a tail of the log, plus the
+    few rows of window-less rules (``forever``) before it.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.data = {"lead": np.empty(4096, np.int64), "t": np.empty(4096, np.int64),
+                     "act": np.empty(4096, np.int32), "det": np.empty(4096, np.int32)}
+        self.vocab: dict[str, dict[Any, int]] = {"act": {}, "det": {}}
+        self.forever: set[str] = set()
+        self.forever_rows = np.empty(0, np.int64)
+        self.batch_start: list[int] = []
+        self.batch_max_t: list[int] = []
+
+    def encode(self, values: np.ndarray, kind: str) -> np.ndarray:
+        """Codes of ``values`` (object array) in the ``kind`` vocabulary, new names added; missing -> -1."""
+        codes, uniq = pd.factorize(values)
+        vocab = self.vocab[kind]
+        for u in uniq:
+            if u not in vocab:
+                vocab[u] = len(vocab)
+        m = np.fromiter((vocab[u] for u in uniq), np.int32, len(uniq))
+        return np.where(codes >= 0, m[np.maximum(codes, 0)] if len(m) else -1, -1).astype(np.int32)
+
+    def names(self, kind: str) -> np.ndarray:
+        """The vocabulary as an object array with ``None`` appended (so code -1 picks it)."""
+        return np.array([*self.vocab[kind], None], dtype=object)
+
+    def append(self, lead: np.ndarray, t: np.ndarray, act: np.ndarray, det: np.ndarray) -> None:
+        k = len(lead)
+        if not k:
+            return
+        need = self.n + k
+        if need > len(self.data["t"]):
+            size = max(need, 2 * len(self.data["t"]))
+            for key, a in self.data.items():
+                b = np.empty(size, a.dtype)
+                b[: self.n] = a[: self.n]
+                self.data[key] = b
+        for key, v in (("lead", lead), ("t", t), ("act", act), ("det", det)):
+            self.data[key][self.n : need] = v
+        codes = [c for name, c in self.vocab["act"].items() if name in self.forever]
+        if codes:
+            self.forever_rows = np.concatenate([self.forever_rows, self.n + np.flatnonzero(np.isin(act, codes))])
+        self.batch_start.append(self.n)
+        self.batch_max_t.append(max(int(t.max()), self.batch_max_t[-1] if self.batch_max_t else int(t.max())))
+        self.n = need
+
+    def columns(self) -> list[np.ndarray]:
+        return [self.data[k][: self.n] for k in ("lead", "t", "act", "det")]
+
+    def recent(self, sel: np.ndarray, since_ns: int) -> list[np.ndarray]:
+        """Rows of the selected leads at or after ``since_ns``, or of a window-less rule; in log order."""
+        b = int(np.searchsorted(np.asarray(self.batch_max_t, np.int64), since_ns, side="left"))
+        s0 = self.batch_start[b] if b < len(self.batch_start) else self.n
+        lead, t = self.data["lead"][s0 : self.n], self.data["t"][s0 : self.n]
+        fr = self.forever_rows
+        old = fr[fr < s0]
+        keep = t >= since_ns
+        keep[fr[fr >= s0] - s0] = True
+        rows = np.concatenate([old[sel[self.data["lead"][old]]], s0 + np.flatnonzero(sel[lead] & keep)])
+        return [self.data[k][rows] for k in ("lead", "t", "act", "det")]
+
+    def frame(self, cols: list[np.ndarray], cand: np.ndarray, ids: np.ndarray, base: np.datetime64) -> pd.DataFrame:
+        """An activities table for scoring: categorical columns (no per-epoch strings); lead ids of ``cand``."""
+        lead, t, act, det = cols
+        loc = np.full(len(ids), -1, np.int64)
+        loc[cand] = np.arange(len(cand))
+
+        def cat(codes, names):
+            return pd.Categorical.from_codes(codes, categories=pd.Index(list(names), dtype="str"))
+
+        return pd.DataFrame({"lead_id": cat(loc[lead], ids[cand]), "activity": cat(act, self.vocab["act"]),
+                             "at": base + t.astype("timedelta64[ns]"), "detail": cat(det, self.vocab["det"])})
+
+
 class _Lead:
     __slots__ = ("i", "stage", "owner", "episode", "ep_mql", "quiet_ns", "terminal", "last_touch", "entered",
                  "seq", "item", "handoff", "handed_at", "attempts", "score", "hot", "deadline", "escalated",
@@ -272,12 +352,11 @@ class Model:
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
         self.companies = self.leads["company"].to_numpy(dtype=object)
 
-        # history of activities (committed weeks) and the pending week
-        self.h_lead = np.empty(0, np.int64)
-        self.h_t = np.empty(0, np.int64)
-        self.h_act = np.empty(0, object)
-        self.h_det = np.empty(0, object)
-        self.pending: pd.DataFrame | None = None
+        # history of activities (committed weeks, integer-coded) and the pending week
+        self.hist = _History()
+        self.pending: dict[str, np.ndarray] | None = None
+        self.ep_mql = np.zeros(n, bool)  # mirrors _Lead.ep_mql for the epoch's candidate selection
+        self.quiet_set: list[_Lead] = []  # leads whose quiet_ns was set this epoch (recycled or closed)
         self.recycles: dict[int, list[tuple[str, int, int]]] = {}
         self.relaxed = _relaxed(d, sc.behaviour.epoch_days)
         self.quieted: list[_Lead] = []  # recycled this epoch: their remaining activities are dropped
@@ -286,8 +365,7 @@ class Model:
         wins = [r.window_days for r in d.behaviour_rules if r.window_days is not None]
         wins += [t.window_days for t in d.hot_triggers]
         self.lookback_ns = int((max(wins, default=0) + 1) * 86_400e9)
-        self.forever = np.array(sorted({a for r in d.behaviour_rules if r.window_days is None
-                                        for a in r.activities}), dtype=object)
+        self.hist.forever = {a for r in d.behaviour_rules if r.window_days is None for a in r.activities}
 
         # people
         self.sdr_queue = WorkQueue(env)
@@ -337,6 +415,7 @@ class Model:
         lead.terminal = True
         self.closed[lead.i] = True
         lead.quiet_ns = min(lead.quiet_ns, self._now_ns())
+        self.quiet_set.append(lead)
 
     def _withdraw(self, lead: _Lead) -> None:
         if lead.item is not None and lead.item.queued:
@@ -356,8 +435,10 @@ class Model:
         lead.last_recycle = self.env.now
         lead.episode += 1
         lead.ep_mql = False
+        self.ep_mql[lead.i] = False
         lead.quiet_ns = min(lead.quiet_ns, t_ns)
         self.quieted.append(lead)
+        self.quiet_set.append(lead)
         if lead.handoff is not None and lead.handoff[10] is None:
             lead.handoff[10] = outcome
         # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
@@ -377,17 +458,14 @@ class Model:
 
     def _commit_pending(self) -> None:
         p = self.pending
-        if p is None or not len(p):
-            return
-        lead = p["lead"].to_numpy()
-        t = p["t"].to_numpy()
-        quiet = np.fromiter((self.L[i].quiet_ns for i in lead), np.int64, len(lead))
-        keep = t <= quiet
-        self.h_lead = np.concatenate([self.h_lead, lead[keep]])
-        self.h_t = np.concatenate([self.h_t, t[keep]])
-        self.h_act = np.concatenate([self.h_act, p["activity"].to_numpy(dtype=object)[keep]])
-        self.h_det = np.concatenate([self.h_det, p["detail"].to_numpy(dtype=object)[keep]])
         self.pending = None
+        if p is None or not len(p["lead"]):
+            return
+        quiet = np.full(self.n, _BIG, np.int64)
+        for lead in self.quiet_set:
+            quiet[lead.i] = min(quiet[lead.i], lead.quiet_ns)
+        keep = p["t"] <= quiet[p["lead"]]
+        self.hist.append(*(p[k][keep] for k in ("lead", "t", "act", "det")))
 
     def _weeks(self):
         env = self.env
@@ -399,6 +477,7 @@ class Model:
                 if not lead.terminal:
                     lead.quiet_ns = _BIG
             self.quieted = []
+            self.quiet_set = [lead for lead in self.quiet_set if lead.quiet_ns != _BIG]
             t0 = k * epoch
             if t0 >= self.horizon:
                 return
@@ -425,18 +504,20 @@ class Model:
         if len(new):
             parts.append(arr.creation_activities(rng, new, self.source[new], self.created_ns[new], self.intent[new]))
         w = pd.concat(parts, ignore_index=True)
-        self.pending = w
+        hist = self.hist
+        w_act = w["activity"].to_numpy(dtype=object)
+        self.pending = {"lead": w["lead"].to_numpy(np.int64), "t": w["t"].to_numpy(np.int64),
+                        "act": hist.encode(w_act, "act"), "det": hist.encode(w["detail"].to_numpy(dtype=object), "det")}
         # candidates: no MQL yet in the current episode, and something to check this week
-        w_lead = w["lead"].to_numpy()
+        w_lead = self.pending["lead"]
         mark = np.zeros(self.n, bool)
         mark[w_lead] = True
         mark[new] = True
         mark[(self.created_ns >= t0_ns) & (self.created_ns < t1_ns)] = True  # creation is a scoring moment (outbound too)
-        cand = np.array([i for i in np.flatnonzero(mark) if not self.L[i].ep_mql and not self.L[i].terminal],
-                        dtype=np.int64)
+        cand = np.flatnonzero(mark & ~self.ep_mql & ~self.closed).astype(np.int64)
         if not len(cand):
             return
-        ev = self._mql_batch(cand, t1_ns - 1, since=t0_ns, extra=w, relaxed=self.relaxed)
+        ev = self._mql_batch(cand, t1_ns - 1, since=t0_ns, extra=self.pending, relaxed=self.relaxed)
         first_event = {}
         for row in ev.itertuples(index=False):
             if row.lead not in first_event:
@@ -446,7 +527,7 @@ class Model:
                     lambda _e, lead=lead, r=row, ep=lead.episode: self._on_mql(lead, r.t_ns, r.reason, r.trigger,
                                                                               r.score, ep))
         # TOFU moves at deep activities before the MQL moment
-        deep = np.isin(w["activity"].to_numpy(dtype=object), arr.DEEP)
+        deep = np.isin(w_act, arr.DEEP)
         wd = w.loc[deep, ["lead", "t"]].sort_values(["lead", "t"], kind="stable")
         by_lead: dict[int, list[int]] = {}
         for li, t in zip(wd["lead"].to_numpy(), wd["t"].to_numpy(), strict=True):
@@ -475,7 +556,7 @@ class Model:
                 self.env.timeout(t_ns / _MIN_NS - self.env.now).callbacks.append(
                     lambda _e, lead=lead, t_ns=t_ns, ep=lead.episode: self._explore(lead, t_ns, ep))
 
-    def _mql_batch(self, cand, until_ns: int, since: int, extra: pd.DataFrame | None = None,
+    def _mql_batch(self, cand, until_ns: int, since: int, extra: dict[str, np.ndarray] | None = None,
                    relaxed: Any = None) -> pd.DataFrame:
         """``mql_events`` for the leads at positions ``cand`` with their history (and ``extra`` rows)."""
         from leadsim.scoring import mql_events
@@ -483,44 +564,35 @@ class Model:
         cand = np.asarray(cand, np.int64)
         sel = np.zeros(self.n, bool)
         sel[cand] = True
-        hm = sel[self.h_lead] & ((self.h_t >= since - self.lookback_ns) | np.isin(self.h_act, self.forever))
-        lead = [self.h_lead[hm]]
-        t = [self.h_t[hm]]
-        act = [self.h_act[hm]]
-        det = [self.h_det[hm]]
-        if extra is not None and len(extra):
-            em = sel[extra["lead"].to_numpy()]
-            lead.append(extra["lead"].to_numpy()[em])
-            t.append(extra["t"].to_numpy()[em])
-            act.append(extra["activity"].to_numpy(dtype=object)[em])
-            det.append(extra["detail"].to_numpy(dtype=object)[em])
-        lead_a, t_a = np.concatenate(lead), np.concatenate(t)
+        cols = self.hist.recent(sel, since - self.lookback_ns)
+        if extra is not None and len(extra["lead"]):
+            em = sel[extra["lead"]]
+            cols = [np.concatenate([c, extra[k][em]]) for c, k in zip(cols, ("lead", "t", "act", "det"), strict=True)]
         base = self.start.to_datetime64().astype("datetime64[ns]")
-        acts = pd.DataFrame({"lead_id": self.ids[lead_a], "activity": np.concatenate(act),
-                             "at": base + t_a.astype("timedelta64[ns]"), "detail": np.concatenate(det)})
-        rows = [(self.ids[i], st, base + np.timedelta64(a, "ns")) for i in cand for (prev, a, b) in
-                self.recycles.get(int(i), []) for st in (prev,)]
-        rows += [(self.ids[i], self.d.funnel.recycle.to, base + np.timedelta64(b, "ns")) for i in cand
-                 for (prev, a, b) in self.recycles.get(int(i), [])]
+        rec_leads = cand[np.isin(cand, np.fromiter(self.recycles, np.int64, len(self.recycles)))]
+        rows = [(self.ids[i], prev, base + np.timedelta64(a, "ns")) for i in rec_leads
+                for (prev, a, b) in self.recycles[int(i)]]
+        rows += [(self.ids[i], self.d.funnel.recycle.to, base + np.timedelta64(b, "ns")) for i in rec_leads
+                 for (prev, a, b) in self.recycles[int(i)]]
         log = pd.DataFrame(rows, columns=["lead_id", "stage", "at"]) if rows else None
-        leads = self.leads.iloc[cand]
         until = pd.Timestamp(base + np.timedelta64(int(until_ns), "ns"))
         if relaxed is not None and len(cand):
             # a snapshot under the relaxed definition bounds every moment of the epoch from above:
             # only leads it calls MQL can become one, so only they need the (costly) moment-by-moment check
             from leadsim.scoring import score
 
-            ok = score(leads, acts, relaxed, as_of=until, stage_log=log)["is_mql"].to_numpy(bool)
+            acts = self.hist.frame(cols, cand, self.ids, base)
+            ok = score(self.leads.iloc[cand], acts, relaxed, as_of=until, stage_log=log)["is_mql"].to_numpy(bool)
             keep = np.zeros(self.n, bool)
             keep[cand[ok]] = True
             cand = cand[ok]
-            leads = leads.iloc[np.flatnonzero(ok)]
-            acts = acts[keep[lead_a]]
+            cols = [c[keep[cols[0]]] for c in cols]
             if log is not None:
                 log = log[log["lead_id"].isin(set(self.ids[cand]))]
             if not len(cand):
                 return pd.DataFrame(columns=["lead", "t_ns", "reason", "trigger", "score"])
-        ev = mql_events(leads, acts, self.d, until=until, stage_log=log)
+        acts = self.hist.frame(cols, cand, self.ids, base)
+        ev = mql_events(self.leads.iloc[cand], acts, self.d, until=until, stage_log=log)
         pos = pd.Series(cand, index=self.ids[cand])
         out = pd.DataFrame({
             "lead": pos.loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy(),
@@ -537,6 +609,7 @@ class Model:
         if lead.episode != episode or lead.ep_mql or lead.terminal or (t_ns > lead.quiet_ns and not at_recycle):
             return
         lead.ep_mql = True
+        self.ep_mql[lead.i] = True
         trig = None if trigger is None or (isinstance(trigger, float) and math.isnan(trigger)) or trigger is pd.NA \
             else trigger
         self.rec.rows["mql"].append((lead.i, t_ns, reason, trig, score))
@@ -832,10 +905,11 @@ class Model:
 
         rec, ids, d = self.rec, self.ids, self.d
         base = self.start.to_datetime64().astype("datetime64[ns]")
-        acts = pd.DataFrame({"lead_id": pd.array(ids[self.h_lead], dtype="str"),
-                             "activity": pd.array(self.h_act, dtype="str"),
-                             "at": pd.array(base + self.h_t.astype("timedelta64[ns]"), dtype="datetime64[ns]"),
-                             "detail": pd.array(self.h_det, dtype="str")})
+        h_lead, h_t, h_act, h_det = self.hist.columns()
+        acts = pd.DataFrame({"lead_id": pd.array(ids[h_lead], dtype="str"),
+                             "activity": pd.array(self.hist.names("act")[h_act], dtype="str"),
+                             "at": pd.array(base + h_t.astype("timedelta64[ns]"), dtype="datetime64[ns]"),
+                             "detail": pd.array(self.hist.names("det")[h_det], dtype="str")})
         acts = acts.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
         st = rec.frame("stages")
         stage_log = pd.DataFrame({
