@@ -350,6 +350,12 @@ class Model:
         self.L = [_Lead(i, source[i]) for i in range(n)]
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
+        # the columns scoring reads; created_at last (replaced by the epoch start, see _mql_batch)
+        from leadsim.scoring import required_columns
+
+        need = [c for c in required_columns(d)["leads"] if c != "created_at"]
+        self.score_leads = self.leads[need + ["created_at"]]
+        self.created_is_rule_input = "created_at" in required_columns(d)["leads"]
         self.companies = self.leads["company"].to_numpy(dtype=object)
 
         # history of activities (committed weeks, integer-coded) and the pending week
@@ -592,7 +598,11 @@ class Model:
             if not len(cand):
                 return pd.DataFrame(columns=["lead", "t_ns", "reason", "trigger", "score"])
         acts = self.hist.frame(cols, cand, self.ids, base)
-        ev = mql_events(self.leads.iloc[cand], acts, self.d, until=until, stage_log=log)
+        leads = self.score_leads.iloc[cand]
+        if self.created_is_rule_input or since <= 0:
+            ev = mql_events(leads, acts, self.d, until=until, stage_log=log)
+        else:
+            ev = self._mql_from(since, cand, cols, leads, acts, until, log, base)
         pos = pd.Series(cand, index=self.ids[cand])
         out = pd.DataFrame({
             "lead": pos.loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy(),
@@ -602,6 +612,38 @@ class Model:
             "score": ev["score"].to_numpy(float),
         })
         return out[out["t_ns"] >= since]
+
+    def _mql_from(self, since: int, cand, cols, leads, acts, until, log, base) -> pd.DataFrame:
+        """``mql_events`` evaluated only at moments from ``since`` on (plus one extra moment at ``since``).
+
+        ``mql_events`` checks the score at creation and at every activity; the
+        run only needs the moments from ``since`` on, and none of the
+        candidates is an MQL earlier in its episode.  Moving ``created_at`` up
+        to ``since`` folds all older activity moments into one moment at
+        ``since`` (scores at later moments do not depend on ``created_at``), so
+        the old history is not re-scored moment by moment.  That extra moment
+        is no real scoring moment: a lead reported at exactly ``since`` is
+        recomputed with its true ``created_at``.
+        """
+        from leadsim.scoring import mql_events
+
+        early = leads.copy()
+        early["created_at"] = base + np.maximum(self.created_ns[cand], since).astype("timedelta64[ns]")
+        ev = mql_events(early, acts, self.d, until=until, stage_log=log)
+        at_ns = (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64)
+        redo_ids = set(ev["lead_id"].to_numpy(dtype=object)[at_ns == since])
+        if not redo_ids:
+            return ev
+        redo = np.isin(self.ids[cand], list(redo_ids))
+        sel = np.zeros(self.n, bool)
+        sel[cand[redo]] = True
+        part = [c[sel[cols[0]]] for c in cols]
+        sub_log = None if log is None else log[log["lead_id"].isin(redo_ids)]
+        exact = mql_events(leads[redo], self.hist.frame(part, cand[redo], self.ids, base), self.d, until=until,
+                           stage_log=sub_log if sub_log is not None and len(sub_log) else None)
+        keep = ~ev["lead_id"].isin(redo_ids).to_numpy(bool)
+        both = pd.concat([ev[keep], exact], ignore_index=True)
+        return both.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
 
     def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int,
                 *, at_recycle: bool = False) -> None:
