@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.errors import DataError, InvalidTransition, SchemaError
+from leadsim.scoring import _timestamp
 
 __all__ = ["Waterfall", "snapshot", "validate_stage_log", "velocity", "waterfall"]
 
@@ -456,8 +457,8 @@ def waterfall(
 
     v = _visits(df)
     first = v.groupby("lead_id", sort=True).head(1).set_index("lead_id")
-    lo = pd.Timestamp(start) if start is not None else None
-    hi = pd.Timestamp(end) if end is not None else None
+    lo = _timestamp(start, definition, "waterfall.start") if start is not None else None
+    hi = _timestamp(end, definition, "waterfall.end") if end is not None else None
     if lo is not None and hi is not None and not lo < hi:
         raise DataError(f"start {lo} must come before end {hi}", where="waterfall")
     keep = pd.Series(True, index=first.index)

@@ -62,6 +62,7 @@ from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock, load_definition
 from leadsim.errors import DataError, DefinitionError, SchemaError
 from leadsim.funnel import _CodedLog, _coded_log, _id_ints, _normalise_stages, _to_local, _visits, validate_stage_log
+from leadsim.scoring import _timestamp
 
 __all__ = ["AuditResult", "audit", "handoffs_from_log", "schedule"]
 
@@ -619,7 +620,7 @@ def audit(
     if as_of is None:
         cands = [int(x.max()) for x in (c.at, t_ns) if len(x)]
         as_of = pd.Timestamp(max(cands)) if len(c.at) else pd.Timestamp.max
-    as_of_ns = pd.Timestamp(as_of).as_unit("ns").value
+    as_of_ns = _timestamp(as_of, definition, "as_of").value
 
     f = definition.funnel
     sid = {s: i for i, s in enumerate(f.stage_ids)}

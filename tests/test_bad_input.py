@@ -351,6 +351,50 @@ def test_cli_bad_as_of(tmp_path, capsys):
     assert "--as-of: cannot read 'next tuesday' as a date/time" in capsys.readouterr().err
 
 
+
+LOG_OK = "lead_id,stage,at,reason,owner\nL1,name,2026-01-05 09:00,created,\nL1,lead,2026-01-06 10:00,score,ann\n"
+
+
+@pytest.mark.parametrize("argv, flag", [(["funnel", "--start", "garbage"], "--start"),
+                                        (["funnel", "--end", "garbage"], "--end"),
+                                        (["sla", "audit", "--as-of", "garbage"], "--as-of")])
+def test_cli_bad_time_flags_exit_2_naming_the_flag(tmp_path, capsys, argv, flag):
+    log = write_csv(tmp_path, LOG_OK, "log.csv")
+    assert main([*argv, "--log", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{flag}: cannot read 'garbage' as a date/time" in err
+
+
+
+@pytest.mark.parametrize("argv", [["funnel"], ["sla", "audit"], ["sla", "schedule"]])
+def test_cli_illegal_move_names_the_log_file(tmp_path, capsys, argv):
+    log = write_csv(tmp_path, LOG_OK + "L1,customer,2026-01-07 10:00,won,ann\n", "crm_log.csv")
+    assert main([*argv, "--log", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "crm_log.csv: lead L1 moves from Lead to Customer" in err
+
+
+def test_cli_touch_before_lead_names_file_and_file_row(tmp_path, capsys):
+    log = write_csv(tmp_path, LOG_OK, "log.csv")
+    touches = write_csv(tmp_path, "lead_id,at,kind,by\nL1,2026-01-06 11:00,call,ann\nL1,2025-12-01 09:00,call,ann\n",
+                        "crm_touches.csv")
+    assert main(["sla", "audit", "--log", str(log), "--touches", str(touches)]) == 2
+    err = capsys.readouterr().err
+    # the second record is on line 3 of the file (the header is line 1)
+    assert err.count("\n") == 1 and "crm_touches.csv: row 3: touch on lead 'L1' at 2025-12-01 09:00:00, before" in err
+
+def test_api_bad_times_in_waterfall_and_audit(tmp_path):
+    from leadsim.funnel import waterfall
+    from leadsim.sla import audit
+
+    log = read_table(write_csv(tmp_path, LOG_OK, "log.csv"), "stage_log")
+    with pytest.raises(DataError, match=r"waterfall\.start: cannot read 'soon' as a date/time"):
+        waterfall(log, "soon", None)
+    with pytest.raises(DataError, match=r"as_of: cannot read 'soon' as a date/time"):
+        audit(log, None, as_of="soon")
+
 def test_protected_attribute_allowed_warns(tmp_path):
     def change(d):
         d["allow_protected"] = True

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from leadsim.cli._common import add_json_flag, emit
 from leadsim.definition import load_definition
+from leadsim.errors import LeadsimError
 from leadsim.funnel import velocity, waterfall
 
 
@@ -43,10 +46,27 @@ def load_history_tables(args: argparse.Namespace, need: tuple[str, ...]) -> dict
     return out
 
 
+@contextmanager
+def naming_files(args: argparse.Namespace) -> Iterator[None]:
+    """Errors the library reports on a table (``where="stage_log"``, ``"touches"``) name the user's file instead."""
+    files = {"stage_log": getattr(args, "log", None), "touches": getattr(args, "touches", None)}
+    try:
+        yield
+    except LeadsimError as err:
+        if not files.get(err.where):
+            raise
+        raise type(err)(err.message, where=files[err.where]) from None
+
+
 def run(args: argparse.Namespace) -> int:
+    from leadsim.cli.score import parse_time
+
     t = load_history_tables(args, ("log", "leads"))
-    wf = waterfall(t["log"], args.start, args.end, by=args.by, leads=t.get("leads"), definition=t["definition"])
-    vel = velocity(t["log"], t["definition"])
+    start, end = (parse_time(v, flag, t["definition"]) if v is not None else None
+                  for v, flag in ((args.start, "--start"), (args.end, "--end")))
+    with naming_files(args):
+        wf = waterfall(t["log"], start, end, by=args.by, leads=t.get("leads"), definition=t["definition"])
+        vel = velocity(t["log"], t["definition"])
     out = {"waterfall": wf.stages, "exits": wf.exits, "velocity": vel.reset_index()}
     emit(out, args.json)
     return 0

@@ -7,7 +7,7 @@ import argparse
 import pandas as pd
 
 from leadsim.cli._common import add_json_flag, emit
-from leadsim.cli.funnel import load_history_tables
+from leadsim.cli.funnel import load_history_tables, naming_files
 from leadsim.sla import audit, handoffs_from_log, schedule
 
 
@@ -33,16 +33,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_schedule(args: argparse.Namespace) -> int:
     t = load_history_tables(args, ("log", "owners", "leads"))
-    h = handoffs_from_log(t["log"], t["definition"])
-    alerts = schedule(h, t["definition"], owners=t.get("owners"), leads=t.get("leads"))
+    with naming_files(args):
+        h = handoffs_from_log(t["log"], t["definition"])
+        alerts = schedule(h, t["definition"], owners=t.get("owners"), leads=t.get("leads"))
     emit(alerts if args.json else alerts.head(args.limit), args.json, title=None if args.json else f"{len(alerts)} alerts")
     return 0
 
 
 def run_audit(args: argparse.Namespace) -> int:
+    from leadsim.cli.score import parse_time
+
     t = load_history_tables(args, ("log", "touches", "owners", "leads"))
-    res = audit(t["log"], t.get("touches"), t["definition"], owners=t.get("owners"), leads=t.get("leads"),
-                as_of=pd.Timestamp(args.as_of) if args.as_of else None)
+    as_of = parse_time(args.as_of, "--as-of", t["definition"]) if args.as_of else None
+    touches = t.get("touches")
+    if args.touches:  # rows as the file counts them (header is row 1), like every other message on a file
+        touches = touches.set_axis(pd.RangeIndex(2, len(touches) + 2))
+    with naming_files(args):
+        res = audit(t["log"], touches, t["definition"], owners=t.get("owners"), leads=t.get("leads"), as_of=as_of)
     if args.json:
         emit({"summary": res.summary, "alerts": res.alerts}, True)
     else:
