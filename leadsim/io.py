@@ -785,16 +785,20 @@ def check_references(
     touches: pd.DataFrame | None = None,
     outcomes: pd.DataFrame | None = None,
     owners: pd.DataFrame | None = None,
+    files: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> None:
     """Raise :class:`DataError` when a table refers to a lead (or owner) that does not exist.
+
+    ``files`` (kind -> path) names the file a table was read from in the message.
 
     >>> import pandas as pd
     >>> leads = pd.DataFrame({"lead_id": ["L1"]})
     >>> check_references(leads, activities=pd.DataFrame({"lead_id": ["L1", "L9"]}))
     Traceback (most recent call last):
     ...
-    leadsim.errors.DataError: activities: 1 row(s) refer to lead(s) not in the leads table: 'L9' (row 3)
+    leadsim.errors.DataError: activities: 1 row(s) refer to lead(s) not in the leads table: 'L9' (row 3); add those ...
     """
+    files = {k: str(v) for k, v in (files or {}).items() if v is not None}
     known = pd.Index(leads.index if "lead_id" not in leads.columns else leads["lead_id"])
     for name, table in (("activities", activities), ("stage_log", stage_log), ("touches", touches),
                         ("outcomes", outcomes)):
@@ -805,7 +809,8 @@ def check_references(
             ids = list(dict.fromkeys(table.loc[bad.to_numpy(), "lead_id"]))
             first = ", ".join(f"{i!r} ({_rows((table['lead_id'] == i).to_numpy(), 3)})" for i in ids[:5])
             raise DataError(f"{int(bad.sum())} row(s) refer to lead(s) not in the leads table: {first}"
-                            f"{' ...' if len(ids) > 5 else ''}", where=name)
+                            f"{' ...' if len(ids) > 5 else ''}; add those leads to the leads table or remove the rows",
+                            where=files.get(name, name))
     if owners is not None:
         names = set(owners["owner"].dropna())
         for name, table, col in (("stage_log", stage_log, "owner"), ("touches", touches, "by"),
@@ -815,8 +820,8 @@ def check_references(
             bad = table[col].notna() & ~table[col].isin(names)
             if bad.any():
                 who = list(dict.fromkeys(table.loc[bad.to_numpy(), col]))[:5]
-                raise DataError(f"column {col!r} names owner(s) {who} not in the owners table ({_rows(bad)})",
-                                where=name)
+                raise DataError(f"column {col!r} names owner(s) {who} not in the owners table ({_rows(bad)}); "
+                                "add them to the owners table or correct the names", where=files.get(name, name))
 
 
 def read_tables(
@@ -842,7 +847,7 @@ def read_tables(
              "owners": owners, "outcomes": outcomes}
     out = {k: read_table(p, k, definition, mapping, on_unknown=on_unknown)  # type: ignore[arg-type]
            for k, p in paths.items() if p is not None}
-    check_references(out["leads"], **{k: v for k, v in out.items() if k != "leads"})
+    check_references(out["leads"], **{k: v for k, v in out.items() if k != "leads"}, files=paths)
     return out
 
 

@@ -204,6 +204,15 @@ def test_activities_for_unknown_leads(tmp_path):
         check_references(leads, activities=acts)
 
 
+
+def test_unknown_leads_named_by_file_with_a_fix(tmp_path, capsys):
+    leads = write_csv(tmp_path, LEADS_OK, "leads.csv")
+    acts = write_csv(tmp_path, "lead_id,activity,at\nL1,web_visit,2026-01-07\nL7,webinar,2026-01-08\n", "crm_acts.csv")
+    assert main(["score", "--leads", str(leads), "--activities", str(acts)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "crm_acts.csv: 1 row(s) refer to lead(s) not in the leads table: 'L7' (row 3); add those leads" in err
+
 def test_unparseable_dates_name_row_and_value(tmp_path):
     path = write_csv(tmp_path, "lead_id,created_at\nL1,2026-01-05\nL2,31.02.2026\nL3,yesterday\n")
     with pytest.raises(DataError, match=r"t\.csv: column 'created_at': 2 value\(s\) are not dates "

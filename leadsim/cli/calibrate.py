@@ -77,7 +77,8 @@ def _tables(args: argparse.Namespace):
     else:
         acts = pd.DataFrame({"lead_id": pd.Series([], dtype=str), "activity": pd.Series([], dtype=str),
                              "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype=str)})
-    check_references(leads, activities=acts, outcomes=outcomes)
+    check_references(leads, activities=acts, outcomes=outcomes,
+                     files={"activities": args.activities, "outcomes": args.outcomes})
     return {"leads": leads, "activities": acts, "outcomes": outcomes}, definition
 
 

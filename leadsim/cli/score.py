@@ -87,7 +87,7 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
         acts = pd.DataFrame({"lead_id": pd.Series([], dtype=str), "activity": pd.Series([], dtype=str),
                              "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype=str)})
     log = read_table(args.stage_log, "stage_log", definition, mapping) if args.stage_log else None
-    check_references(leads, activities=acts, stage_log=log)
+    check_references(leads, activities=acts, stage_log=log, files=files)
     default = acts["at"].max() if len(acts) else leads["created_at"].max()
     if pd.isna(default):
         raise DataError("no activity or creation time to score at; give --as-of", where=str(args.leads))
