@@ -92,11 +92,12 @@ def lead_table(rng: np.random.Generator, minutes: np.ndarray, source: np.ndarray
 
 def week_activities(rng: np.random.Generator, lead: np.ndarray, lo_ns: np.ndarray, hi_ns: int,
                     intent: np.ndarray, age_days: np.ndarray, job_seeker: np.ndarray, offers: np.ndarray,
-                    behaviour, start: pd.Timestamp) -> pd.DataFrame:
+                    behaviour, start: pd.Timestamp) -> dict[str, np.ndarray]:
     """Browsing sessions and nurture clicks of ``lead`` (positions) in ``[lo_ns, hi_ns)``.
 
     ``offers`` holds, per lead, the nurture offers of its current stage (a
-    list; empty for none).  Times are nanoseconds since ``start``.
+    list; empty for none).  Times are nanoseconds since ``start``.  Returns
+    columns ``lead, t, activity, detail`` as arrays (names as objects).
     """
     span_days = np.maximum(hi_ns - lo_ns, 0) / 86_400e9
     fade = np.exp(-np.maximum(age_days, 0) / behaviour.life_days)
@@ -130,15 +131,14 @@ def week_activities(rng: np.random.Generator, lead: np.ndarray, lo_ns: np.ndarra
         pick = rng.random(len(c_idx))
         out_det.append(np.array([offers[i][int(p * len(offers[i]))] for i, p in zip(c_idx, pick, strict=True)],
                                 dtype=object))
-    return pd.DataFrame({"lead": np.concatenate(out_lead).astype(np.int64), "t": np.concatenate(out_t),
-                         "activity": np.concatenate(out_act), "detail": np.concatenate(out_det)})
+    return {"lead": np.concatenate(out_lead).astype(np.int64), "t": np.concatenate(out_t).astype(np.int64),
+            "activity": np.concatenate(out_act).astype(object), "detail": np.concatenate(out_det).astype(object)}
 
 
 def creation_activities(rng: np.random.Generator, lead: np.ndarray, source: np.ndarray, created_ns: np.ndarray,
-                        intent: np.ndarray) -> pd.DataFrame:
+                        intent: np.ndarray) -> dict[str, np.ndarray]:
     """What created each record (a form fill, a landing-page visit), at its creation."""
     acts = _world.creation_activities(rng, source, created_ns, intent)
     idx = acts["lead"].to_numpy()
-    return pd.DataFrame({"lead": lead[idx].astype(np.int64), "t": created_ns[idx].astype(np.int64),
-                         "activity": acts["activity"].to_numpy(dtype=object),
-                         "detail": acts["detail"].to_numpy(dtype=object)})
+    return {"lead": lead[idx].astype(np.int64), "t": created_ns[idx].astype(np.int64),
+            "activity": acts["activity"].to_numpy(dtype=object), "detail": acts["detail"].to_numpy(dtype=object)}

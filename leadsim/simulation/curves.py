@@ -36,6 +36,7 @@ Presets (observational odds, not causal effects -- DESIGN.md section 5):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,16 +54,25 @@ PRESETS: dict[str, dict[str, dict[float, float]]] = {
 
 def adjust(p: float | np.ndarray, multiplier: float | np.ndarray) -> float | np.ndarray:
     """Multiply the odds of probability ``p`` by ``multiplier``; back to a probability."""
+    if type(p) is float and type(multiplier) is float:  # the simulation's per-call case, without numpy
+        odds = p / (1 - p) * multiplier
+        return odds / (1 + odds)
     odds = np.asarray(p, float) / (1 - np.asarray(p, float)) * multiplier
     out = odds / (1 + odds)
     return float(out) if np.ndim(out) == 0 else out
 
 
-def _interp(anchors: dict[float, float], minutes: float) -> float:
+def _log_anchors(anchors: dict[float, float]) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """(sorted minutes, log multipliers, the constant if there is one anchor) of a curve."""
     xs = sorted(anchors)
-    if len(xs) == 1:
-        return float(anchors[xs[0]])
     ys = [np.log(anchors[x]) for x in xs]
+    return np.asarray(xs, float), np.asarray(ys, float), float(anchors[xs[0]]) if len(xs) == 1 else None
+
+
+def _interp(xy: tuple[np.ndarray, np.ndarray, float | None], minutes: float) -> float:
+    xs, ys, const = xy
+    if const is not None:
+        return const
     return float(np.exp(np.interp(minutes, xs, ys)))
 
 
@@ -85,8 +95,16 @@ class ResponseCurve:
             {float(k): float(v) for k, v in (qualification or base["qualification"]).items()},
         )
 
+    @functools.cached_property
+    def _contact_xy(self) -> tuple[np.ndarray, np.ndarray, float | None]:
+        return _log_anchors(self.contact)
+
+    @functools.cached_property
+    def _qualification_xy(self) -> tuple[np.ndarray, np.ndarray, float | None]:
+        return _log_anchors(self.qualification)
+
     def contact_multiplier(self, minutes: float) -> float:
-        return _interp(self.contact, minutes)
+        return _interp(self._contact_xy, minutes)
 
     def qualification_multiplier(self, minutes: float) -> float:
-        return _interp(self.qualification, minutes)
+        return _interp(self._qualification_xy, minutes)

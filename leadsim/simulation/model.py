@@ -37,6 +37,7 @@ True
 
 from __future__ import annotations
 
+import gc
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -363,7 +364,7 @@ class Model:
         self.pending: dict[str, np.ndarray] | None = None
         self.ep_mql = np.zeros(n, bool)  # mirrors _Lead.ep_mql for the epoch's candidate selection
         self.quiet_set: list[_Lead] = []  # leads whose quiet_ns was set this epoch (recycled or closed)
-        self.recycles: dict[int, list[tuple[str, int, int]]] = {}
+        self.recycles: dict[str, list] = {"lead": [], "prev": [], "from_ns": [], "t_ns": []}  # one entry per recycle
         self.relaxed = _relaxed(d, sc.behaviour.epoch_days)
         self.quieted: list[_Lead] = []  # recycled this epoch: their remaining activities are dropped
         self.closed = np.zeros(n, bool)  # in a terminal stage
@@ -437,7 +438,8 @@ class Model:
         prev = lead.stage
         from_ns = self._stage_entry_ns(lead)
         self._set_stage(lead, self.d.funnel.recycle.to, "recycle", None)
-        self.recycles.setdefault(lead.i, []).append((prev, from_ns, t_ns))
+        for key, v in (("lead", lead.i), ("prev", prev), ("from_ns", from_ns), ("t_ns", t_ns)):
+            self.recycles[key].append(v)
         lead.last_recycle = self.env.now
         lead.episode += 1
         lead.ep_mql = False
@@ -509,11 +511,11 @@ class Model:
         new = np.flatnonzero((self.created_ns >= t0_ns) & (self.created_ns < t1_ns) & (self.source != "outbound"))
         if len(new):
             parts.append(arr.creation_activities(rng, new, self.source[new], self.created_ns[new], self.intent[new]))
-        w = pd.concat(parts, ignore_index=True)
+        w = {k: np.concatenate([p[k] for p in parts]) for k in ("lead", "t", "activity", "detail")}
         hist = self.hist
-        w_act = w["activity"].to_numpy(dtype=object)
-        self.pending = {"lead": w["lead"].to_numpy(np.int64), "t": w["t"].to_numpy(np.int64),
-                        "act": hist.encode(w_act, "act"), "det": hist.encode(w["detail"].to_numpy(dtype=object), "det")}
+        w_act = w["activity"]
+        self.pending = {"lead": w["lead"], "t": w["t"], "act": hist.encode(w_act, "act"),
+                        "det": hist.encode(w["detail"], "det")}
         # candidates: no MQL yet in the current episode, and something to check this week
         w_lead = self.pending["lead"]
         mark = np.zeros(self.n, bool)
@@ -533,12 +535,16 @@ class Model:
                     lambda _e, lead=lead, r=row, ep=lead.episode: self._on_mql(lead, r.t_ns, r.reason, r.trigger,
                                                                               r.score, ep))
         # TOFU moves at deep activities before the MQL moment
-        deep = np.isin(w_act, arr.DEEP)
-        wd = w.loc[deep, ["lead", "t"]].sort_values(["lead", "t"], kind="stable")
+        deep = np.flatnonzero(np.isin(w_act, arr.DEEP))
+        deep = deep[np.lexsort((w["t"][deep], w_lead[deep]))]
         by_lead: dict[int, list[int]] = {}
-        for li, t in zip(wd["lead"].to_numpy(), wd["t"].to_numpy(), strict=True):
-            by_lead.setdefault(int(li), []).append(int(t))
-        for i in cand:
+        for li, t in zip(w_lead[deep].tolist(), w["t"][deep].tolist(), strict=True):
+            by_lead.setdefault(li, []).append(t)
+        is_cand = np.zeros(self.n, bool)
+        is_cand[cand] = True
+        for i in by_lead:  # in lead order, like cand
+            if not is_cand[i]:
+                continue
             lead = self.L[i]
             if lead.stage not in ("name", "active"):
                 continue
@@ -552,12 +558,13 @@ class Model:
         # exploration: below-threshold leads handed over anyway, with their propensity
         share = self.scenario.exploration_share
         if share > 0:
-            last_t = w.groupby("lead")["t"].max()
+            last_t = np.full(self.n, -1, np.int64)
+            np.maximum.at(last_t, w_lead, w["t"])
             for i in cand:
                 lead = self.L[i]
                 if int(i) in first_event or lead.stage not in MARKETING or rng.random() >= share:
                     continue
-                a = max(int(last_t.get(int(i), t0_ns)), int(self.created_ns[i]), t0_ns) + 1
+                a = max(int(last_t[i]), int(self.created_ns[i]), t0_ns) + 1
                 t_ns = int(a + rng.random() * max(t1_ns - 1 - a, 0))
                 self.env.timeout(t_ns / _MIN_NS - self.env.now).callbacks.append(
                     lambda _e, lead=lead, t_ns=t_ns, ep=lead.episode: self._explore(lead, t_ns, ep))
@@ -575,12 +582,7 @@ class Model:
             em = sel[extra["lead"]]
             cols = [np.concatenate([c, extra[k][em]]) for c, k in zip(cols, ("lead", "t", "act", "det"), strict=True)]
         base = self.start.to_datetime64().astype("datetime64[ns]")
-        rec_leads = cand[np.isin(cand, np.fromiter(self.recycles, np.int64, len(self.recycles)))]
-        rows = [(self.ids[i], prev, base + np.timedelta64(a, "ns")) for i in rec_leads
-                for (prev, a, b) in self.recycles[int(i)]]
-        rows += [(self.ids[i], self.d.funnel.recycle.to, base + np.timedelta64(b, "ns")) for i in rec_leads
-                 for (prev, a, b) in self.recycles[int(i)]]
-        log = pd.DataFrame(rows, columns=["lead_id", "stage", "at"]) if rows else None
+        log = self._recycle_log(sel, base)
         until = pd.Timestamp(base + np.timedelta64(int(until_ns), "ns"))
         if relaxed is not None and len(cand):
             # a snapshot under the relaxed definition bounds every moment of the epoch from above:
@@ -612,6 +614,22 @@ class Model:
             "score": ev["score"].to_numpy(float),
         })
         return out[out["t_ns"] >= since]
+
+    def _recycle_log(self, sel: np.ndarray, base: np.datetime64) -> pd.DataFrame | None:
+        """The stage-log rows scoring needs for the selected leads' recycles (entry of the left stage, recycle)."""
+        rc = self.recycles
+        if not rc["lead"]:
+            return None
+        rl = np.asarray(rc["lead"], np.int64)
+        idx = np.flatnonzero(sel[rl])
+        if not len(idx):
+            return None
+        idx = idx[np.argsort(rl[idx], kind="stable")]  # by lead, each lead's recycles in time order
+        lid = self.ids[rl[idx]]
+        stage = np.concatenate([np.asarray(rc["prev"], object)[idx], np.full(len(idx), self.d.funnel.recycle.to, object)])
+        t = np.concatenate([np.asarray(rc["from_ns"], np.int64)[idx], np.asarray(rc["t_ns"], np.int64)[idx]])
+        return pd.DataFrame({"lead_id": np.concatenate([lid, lid]), "stage": stage,
+                             "at": base + t.astype("timedelta64[ns]")})
 
     def _mql_from(self, since: int, cand, cols, leads, acts, until, log, base) -> pd.DataFrame:
         """``mql_events`` evaluated only at moments from ``since`` on (plus one extra moment at ``since``).
@@ -1025,4 +1043,13 @@ def simulate(scenario: Scenario, seed: Any = 0) -> SimulationResult:
     """Run ``scenario`` once; ``seed`` an int, a ``SeedSequence`` entropy or a Generator."""
     if scenario.mode == "queueing":
         return _run_queueing(scenario, seed)
-    return Model(scenario, seed).run()
+    # The full model allocates millions of small, long-lived records and SimPy events; the cyclic
+    # collector's repeated full passes over them cost ~20% of a year run and free nothing until the
+    # run ends.  Paused for the run only (reference counting still frees everything acyclic).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return Model(scenario, seed).run()
+    finally:
+        if paused:
+            gc.enable()
