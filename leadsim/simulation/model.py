@@ -270,14 +270,15 @@ class _History:
         rows = np.concatenate([old[sel[self.data["lead"][old]]], s0 + np.flatnonzero(sel[lead] & keep)])
         return [self.data[k][rows] for k in ("lead", "t", "act", "det")]
 
-    def frame(self, cols: list[np.ndarray], cand: np.ndarray, ids: np.ndarray, base: np.datetime64) -> pd.DataFrame:
+    def frame(self, cols: list[np.ndarray], cand: np.ndarray, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
         """An activities table for scoring: categorical columns (no per-epoch strings); lead ids of ``cand``."""
         lead, t, act, det = cols
         loc = np.full(len(ids), -1, np.int64)
         loc[cand] = np.arange(len(cand))
 
         def cat(codes, names):
-            return pd.Categorical.from_codes(codes, categories=pd.Index(list(names), dtype="str"))
+            cats = names if isinstance(names, pd.Index) else pd.Index(list(names), dtype="str")
+            return pd.Categorical.from_codes(codes, categories=cats)
 
         return pd.DataFrame({"lead_id": cat(loc[lead], ids[cand]), "activity": cat(act, self.vocab["act"]),
                              "at": base + t.astype("timedelta64[ns]"), "detail": cat(det, self.vocab["det"])})
@@ -351,6 +352,7 @@ class Model:
         self.L = [_Lead(i, source[i]) for i in range(n)]
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
+        self.id_index = pd.Index(self.leads["lead_id"], dtype="str")
         # the columns scoring reads; created_at last (replaced by the epoch start, see _mql_batch)
         from leadsim.scoring import required_columns
 
@@ -589,8 +591,10 @@ class Model:
             # only leads it calls MQL can become one, so only they need the (costly) moment-by-moment check
             from leadsim.scoring import score
 
-            acts = self.hist.frame(cols, cand, self.ids, base)
-            ok = score(self.leads.iloc[cand], acts, relaxed, as_of=until, stage_log=log)["is_mql"].to_numpy(bool)
+            acts = self.hist.frame(cols, cand, self.id_index, base)
+            leads = self.score_leads.iloc[cand]
+            ok = score(leads, acts, relaxed, as_of=until, stage_log=log)["is_mql"].to_numpy(bool)
+            leads = leads.iloc[np.flatnonzero(ok)]
             keep = np.zeros(self.n, bool)
             keep[cand[ok]] = True
             cand = cand[ok]
@@ -599,8 +603,9 @@ class Model:
                 log = log[log["lead_id"].isin(set(self.ids[cand]))]
             if not len(cand):
                 return pd.DataFrame(columns=["lead", "t_ns", "reason", "trigger", "score"])
-        acts = self.hist.frame(cols, cand, self.ids, base)
-        leads = self.score_leads.iloc[cand]
+        acts = self.hist.frame(cols, cand, self.id_index, base)
+        if relaxed is None or not len(cand):
+            leads = self.score_leads.iloc[cand]
         if self.created_is_rule_input or since <= 0:
             ev = mql_events(leads, acts, self.d, until=until, stage_log=log)
         else:
@@ -657,7 +662,7 @@ class Model:
         sel[cand[redo]] = True
         part = [c[sel[cols[0]]] for c in cols]
         sub_log = None if log is None else log[log["lead_id"].isin(redo_ids)]
-        exact = mql_events(leads[redo], self.hist.frame(part, cand[redo], self.ids, base), self.d, until=until,
+        exact = mql_events(leads[redo], self.hist.frame(part, cand[redo], self.id_index, base), self.d, until=until,
                            stage_log=sub_log if sub_log is not None and len(sub_log) else None)
         keep = ~ev["lead_id"].isin(redo_ids).to_numpy(bool)
         both = pd.concat([ev[keep], exact], ignore_index=True)
