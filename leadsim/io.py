@@ -424,6 +424,11 @@ def _read_raw(path: Path, tm: TableMapping | None, missing: list[str]) -> pd.Dat
         raise InputFileError(f"unknown file type {path.suffix!r}; use .csv, .parquet or .xlsx", where=str(path))
     if path.stat().st_size == 0:
         raise InputFileError("the file is empty; expected a header row and records", where=str(path))
+    if fmt == "excel":
+        with path.open("rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":  # every .xlsx/.xlsm is a zip archive
+                raise InputFileError("is not an Excel workbook in .xlsx format (old .xls and text files named "
+                                     ".xls/.xlsx cannot be read); save it as .xlsx or .csv", where=str(path))
     try:
         if fmt == "csv":
             encoding = tm.encoding if tm else "utf-8-sig"

@@ -256,6 +256,16 @@ def test_unknown_extension(tmp_path):
         read_table(path, "leads")
 
 
+
+@pytest.mark.parametrize("name", ["export.xls", "export.xlsx"])
+def test_text_or_old_excel_file_named_xls(tmp_path, name):
+    path = write_csv(tmp_path, LEADS_OK, name)  # a CSV saved under an Excel name, or an old binary .xls
+    with pytest.raises(InputFileError) as err:
+        read_table(path, "leads")
+    assert str(err.value) == (f"{path}: is not an Excel workbook in .xlsx format (old .xls and text files named "
+                              ".xls/.xlsx cannot be read); save it as .xlsx or .csv")
+    assert path.read_text(encoding="utf-8") == LEADS_OK
+
 def test_corrupt_parquet(tmp_path):
     path = write_csv(tmp_path, LEADS_OK, "leads.parquet")
     with pytest.raises(InputFileError, match=r"leads\.parquet: cannot read as parquet"):
@@ -403,6 +413,27 @@ def test_api_bad_times_in_waterfall_and_audit(tmp_path):
         waterfall(log, "soon", None)
     with pytest.raises(DataError, match=r"as_of: cannot read 'soon' as a date/time"):
         audit(log, None, as_of="soon")
+
+
+@pytest.mark.parametrize("layout", ["input_inside", "not_a_report", "current_folder"])
+def test_cli_demo_force_never_deletes_a_folder_with_user_files(tmp_path, capsys, monkeypatch, layout):
+    out = tmp_path / "crm"
+    out.mkdir()
+    leads = write_csv(out, LEADS_OK, "leads.csv")
+    argv = ["demo", "--out", str(out), "--force", "--quiet"]
+    if layout == "input_inside":
+        argv += ["--leads", str(leads)]
+    if layout == "current_folder":
+        (out / "index.html").write_text("<html></html>", encoding="utf-8")
+        monkeypatch.chdir(out)
+        argv[2] = "."
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "choose another --out" in err
+    expected = {"input_inside": "holds the input file", "not_a_report": "is not a leadsim report",
+                "current_folder": "is the current folder"}[layout]
+    assert expected in err
+    assert leads.read_text(encoding="utf-8") == LEADS_OK
 
 def test_protected_attribute_allowed_warns(tmp_path):
     def change(d):
