@@ -778,7 +778,11 @@ def read_yaml(path: str | os.PathLike[str], what: str = "YAML file") -> Any:
         raise InputFileError(f"is a directory, expected a {what}", where=str(p))
     try:
         text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        kind = " (it looks like an Excel workbook)" if err.object[:4] == b"PK\x03\x04" else ""
+        raise InputFileError(f"is not UTF-8 text{kind}, so not a {what}; byte {err.start} cannot be decoded; "
+                             "give the YAML file, saved as UTF-8", where=str(p)) from None
+    except OSError as err:
         raise InputFileError(f"cannot read {what}: {err}", where=str(p)) from None
     if not text.strip():
         raise InputFileError(f"the {what} is empty", where=str(p))

@@ -175,6 +175,21 @@ def test_definition_path_is_a_directory(tmp_path):
         load_definition(tmp_path)
 
 
+
+def test_workbook_given_as_definition(tmp_path):
+    path = tmp_path / "leads.xlsx"
+    pd.DataFrame({"lead_id": ["L1"]}).to_excel(path, index=False)
+    with pytest.raises(InputFileError, match=r"leads\.xlsx: is not UTF-8 text \(it looks like an Excel workbook\), "
+                                             r"so not a lead definition; .*give the YAML file"):
+        load_definition(path)
+
+
+def test_latin1_definition(tmp_path):
+    path = tmp_path / "def.yaml"
+    path.write_bytes("name: M\xfcller\n".encode("latin-1"))
+    with pytest.raises(InputFileError, match=r"def\.yaml: is not UTF-8 text, so not a lead definition; byte 7 "):
+        load_definition(path)
+
 def test_definition_file_missing(tmp_path):
     with pytest.raises(InputFileError, match=r"nope\.yaml: lead definition not found"):
         load_definition(tmp_path / "nope.yaml")
