@@ -652,6 +652,8 @@ def explain(lead_id: str, contributions: pd.DataFrame, definition: LeadDefinitio
     Columns: ``rule_id``, ``label``, ``points``, ``direction`` (``+``/``-``);
     positives first (largest first), then negatives (most negative first).
     """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise DataError(f"the number of factors per direction must be a whole number of at least 1; got {n!r}", where="n")
     if lead_id not in contributions.index:
         raise DataError(f"lead {lead_id!r} is not among the {len(contributions)} scored leads", where="lead_id")
     row = contributions.loc[lead_id]

@@ -450,6 +450,17 @@ def test_cli_demo_force_never_deletes_a_folder_with_user_files(tmp_path, capsys,
     assert expected in err
     assert leads.read_text(encoding="utf-8") == LEADS_OK
 
+
+def test_explain_needs_at_least_one_factor(capsys):
+    from leadsim.scoring import explain
+
+    parts = pd.DataFrame({"director": [20.0], "careers_page": [-5.0]}, index=pd.Index(["L1"], name="lead_id"))
+    for n in (0, -1, 1.5):
+        with pytest.raises(DataError, match=rf"n: the number of factors per direction .* at least 1; got {n!r}"):
+            explain("L1", parts, load_definition(), n=n)
+    assert main(["explain", "L000001", "-n", "-1"]) == 2
+    assert capsys.readouterr().err == "leadsim: error: -n: -1 factors per direction; give -n 1 or more\n"
+
 def test_protected_attribute_allowed_warns(tmp_path):
     def change(d):
         d["allow_protected"] = True

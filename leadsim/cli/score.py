@@ -170,6 +170,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from leadsim.scoring import contributions, explain
 
+    if args.n < 1:
+        raise DataError(f"{args.n} factors per direction; give -n 1 or more", where="-n")
     inp = load_inputs(args)
     known = set(inp.leads["lead_id"])
     unknown = [i for i in args.lead_ids if i not in known]
