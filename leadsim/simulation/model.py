@@ -906,6 +906,8 @@ class Model:
                 return
             if due > env.now:
                 yield env.timeout(due - env.now)
+            if self._stopped(lead, clock, t0, seq):  # stopping is for good: no need to wait for the tie rule
+                return
             yield _late_check(env)
             if self._stopped(lead, clock, t0, seq):
                 return
