@@ -529,3 +529,17 @@ def test_cli_sample_writes_worksheets_and_refuses_non_empty_dir(tmp_path, capsys
     assert main(["exercise", "sample", "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
     assert main(["exercise", "sample", "--out", str(out), "--n", "25", "--seed", "3", "--force"]) == 0
+
+
+@pytest.mark.filterwarnings("ignore:.*no column.*")
+def test_cli_sample_reports_how_many_companies_it_really_sampled(tmp_path, capsys):
+    from leadsim.cli import main
+
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,company,source,created_at,seniority\nL1,Acme,paid,2026-01-05 09:00,vp\n"
+                     "L2,Beta,web_form,2026-01-06 10:00,manager\nL3,Gamma,event,2026-01-07 10:00,director\n",
+                     encoding="utf-8")
+    assert main(["exercise", "sample", "--out", str(tmp_path / "ws"), "--n", "5", "--leads", str(leads)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Sampled 3 companies (asked for 5; that is every company there is) from ")
+    assert len(pd.read_csv(tmp_path / "ws" / "key.csv")) == 3

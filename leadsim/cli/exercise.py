@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_sample(args: argparse.Namespace) -> int:
     from leadsim.cli.score import load_inputs
-    from leadsim.exercise import make_exercise
+    from leadsim.exercise import make_exercise, read_key
 
     if args.n < 1:
         raise InputFileError(f"--n must be at least 1, got {args.n}", where="--n")
@@ -65,7 +65,9 @@ def run_sample(args: argparse.Namespace) -> int:
                               definition=inputs.definition)
     paths = make_exercise(out, n=args.n, seed=args.seed, history=history, as_of=inputs.as_of, force=args.force,
                           stratify=None if args.stratify == "none" else args.stratify)
-    print(f"Sampled {args.n} companies from {inputs.origin} (scored as of {inputs.as_of:%Y-%m-%d %H:%M}).")
+    n = len(read_key(paths["key"])) if "key" in paths else args.n
+    fewer = f" (asked for {args.n}; that is every company there is)" if n < args.n else ""
+    print(f"Sampled {n} companies{fewer} from {inputs.origin} (scored as of {inputs.as_of:%Y-%m-%d %H:%M}).")
     for name, path in paths.items():
         print(f"  {name:14s} {path}")
     print("Give marketing.xlsx and sales.xlsx to the two heads; keep key.csv for `leadsim exercise compare`.")
