@@ -973,11 +973,22 @@ class Model:
         rec, ids, d = self.rec, self.ids, self.d
         base = self.start.to_datetime64().astype("datetime64[ns]")
         h_lead, h_t, h_act, h_det = self.hist.columns()
-        acts = pd.DataFrame({"lead_id": pd.array(ids[h_lead], dtype="str"),
-                             "activity": pd.array(self.hist.names("act")[h_act], dtype="str"),
+        # sorted by (at, lead_id) through integer keys: position order is id order (zero-padded ids, lead_table)
+        order = np.lexsort((h_lead, h_t)) if self.n < 1_000_000 else None
+        if order is not None:
+            h_lead, h_t, h_act, h_det = h_lead[order], h_t[order], h_act[order], h_det[order]
+
+        def strings(codes, names):  # code -1 -> missing; the str dtype from categories (no per-row objects)
+            cats = pd.Index(names, dtype="str")
+            return pd.Series(pd.Categorical.from_codes(codes, categories=cats), copy=False).astype("str").array
+
+        acts = pd.DataFrame({"lead_id": strings(h_lead, self.id_index),
+                             "activity": strings(h_act, list(self.hist.vocab["act"])),
                              "at": pd.array(base + h_t.astype("timedelta64[ns]"), dtype="datetime64[ns]"),
-                             "detail": pd.array(self.hist.names("det")[h_det], dtype="str")})
-        acts = acts.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+                             "detail": strings(h_det, list(self.hist.vocab["det"]))})
+        if order is None:
+            acts = acts.sort_values(["at", "lead_id"], kind="stable")
+        acts = acts.reset_index(drop=True)
         st = rec.frame("stages")
         stage_log = pd.DataFrame({
             "lead_id": pd.array(ids[st["lead"].to_numpy(int)], dtype="str"),
