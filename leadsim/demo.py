@@ -21,9 +21,12 @@ from typing import Any
 
 import pandas as pd
 
-from leadsim.definition import LeadDefinition, diff, load_definition
+from leadsim.definition import LeadDefinition, load_definition
 from leadsim.errors import InputFileError
-from leadsim.report import Report
+from leadsim.report import Report, check_replaceable
+
+#: ``run_demo`` keywords that name input files (protected from ``--force``).
+_INPUTS = ("definition", "leads", "activities", "outcomes", "stage_log", "touches", "owners", "mapping")
 
 __all__ = ["STEPS", "DemoContext", "load_context", "run_demo"]
 
@@ -335,10 +338,8 @@ def run_demo(
     """
     from tqdm.auto import tqdm
 
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise InputFileError("the report folder exists already; choose another --out or pass --force to replace it",
-                             where=str(out))
+    inputs = [v for k, v in context.items() if k in _INPUTS and not isinstance(v, LeadDefinition)]
+    check_replaceable(out, force=force, protect=inputs)  # before any work: nothing of the user's is lost
     chosen = [s for s in STEPS if steps is None or s[0] in steps]
     bar = tqdm(total=len(chosen) + 1, desc="leadsim demo", disable=not progress, unit="step")
     bar.set_postfix_str("loading data")
@@ -350,4 +351,4 @@ def run_demo(
         fn(ctx, rep)
         bar.update()
     bar.close()
-    return rep.write(out, force=force)
+    return rep.write(out, force=force, protect=inputs)

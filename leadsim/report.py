@@ -36,7 +36,39 @@ import pandas as pd
 
 from leadsim.errors import InputFileError
 
-__all__ = ["Report"]
+__all__ = ["Report", "check_replaceable"]
+
+
+def check_replaceable(out: str | os.PathLike[str], *, force: bool,
+                      protect: list[str | os.PathLike[str] | None] | None = None) -> None:
+    """Refuse to write a report into ``out`` unless that loses nothing.
+
+    A missing or empty folder is fine.  A non-empty one needs ``force``, and
+    even then only an earlier report (a folder with ``index.html``) is
+    replaced: never the current folder or one above it, and never a folder
+    holding one of the ``protect`` paths (the run's input files).
+    """
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputFileError("exists and is not a folder; choose another output folder", where=str(out))
+    if not any(out.iterdir()):
+        return
+    if not force:
+        raise InputFileError("the report folder exists already; choose another or pass --force to replace it",
+                             where=str(out))
+    root, cwd = out.resolve(), Path.cwd().resolve()
+    for p in protect or []:
+        if p is not None and root in Path(p).resolve().parents:
+            raise InputFileError(f"holds the input file {p}, which --force would delete; choose another --out",
+                                 where=str(out))
+    if root == cwd or root in cwd.parents:
+        raise InputFileError("is the current folder or above it; --force would delete it; choose another --out",
+                             where=str(out))
+    if not (out / "index.html").is_file():
+        raise InputFileError("is not a leadsim report (no index.html); --force only replaces an earlier report; "
+                             "choose another --out", where=str(out))
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -142,14 +174,14 @@ class Report:
         parts.append("</body></html>")
         return "\n".join(parts)
 
-    def write(self, out: str | os.PathLike[str], *, force: bool = False) -> Path:
-        """Write ``index.html`` and every file into the folder ``out``; return the page's path."""
+    def write(self, out: str | os.PathLike[str], *, force: bool = False,
+              protect: list[str | os.PathLike[str] | None] | None = None) -> Path:
+        """Write ``index.html`` and every file into the folder ``out``; return the page's path.
+
+        See :func:`check_replaceable` for when an existing folder is replaced.
+        """
         out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise InputFileError("exists and is not a folder; choose another output folder", where=str(out))
-        if out.exists() and any(out.iterdir()) and not force:
-            raise InputFileError("the report folder exists already; choose another or pass --force to replace it",
-                                 where=str(out))
+        check_replaceable(out, force=force, protect=protect)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:

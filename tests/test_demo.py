@@ -93,3 +93,24 @@ def test_run_demo_refuses_before_doing_any_work(tmp_path):
 def test_demo_command_is_installed():
     out = subprocess.run([sys.executable, "-m", "leadsim.cli", "demo", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--force" in out.stdout
+
+
+def test_run_demo_force_never_deletes_inputs_or_non_reports(tmp_path, monkeypatch):
+    """The Python API is guarded like the CLI: --force replaces only an earlier report."""
+    from leadsim.demo import run_demo
+
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / "leads.csv").write_text("lead_id\nL1\n")
+    (data / "activities.csv").write_text("lead_id,activity,at\n")
+    with pytest.raises(InputFileError, match="holds the input file"):
+        run_demo(data, force=True, progress=False, leads=data / "leads.csv", activities=data / "activities.csv")
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("keep me")
+    with pytest.raises(InputFileError, match="not a leadsim report"):
+        run_demo(other, force=True, progress=False)
+    monkeypatch.chdir(other)
+    with pytest.raises(InputFileError, match="current folder"):
+        run_demo(tmp_path, force=True, progress=False)
+    assert (data / "leads.csv").exists() and (other / "todo.txt").read_text() == "keep me"

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from leadsim.errors import InputFileError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,30 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def check_replaceable(args: argparse.Namespace) -> None:
-    """``--force`` replaces only an earlier report: never a folder holding an input file, the current folder or others."""
-    out = Path(args.out)
-    if not args.force or not out.is_dir():
-        return
-    root = out.resolve()
-    inputs = [args.definition, args.leads, args.activities, args.outcomes, args.stage_log, args.touches, args.owners,
-              args.mapping]
-    for p in inputs:
-        if p is not None and root in Path(p).resolve().parents:
-            raise InputFileError(f"holds the input file {p}, which --force would delete; choose another --out",
-                                 where=str(out))
-    if root == Path.cwd().resolve() or root in Path.cwd().resolve().parents:
-        raise InputFileError("is the current folder or above it; --force would delete it; choose another --out",
-                             where=str(out))
-    if any(out.iterdir()) and not (out / "index.html").is_file():
-        raise InputFileError("is not a leadsim report (no index.html); --force only replaces an earlier report; "
-                             "choose another --out", where=str(out))
-
-
 def _run(args: argparse.Namespace) -> int:
     from leadsim.demo import run_demo
-
-    check_replaceable(args)
 
     page = run_demo(
         args.out, force=args.force, progress=not args.quiet, definition=args.definition, leads=args.leads,
