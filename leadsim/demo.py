@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from leadsim.definition import LeadDefinition, load_definition
+from leadsim.definition_tables import definition_tables
 from leadsim.errors import InputFileError
 from leadsim.report import Report, check_replaceable
 
@@ -96,11 +97,11 @@ def step_definition(ctx: DemoContext, rep: Report) -> None:
                 f"on {d.agreed_by.date}. MQL threshold {d.thresholds.mql:g}; {len(d.fit_rules)} fit rules, "
                 f"{len(d.bant)} BANT facts, {len(d.behaviour_rules)} behaviour rules, {len(d.hot_triggers)} hot "
                 f"triggers, {len(d.sla.clocks)} SLA clocks.")
-    rules = [{"rule": r.id, "label": r.label, "kind": r.category, "points": r.points} for r in d.fit_rules]
-    rules += [{"rule": f"bant_{k}", "label": r.label, "kind": "bant", "points": r.points} for k, r in d.bant.items()]
-    rules += [{"rule": r.id, "label": r.label, "kind": f"behaviour ({r.mode})", "points": r.points}
-              for r in d.behaviour_rules]
-    rep.table("definition_rules", pd.DataFrame(rules), title="Rules and points", max_rows=60)
+    parts = definition_tables(d)
+    rep.table("definition_rules", parts["fit and BANT rules"], title="Fit and BANT rules", max_rows=60)
+    rep.table("definition_behaviour", parts["behaviour rules"], title="Behaviour rules", max_rows=60)
+    rep.table("definition_funnel", parts["funnel"], title="Funnel stages and moves")
+    rep.table("definition_sla", parts["SLA clocks"], title="SLA clocks")
 
 
 def step_score(ctx: DemoContext, rep: Report) -> None:

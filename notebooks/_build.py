@@ -74,10 +74,10 @@ NB01 = [
     import pandas as pd
 
     import leadsim
-    from leadsim.cli.definition import tables
+    from leadsim.definition_tables import definition_tables
 
     d = leadsim.load_definition(DEFINITION)
-    parts = tables(d)
+    parts = definition_tables(d)
     pd.Series(parts["header"], name="value").to_frame()
     """),
     check("""
@@ -131,7 +131,7 @@ NB01 = [
     """),
     code("""
     de = leadsim.load_definition(TRANSLATION)
-    tables(de)["funnel"][["id", "label", "part", "moves to"]]
+    definition_tables(de)["funnel"][["id", "label", "part", "moves to"]]
     """),
     code("""
     words = leadsim.diff(d, de)
