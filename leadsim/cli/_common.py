@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadsim.errors import InputFileError
+from leadsim.definition import LeadDefinition
+from leadsim.errors import DataError, InputFileError
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -66,3 +67,16 @@ def check_output_path(out: str | Path, inputs: list[str | Path | None], *, force
     if out_p.exists() and not force:
         raise InputFileError("exists already; choose another --out (leadsim never overwrites files)", where=str(out_p))
     return out_p
+
+
+def parse_time(value: str, flag: str, definition: LeadDefinition) -> pd.Timestamp:
+    """A time given on the command line as naive calendar-local time; DataError naming ``flag`` if unreadable."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise DataError(f"cannot read {value!r} as a date/time; use e.g. '2026-03-31 17:00'", where=flag) from None
+    if pd.isna(ts):
+        raise DataError(f"{value!r} is not a date/time; use e.g. '2026-03-31 17:00'", where=flag)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(definition.calendar.timezone).tz_localize(None)
+    return ts

@@ -59,7 +59,7 @@ def naming_files(args: argparse.Namespace) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadsim.cli.score import parse_time
+    from leadsim.cli._common import parse_time
 
     t = load_history_tables(args, ("log", "leads"))
     start, end = (parse_time(v, flag, t["definition"]) if v is not None else None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from leadsim.cli._common import add_json_flag, check_output_path, emit
+from leadsim.cli._common import add_json_flag, check_output_path, emit, parse_time
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.errors import DataError, InputFileError
 from leadsim.io import check_references, load_mapping, read_table, write_table
@@ -45,19 +45,6 @@ class Inputs:
 
 def _as_of(value: str | None, default: pd.Timestamp, definition: LeadDefinition) -> pd.Timestamp:
     return default if value is None else parse_time(value, "--as-of", definition)
-
-
-def parse_time(value: str, flag: str, definition: LeadDefinition) -> pd.Timestamp:
-    """A time given on the command line as naive calendar-local time; DataError naming ``flag`` if unreadable."""
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise DataError(f"cannot read {value!r} as a date/time; use e.g. '2026-03-31 17:00'", where=flag) from None
-    if pd.isna(ts):
-        raise DataError(f"{value!r} is not a date/time; use e.g. '2026-03-31 17:00'", where=flag)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(definition.calendar.timezone).tz_localize(None)
-    return ts
 
 
 def load_inputs(args: argparse.Namespace) -> Inputs:

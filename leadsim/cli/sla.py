@@ -41,7 +41,7 @@ def run_schedule(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from leadsim.cli.score import parse_time
+    from leadsim.cli._common import parse_time
 
     t = load_history_tables(args, ("log", "touches", "owners", "leads"))
     as_of = parse_time(args.as_of, "--as-of", t["definition"]) if args.as_of else None
