@@ -35,8 +35,32 @@ def _pick(sweep: pd.DataFrame, kpi: str) -> pd.DataFrame:
     return sub
 
 
+def _short(key: str) -> str:
+    """A dotted scenario key as a readable label.
+
+    >>> _short("definition.sla.clocks.response.levels.1.offset"), _short("definition.thresholds.mql")
+    ('response level 1 offset', 'thresholds mql')
+    """
+    parts = str(key).split(".")
+    if "clocks" in parts:
+        parts = parts[parts.index("clocks") + 1:]
+    elif parts[0] == "definition":
+        parts = parts[1:]
+    return " ".join("level" if p == "levels" else p for p in parts)
+
+
+def _is_rate(kpi: str) -> bool:
+    return kpi.startswith(("breach_rate", "p_")) or kpi.endswith(("_rate", "_share", "lead_to_sales_lead"))
+
+
 def kpi_vs_parameter(sweep: pd.DataFrame, parameter: str, kpi: str, *, by: str | None = None, ax=None):
-    """A KPI's mean against a swept parameter, with its confidence band (one line per ``by`` value)."""
+    """A KPI's mean against a swept parameter, with its confidence band (one line per ``by`` value).
+
+    Bands of rates and shares are clipped to [0, 1]; whole-number parameters
+    (headcounts) get whole-number ticks.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     ax = _axes(ax)
     sub = _pick(sweep, kpi)
     if parameter not in sub.columns:
@@ -44,13 +68,16 @@ def kpi_vs_parameter(sweep: pd.DataFrame, parameter: str, kpi: str, *, by: str |
     groups = [(None, sub)] if by is None else list(sub.groupby(by))
     for key, g in groups:
         g = g.sort_values(parameter)
-        label = kpi if key is None else f"{by} = {key}"
+        label = kpi if key is None else f"{_short(by)} = {key:g}" if isinstance(key, int | float) else f"{_short(by)} = {key}"
         ax.plot(g[parameter], g["mean"], marker="o", label=label)
         if g["lo"].notna().any():
-            ax.fill_between(g[parameter], g["lo"], g["hi"], alpha=0.2)
-    ax.set_xlabel(parameter)
+            lo, hi = (g["lo"].clip(0, 1), g["hi"].clip(0, 1)) if _is_rate(kpi) else (g["lo"], g["hi"])
+            ax.fill_between(g[parameter], lo, hi, alpha=0.2)
+    if pd.api.types.is_integer_dtype(sub[parameter]):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(_short(parameter))
     ax.set_ylabel(kpi)
-    ax.set_title(f"{kpi} vs {parameter} (95% CI)")
+    ax.set_title(f"{kpi} vs {_short(parameter)} (95% CI)")
     if by is not None:
         ax.legend()
     return ax
@@ -91,8 +118,8 @@ def breach_heatmap(sweep: pd.DataFrame, x: str, y: str, kpi: str = "breach_rate.
     ax.set_yticks(range(table.shape[0]), [str(v) for v in table.index])
     for (i, j), v in np.ndenumerate(table.to_numpy(float)):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize="small")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(_short(x))
+    ax.set_ylabel(_short(y))
     ax.set_title(kpi)
     ax.figure.colorbar(im, ax=ax)
     return ax
