@@ -40,3 +40,11 @@ def test_plots_package_exports_every_area_sorted():
     assert plots.__all__ == sorted(plots.__all__)
     for name in plots.__all__:
         assert callable(getattr(plots, name))
+
+
+def test_cli_starts_without_the_heavy_parts():
+    """Building the `leadsim` parser (every command's --help) must not import SimPy, scikit-learn or SciPy."""
+    code = ("import sys, leadsim.cli; leadsim.cli.build_parser(); "
+            "print(*(m in sys.modules for m in ('simpy', 'sklearn', 'scipy.stats')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "False"]

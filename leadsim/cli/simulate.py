@@ -16,7 +16,6 @@ from pathlib import Path
 from leadsim.cli._common import _plain, add_json_flag, emit
 from leadsim.definition import read_yaml
 from leadsim.errors import InputFileError, ScenarioError
-from leadsim.simulation import load_scenario, replicate, simulate, sweep
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +61,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from leadsim.simulation import load_scenario, replicate, simulate  # SimPy/SciPy only when a run is asked for
+
     sc = load_scenario(args.scenario)
     if args.replications > 1:
         ci = replicate(sc, args.replications, seed=args.seed, progress=not args.json)
@@ -96,6 +97,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
+    from leadsim.simulation import load_scenario, sweep
+
     sc = load_scenario(args.scenario)
     grid = read_yaml(args.grid, "sweep grid")
     if not isinstance(grid, dict):
