@@ -13,19 +13,14 @@ import warnings
 
 import pandas as pd
 
-from leadsim.cli._common import emit
+from leadsim.cli._common import add_data_options, emit
 from leadsim.definition import LeadsimWarning, load_definition
 from leadsim.errors import InputFileError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="recalibrate the lead definition's points from SQL outcomes")
-    g = p.add_argument_group("data (default: the embedded sample)")
-    g.add_argument("--definition", metavar="FILE", help="the lead definition in force (default: the sample's)")
-    g.add_argument("--leads", metavar="FILE", help="leads table (.csv, .parquet or .xlsx)")
-    g.add_argument("--activities", metavar="FILE", help="activities table")
-    g.add_argument("--outcomes", metavar="FILE", help="hand-off outcomes (handoff_id, lead_id, handed_at, sql ...)")
-    g.add_argument("--mapping", metavar="FILE", help="CRM column-mapping YAML applied to the files")
+    add_data_options(p, stage_log=False, as_of=False, outcomes=True)
     t = p.add_mutually_exclusive_group()
     t.add_argument("--capacity", type=float, metavar="N", help="hand-offs per week sales can hold a conversation with")
     t.add_argument("--target-rate", type=float, metavar="R", help="target Lead -> Sales Lead rate, e.g. 0.35")

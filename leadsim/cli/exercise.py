@@ -18,7 +18,7 @@ from leadsim.errors import InputFileError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from leadsim.cli.score import add_data_options
+    from leadsim.cli._common import add_data_options
 
     p = subparsers.add_parser("exercise", help="the 100-companies exercise: worksheets and agreement",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

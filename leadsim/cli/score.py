@@ -11,25 +11,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from leadsim.cli._common import add_json_flag, check_output_path, emit, parse_time
+from leadsim.cli._common import add_data_options, add_json_flag, check_output_path, emit, parse_time
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.errors import DataError, InputFileError
 from leadsim.io import check_references, load_mapping, read_table, write_table
 
 SUMMARY_COLUMNS = ["company", "score", "fit_score", "behaviour_score", "grade", "engagement", "is_mql", "is_hot",
                    "hot_reason", "priority", "urgency"]
-
-
-def add_data_options(p: argparse.ArgumentParser) -> None:
-    """The options every command that reads lead data shares."""
-    g = p.add_argument_group("data (default: the embedded sample)")
-    g.add_argument("--definition", metavar="FILE", help="lead definition YAML (default: the sample's, i.e. the embedded one)")
-    g.add_argument("--leads", metavar="FILE", help="leads table (.csv, .parquet or .xlsx)")
-    g.add_argument("--activities", metavar="FILE", help="activities table")
-    g.add_argument("--stage-log", metavar="FILE", help="stage log (needed for on_recycle: restart)")
-    g.add_argument("--mapping", metavar="FILE", help="CRM column-mapping YAML applied to the files")
-    g.add_argument("--as-of", metavar="TIME", help="score at this local time, e.g. '2026-03-31 17:00' "
-                   "(default: the last activity)")
 
 
 @dataclass
