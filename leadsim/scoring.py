@@ -759,27 +759,35 @@ def _decayed_window_sums(
 
 
 class _Ranks:
-    """Dense ranks of every time ``mql_events`` compares, from one sort.
+    """Every time ``mql_events`` compares, as a rank on the activity-time scale.
 
-    Activity times, moment times, recycle cuts and ``moment - offset`` for
-    each window and decay chunk share one rank scale, so (lead, rank) packs
-    into one int64 key and windows become ``searchsorted`` on sorted keys.
+    An activity's rank is its position among the distinct activity times; a
+    query time ``q`` (a moment, a recycle cut, ``moment - offset`` for each
+    window and decay chunk) gets the rank of the last activity time ``<= q``
+    (``-1`` when there is none), so ``t_e <= q`` exactly when
+    ``rank(t_e) <= rank(q)``.  (lead, rank) then packs into one int64 key and
+    windows become ``searchsorted`` on sorted keys.  Only the activity times
+    are sorted; the moments are sorted once and every ``moment - offset``
+    keeps that order, so each query array is one ordered ``searchsorted``.
     """
 
     def __init__(self, act_t: np.ndarray, m_t: np.ndarray, m_cut: np.ndarray, offsets: list[int]):
-        parts = [act_t, m_t, m_cut, *(m_t - off for off in offsets)]
-        values = np.concatenate(parts)
-        order = np.argsort(values, kind="stable")
-        ordered = values[order]
-        new = np.ones(len(values), bool)
-        new[1:] = ordered[1:] != ordered[:-1]
-        rank = np.empty(len(values), np.int64)
-        rank[order] = np.cumsum(new) - 1
-        self.width = np.int64(rank.max() + 1 if len(rank) else 1)
-        bounds = np.cumsum([0, *(len(p) for p in parts)])
-        pieces = [rank[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        self.act, self.moment, self.cut = pieces[:3]
-        self.before = dict(zip(offsets, pieces[3:], strict=True))
+        uniq = np.sort(act_t)
+        if len(uniq):
+            uniq = uniq[np.append(True, uniq[1:] != uniq[:-1])]
+        self.width = np.int64(max(len(uniq), 1))
+        self.act = np.searchsorted(uniq, act_t, side="left").astype(np.int64)
+        order = np.argsort(m_t, kind="stable")
+        m_sorted = m_t[order]
+
+        def rank(sorted_q: np.ndarray) -> np.ndarray:
+            out = np.empty(len(sorted_q), np.int64)
+            out[order] = np.searchsorted(uniq, sorted_q, side="right") - 1
+            return out
+
+        self.moment = rank(m_sorted)
+        self.cut = np.searchsorted(uniq, m_cut, side="right").astype(np.int64) - 1
+        self.before = {off: rank(m_sorted - off) for off in offsets}
 
 
 def _rule_at_moments(
