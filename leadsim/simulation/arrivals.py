@@ -4,8 +4,8 @@ Lead attributes and the latent buying intent come from the same generative
 model as :func:`leadsim.datasets.make_history` (its lead and session
 generators are reused); this module only decides *when* leads arrive
 (weekday x hour profiles per source, campaign bursts, outbound work) and
-draws their behaviour week by week, so that nurture depends on the stage a
-lead is in.
+draws their behaviour over the horizon up front (nurture clicks take the
+offer of the stage the lead is in when the run reaches them).
 
 >>> import numpy as np
 >>> from leadsim.simulation.scenario import ArrivalProfile
@@ -24,7 +24,7 @@ from leadsim.datasets import _world
 from leadsim.definition import LeadDefinition
 from leadsim.simulation.scenario import ArrivalProfile, Scenario
 
-__all__ = ["arrivals", "lead_table", "profile_arrivals", "week_activities"]
+__all__ = ["arrivals", "behaviour_stream", "creation_activities", "lead_table", "profile_arrivals"]
 
 DEEP = ("content_download", "webinar", "live_demo", "in_depth_demo", "form_fill")
 
@@ -90,49 +90,62 @@ def lead_table(rng: np.random.Generator, minutes: np.ndarray, source: np.ndarray
     return leads.reset_index(drop=True), hidden
 
 
-def week_activities(rng: np.random.Generator, lead: np.ndarray, lo_ns: np.ndarray, hi_ns: int,
-                    intent: np.ndarray, age_days: np.ndarray, job_seeker: np.ndarray, offers: np.ndarray,
-                    behaviour, start: pd.Timestamp) -> dict[str, np.ndarray]:
-    """Browsing sessions and nurture clicks of ``lead`` (positions) in ``[lo_ns, hi_ns)``.
+def behaviour_stream(rng: np.random.Generator, created_ns: np.ndarray, intent: np.ndarray, job_seeker: np.ndarray,
+                     horizon_ns: int, epoch_ns: int, behaviour, start: pd.Timestamp) -> dict[str, np.ndarray]:
+    """Browsing sessions and nurture clicks of every lead from its creation to the horizon, drawn up front.
 
-    ``offers`` holds, per lead, the nurture offers of its current stage (a
-    list; empty for none).  Times are nanoseconds since ``start``.  Returns
-    columns ``lead, t, activity, detail`` as arrays (names as objects).
+    Drawn per epoch of ``epoch_ns`` (a lead's interest fades with its age at
+    the start of each epoch; times are uniform within it).  Nurture clicks
+    come at the scenario's cadence; *which* offer was clicked depends on the
+    stage the lead is in, so it is left open here: ``pick`` (uniform in
+    [0, 1)) chooses among the stage's offers when the run gets there.
+    Times are nanoseconds since ``start``.  Returns columns ``lead, t,
+    activity, detail`` (names as objects; ``None`` detail for clicks),
+    ``nurture`` (bool) and ``pick``.
+
+    >>> import numpy as np, pandas as pd
+    >>> from leadsim.simulation.scenario import Behaviour
+    >>> day = 86_400 * 10**9
+    >>> s = behaviour_stream(np.random.default_rng(1), np.array([0, 3 * day]), np.array([2.0, 0.0]),
+    ...                      np.array([False, False]), 28 * day, 7 * day, Behaviour(), pd.Timestamp("2026-01-05"))
+    >>> bool((s["t"] >= np.array([0, 3 * day])[s["lead"]]).all() and (s["t"] < 28 * day).all())
+    True
     """
-    span_days = np.maximum(hi_ns - lo_ns, 0) / 86_400e9
-    fade = np.exp(-np.maximum(age_days, 0) / behaviour.life_days)
-    rate = behaviour.sessions_per_month / 30.0 * span_days * np.exp(0.7 * intent) * fade
-    n_s = rng.poisson(rate)
-    s_lead = np.repeat(lead, n_s)
-    s_lo = np.repeat(lo_ns, n_s)
-    s_span = np.repeat(hi_ns - lo_ns, n_s)
-    s_t = s_lo + (rng.random(len(s_lead)) * s_span).astype(np.int64)
-    burst = rng.random(len(s_lead)) < _world.sigmoid(np.repeat(intent, n_s) - behaviour.burst_offset)
+    n = len(created_ns)
+    n_epochs = -(-int(horizon_ns) // int(epoch_ns))
+    k0 = np.asarray(created_ns, np.int64) // epoch_ns
+    counts = np.maximum(n_epochs - k0, 0)
+    lead = np.repeat(np.arange(n), counts)
+    k = k0[lead] + np.arange(len(lead)) - np.repeat(np.cumsum(counts) - counts, counts)
+    lo = np.maximum(created_ns[lead], k * epoch_ns)
+    hi = np.minimum((k + 1) * epoch_ns, horizon_ns)
+    span_days = np.maximum(hi - lo, 0) / 86_400e9
+    fade = np.exp(-np.maximum(lo - created_ns[lead], 0) / 86_400e9 / behaviour.life_days)
+    li = intent[lead]
+    n_s = rng.poisson(behaviour.sessions_per_month / 30.0 * span_days * np.exp(0.7 * li) * fade)
+    s_pair = np.repeat(np.arange(len(lead)), n_s)
+    s_t = lo[s_pair] + (rng.random(len(s_pair)) * (hi - lo)[s_pair]).astype(np.int64)
+    burst = rng.random(len(s_pair)) < _world.sigmoid(li[s_pair] - behaviour.burst_offset)
     base = start.to_datetime64().astype("datetime64[ns]")
-    seeker = np.zeros(int(lead.max()) + 1 if len(lead) else 1, bool)
-    seeker[lead] = job_seeker
-    acts = _world.sessions_to_activities(rng, s_lead, base + s_t.astype("timedelta64[ns]"),
-                                         burst.astype(np.int8), seeker)
+    # sessions are numbered so that each activity maps back to its session (lead and epoch end)
+    acts = _world.sessions_to_activities(rng, np.arange(len(s_pair)), base + s_t.astype("timedelta64[ns]"),
+                                         burst.astype(np.int8), job_seeker[lead[s_pair]])
+    sess = acts["lead"].to_numpy()
     t = (acts["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64)
-    keep = t < hi_ns
-    out_lead = [acts["lead"].to_numpy()[keep]]
-    out_t = [t[keep]]
-    out_act = [acts["activity"].to_numpy(dtype=object)[keep]]
-    out_det = [acts["detail"].to_numpy(dtype=object)[keep]]
-    # nurture: offers of the lead's current stage at the scenario's cadence
-    has = np.array([len(o) > 0 for o in offers], bool)
-    n_c = rng.poisson(span_days / behaviour.nurture_every_days * behaviour.nurture_click
-                      * np.exp(0.5 * intent) * fade * has)
-    c_idx = np.repeat(np.arange(len(lead)), n_c)
-    if len(c_idx):
-        out_lead.append(lead[c_idx])
-        out_t.append(lo_ns[c_idx] + (rng.random(len(c_idx)) * (hi_ns - lo_ns[c_idx])).astype(np.int64))
-        out_act.append(np.full(len(c_idx), "email_click", dtype=object))
-        pick = rng.random(len(c_idx))
-        out_det.append(np.array([offers[i][int(p * len(offers[i]))] for i, p in zip(c_idx, pick, strict=True)],
-                                dtype=object))
-    return {"lead": np.concatenate(out_lead).astype(np.int64), "t": np.concatenate(out_t).astype(np.int64),
-            "activity": np.concatenate(out_act).astype(object), "detail": np.concatenate(out_det).astype(object)}
+    keep = t < hi[s_pair[sess]]
+    n_c = rng.poisson(span_days / behaviour.nurture_every_days * behaviour.nurture_click * np.exp(0.5 * li) * fade)
+    c_pair = np.repeat(np.arange(len(lead)), n_c)
+    c_t = lo[c_pair] + (rng.random(len(c_pair)) * (hi - lo)[c_pair]).astype(np.int64)
+    pick = rng.random(len(c_pair))
+    n_a = int(keep.sum())
+    return {"lead": np.concatenate([lead[s_pair[sess[keep]]], lead[c_pair]]).astype(np.int64),
+            "t": np.concatenate([t[keep], c_t]).astype(np.int64),
+            "activity": np.concatenate([acts["activity"].to_numpy(dtype=object)[keep],
+                                        np.full(len(c_pair), "email_click", dtype=object)]),
+            "detail": np.concatenate([acts["detail"].to_numpy(dtype=object)[keep],
+                                      np.full(len(c_pair), None, dtype=object)]),
+            "nurture": np.concatenate([np.zeros(n_a, bool), np.ones(len(c_pair), bool)]),
+            "pick": np.concatenate([np.zeros(n_a), pick])}
 
 
 def creation_activities(rng: np.random.Generator, lead: np.ndarray, source: np.ndarray, created_ns: np.ndarray,

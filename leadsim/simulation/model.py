@@ -9,13 +9,19 @@ How a run works (full mode):
 
 * Leads arrive by source (weekday x hour profiles, bursts, outbound work);
   their records and latent intent come from the ``make_history`` generator.
-* Week by week, each live lead's browsing sessions and the nurture offers of
-  its stage are drawn; :func:`leadsim.scoring.mql_events` on the activity log
-  (with the stage log, so a recycle starts a new episode) gives the moments
-  leads become MQLs, which the run then schedules.  A lead recycled or closed
-  goes quiet for the rest of that week (its remaining activities are
-  dropped), so the log the run leaves behind gives ``mql_events`` exactly the
-  moments the run used.
+* Each lead's browsing sessions and nurture clicks over the whole horizon are
+  drawn up front (:mod:`leadsim.simulation.stream`), and one
+  :func:`leadsim.scoring.mql_events` call finds every lead's first MQL
+  moment (a per-epoch bound on each rule skips the moments, and leads, that
+  cannot reach the threshold).  At the start of each epoch
+  (``behaviour.epoch_days``) the run sets which offer each of the epoch's
+  nurture clicks was on (the offers of the stage the lead is in), schedules
+  the epoch's MQL moments, moves leads through the TOFU stages at deep
+  activities and draws the exploration hand-offs.  A lead recycled goes quiet
+  for the rest of its epoch (those activities are dropped) and its new
+  episode's MQL moment is computed when the next epoch starts, on the stage
+  log with the recycle; a closed lead goes quiet for good.  So the log the
+  run leaves behind gives ``mql_events`` exactly the moments the run used.
 * MQLs (and an ``exploration_share`` of below-threshold leads, with their
   propensity) enter the SDR queue; SDRs (SimPy processes on shifts) call them
   in the scenario's routing order; each attempt may fail (retries with a
@@ -55,6 +61,7 @@ from leadsim.simulation.curves import ResponseCurve, adjust
 from leadsim.simulation.records import Recorder
 from leadsim.simulation.reps import Item, Rep, WorkQueue
 from leadsim.simulation.scenario import Scenario
+from leadsim.simulation.stream import Stream
 
 __all__ = ["SimulationResult", "simulate"]
 
@@ -184,108 +191,8 @@ def _run_queueing(scenario: Scenario, seed: Any) -> SimulationResult:
 # --------------------------------------------------------------------------- full model
 
 
-def _relaxed(d, epoch_days: float):
-    """The definition loosened so that its snapshot at an epoch's end is >= the score at every moment in it.
-
-    No decay (weights 1), negative points dropped, every window widened by the
-    epoch; caps, fit rules and the threshold unchanged.
-    """
-    r = d.model_copy(deep=True)
-    for rule in r.behaviour_rules:
-        if rule.points < 0:
-            rule.points = 0.0
-        if rule.mode == "each":
-            rule.half_life_days = None
-        if rule.window_days is not None:
-            rule.window_days = rule.window_days + epoch_days
-    for trig in r.hot_triggers:
-        trig.window_days = trig.window_days + epoch_days
-    return r
-
-
-class _History:
-    """The committed activity log: growable integer arrays, names and details as codes into vocabularies.
-
-    Rows are appended one epoch at a time, so the rows an epoch can still look
-    back on (inside the longest rule window) are a tail of the log, plus the
-    few rows of window-less rules (``forever``) before it.
-    """
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.data = {"lead": np.empty(4096, np.int64), "t": np.empty(4096, np.int64),
-                     "act": np.empty(4096, np.int32), "det": np.empty(4096, np.int32)}
-        self.vocab: dict[str, dict[Any, int]] = {"act": {}, "det": {}}
-        self.forever: set[str] = set()
-        self.forever_rows = np.empty(0, np.int64)
-        self.batch_start: list[int] = []
-        self.batch_max_t: list[int] = []
-
-    def encode(self, values: np.ndarray, kind: str) -> np.ndarray:
-        """Codes of ``values`` (object array) in the ``kind`` vocabulary, new names added; missing -> -1."""
-        codes, uniq = pd.factorize(values)
-        vocab = self.vocab[kind]
-        for u in uniq:
-            if u not in vocab:
-                vocab[u] = len(vocab)
-        m = np.fromiter((vocab[u] for u in uniq), np.int32, len(uniq))
-        return np.where(codes >= 0, m[np.maximum(codes, 0)] if len(m) else -1, -1).astype(np.int32)
-
-    def names(self, kind: str) -> np.ndarray:
-        """The vocabulary as an object array with ``None`` appended (so code -1 picks it)."""
-        return np.array([*self.vocab[kind], None], dtype=object)
-
-    def append(self, lead: np.ndarray, t: np.ndarray, act: np.ndarray, det: np.ndarray) -> None:
-        k = len(lead)
-        if not k:
-            return
-        need = self.n + k
-        if need > len(self.data["t"]):
-            size = max(need, 2 * len(self.data["t"]))
-            for key, a in self.data.items():
-                b = np.empty(size, a.dtype)
-                b[: self.n] = a[: self.n]
-                self.data[key] = b
-        for key, v in (("lead", lead), ("t", t), ("act", act), ("det", det)):
-            self.data[key][self.n : need] = v
-        codes = [c for name, c in self.vocab["act"].items() if name in self.forever]
-        if codes:
-            self.forever_rows = np.concatenate([self.forever_rows, self.n + np.flatnonzero(np.isin(act, codes))])
-        self.batch_start.append(self.n)
-        self.batch_max_t.append(max(int(t.max()), self.batch_max_t[-1] if self.batch_max_t else int(t.max())))
-        self.n = need
-
-    def columns(self) -> list[np.ndarray]:
-        return [self.data[k][: self.n] for k in ("lead", "t", "act", "det")]
-
-    def recent(self, sel: np.ndarray, since_ns: int) -> list[np.ndarray]:
-        """Rows of the selected leads at or after ``since_ns``, or of a window-less rule; in log order."""
-        b = int(np.searchsorted(np.asarray(self.batch_max_t, np.int64), since_ns, side="left"))
-        s0 = self.batch_start[b] if b < len(self.batch_start) else self.n
-        lead, t = self.data["lead"][s0 : self.n], self.data["t"][s0 : self.n]
-        fr = self.forever_rows
-        old = fr[fr < s0]
-        keep = t >= since_ns
-        keep[fr[fr >= s0] - s0] = True
-        rows = np.concatenate([old[sel[self.data["lead"][old]]], s0 + np.flatnonzero(sel[lead] & keep)])
-        return [self.data[k][rows] for k in ("lead", "t", "act", "det")]
-
-    def frame(self, cols: list[np.ndarray], cand: np.ndarray, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
-        """An activities table for scoring: categorical columns (no per-epoch strings); lead ids of ``cand``."""
-        lead, t, act, det = cols
-        loc = np.full(len(ids), -1, np.int64)
-        loc[cand] = np.arange(len(cand))
-
-        def cat(codes, names):
-            cats = names if isinstance(names, pd.Index) else pd.Index(list(names), dtype="str")
-            return pd.Categorical.from_codes(codes, categories=cats)
-
-        return pd.DataFrame({"lead_id": cat(loc[lead], ids[cand]), "activity": cat(act, self.vocab["act"]),
-                             "at": base + t.astype("timedelta64[ns]"), "detail": cat(det, self.vocab["det"])})
-
-
 class _Lead:
-    __slots__ = ("i", "stage", "owner", "episode", "ep_mql", "quiet_ns", "terminal", "last_touch", "entered",
+    __slots__ = ("i", "stage", "owner", "episode", "ep_mql", "terminal", "last_touch", "entered",
                  "seq", "item", "handoff", "handed_at", "attempts", "score", "hot", "deadline", "escalated",
                  "last_recycle", "source", "entered_ns")
 
@@ -296,7 +203,6 @@ class _Lead:
         self.owner = None
         self.episode = 0
         self.ep_mql = False
-        self.quiet_ns = _BIG
         self.terminal = False
         self.last_touch = -INF
         self.last_recycle = -INF
@@ -361,20 +267,51 @@ class Model:
         self.created_is_rule_input = "created_at" in required_columns(d)["leads"]
         self.companies = self.leads["company"].to_numpy(dtype=object)
 
-        # history of activities (committed weeks, integer-coded) and the pending week
-        self.hist = _History()
-        self.pending: dict[str, np.ndarray] | None = None
-        self.ep_mql = np.zeros(n, bool)  # mirrors _Lead.ep_mql for the epoch's candidate selection
-        self.quiet_set: list[_Lead] = []  # leads whose quiet_ns was set this epoch (recycled or closed)
-        self.recycles: dict[str, list] = {"lead": [], "prev": [], "from_ns": [], "t_ns": []}  # one entry per recycle
-        self.relaxed = _relaxed(d, sc.behaviour.epoch_days)
-        self.quieted: list[_Lead] = []  # recycled this epoch: their remaining activities are dropped
-        self.closed = np.zeros(n, bool)  # in a terminal stage
+        # every lead's behaviour over the horizon, drawn up front (see leadsim.simulation.stream)
+        self.epoch_ns = max(int(round(sc.behaviour.epoch_days * 1440 * _MIN_NS)), 1)
+        self.epoch_end_ns = 0
+        parts = [arr.behaviour_stream(rng, self.created_ns, self.intent, self.job_seeker, self.horizon_ns,
+                                      self.epoch_ns, sc.behaviour, self.start)]
+        inbound = np.flatnonzero(source != "outbound")
+        if len(inbound):
+            first = arr.creation_activities(rng, inbound, source[inbound], self.created_ns[inbound],
+                                            self.intent[inbound])
+            parts.append({**first, "nurture": np.zeros(len(first["t"]), bool), "pick": np.zeros(len(first["t"]))})
+        self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers)
+        self.deep_codes = self.stream.codes(arr.DEEP)
+        self.forever = np.zeros(len(self.stream.act_vocab) + 1, bool)  # by activity code (-1 last)
+        self.forever[self.stream.codes({a for r in d.behaviour_rules if r.window_days is None
+                                        for a in r.activities})] = True
         # activities older than every rule window cannot change an MQL moment after the epoch start
         wins = [r.window_days for r in d.behaviour_rules if r.window_days is not None]
         wins += [t.window_days for t in d.hot_triggers]
         self.lookback_ns = int((max(wins, default=0) + 1) * 86_400e9)
-        self.hist.forever = {a for r in d.behaviour_rules if r.window_days is None for a in r.activities}
+        # does the offer a click was on (or a click dropped in a stage without offers) change a score?
+        on_clicks = [r for r in [*d.behaviour_rules, *d.hot_triggers] if "email_click" in r.activities]
+        live_stages = [s for s in d.funnel.stages if not s.terminal]
+        self.offers_matter = bool(on_clicks) and (any(r.detail is not None for r in on_clicks)
+                                                  or any(not s.offers for s in live_stages))
+        nurture = np.flatnonzero(self.stream.nurture)
+        entry = np.where(source == "outbound", "sales_lead", "name").astype(object)
+        self.stream.resolve(nurture, entry[self.stream.lead[nurture]])  # provisional; each epoch sets its own
+
+        self.ep_mql = np.zeros(n, bool)  # mirrors _Lead.ep_mql, for the epochs' vectorised selections
+        self.episode = np.zeros(n, np.int64)  # mirrors _Lead.episode
+        self.stage_of = np.full(n, None, dtype=object)  # mirrors _Lead.stage
+        self.closed = np.zeros(n, bool)  # in a terminal stage
+        self.recycles: dict[str, list] = {"lead": [], "prev": [], "from_ns": [], "t_ns": []}  # one entry per recycle
+        self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
+        # the next MQL moment of each lead's current episode, as computed (t_ns _BIG: none in the horizon)
+        self.next_mql = {"t": np.full(n, _BIG, np.int64), "episode": np.full(n, -1, np.int64),
+                         "reason": np.full(n, None, object), "trigger": np.full(n, None, object),
+                         "score": np.zeros(n)}
+        self.cut_ns = np.full(n, -1, np.int64)  # last recycle (restart: earlier activities no longer count)
+        self._bound_rules()
+        if n:
+            everyone = np.arange(n)
+            start = self._first_chance(everyone, 0)
+            able = np.flatnonzero(start < _BIG)
+            self._store_moments(everyone, self._mql_batch(able, self.horizon_ns - 1, since=start[able]))
 
         # people
         self.sdr_queue = WorkQueue(env)
@@ -391,7 +328,7 @@ class Model:
                 self._set_stage(lead, "name", "created", None, ns=int(self.created_ns[lead.i]), now=False)
         for i in np.flatnonzero(source == "outbound"):
             env.timeout(self.created_min[i]).callbacks.append(lambda _e, i=int(i): self._outbound(self.L[i]))
-        env.process(self._weeks())
+        env.process(self._epochs())
         env.process(self._monitor())
         for role, heads, who in (("sdr_headcount", sc.sdr_headcount, "MQLs"), ("rep_headcount", sc.rep_headcount,
                                                                                 "Sales Leads")):
@@ -410,21 +347,21 @@ class Model:
         self.rec.stage(lead.i, stage, t_ns, reason, owner)
         lead.entered_ns = t_ns
         lead.stage = stage
+        self.stage_of[lead.i] = stage
         lead.owner = owner
         lead.seq += 1
         if now:
             lead.entered[stage] = self.env.now
 
     def _close(self, lead: _Lead, stage: str, reason: str) -> None:
-        """Into a terminal stage; the lead goes quiet."""
+        """Into a terminal stage; the lead goes quiet for good."""
         if lead.owner in self.open_sl and lead.stage == "sales_lead":
             self.open_sl[lead.owner] -= 1
         self._withdraw(lead)
-        self._set_stage(lead, stage, reason, lead.owner if stage in ("customer", "lost") else lead.owner)
+        self._set_stage(lead, stage, reason, lead.owner)
         lead.terminal = True
         self.closed[lead.i] = True
-        lead.quiet_ns = min(lead.quiet_ns, self._now_ns())
-        self.quiet_set.append(lead)
+        self.stream.silence(lead.i, self._now_ns(), _BIG)
 
     def _withdraw(self, lead: _Lead) -> None:
         if lead.item is not None and lead.item.queued:
@@ -444,181 +381,251 @@ class Model:
             self.recycles[key].append(v)
         lead.last_recycle = self.env.now
         lead.episode += 1
+        self.episode[lead.i] = lead.episode
         lead.ep_mql = False
         self.ep_mql[lead.i] = False
-        lead.quiet_ns = min(lead.quiet_ns, t_ns)
-        self.quieted.append(lead)
-        self.quiet_set.append(lead)
+        # quiet for the rest of the epoch; the new episode's MQL moment is computed when the next one starts
+        self.stream.silence(lead.i, t_ns, self.epoch_end_ns)
+        self.recycled.append(lead.i)
+        self.cut_ns[lead.i] = t_ns
         if lead.handoff is not None and lead.handoff[10] is None:
             lead.handoff[10] = outcome
         # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
         if self.d.on_recycle == "restart":
             if self.fit[lead.i] >= self.d.thresholds.mql:
-                self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode, at_recycle=True)
+                self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode)
         else:
-            ev = self._mql_batch([lead.i], t_ns + 1, since=t_ns)
+            ev = self._mql_batch(np.array([lead.i]), t_ns + 1, since=t_ns)
             for row in ev.itertuples(index=False):
                 if row.t_ns == t_ns:
-                    self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode, at_recycle=True)
+                    self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode)
 
     def _stage_entry_ns(self, lead: _Lead) -> int:
         return lead.entered_ns
 
-    # -- weekly behaviour and MQL moments ---------------------------------------------
+    # -- epochs: nurture offers, recomputed MQL moments, TOFU moves, exploration ------------
 
-    def _commit_pending(self) -> None:
-        p = self.pending
-        self.pending = None
-        if p is None or not len(p["lead"]):
-            return
-        quiet = np.full(self.n, _BIG, np.int64)
-        for lead in self.quiet_set:
-            quiet[lead.i] = min(quiet[lead.i], lead.quiet_ns)
-        keep = p["t"] <= quiet[p["lead"]]
-        self.hist.append(*(p[k][keep] for k in ("lead", "t", "act", "det")))
-
-    def _weeks(self):
-        env = self.env
+    def _epochs(self):
         k = 0
-        epoch = self.scenario.behaviour.epoch_days * 1440.0
-        while True:
-            self._commit_pending()
-            for lead in self.quieted:
-                if not lead.terminal:
-                    lead.quiet_ns = _BIG
-            self.quieted = []
-            self.quiet_set = [lead for lead in self.quiet_set if lead.quiet_ns != _BIG]
-            t0 = k * epoch
-            if t0 >= self.horizon:
-                return
-            self._plan_week(t0, min(t0 + epoch, self.horizon))
+        while k * self.epoch_ns < self.horizon_ns:
+            t0 = k * self.epoch_ns
+            t1 = min(t0 + self.epoch_ns, self.horizon_ns)
+            self.epoch_end_ns = t1
+            self._plan_epoch(t0, t1)
             k += 1
-            yield env.timeout(min(t0 + epoch, self.horizon) - env.now)
-            if env.now >= self.horizon:
-                self._commit_pending()
-                return
+            yield self.env.timeout(t1 / _MIN_NS - self.env.now)
 
-    def _plan_week(self, t0: float, t1: float) -> None:
-        rng, d = self.rng, self.d
-        t0_ns, t1_ns = int(round(t0 * _MIN_NS)), int(round(t1 * _MIN_NS))
-        alive = np.flatnonzero((self.created_ns < t1_ns) & ~self.closed)
-        if not len(alive):
-            return
-        lo = np.maximum(self.created_ns[alive], t0_ns)
-        age = (lo - self.created_ns[alive]) / 86_400e9
-        stage_now = [self.L[i].stage or "sales_lead" for i in alive]
-        offers = [self.offers.get(s, []) for s in stage_now]
-        parts = [arr.week_activities(rng, alive, lo, t1_ns, self.intent[alive], age, self.job_seeker[alive], offers,
-                                     self.scenario.behaviour, self.start)]
-        new = np.flatnonzero((self.created_ns >= t0_ns) & (self.created_ns < t1_ns) & (self.source != "outbound"))
-        if len(new):
-            parts.append(arr.creation_activities(rng, new, self.source[new], self.created_ns[new], self.intent[new]))
-        w = {k: np.concatenate([p[k] for p in parts]) for k in ("lead", "t", "activity", "detail")}
-        hist = self.hist
-        w_act = w["activity"]
-        self.pending = {"lead": w["lead"], "t": w["t"], "act": hist.encode(w_act, "act"),
-                        "det": hist.encode(w["detail"], "det")}
-        # candidates: no MQL yet in the current episode, and something to check this week
-        w_lead = self.pending["lead"]
-        mark = np.zeros(self.n, bool)
-        mark[w_lead] = True
-        mark[new] = True
-        mark[(self.created_ns >= t0_ns) & (self.created_ns < t1_ns)] = True  # creation is a scoring moment (outbound too)
-        cand = np.flatnonzero(mark & ~self.ep_mql & ~self.closed).astype(np.int64)
-        if not len(cand):
-            return
-        ev = self._mql_batch(cand, t1_ns - 1, since=t0_ns, extra=self.pending, relaxed=self.relaxed)
-        first_event = {}
-        for row in ev.itertuples(index=False):
-            if row.lead not in first_event:
-                first_event[row.lead] = row.t_ns
-                lead = self.L[row.lead]
-                self.env.timeout(row.t_ns / _MIN_NS - self.env.now).callbacks.append(
-                    lambda _e, lead=lead, r=row, ep=lead.episode: self._on_mql(lead, r.t_ns, r.reason, r.trigger,
-                                                                              r.score, ep))
-        # TOFU moves at deep activities before the MQL moment
-        deep = np.flatnonzero(np.isin(w_act, arr.DEEP))
-        deep = deep[np.lexsort((w["t"][deep], w_lead[deep]))]
-        by_lead: dict[int, list[int]] = {}
-        for li, t in zip(w_lead[deep].tolist(), w["t"][deep].tolist(), strict=True):
-            by_lead.setdefault(li, []).append(t)
-        is_cand = np.zeros(self.n, bool)
-        is_cand[cand] = True
-        for i in by_lead:  # in lead order, like cand
-            if not is_cand[i]:
-                continue
+    def _plan_epoch(self, t0: int, t1: int) -> None:
+        st, rng = self.stream, self.rng
+        rows = st.epoch_rows(t0, t1)
+        # the offer each nurture click of the epoch was on: from the stage its lead is in now
+        nur = rows[st.nurture[rows]]
+        redo = self.recycled
+        self.recycled = []
+        if len(nur):
+            changed = st.resolve(nur, self.stage_of[st.lead[nur]])
+            rows = rows[st.live[rows]]
+            if self.offers_matter:
+                redo = [*redo, *np.unique(st.lead[nur[changed]]).tolist()]
+        # leads recycled last epoch (or whose clicks changed): their next MQL moment from now on
+        redo = np.unique(np.asarray(redo, np.int64))
+        redo = redo[~self.ep_mql[redo] & ~self.closed[redo]]
+        if len(redo):
+            start = self._first_chance(redo, t0)
+            able = start < _BIG
+            self._store_moments(redo, self._mql_batch(redo[able], self.horizon_ns - 1, since=start[able]))
+        nm = self.next_mql
+        current = (nm["episode"] == self.episode) & ~self.ep_mql & ~self.closed
+        due = np.flatnonzero(current & (nm["t"] >= t0) & (nm["t"] < t1))
+        due = due[np.argsort(nm["t"][due], kind="stable")]
+        for i in due.tolist():
             lead = self.L[i]
-            if lead.stage not in ("name", "active"):
-                continue
-            stop = first_event.get(int(i), _BIG)
-            times = [t for t in by_lead.get(int(i), []) if t < stop]
-            if lead.stage == "name" and times:
-                self._set_stage(lead, "active", "score", None, ns=times[0], now=False)
-                times = times[1:]
-            if lead.stage == "active" and times:
-                self._set_stage(lead, "target", "score", None, ns=times[0], now=False)
+            self.env.timeout(nm["t"][i] / _MIN_NS - self.env.now).callbacks.append(
+                lambda _e, lead=lead, t=int(nm["t"][i]), r=nm["reason"][i], g=nm["trigger"][i], s=float(nm["score"][i]),
+                ep=lead.episode: self._on_mql(lead, t, r, g, s, ep))
+        # candidates: no MQL yet in the current episode, and something to score this epoch
+        r_lead = st.lead[rows]
+        mark = np.zeros(self.n, bool)
+        mark[r_lead] = True
+        mark[(self.created_ns >= t0) & (self.created_ns < t1)] = True
+        cand = mark & ~self.ep_mql & ~self.closed
+        stop = np.where(current, nm["t"], _BIG)
+        # TOFU moves at deep activities before the MQL moment
+        deep = rows[np.isin(st.act[rows], self.deep_codes)]
+        dl = st.lead[deep]
+        early = cand[dl] & (st.t[deep] < stop[dl]) & np.isin(self.stage_of[dl], ("name", "active"))
+        deep, dl = deep[early], dl[early]
+        if len(deep):
+            first = np.ones(len(deep), bool)
+            first[1:] = dl[1:] != dl[:-1]
+            start = np.flatnonzero(first)
+            rank = np.arange(len(deep)) - np.repeat(start, np.diff(np.append(start, len(deep))))
+            for pos in np.flatnonzero(rank < 2).tolist():
+                lead = self.L[int(dl[pos])]
+                if rank[pos] == 0 or lead.stage == "active":
+                    self._set_stage(lead, "active" if lead.stage == "name" else "target", "score", None,
+                                    ns=int(st.t[deep[pos]]), now=False)
         # exploration: below-threshold leads handed over anyway, with their propensity
         share = self.scenario.exploration_share
         if share > 0:
+            pool = np.flatnonzero(cand & (stop >= t1) & np.isin(self.stage_of, MARKETING))
+            pool = pool[rng.random(len(pool)) < share]
             last_t = np.full(self.n, -1, np.int64)
-            np.maximum.at(last_t, w_lead, w["t"])
-            for i in cand:
+            np.maximum.at(last_t, r_lead, st.t[rows])
+            a = np.maximum(np.maximum(last_t[pool], self.created_ns[pool]), t0) + 1
+            at = (a + rng.random(len(pool)) * np.maximum(t1 - 1 - a, 0)).astype(np.int64)
+            for i, t_ns in zip(pool.tolist(), at.tolist(), strict=True):
                 lead = self.L[i]
-                if int(i) in first_event or lead.stage not in MARKETING or rng.random() >= share:
-                    continue
-                a = max(int(last_t[i]), int(self.created_ns[i]), t0_ns) + 1
-                t_ns = int(a + rng.random() * max(t1_ns - 1 - a, 0))
                 self.env.timeout(t_ns / _MIN_NS - self.env.now).callbacks.append(
                     lambda _e, lead=lead, t_ns=t_ns, ep=lead.episode: self._explore(lead, t_ns, ep))
 
-    def _mql_batch(self, cand, until_ns: int, since: int, extra: dict[str, np.ndarray] | None = None,
-                   relaxed: Any = None) -> pd.DataFrame:
-        """``mql_events`` for the leads at positions ``cand`` with their history (and ``extra`` rows)."""
+    def _bound_rules(self) -> None:
+        """Which bound rule looks at which activity: ``rule_table[act code, detail code + 1, rule]``.
+
+        The bound rules are the positive behaviour rules, then one counting
+        rule per hot trigger; every (activity, detail) pair of the stream's
+        vocabularies is matched once, by scoring's own filters.
+        """
+        from leadsim.calibration.features import _rule_matches
+        from leadsim.definition import BehaviourRule
+
+        d, st = self.d, self.stream
+        self.positive = [r for r in d.behaviour_rules if r.points > 0]
+        hot = [BehaviourRule.model_construct(id=t.id, label=t.label, activity=t.activity, detail=t.detail, points=1.0,
+                                             mode="each", min_count=1, cap=None, half_life_days=None,
+                                             window_days=None) for t in d.hot_triggers]
+        n_act, n_det = len(st.act_vocab), len(st.det_vocab) + 1
+        a = np.repeat(np.arange(n_act), n_det)
+        k = np.tile(np.arange(-1, n_det - 1), n_act)
+        pairs = pd.DataFrame({"activity": pd.Categorical.from_codes(a, st.act_vocab),
+                              "detail": pd.Categorical.from_codes(k, st.det_vocab)})
+        combo, match, _ = _rule_matches(pairs, d.model_copy(update={"behaviour_rules": self.positive + hot}))
+        self.rule_table = match[combo].reshape(n_act, n_det, len(self.positive) + len(hot))
+
+    def _first_chance(self, cand: np.ndarray, since: int) -> np.ndarray:
+        """Per lead of ``cand``, the earliest time from ``since`` on its score could reach the threshold.
+
+        ``_BIG`` where it never can.  A bound per epoch: each positive rule adds
+        at most ``min(cap, points x weight)`` where the weight counts the
+        matching activities of the epoch and of the earlier epochs its window
+        reaches, those of epoch ``b - j`` weighed by ``2 ** (-(j - 1) x epoch /
+        half-life)`` (``j >= 1``) for a decaying rule (a real decay weight is
+        smaller); ``at_least``/``recency`` rules add their points once that
+        count is enough; negative rules at most 0; fit and BANT exactly.  A
+        hot-trigger activity makes its epoch a chance.  ``mql_events`` then
+        needs to score moments from the first chance on only.
+        """
+        st, d = self.stream, self.d
+        rows, owner = st.rows_of(cand, owner=True)
+        keep = st.live[rows]
+        if d.on_recycle == "restart":
+            keep &= st.t[rows] > self.cut_ns[cand][owner]
+        rows, owner = rows[keep], owner[keep]
+        match = self.rule_table[st.act[rows], st.det[rows] + 1]
+        n_pos, nl = len(self.positive), len(cand)
+        # first the whole horizon as one epoch: most leads never get near the threshold
+        bound = self.fit[cand].copy()
+        hot = np.zeros(nl, bool)
+        for j in range(match.shape[1]):
+            count = np.bincount(owner[match[:, j]], minlength=nl)
+            if j >= n_pos:
+                hot |= count > 0
+            else:
+                bound += self._rule_bound(self.positive[j], count)
+        near = np.flatnonzero(hot | (bound >= d.thresholds.mql))
+        out = np.full(nl, _BIG, np.int64)
+        if not len(near):
+            return out
+        # then epoch by epoch for those that do (arrays epoch x lead)
+        pos = np.full(nl, -1, np.int64)
+        pos[near] = np.arange(len(near))
+        sub = pos[owner] >= 0
+        owner, match = pos[owner[sub]], match[sub]
+        blk = st.t[rows[sub]] // self.epoch_ns
+        nb, nl = -(-self.horizon_ns // self.epoch_ns), len(near)
+        key = blk * nl + owner
+        bound = np.broadcast_to(self.fit[cand[near]], (nb, nl)).copy()
+        first_hot = np.full(nl, nb, np.int64)
+        epoch_days = self.epoch_ns / 86_400e9
+        for j in range(match.shape[1]):
+            m = match[:, j]
+            if j >= n_pos:
+                np.minimum.at(first_hot, owner[m], blk[m])
+                continue
+            r = self.positive[j]
+            c = np.bincount(key[m], minlength=nb * nl).reshape(nb, nl).astype(float)
+            if r.mode == "each" and r.half_life_days:  # w[b] = c[b] + sum_j>=1 q**(j-1) c[b-j]
+                q = 2.0 ** (-epoch_days / r.half_life_days)
+                w = c.copy()
+                carry = np.zeros(nl)
+                for b in range(1, nb):
+                    carry *= q
+                    carry += c[b - 1]
+                    w[b] += carry
+            else:  # the epochs a window reaches back to
+                back = nb if r.window_days is None else math.ceil(r.window_days / epoch_days)
+                w = np.cumsum(c, axis=0)
+                if back + 1 < nb:
+                    w[back + 1 :] -= w[: nb - back - 1].copy()
+            bound += self._rule_bound(r, w)
+        ok = bound >= d.thresholds.mql
+        first = np.minimum(np.where(ok.any(axis=0), ok.argmax(axis=0), nb), first_hot)
+        out[near] = np.where(first < nb, np.maximum(first * self.epoch_ns, since), _BIG)
+        return out
+
+    @staticmethod
+    def _rule_bound(rule, weight: np.ndarray) -> np.ndarray:
+        """The most a positive rule can add given (an upper bound of) its matching activities' total weight."""
+        if rule.mode == "each":
+            return np.minimum(rule.points * weight, np.inf if rule.cap is None else rule.cap)
+        return np.where(weight >= (rule.min_count if rule.mode == "at_least" else 1), rule.points, 0.0)
+
+    def _store_moments(self, cand: np.ndarray, ev: pd.DataFrame) -> None:
+        """Keep each candidate's first MQL moment of ``ev`` (none: ``_BIG``) for its current episode."""
+        nm = self.next_mql
+        nm["t"][cand] = _BIG
+        nm["episode"][cand] = self.episode[cand]
+        first = ev.drop_duplicates("lead")
+        i = first["lead"].to_numpy(np.int64)
+        nm["t"][i] = first["t_ns"].to_numpy(np.int64)
+        nm["reason"][i] = first["reason"].to_numpy(dtype=object)
+        nm["trigger"][i] = first["trigger"].to_numpy(dtype=object)
+        nm["score"][i] = first["score"].to_numpy(float)
+
+    def _mql_batch(self, cand, until_ns: int, since) -> pd.DataFrame:
+        """``mql_events`` from ``since`` (per lead, or one time for all) on, for the leads at positions ``cand``."""
         from leadsim.scoring import mql_events
 
         cand = np.asarray(cand, np.int64)
+        since = np.broadcast_to(np.asarray(since, np.int64), cand.shape)
+        st = self.stream
+        st.flush()
+        rows, owner = st.rows_of(cand, owner=True)
+        keep = st.live[rows] & (st.t[rows] <= until_ns)
+        fold = not self.created_is_rule_input and bool((since > 0).any())
+        if fold:  # older rows only matter to window-less rules
+            keep &= (st.t[rows] >= since[owner] - self.lookback_ns) | self.forever[st.act[rows]]
+        rows = rows[keep]
+        base = self.start.to_datetime64().astype("datetime64[ns]")
         sel = np.zeros(self.n, bool)
         sel[cand] = True
-        cols = self.hist.recent(sel, since - self.lookback_ns)
-        if extra is not None and len(extra["lead"]):
-            em = sel[extra["lead"]]
-            cols = [np.concatenate([c, extra[k][em]]) for c, k in zip(cols, ("lead", "t", "act", "det"), strict=True)]
-        base = self.start.to_datetime64().astype("datetime64[ns]")
         log = self._recycle_log(sel, base)
         until = pd.Timestamp(base + np.timedelta64(int(until_ns), "ns"))
-        if relaxed is not None and len(cand):
-            # a snapshot under the relaxed definition bounds every moment of the epoch from above:
-            # only leads it calls MQL can become one, so only they need the (costly) moment-by-moment check
-            from leadsim.scoring import score
-
-            acts = self.hist.frame(cols, cand, self.id_index, base)
-            leads = self.score_leads.iloc[cand]
-            ok = score(leads, acts, relaxed, as_of=until, stage_log=log)["is_mql"].to_numpy(bool)
-            leads = leads.iloc[np.flatnonzero(ok)]
-            keep = np.zeros(self.n, bool)
-            keep[cand[ok]] = True
-            cand = cand[ok]
-            cols = [c[keep[cols[0]]] for c in cols]
-            if log is not None:
-                log = log[log["lead_id"].isin(set(self.ids[cand]))]
-            if not len(cand):
-                return pd.DataFrame(columns=["lead", "t_ns", "reason", "trigger", "score"])
-        acts = self.hist.frame(cols, cand, self.id_index, base)
-        if relaxed is None or not len(cand):
-            leads = self.score_leads.iloc[cand]
-        if self.created_is_rule_input or since <= 0:
-            ev = mql_events(leads, acts, self.d, until=until, stage_log=log)
+        acts = st.frame(rows, cand, self.id_index, base)
+        leads = self.score_leads.iloc[cand]
+        if fold:
+            ev = self._mql_from(since, cand, leads, acts, until, until_ns, log, base)
         else:
-            ev = self._mql_from(since, cand, cols, leads, acts, until, log, base)
-        pos = pd.Series(cand, index=self.ids[cand])
+            ev = mql_events(leads, acts, self.d, until=until, stage_log=log)
+        lead = pd.Series(np.arange(len(cand)), index=self.ids[cand]).loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy()
         out = pd.DataFrame({
-            "lead": pos.loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy(),
+            "lead": cand[lead],
             "t_ns": (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64),
             "reason": ev["reason"].to_numpy(dtype=object),
             "trigger": ev["trigger"].to_numpy(dtype=object),
             "score": ev["score"].to_numpy(float),
         })
-        return out[out["t_ns"] >= since]
+        return out[out["t_ns"].to_numpy() >= since[lead]]
 
     def _recycle_log(self, sel: np.ndarray, base: np.datetime64) -> pd.DataFrame | None:
         """The stage-log rows scoring needs for the selected leads' recycles (entry of the left stage, recycle)."""
@@ -636,42 +643,45 @@ class Model:
         return pd.DataFrame({"lead_id": np.concatenate([lid, lid]), "stage": stage,
                              "at": base + t.astype("timedelta64[ns]")})
 
-    def _mql_from(self, since: int, cand, cols, leads, acts, until, log, base) -> pd.DataFrame:
-        """``mql_events`` evaluated only at moments from ``since`` on (plus one extra moment at ``since``).
+    def _mql_from(self, since: np.ndarray, cand, leads, acts, until, until_ns: int, log, base) -> pd.DataFrame:
+        """``mql_events`` evaluated only at moments from each lead's ``since`` on (plus one extra moment there).
 
         ``mql_events`` checks the score at creation and at every activity; the
         run only needs the moments from ``since`` on, and none of the
-        candidates is an MQL earlier in its episode.  Moving ``created_at`` up
-        to ``since`` folds all older activity moments into one moment at
+        candidates can be an MQL earlier in its episode.  Moving ``created_at``
+        up to ``since`` folds all older activity moments into one moment at
         ``since`` (scores at later moments do not depend on ``created_at``), so
-        the old history is not re-scored moment by moment.  That extra moment
-        is no real scoring moment: a lead reported at exactly ``since`` is
-        recomputed with its true ``created_at``.
+        the old history is not scored moment by moment.  That extra moment is
+        no real scoring moment: a lead reported there is recomputed on its
+        whole history with its true ``created_at``.
         """
         from leadsim.scoring import mql_events
 
         early = leads.copy()
-        early["created_at"] = base + np.maximum(self.created_ns[cand], since).astype("timedelta64[ns]")
+        moved = np.maximum(self.created_ns[cand], since)
+        early["created_at"] = base + moved.astype("timedelta64[ns]")
         ev = mql_events(early, acts, self.d, until=until, stage_log=log)
         at_ns = (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64)
-        redo_ids = set(ev["lead_id"].to_numpy(dtype=object)[at_ns == since])
-        if not redo_ids:
+        pos = pd.Series(np.arange(len(cand)), index=self.ids[cand]).loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy()
+        folded = (at_ns == moved[pos]) & (moved[pos] > self.created_ns[cand][pos])
+        if not folded.any():
             return ev
-        redo = np.isin(self.ids[cand], list(redo_ids))
-        sel = np.zeros(self.n, bool)
-        sel[cand[redo]] = True
-        part = [c[sel[cols[0]]] for c in cols]
+        redo = np.zeros(len(cand), bool)
+        redo[pos[folded]] = True
+        st = self.stream
+        rows = st.rows_of(cand[redo])
+        rows = rows[st.live[rows] & (st.t[rows] <= until_ns)]
+        redo_ids = set(self.ids[cand[redo]])
         sub_log = None if log is None else log[log["lead_id"].isin(redo_ids)]
-        exact = mql_events(leads[redo], self.hist.frame(part, cand[redo], self.id_index, base), self.d, until=until,
+        exact = mql_events(leads[redo], st.frame(rows, cand[redo], self.id_index, base), self.d, until=until,
                            stage_log=sub_log if sub_log is not None and len(sub_log) else None)
         keep = ~ev["lead_id"].isin(redo_ids).to_numpy(bool)
         both = pd.concat([ev[keep], exact], ignore_index=True)
         return both.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
 
-    def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int,
-                *, at_recycle: bool = False) -> None:
-        # an epoch's event after the lead went quiet came from an activity that was dropped: void
-        if lead.episode != episode or lead.ep_mql or lead.terminal or (t_ns > lead.quiet_ns and not at_recycle):
+    def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int) -> None:
+        # a moment computed for an earlier episode (the lead was recycled since) is void
+        if lead.episode != episode or lead.ep_mql or lead.terminal:
             return
         lead.ep_mql = True
         self.ep_mql[lead.i] = True
@@ -961,7 +971,6 @@ class Model:
 
     def run(self) -> SimulationResult:
         self.env.run(until=self.horizon)
-        self._commit_pending()
         return self._result()
 
     def _ts(self, minutes) -> np.ndarray:
@@ -972,23 +981,7 @@ class Model:
 
         rec, ids, d = self.rec, self.ids, self.d
         base = self.start.to_datetime64().astype("datetime64[ns]")
-        h_lead, h_t, h_act, h_det = self.hist.columns()
-        # sorted by (at, lead_id) through integer keys: position order is id order (zero-padded ids, lead_table)
-        order = np.lexsort((h_lead, h_t)) if self.n < 1_000_000 else None
-        if order is not None:
-            h_lead, h_t, h_act, h_det = h_lead[order], h_t[order], h_act[order], h_det[order]
-
-        def strings(codes, names):  # code -1 -> missing; the str dtype from categories (no per-row objects)
-            cats = pd.Index(names, dtype="str")
-            return pd.Series(pd.Categorical.from_codes(codes, categories=cats), copy=False).astype("str").array
-
-        acts = pd.DataFrame({"lead_id": strings(h_lead, self.id_index),
-                             "activity": strings(h_act, list(self.hist.vocab["act"])),
-                             "at": pd.array(base + h_t.astype("timedelta64[ns]"), dtype="datetime64[ns]"),
-                             "detail": strings(h_det, list(self.hist.vocab["det"]))})
-        if order is None:
-            acts = acts.sort_values(["at", "lead_id"], kind="stable")
-        acts = acts.reset_index(drop=True)
+        acts = self.stream.table(self.id_index, base)
         st = rec.frame("stages")
         stage_log = pd.DataFrame({
             "lead_id": pd.array(ids[st["lead"].to_numpy(int)], dtype="str"),

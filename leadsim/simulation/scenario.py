@@ -112,7 +112,8 @@ class Behaviour(_Model):
     nurture_every_days: float = Field(7, gt=0, description="cadence of nurture offers per stage")
     nurture_click: float = Field(0.2, ge=0, le=1, description="click chance of an average lead per offer")
     burst_offset: float = Field(5.0, description="log-odds offset of an intense (buying) session: higher = rarer")
-    epoch_days: float = Field(7, gt=0, le=91, description="how often behaviour is drawn and MQL moments computed")
+    epoch_days: float = Field(7, gt=0, le=91, description="how often nurture offers follow the stage and recycled "
+                              "leads' MQL moments are computed")
 
 
 class Curve(_Model):

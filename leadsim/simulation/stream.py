@@ -1,0 +1,148 @@
+"""The run's activity log: every lead's behaviour over the horizon, integer-coded and grouped by lead.
+
+The whole stream is drawn before the run starts
+(:func:`leadsim.simulation.arrivals.behaviour_stream`); the run then only
+*removes* rows (a closed lead goes quiet for good, a recycled one for the rest
+of the epoch) and fills in which nurture offer each click was, from the stage
+the lead is in when its epoch starts.  Rows are sorted by (lead, time), so a
+lead's rows are one slice (``ptr``) and an epoch's rows one slice of the
+time order (``by_time``).
+
+>>> import numpy as np
+>>> s = Stream({"lead": np.array([1, 0, 1]), "t": np.array([5, 7, 2]),
+...             "activity": np.array(["web_visit", "email_click", "webinar"], object),
+...             "detail": np.array(["/pricing", None, None], object), "nurture": np.array([False, True, False]),
+...             "pick": np.array([0.0, 0.6, 0.0])}, n_leads=2, offers={"name": ["newsletter", "blog digest"]})
+>>> s.rows_of(np.array([1])).tolist(), s.epoch_rows(0, 6).tolist()
+([1, 2], [1, 2])
+>>> changed = s.resolve(np.array([0]), np.array(["name"], object))
+>>> s.detail_names()[s.det[0]]
+'blog digest'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Stream"]
+
+NO_OFFER = -2  # a click in a stage without offers: the row is dropped
+
+
+class Stream:
+    """Activity rows (``lead``, ``t`` ns since the start, ``act``/``det`` codes) with a ``live`` mask."""
+
+    def __init__(self, cols: dict[str, np.ndarray], n_leads: int, offers: dict[str, list[str]]):
+        order = np.lexsort((cols["t"], cols["lead"]))
+        self.lead = np.asarray(cols["lead"], np.int64)[order]
+        self.t = np.asarray(cols["t"], np.int64)[order]
+        act, act_u = pd.factorize(cols["activity"][order])
+        self.act = act.astype(np.int32)
+        self.act_vocab = [str(a) for a in act_u]
+        det, det_u = pd.factorize(cols["detail"][order])
+        self.det = det.astype(np.int32)
+        self.det_vocab: list[str] = [str(d) for d in det_u]
+        index = {d: k for k, d in enumerate(self.det_vocab)}
+        for names in offers.values():
+            for o in names:
+                if o not in index:
+                    index[o] = len(self.det_vocab)
+                    self.det_vocab.append(o)
+        # per stage: the codes of its offers (a click's pick chooses one)
+        self.offer_codes = {s: np.array([index[o] for o in names], np.int32) for s, names in offers.items()}
+        self.nurture = np.asarray(cols["nurture"], bool)[order]
+        self.pick = np.asarray(cols["pick"], float)[order]
+        self.ptr = np.searchsorted(self.lead, np.arange(n_leads + 1))
+        self.by_time = np.argsort(self.t, kind="stable")
+        self.t_sorted = self.t[self.by_time]
+        self.live = np.ones(len(self.t), bool)
+        self._quiet: list[tuple[int, int, int]] = []
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def codes(self, names) -> np.ndarray:
+        """Activity codes of ``names`` present in the stream."""
+        return np.array([k for k, a in enumerate(self.act_vocab) if a in set(names)], np.int32)
+
+    def detail_names(self) -> np.ndarray:
+        """The detail vocabulary as objects, ``None`` last (so code -1 picks it)."""
+        return np.array([*self.det_vocab, None], dtype=object)
+
+    def epoch_rows(self, t0: int, t1: int) -> np.ndarray:
+        """Live rows with ``t0 <= t < t1``, in (lead, time) order."""
+        self.flush()
+        a, b = np.searchsorted(self.t_sorted, [t0, t1], side="left")
+        rows = np.sort(self.by_time[a:b])
+        return rows[self.live[rows]]
+
+    def rows_of(self, leads: np.ndarray, *, owner: bool = False):
+        """Every row (live or not) of ``leads``, lead by lead; with ``owner``, also each row's position in ``leads``."""
+        leads = np.asarray(leads, np.int64)
+        lo, hi = self.ptr[leads], self.ptr[leads + 1]
+        n = hi - lo
+        rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        return (rows, np.repeat(np.arange(len(leads)), n)) if owner else rows
+
+    def silence(self, lead: int, after: int, before: int) -> None:
+        """Drop lead ``lead``'s rows with ``after < t < before`` (applied in batches: see :meth:`flush`)."""
+        self._quiet.append((lead, after, before))
+
+    def flush(self) -> None:
+        """Apply the pending :meth:`silence` calls to the ``live`` mask."""
+        if not self._quiet:
+            return
+        lead, after, before = (np.asarray(c, np.int64) for c in zip(*self._quiet, strict=True))
+        self._quiet = []
+        rows, owner = self.rows_of(lead, owner=True)
+        t = self.t[rows]
+        self.live[rows[(t > after[owner]) & (t < before[owner])]] = False
+
+    def resolve(self, rows: np.ndarray, stages: np.ndarray) -> np.ndarray:
+        """Set the offer of the nurture clicks ``rows`` from each row's stage; True where it changed.
+
+        A click in a stage without offers is dropped (no longer live).
+        """
+        new = np.full(len(rows), NO_OFFER, np.int32)
+        for stage in pd.unique(stages):
+            m = stages == stage
+            codes = self.offer_codes.get(stage)
+            if codes is not None and len(codes):
+                new[m] = codes[(self.pick[rows[m]] * len(codes)).astype(np.int64)]
+        changed = new != self.det[rows]
+        self.det[rows] = np.where(new == NO_OFFER, -1, new)
+        gone = rows[new == NO_OFFER]
+        changed |= new == NO_OFFER
+        self.live[gone] = False
+        return changed
+
+    def frame(self, rows: np.ndarray, cand: np.ndarray, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
+        """An activities table of ``rows`` for scoring: categorical columns; lead ids of the leads ``cand``."""
+        loc = np.full(len(self.ptr) - 1, -1, np.int64)
+        loc[cand] = np.arange(len(cand))
+        return pd.DataFrame({
+            "lead_id": pd.Categorical.from_codes(loc[self.lead[rows]], categories=ids[cand]),
+            "activity": pd.Categorical.from_codes(self.act[rows], categories=pd.Index(self.act_vocab, dtype="str")),
+            "at": base + self.t[rows].astype("timedelta64[ns]"),
+            "detail": pd.Categorical.from_codes(self.det[rows], categories=pd.Index(self.det_vocab, dtype="str")),
+        })
+
+    def table(self, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
+        """The shared activities table: live rows sorted by time, then lead id."""
+        self.flush()
+        rows = np.flatnonzero(self.live)
+        # position order is id order for the zero-padded ids of lead_table (below a million leads)
+        big = len(ids) >= 1_000_000
+        if not big:
+            rows = rows[np.lexsort((self.lead[rows], self.t[rows]))]
+
+        def strings(codes, names):  # code -1 -> missing; str dtype straight from the categories
+            return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str")),
+                             copy=False).astype("str").array
+
+        out = pd.DataFrame({"lead_id": strings(self.lead[rows], ids),
+                            "activity": strings(self.act[rows], self.act_vocab),
+                            "at": pd.array(base + self.t[rows].astype("timedelta64[ns]"), dtype="datetime64[ns]"),
+                            "detail": strings(self.det[rows], self.det_vocab)})
+        return out.sort_values(["at", "lead_id"], kind="stable", ignore_index=True) if big else out
