@@ -179,6 +179,15 @@ def test_sla_audit_runs_unchanged_and_finds_the_runs_alerts(run, definition):
     theirs = a.alerts.groupby(["clock", "level"]).size()
     theirs.index = theirs.index.set_levels([theirs.index.levels[0].astype(str), theirs.index.levels[1].astype(int)])
     pd.testing.assert_series_equal(mine.sort_index(), theirs.sort_index(), check_names=False, check_dtype=False)
+    # and the run's breach-rate KPIs are the audit's (alerts over the levels that came due)
+    levels = a.summary["levels"]
+    assert len(levels) == sum(len(c.levels) for c in definition.sla.clocks)
+    for row in levels.itertuples(index=False):
+        got = run.kpis[f"breach_rate.{row.clock}.{row.level}"]
+        if row.due_by_as_of:
+            assert got == pytest.approx(row.breach_rate), (row.clock, row.level)
+        else:
+            assert np.isnan(got)
 
 
 def _windows(base, seed):
@@ -207,6 +216,41 @@ def test_a_tighter_window_changes_response_times_under_deadline_first_routing():
     a, b = _windows(_busy_sdr("deadline_first", 21), seed=6)
     assert stats.mannwhitneyu(a, b).pvalue < 0.01
     assert a.median() < b.median()
+
+
+def _first_rep_touch(res) -> pd.DataFrame:
+    """Each Sales Lead entry (qualified) with its owner then and the first rep touch after it."""
+    log = res.stage_log
+    sl = log[(log["stage"] == "sales_lead") & (log["reason"] == "qualified")]
+    t = res.touches[res.touches["by"].str.startswith("rep")].sort_values("at")
+    m = pd.merge_asof(sl.sort_values("at"), t.rename(columns={"at": "touched", "by": "toucher"}), by="lead_id",
+                      left_on="at", right_on="touched", direction="forward")
+    return m.dropna(subset=["touched"])
+
+
+def test_escalation_to_a_free_rep_hands_waiting_sales_leads_to_an_idle_rep():
+    # three reps with long first touches and a manager level after 0.1 working days: queues form at some reps
+    over = {"rep_headcount": 3, "sdr_headcount": 2, "handling.rep_touch_minutes": 120, "horizon_days": 28,
+            "arrivals.web_form.per_week": 80,
+            "definition.sla.clocks.touch.levels.1.offset": 0.05, "definition.sla.clocks.touch.levels.2.offset": 0.1,
+            "definition.sla.clocks.touch.levels.3.offset": 0.15}
+    front = simulate(small(escalation="front", **over), seed=3)
+    free = simulate(small(escalation="free_rep", **over), seed=3)
+    assert (_first_rep_touch(front)["toucher"] == _first_rep_touch(front)["owner"]).all()
+    m = _first_rep_touch(free)
+    moved = m[m["toucher"] != m["owner"]]
+    assert len(moved) >= 3
+    al = free.alerts[(free.alerts["clock"] == "touch") & free.alerts["recipients"].str.contains("manager|leadership")]
+    sv = free.services
+    start = pd.Timestamp(free.scenario.start)
+    for row in moved.itertuples(index=False):
+        # moved by an escalation (manager or leadership level) while waiting, to a rep who was idle then
+        esc = al[(al["lead_id"] == row.lead_id) & (al["at"] >= row.at) & (al["at"] <= row.touched)]
+        pos = int(np.flatnonzero(free.leads["lead_id"].to_numpy() == row.lead_id)[0])  # services name leads by row
+        other = sv[(sv["rep"] == row.toucher) & (sv["lead"] != pos)]
+        idle = [other[(other["start"] <= w) & (other["end"] > w)].empty
+                for w in (esc["at"] - start) / pd.Timedelta(minutes=1)]
+        assert any(idle), (row.lead_id, row.toucher)
 
 
 # --------------------------------------------------------------------------- invariants

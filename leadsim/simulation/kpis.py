@@ -3,8 +3,9 @@
 Names: ``mqls_per_week``, ``sqls_per_week``, ``opportunities_per_week``,
 ``customers_per_week``, ``lead_to_sales_lead`` (share of hand-offs reaching
 Sales Lead), ``response_minutes_p50/p90/mean`` and ``unanswered_share``,
-``breach_rate.<clock>.<level>`` (share of clock starts that reached that
-level), ``sdr_queue_mean/max``, ``rep_queue_mean``, ``sdr_utilisation``,
+``breach_rate.<clock>.<level>`` (alerts of that level over the clock starts
+whose level came due within the horizon, as :func:`leadsim.sla.audit` counts
+them), ``sdr_queue_mean/max``, ``rep_queue_mean``, ``sdr_utilisation``,
 ``rep_utilisation``, ``gone_cold``, ``marketing_pipeline_share`` (share of
 Opportunities not sales-sourced), ``opps_per_sdr_month``, ``quota`` and
 ``quota_attainment``.
@@ -25,7 +26,8 @@ def _entries(log: pd.DataFrame, stage: str) -> pd.DataFrame:
     return log[log["stage"] == stage]
 
 
-def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float], gone_cold: int) -> pd.Series:
+def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float], gone_cold: int,
+         levels_due: dict[tuple[str, int], int]) -> pd.Series:
     sc = result.scenario
     d = sc.lead_definition
     ms = d.funnel.milestones
@@ -51,10 +53,10 @@ def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float]
     out["unanswered_share"] = float(np.isnan(r).mean()) if len(r) else math.nan
     al = result.alerts
     for clock in d.sla.clocks:
-        starts = len(_entries(log, clock.stage))
         for k in range(len(clock.levels)):
             n = int(((al["clock"] == clock.id) & (al["level"] == k)).sum()) if len(al) else 0
-            out[f"breach_rate.{clock.id}.{k}"] = n / starts if starts else math.nan
+            due = levels_due.get((clock.id, k), 0)
+            out[f"breach_rate.{clock.id}.{k}"] = n / due if due else math.nan
     mon = result.monitor
     out["sdr_queue_mean"] = float(mon["sdr_queue"].mean()) if len(mon) else math.nan
     out["sdr_queue_max"] = float(mon["sdr_queue"].max()) if len(mon) else math.nan

@@ -66,6 +66,7 @@ from leadsim.simulation.stream import Stream
 __all__ = ["SimulationResult", "simulate"]
 
 _MIN_NS = 60_000_000_000
+_SECOND = 1 / 60  # in simulation minutes
 _BIG = np.iinfo(np.int64).max
 MARKETING = ("name", "active", "target")
 
@@ -320,6 +321,11 @@ class Model:
         self.rep_queues = {f"rep{i + 1}": WorkQueue(env) for i in range(sc.rep_headcount)}
         self.reps = [Rep(env, name, q, self._rep_serve, self.rep_shift) for name, q in self.rep_queues.items()]
         self.open_sl = dict.fromkeys(self.rep_queues, 0)
+        self.clocks_of: dict[str, list] = {}
+        for c, clock in enumerate(d.sla.clocks):
+            self.clocks_of.setdefault(clock.stage, []).append((c, clock))
+        self.clock_starts: list[tuple[int, float]] = []  # (clock index, start): which levels came due
+        self.moves: list[tuple] = []  # escalations to a free rep: (lead, time, from, to)
         self.managers = {"sdr": "sdr-manager", "rep": "sales-manager"}
         self.gone_cold = 0
 
@@ -890,9 +896,9 @@ class Model:
     # -- SLA clocks ----------------------------------------------------------------------
 
     def _start_clocks(self, lead: _Lead) -> None:
-        for clock in self.d.sla.clocks:
-            if clock.stage == lead.stage:
-                self.env.process(self._clock(lead, clock, self.env.now, lead.seq))
+        for c, clock in self.clocks_of.get(lead.stage, ()):
+            self.clock_starts.append((c, self.env.now))
+            self._arm(lead, clock, self.env.now, lead.seq, 0)
 
     def _stopped(self, lead: _Lead, clock, t0: float, seq: int) -> bool:
         if lead.seq != seq and (lead.stage != clock.stage or lead.entered.get(clock.stage, -INF) > t0):
@@ -907,29 +913,60 @@ class Model:
                 return True
         return False
 
-    def _clock(self, lead: _Lead, clock, t0: float, seq: int):
-        env = self.env
-        n_levels = len(clock.levels)
-        for k, lv in enumerate(clock.levels):
-            due = self.wt.add(t0, lv.offset, clock.unit, clock.wall_clock)
-            if due >= self.horizon:
-                return
-            if due > env.now:
-                yield env.timeout(due - env.now)
-            if self._stopped(lead, clock, t0, seq):  # stopping is for good: no need to wait for the tie rule
-                return
-            yield _late_check(env)
-            if self._stopped(lead, clock, t0, seq):
-                return
-            self._alert(lead, clock, k, lv, t0)
-            if self.scenario.escalation == "front" and any(r in ("manager", "leadership") for r in lv.recipients):
-                lead.escalated = True
-                if lead.item is not None and lead.item.queued:
-                    q = self.sdr_queue if lead.stage == "lead" else self.rep_queues.get(lead.owner)
-                    if q is not None:
-                        q.put(lead.item, self._key(lead, lead.item.ready_at))
-            if k == n_levels - 1 and self.d.sla.auto_return_after_last and lead.stage in ("lead", "sales_lead"):
-                self._recycle(lead, "auto_return")
+    def _arm(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
+        """Wake up when level ``k`` of a clock started at ``t0`` is due (a timeout cannot be cancelled: the
+        state is checked when it fires)."""
+        due = self.wt.add(t0, clock.levels[k].offset, clock.unit, clock.wall_clock)
+        if due >= self.horizon:
+            return
+        if due > self.env.now:
+            self.env.timeout(due - self.env.now).callbacks.append(lambda _e: self._due(lead, clock, t0, seq, k))
+        else:
+            self._due(lead, clock, t0, seq, k)
+
+    def _due(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
+        if not self._stopped(lead, clock, t0, seq):  # stopping is for good: no need to wait for the tie rule
+            _late_check(self.env).callbacks.append(lambda _e: self._fire(lead, clock, t0, seq, k))
+
+    def _fire(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
+        if self._stopped(lead, clock, t0, seq):  # a stop at the due time itself prevents the alert
+            return
+        lv = clock.levels[k]
+        self._alert(lead, clock, k, lv, t0)
+        if self.scenario.escalation != "none" and any(r in ("manager", "leadership") for r in lv.recipients):
+            self._escalate(lead)
+        if k + 1 < len(clock.levels):
+            self._arm(lead, clock, t0, seq, k + 1)
+        elif self.d.sla.auto_return_after_last and lead.stage in ("lead", "sales_lead"):
+            # a second after the alert: a move at the due time itself would void it (tie rule of leadsim.sla)
+            self.env.timeout(_SECOND).callbacks.append(lambda _e: self._auto_return(lead, seq))
+
+    def _auto_return(self, lead: _Lead, seq: int) -> None:
+        if lead.seq == seq and lead.stage in ("lead", "sales_lead"):
+            self._recycle(lead, "auto_return")
+
+    def _escalate(self, lead: _Lead) -> None:
+        """A manager or leadership level fired: the waiting lead moves to the front, or to a free rep."""
+        lead.escalated = True
+        item = lead.item
+        if item is None or not item.queued:
+            return
+        sales = lead.stage == self.d.funnel.milestones.sql
+        q = self.rep_queues.get(lead.owner) if sales else self.sdr_queue
+        if q is None:
+            return
+        if sales and self.scenario.escalation == "free_rep":
+            # a rep on shift with nothing to do takes it over (SDRs share one queue: front is all there is)
+            free = [r for r in self.reps if r.waiting is not None and r.name != lead.owner]
+            if free:
+                new = free[0]
+                q.withdraw(item)
+                self.open_sl[lead.owner] -= 1
+                self.open_sl[new.name] += 1
+                self.moves.append((lead.i, self.env.now, lead.owner, new.name))
+                lead.owner = new.name
+                q = new.queue
+        q.put(item, self._key(lead, item.enqueued_at))
 
     def _alert(self, lead: _Lead, clock, k: int, lv, t0: float) -> None:
         owner = lead.owner
@@ -972,6 +1009,23 @@ class Model:
     def run(self) -> SimulationResult:
         self.env.run(until=self.horizon)
         return self._result()
+
+    def _levels_due(self) -> dict[tuple[str, int], int]:
+        """Per (clock, level): how many clock starts reached that level's due time within the horizon.
+
+        The denominator of a breach rate, as in :func:`leadsim.sla.audit`
+        (levels due by ``as_of``), whether or not the clock stopped first.
+        """
+        out = {}
+        starts = np.asarray(self.clock_starts, float).reshape(-1, 2)
+        end = self.start + pd.Timedelta(days=self.scenario.horizon_days)
+        for c, clock in enumerate(self.d.sla.clocks):
+            t0 = pd.DatetimeIndex(self._ts(starts[starts[:, 0] == c, 1]))
+            dues = self.cal.add_many(t0, [lv.offset for lv in clock.levels], clock.unit, clock.wall_clock) \
+                if len(t0) else [t0] * len(clock.levels)
+            for k, due in enumerate(dues):
+                out[(clock.id, k)] = int((pd.DatetimeIndex(due) < end).sum())
+        return out
 
     def _ts(self, minutes) -> np.ndarray:
         return self.wt.timestamps(np.asarray(minutes, float))
@@ -1041,7 +1095,8 @@ class Model:
         result = SimulationResult(self.scenario, self.seed, self.curve.name, self.leads, acts, stage_log, touches,
                                   owners, outcomes, alerts, services, monitor, mql, pd.Series(dtype=float),
                                   self.msgs)
-        result.kpis = kpis(result, busy=busy, shift_minutes=shift_min, gone_cold=self.gone_cold)
+        result.kpis = kpis(result, busy=busy, shift_minutes=shift_min, gone_cold=self.gone_cold,
+                           levels_due=self._levels_due())
         u = result.kpis.get("sdr_utilisation", 0.0)
         if u > 0.97 and len(self.sdr_queue) > 2 * max(1, len(self.sdrs)):
             self.msgs.append(f"SDR utilisation {u:.2f}: the SDR queue never drains ({len(self.sdr_queue)} leads "

@@ -156,7 +156,9 @@ class Scenario(_Model):
     rep_headcount: int = 2
     shifts: dict[Literal["sdr", "rep"], tuple[str, str] | None] = Field(default_factory=dict)
     routing: str = "deadline_first"
-    escalation: Literal["none", "front"] = "front"
+    escalation: Literal["none", "front", "free_rep"] = Field(
+        "front", description="when a manager or leadership level fires on a waiting lead: nothing, move it to the "
+        "front of its queue, or (Sales Leads) hand it to a rep who is free now, else to the front")
     patience_hours: float | None = 72
     curve: Curve = Field(default_factory=Curve)
     exploration_share: float = Field(0.0, ge=0, lt=1)
