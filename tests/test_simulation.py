@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -163,6 +164,31 @@ def test_scoring_on_the_simulated_log_gives_the_runs_mql_moments_and_scores(run,
     ho = run.outcomes[run.outcomes["handoff_reason"] != "exploration"]
     got = set(zip(ho["lead_id"], ho["handed_at"], strict=True))
     assert got <= set(zip(run.mql["lead_id"], run.mql["at"], strict=True))
+
+
+def _keep(d):
+    d["on_recycle"] = "keep"
+
+
+def _offers_count(d):
+    # clicks on the Lead stage's offers score, and Sales Leads get no nurture: what a click was on follows the stage
+    rule = next(r for r in d["behaviour_rules"] if r["id"] == "email_click")
+    rule.update(points=40, detail={"op": "in", "value": ["buyer's guide", "ROI calculator"]})
+    next(st for st in d["funnel"]["stages"] if st["id"] == "sales_lead")["offers"] = []
+
+
+@pytest.mark.parametrize("change", [_keep, _offers_count], ids=["keep", "offers"])
+def test_mql_moments_match_scoring_when_history_before_a_recycle_or_the_offer_counts(change):
+    base = small(horizon_days=56)
+    d = copy.deepcopy(base.definition)
+    change(d)
+    sc = base.with_values({"definition": d})
+    res = simulate(sc, seed=2)
+    assert (res.stage_log["reason"] == "recycle").sum() >= 5
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+    cols = ["lead_id", "at", "reason", "trigger"]
+    pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
+                                  check_dtype=False)
 
 
 def test_sla_audit_runs_unchanged_and_finds_the_runs_alerts(run, definition):

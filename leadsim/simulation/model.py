@@ -293,12 +293,17 @@ class Model:
         self.offers_matter = bool(on_clicks) and (any(r.detail is not None for r in on_clicks)
                                                   or any(not s.offers for s in live_stages))
         nurture = np.flatnonzero(self.stream.nurture)
-        entry = np.where(source == "outbound", "sales_lead", "name").astype(object)
+        # the stage each lead enters in (outbound work: an Opportunity for a share, else a Sales Lead)
+        ms = d.funnel.milestones
+        entry = np.full(n, "name", dtype=object)
+        out = np.flatnonzero(source == "outbound")
+        entry[out] = np.where(rng.random(len(out)) < sc.outbound.opportunity_share, ms.opportunity, ms.sql)
+        self.entry = entry
         self.stream.resolve(nurture, entry[self.stream.lead[nurture]])  # provisional; each epoch sets its own
 
         self.ep_mql = np.zeros(n, bool)  # mirrors _Lead.ep_mql, for the epochs' vectorised selections
         self.episode = np.zeros(n, np.int64)  # mirrors _Lead.episode
-        self.stage_of = np.full(n, None, dtype=object)  # mirrors _Lead.stage
+        self.stage_of = entry.copy()  # mirrors _Lead.stage (before creation: the stage it will enter)
         self.closed = np.zeros(n, bool)  # in a terminal stage
         self.recycles: dict[str, list] = {"lead": [], "prev": [], "from_ns": [], "t_ns": []}  # one entry per recycle
         self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
@@ -643,10 +648,12 @@ class Model:
         if not len(idx):
             return None
         idx = idx[np.argsort(rl[idx], kind="stable")]  # by lead, each lead's recycles in time order
-        lid = self.ids[rl[idx]]
-        stage = np.concatenate([np.asarray(rc["prev"], object)[idx], np.full(len(idx), self.d.funnel.recycle.to, object)])
-        t = np.concatenate([np.asarray(rc["from_ns"], np.int64)[idx], np.asarray(rc["t_ns"], np.int64)[idx]])
-        return pd.DataFrame({"lead_id": np.concatenate([lid, lid]), "stage": stage,
+        # interleaved (left stage, recycle stage) per recycle, so that scoring's stable sort keeps a recycle
+        # before a re-entry at the same instant (an MQL at the recycle moment, recycled again later)
+        stage = np.column_stack([np.asarray(rc["prev"], object)[idx],
+                                 np.full(len(idx), self.d.funnel.recycle.to, object)]).ravel()
+        t = np.column_stack([np.asarray(rc["from_ns"], np.int64)[idx], np.asarray(rc["t_ns"], np.int64)[idx]]).ravel()
+        return pd.DataFrame({"lead_id": np.repeat(self.ids[rl[idx]], 2), "stage": stage,
                              "at": base + t.astype("timedelta64[ns]")})
 
     def _mql_from(self, since: np.ndarray, cand, leads, acts, until, until_ns: int, log, base) -> pd.DataFrame:
@@ -885,7 +892,7 @@ class Model:
 
     def _outbound(self, lead: _Lead) -> None:
         owner = self._pick_rep()
-        if self.rng.random() < self.scenario.outbound.opportunity_share or owner is None:
+        if self.entry[lead.i] == self.d.funnel.milestones.opportunity or owner is None:
             self._set_stage(lead, self.d.funnel.milestones.opportunity, "outbound", owner)
             self.rec.touch(lead.i, self.env.now, "meeting", owner or "sales")
             lead.last_touch = self.env.now
