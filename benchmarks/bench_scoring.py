@@ -12,6 +12,15 @@ behaviour score (13 behaviour rules with windows, half-life decay, caps,
 Each side is timed as the median of 3 runs in this process; the results must
 agree on every lead to 1e-6.  DuckDB runs with its default threads and no
 UDFs.  The last line is ``ratio leadsim/duckdb: X.XX``.
+
+    python benchmarks/bench_scoring.py --mql /tmp/yearlog    # mql_events vs an earlier commit's
+
+``--mql DIR`` instead times ``leadsim.scoring.mql_events`` on a saved
+simulation log (``DIR/leads.parquet``, ``activities.parquet``,
+``stage_log.parquet``; the default definition) against the ``mql_events`` of
+``leadsim/scoring.py`` at the git revision ``--mql-baseline``, alternating the
+two ``--repeat`` times in this process; the outputs must be identical.  The
+last line is ``ratio current/baseline: X.XX``.
 """
 
 from __future__ import annotations
@@ -234,6 +243,46 @@ def run_duckdb(leads_path: Path, acts_path: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- main
 
 
+# --------------------------------------------------------------------------- mql_events
+
+
+def run_mql(log_dir: Path, baseline: str, until: str, repeat: int) -> int:
+    """Time mql_events (this tree) against the one at git revision ``baseline``, alternating."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    from leadsim import load_definition
+    from leadsim.scoring import mql_events
+
+    root = Path(__file__).resolve().parent.parent
+    src = subprocess.run(["git", "show", f"{baseline}:leadsim/scoring.py"], cwd=root, capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scoring_baseline.py"
+        path.write_text(src)
+        spec = importlib.util.spec_from_file_location("scoring_baseline", path)
+        base = importlib.util.module_from_spec(spec)
+        sys.modules["scoring_baseline"] = base  # dataclasses look their module up
+        spec.loader.exec_module(base)
+    d = load_definition()
+    leads, acts, log = (pd.read_parquet(log_dir / f"{name}.parquet") for name in ("leads", "activities", "stage_log"))
+    print(f"{len(leads):,} leads, {len(acts):,} activities, {len(log):,} stage-log rows, until {until}; "
+          f"baseline {baseline}, {repeat} alternating runs")
+    runs: dict[str, list[float]] = {"baseline": [], "current": []}
+    out = {}
+    for _ in range(repeat):
+        for name, fn in (("baseline", base.mql_events), ("current", mql_events)):
+            t0 = time.perf_counter()
+            out[name] = fn(leads, acts, d, until=until, stage_log=log)
+            runs[name].append(time.perf_counter() - t0)
+    pd.testing.assert_frame_equal(out["current"], out["baseline"], check_exact=True)
+    for name, ts in runs.items():
+        print(f"{name}: median {statistics.median(ts):.2f} s (runs {', '.join(f'{t:.2f}' for t in ts)})")
+    print(f"{len(out['current']):,} events, identical to the baseline's")
+    print(f"ratio current/baseline: {statistics.median(runs['current']) / statistics.median(runs['baseline']):.2f}")
+    return 0
+
+
 def _timed(fn, repeat: int) -> tuple[float, list[float], object]:
     times, out = [], None
     for _ in range(repeat):
@@ -252,7 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leads", type=int, default=1_000_000)
     ap.add_argument("--activities", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--mql", type=Path, metavar="DIR", help="time mql_events on the simulation log in DIR instead")
+    ap.add_argument("--mql-baseline", default="7bf50c0", metavar="REV", help="git revision to compare mql_events with")
+    ap.add_argument("--until", default="2027-03-01", help="mql_events' until (with --mql)")
     args = ap.parse_args(argv)
+    if args.mql is not None:
+        return run_mql(args.mql, args.mql_baseline, args.until, args.repeat)
 
     from leadsim import load_definition
 

@@ -691,20 +691,94 @@ def required_columns(definition: LeadDefinition) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- MQL events
 
 
-def _count_le(ev_lead: np.ndarray, ev_t: np.ndarray, q_lead: np.ndarray, q_t: np.ndarray) -> np.ndarray:
-    """For each query, the position just after the last event of the same lead at or before ``q_t``.
+_KEY_BITS = 62  # bits of a packed (lead, time) key (lower it to exercise the time buckets on small data)
 
-    Events must be sorted by (lead, time).  Times are replaced by dense ranks so
-    that (lead, rank) packs into one sortable int64 key.
+
+@dataclass(frozen=True)
+class _PairKey:
+    """(lead, time) packed into one int64 that orders like the pair, up to time buckets.
+
+    The lead takes the high bits, the time the low ones: clipped to ``[lo,
+    hi]`` and counted from ``lo`` in buckets of ``2 ** shift`` ns, where
+    ``shift`` is 0 unless the span needs more bits than the leads leave
+    (a year with 50,000 leads: 512 ns buckets).  Equal keys then mean the
+    same lead and bucket; callers resolve those ties on the times themselves.
     """
-    if len(ev_lead) == 0:
-        return np.zeros(len(q_lead), np.int64)
-    uniq = np.sort(np.concatenate([ev_t, q_t]))  # (np.unique hashes: slow on nanosecond times)
-    uniq = uniq[np.append(True, uniq[1:] != uniq[:-1])]
-    width = np.int64(len(uniq))
-    key_ev = ev_lead * width + np.searchsorted(uniq, ev_t)
-    key_q = q_lead * width + np.searchsorted(uniq, q_t)
-    return np.searchsorted(key_ev, key_q, side="right")
+
+    lead_shift: int
+    shift: int
+    lo: int
+    hi: int
+
+    @classmethod
+    def spanning(cls, n_leads: int, lo: int, hi: int) -> _PairKey:
+        lead_shift = _KEY_BITS - max(int(n_leads).bit_length(), 1)
+        return cls(lead_shift, max((hi - lo).bit_length() - lead_shift, 0), lo, hi)
+
+    def pack(self, lead: np.ndarray, t: np.ndarray) -> np.ndarray:
+        # unsigned: the span may exceed the int64 range
+        rel = np.clip(t, self.lo, self.hi).view(np.uint64) - np.uint64(self.lo % 2**64)
+        return (lead << self.lead_shift) | (rel >> np.uint64(self.shift)).view(np.int64)
+
+
+def _pair_order(lead: np.ndarray, t: np.ndarray, n_leads: int) -> np.ndarray:
+    """A stable order of (lead, time) pairs, not empty (like ``np.lexsort((t, lead))`` up to ties of equal pairs).
+
+    Concatenated sorted runs cost little: the stable sort merges them.
+    """
+    pk = _PairKey.spanning(n_leads, int(t.min()), int(t.max()))
+    order = np.argsort(pk.pack(lead, t), kind="stable")
+    if pk.shift:  # pairs sharing a time bucket may be out of order
+        sl, st = lead[order], t[order]
+        if ((sl[1:] == sl[:-1]) & (st[1:] < st[:-1])).any():
+            order = np.lexsort((t, lead))
+    return order
+
+
+@dataclass
+class _ActIndex:
+    """Activities sorted by (lead, time), counted up to any (lead, time) with one ``searchsorted``."""
+
+    t: np.ndarray
+    key: _PairKey | None
+    packed: np.ndarray
+    start: np.ndarray  # per lead: its first row
+    first_t: np.ndarray  # per lead: its first time (int64 max: no activities)
+
+    @classmethod
+    def build(cls, lead: np.ndarray, t: np.ndarray, n_leads: int) -> _ActIndex:
+        counts = np.bincount(lead, minlength=n_leads)
+        start = np.cumsum(counts) - counts
+        first_t = np.full(n_leads, np.iinfo(np.int64).max, np.int64)
+        first_t[counts > 0] = t[start[counts > 0]]
+        if len(t) == 0:
+            return cls(t, None, t, start, first_t)
+        key = _PairKey.spanning(n_leads, int(t.min()) - 1, int(t.max()))
+        return cls(t, key, key.pack(lead, t), start, first_t)
+
+    def count_le(self, q_lead: np.ndarray, q_t: np.ndarray) -> np.ndarray:
+        """Per query, the number of activities with (lead, time) <= (q_lead, q_t)."""
+        if self.key is None:
+            return np.zeros(len(q_lead), np.int64)
+        q = self.key.pack(q_lead, q_t)
+        pos = np.searchsorted(self.packed, q, side="right")
+        if self.key.shift:  # the last ones counted may share the query's bucket but come after it
+            todo = np.flatnonzero(pos > 0)
+            while len(todo):
+                p = pos[todo] - 1
+                todo = todo[(self.packed[p] == q[todo]) & (self.t[p] > q_t[todo])]
+                pos[todo] -= 1
+                todo = todo[pos[todo] > 0]
+        return pos
+
+
+def _lead_time_rows(acts: _Activities, t_end: int, n_leads: int) -> np.ndarray:
+    """Rows of the activities at or before ``t_end``, sorted by (lead, time), ties in row order."""
+    if acts.time_sorted:  # a stable sort by lead keeps the time order (uint16: a radix sort)
+        lead = acts.lead[: np.searchsorted(acts.t, t_end, side="right")]
+        return np.argsort(lead.astype(np.uint16) if n_leads <= 2**16 else lead, kind="stable")
+    keep = np.flatnonzero(acts.t <= t_end)
+    return keep[np.lexsort((acts.t[keep], acts.lead[keep]))]
 
 
 def _chunk_ns(half_life_ns: float) -> int:
@@ -715,21 +789,22 @@ def _decayed_window_sums(
     ev_lead: np.ndarray,
     ev_t: np.ndarray,
     half_life_ns: float,
-    old: np.ndarray,
+    old: np.ndarray | None,
     q_t: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
-) -> np.ndarray:
-    """``sum(2 ** ((t_e - q_t) / h))`` over events ``lo <= e < hi`` (one lead, sorted), for every query.
+) -> tuple[np.ndarray, np.ndarray]:
+    """``sum(2 ** ((t_e - q_t) / h))`` over events ``lo <= e < hi`` (one lead, sorted), per query.
 
+    Returns (the queries with events to sum, their sums); the others sum to 0.
     Prefix sums are rebased per (lead, time chunk of 64 half-lives) so that
     ``2 ** (t / h)`` never overflows; events more than 64 half-lives old (weight
     below 2**-64) are left out (``old``: each query's first event newer than
-    one chunk).  A window then spans at most two chunks.
+    one chunk; ``None``: no window reaches that far back).  A window then
+    spans at most two chunks.
     """
-    out = np.zeros(len(q_t))
     if len(ev_t) == 0:
-        return out
+        return np.zeros(0, np.int64), np.zeros(0)
     chunk_ns = _chunk_ns(half_life_ns)
     chunk = ev_t // chunk_ns
     anchor = chunk * chunk_ns
@@ -740,7 +815,7 @@ def _decayed_window_sums(
     seg_start = np.flatnonzero(new)[seg]
     cum = pd.Series(v).groupby(seg).cumsum().to_numpy()
     # leave out events older than one chunk (they weigh < 2**-64)
-    a = np.where(hi > lo, np.maximum(lo, old), hi)
+    a = lo if old is None else np.where(hi > lo, np.maximum(lo, old), hi)
     has = np.flatnonzero(hi > a)
     a, b, t = a[has], hi[has], q_t[has]
     last = b - 1
@@ -754,54 +829,32 @@ def _decayed_window_sums(
         prev = s2 - 1
         part2 = cum[prev] - np.where(a2 > seg_start[prev], cum[np.maximum(a2 - 1, 0)], 0.0)
         total[two] += part2 * np.exp2((anchor[prev] - t2) / half_life_ns)
-    out[has] = total
-    return out
+    return has, total
 
 
-class _Ranks:
-    """Every time ``mql_events`` compares, as a rank on the activity-time scale.
+def _moments(
+    born: np.ndarray, created: np.ndarray, acts: _Activities, rec_lead: np.ndarray, rec_t: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (lead, time) scoring moments, sorted: creations, activities and recycles.
 
-    An activity's rank is its position among the distinct activity times; a
-    query time ``q`` (a moment, a recycle cut, ``moment - offset`` for each
-    window and decay chunk) gets the rank of the last activity time ``<= q``
-    (``-1`` when there is none), so ``t_e <= q`` exactly when
-    ``rank(t_e) <= rank(q)``.  (lead, rank) then packs into one int64 key and
-    windows become ``searchsorted`` on sorted keys.  Only the activity times
-    are sorted; the moments are sorted once and every ``moment - offset``
-    keeps that order, so each query array is one ordered ``searchsorted``.
+    Returns (lead, time, activities at or before it, recycles at or before it);
+    an activity before its lead's creation counts at the creation.  The
+    activity count is exact for moments at or after the lead's creation.
     """
-
-    def __init__(self, act_t: np.ndarray, m_t: np.ndarray, m_cut: np.ndarray, offsets: list[int]):
-        uniq = np.sort(act_t)
-        if len(uniq):
-            uniq = uniq[np.append(True, uniq[1:] != uniq[:-1])]
-        self.width = np.int64(max(len(uniq), 1))
-        self.act = np.searchsorted(uniq, act_t, side="left").astype(np.int64)
-        order = np.argsort(m_t, kind="stable")
-        m_sorted = m_t[order]
-
-        def rank(sorted_q: np.ndarray) -> np.ndarray:
-            out = np.empty(len(sorted_q), np.int64)
-            out[order] = np.searchsorted(uniq, sorted_q, side="right") - 1
-            return out
-
-        self.moment = rank(m_sorted)
-        self.cut = np.searchsorted(uniq, m_cut, side="right").astype(np.int64) - 1
-        self.before = {off: rank(m_sorted - off) for off in offsets}
-
-
-def _rule_at_moments(
-    acts: _Activities, rule: BehaviourRule | HotTrigger, m_lead: np.ndarray, ranks: _Ranks
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(event leads, event times, event keys, lo, hi): each moment's window as a slice of the rule's sorted events."""
-    idx = acts.matching(rule)
-    ev_lead, ev_t = acts.lead[idx], acts.t[idx]
-    key = ev_lead * ranks.width + ranks.act[idx]
-    base = m_lead * ranks.width
-    lo_rank = ranks.cut if rule.window_days is None else np.maximum(ranks.cut, ranks.before[_days_ns(rule.window_days)])
-    hi = np.searchsorted(key, base + ranks.moment, side="right")
-    lo = np.searchsorted(key, base + lo_rank, side="right")
-    return ev_lead, ev_t, key, lo, hi
+    nb, na = len(born), len(acts.t)
+    if nb + na + len(rec_t) == 0:
+        return (np.zeros(0, np.int64),) * 4
+    lead = np.concatenate([born, acts.lead, rec_lead])
+    t = np.concatenate([created[born], np.maximum(acts.t, created[acts.lead]), rec_t])
+    order = _pair_order(lead, t, n)  # three sorted runs
+    lead, t = lead[order], t[order]
+    is_act = (order >= nb) & (order < nb + na)
+    n_act, n_rec = np.cumsum(is_act), np.cumsum(order >= nb + na)
+    first = np.ones(len(t), bool)
+    first[1:] = (lead[1:] != lead[:-1]) | (t[1:] != t[:-1])
+    start = np.flatnonzero(first)
+    end = np.append(start[1:] - 1, len(t) - 1)
+    return lead[start], t[start], n_act[end], n_rec[end]
 
 
 def mql_events(
@@ -835,8 +888,7 @@ def mql_events(
     fit = np.zeros((len(definition.fit_rules) + len(definition.bant), n))
     _fit_matrix(leads, definition, fit)
     acts = _Activities.build(activities, rows.get("activities"), definition)
-    acts = acts.subset(acts.t <= t_end)
-    acts = acts.subset(np.lexsort((acts.t, acts.lead)))  # rule rows come out sorted by (lead, time)
+    acts = acts.subset(_lead_time_rows(acts, t_end, n))  # rule rows come out sorted by (lead, time)
     rec_lead, rec_t = _recycles(stage_log, rows.get("stage_log"), definition)
     keep = rec_t <= t_end
     rec_lead, rec_t = rec_lead[keep], rec_t[keep]
@@ -845,48 +897,72 @@ def mql_events(
     if "created_at" in leads.columns:
         created = _times_ns(leads["created_at"], definition, "leads.created_at", allow_missing=True)
     born = np.flatnonzero((created != _NEVER) & (created <= t_end))
-    m_lead = np.concatenate([born, acts.lead, rec_lead])
-    m_t = np.concatenate([created[born], np.maximum(acts.t, created[acts.lead]), rec_t])
-    order = np.lexsort((m_t, m_lead))
-    m_lead, m_t = m_lead[order], m_t[order]
-    first = np.ones(len(m_t), bool)
-    first[1:] = (m_lead[1:] != m_lead[:-1]) | (m_t[1:] != m_t[:-1])
-    first &= m_t <= t_end  # an activity before a creation after `until` is no moment yet
-    m_lead, m_t = m_lead[first], m_t[first]
+    m_lead, m_t, n_act, n_rec = _moments(born, created, acts, rec_lead, rec_t, n)
+    keep = m_t <= t_end  # an activity before a creation after `until` is no moment yet
+    m_lead, m_t, n_act, n_rec = m_lead[keep], m_t[keep], n_act[keep], n_rec[keep]
+    at = _ActIndex.build(acts.lead, acts.t, n)
+    early = np.flatnonzero(m_t < created[m_lead])  # recycles before creation: activities not moved
+    n_act[early] = at.count_le(m_lead[early], m_t[early])
 
     # episode = number of recycles at or before the moment; restart cuts activities before the last one
-    rec_pos = _count_le(rec_lead, rec_t, m_lead, m_t)
-    episode = rec_pos - np.searchsorted(rec_lead, m_lead, side="left")
+    episode = n_rec - np.searchsorted(rec_lead, m_lead, side="left")
     m_cut = np.full(len(m_t), _NEVER, np.int64)
+    n_cut = at.start[m_lead]  # activities at or before the cut (none: those of the leads before)
     if definition.on_recycle == "restart":
-        has = episode > 0
-        m_cut[has] = rec_t[rec_pos[has] - 1]
+        has = np.flatnonzero(episode > 0)
+        last = n_rec[has] - 1
+        m_cut[has] = rec_t[last]
+        n_cut[has] = at.count_le(rec_lead, rec_t)[last]
 
+    # activities at or before max(cut, moment - offset), per window and decay-chunk offset; a
+    # search only where that bound lies after the cut and the lead's first activity
     everything = [*definition.behaviour_rules, *definition.hot_triggers]
     offsets = {_days_ns(r.window_days) for r in everything if r.window_days is not None}
     offsets |= {_chunk_ns(r.half_life_days * _DAY_NS) for r in definition.behaviour_rules if r.half_life_days}
-    ranks = _Ranks(acts.t, m_t, m_cut, sorted(offsets))
+    floor = np.maximum(m_cut, at.first_t[m_lead] - 1)
+    n_before = {}
+    for off in sorted(offsets):
+        q = m_t - off
+        sel = np.flatnonzero(q > floor)
+        n_before[off] = n_cut
+        if len(sel):
+            n_before[off] = n_cut.copy()
+            n_before[off][sel] = at.count_le(m_lead[sel], q[sel])
 
-    rules = np.zeros((len(fit) + len(definition.behaviour_rules), len(m_t)))
-    rules[: len(fit)] = fit[:, m_lead]
-    beh = rules[len(fit) :]
-    for j, r in enumerate(definition.behaviour_rules):
-        ev_lead, ev_t, key, lo, hi = _rule_at_moments(acts, r, m_lead, ranks)
+    prefix: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def window(rule: BehaviourRule | HotTrigger) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rule rows, their prefix count, lo, hi): each moment's window as the rule's rows ``lo <= e < hi``."""
+        idx = acts.matching(rule)
+        if id(idx) not in prefix:  # rules on the same rows share one prefix count
+            hit = np.zeros(len(acts.t), bool)
+            hit[idx] = True
+            prefix[id(idx)] = (idx, np.concatenate([[0], np.cumsum(hit)]))
+        cum = prefix[id(idx)][1]
+        lo = n_cut if rule.window_days is None else n_before[_days_ns(rule.window_days)]
+        return idx, cum, cum[lo], cum[n_act]
+
+    # score = fit points (per lead) + each behaviour rule in definition order: the additions of
+    # score()'s rules.sum(axis=0), bit for bit
+    total = fit.sum(axis=0)[m_lead]
+    for r in definition.behaviour_rules:
+        idx, cum, lo, hi = window(r)
         if r.mode != "each":
             need = r.min_count if r.mode == "at_least" else 1
-            beh[j] = np.where(hi - lo >= need, float(r.points), 0.0)
+            total += np.where(hi - lo >= need, float(r.points), 0.0)
         elif r.half_life_days is None:
-            beh[j] = _capped(r.points * (hi - lo), r.points, r.cap)
+            total += _capped(r.points * (hi - lo), r.points, r.cap)
         else:
             h_ns = r.half_life_days * _DAY_NS
-            old = np.searchsorted(key, m_lead * ranks.width + ranks.before[_chunk_ns(h_ns)], side="right")
-            sums = _decayed_window_sums(ev_lead, ev_t, h_ns, old, m_t, lo, hi)
-            beh[j] = _capped(r.points * sums, r.points, r.cap)
-    total = rules.sum(axis=0)
+            n_old = n_before[_chunk_ns(h_ns)]
+            old = None if n_old is n_cut else cum[n_old]
+            has, sums = _decayed_window_sums(acts.lead[idx], acts.t[idx], h_ns, old, m_t, lo, hi)
+            # elsewhere the rule adds +-0, which leaves a total unchanged (it is never -0: it starts at fit sums)
+            total[has] += _capped(r.points * sums, r.points, r.cap)
 
     hot = np.full(len(m_t), -1, np.int64)
     for k, trig in reversed(list(enumerate(definition.hot_triggers))):
-        *_, lo, hi = _rule_at_moments(acts, trig, m_lead, ranks)
+        *_, lo, hi = window(trig)
         hot[hi > lo] = k
 
     mql = np.flatnonzero((total >= definition.thresholds.mql) | (hot >= 0))
