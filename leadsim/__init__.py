@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "contributions": "leadsim.scoring",
     "explain": "leadsim.scoring",
     "mql_events": "leadsim.scoring",
+    "rule_matches": "leadsim.scoring",
     "score": "leadsim.scoring",
     # funnel and SLA
     "BusinessCalendar": "leadsim.calendar",

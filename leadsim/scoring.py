@@ -97,7 +97,7 @@ import pyarrow.compute as pc
 from leadsim.definition import BehaviourRule, Condition, DetailFilter, HotTrigger, LeadDefinition
 from leadsim.errors import DataError, DefinitionError, SchemaError
 
-__all__ = ["contributions", "explain", "mql_events", "required_columns", "score"]
+__all__ = ["contributions", "explain", "mql_events", "required_columns", "rule_matches", "score"]
 
 _DAY_NS = 86_400 * 10**9
 _NEVER = np.iinfo(np.int64).min  # "no time" (no recycle, no creation)
@@ -644,6 +644,53 @@ def score(
         },
         index=p.index,
     )
+
+
+def rule_matches(acts: pd.DataFrame, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Which behaviour rules look at which activities: (combo code per row, bool matrix combo x rule, the combos).
+
+    Every distinct (activity, detail) pair becomes one pseudo-lead with one
+    activity, scored by :func:`contributions` with a counting copy of the
+    rules, so the name and detail filters are exactly scoring's.  Code -1:
+    the row's activity is missing.
+
+    >>> from leadsim import load_definition
+    >>> d = load_definition()
+    >>> acts = pd.DataFrame({"activity": ["web_visit", "web_visit", "webinar"], "detail": ["/pricing", "/", None]})
+    >>> combo, match, _ = rule_matches(acts, d)
+    >>> [[r.id for r, hit in zip(d.behaviour_rules, match[c]) if hit] for c in combo]  # doctest: +NORMALIZE_WHITESPACE
+    [['web_visit', 'pricing_page', 'frequent_visitor', 'recently_active'],
+     ['web_visit', 'frequent_visitor', 'recently_active'], ['webinar', 'recently_active']]
+    """
+    act_codes, act_u = pd.factorize(acts["activity"])
+    if "detail" in acts.columns:
+        det_codes, det_u = pd.factorize(acts["detail"])
+    else:
+        det_codes, det_u = np.full(len(acts), -1, np.int64), np.empty(0, object)
+    # one code per distinct (activity, detail) pair; -1 = missing
+    nd = len(det_u) + 1
+    key = (act_codes.astype(np.int64) + 1) * nd + (det_codes.astype(np.int64) + 1)
+    ukey, codes = np.unique(key, return_inverse=True)
+    n = len(ukey)
+    rules = definition.behaviour_rules
+    u = pd.DataFrame({"a": ukey // nd - 1, "d": ukey % nd - 1})
+    u.attrs.update(activities=pd.Index(np.asarray(act_u, dtype=object)), details=pd.Index(np.asarray(det_u, dtype=object)))
+    if n == 0 or not rules:
+        return codes.astype(np.int64), np.zeros((n, len(rules)), bool), u
+    names = [str(i) for i in range(n)]
+    t0 = pd.Timestamp("2000-01-01")
+    pseudo_acts = pd.DataFrame({
+        "lead_id": names, "at": t0,
+        "activity": pd.Categorical.from_codes(u["a"].to_numpy(), categories=u.attrs["activities"]),
+        "detail": pd.Categorical.from_codes(u["d"].to_numpy(), categories=u.attrs["details"]),
+    })
+    counting = BehaviourRule.model_construct  # points 1, no window, no decay: 1 when the rule looks at it
+    beh = [counting(id=r.id, label=r.label, activity=r.activity, detail=r.detail, points=1.0, mode="each",
+                    min_count=1, cap=None, half_life_days=None, window_days=None) for r in rules]
+    d = definition.model_copy(update={"fit_rules": [], "bant": {}, "behaviour_rules": beh, "hot_triggers": [],
+                                      "on_recycle": "keep"})
+    m = contributions(pd.DataFrame({"lead_id": names}), pseudo_acts, d, t0).to_numpy() > 0
+    return codes.astype(np.int64), m, u
 
 
 def explain(lead_id: str, contributions: pd.DataFrame, definition: LeadDefinition, n: int = 3) -> pd.DataFrame:

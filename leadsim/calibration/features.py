@@ -35,6 +35,7 @@ import pandas as pd
 
 from leadsim.definition import BehaviourRule, LeadDefinition, LeadsimWarning
 from leadsim.errors import DataError, DefinitionError, SchemaError
+from leadsim.scoring import rule_matches
 
 __all__ = ["FeatureSet", "build_features", "parse_outcome", "DEFAULT_HALF_LIVES", "CONTROL_COLUMNS"]
 
@@ -169,46 +170,6 @@ def _fit_only(definition: LeadDefinition) -> LeadDefinition:
     return definition.model_copy(update={"behaviour_rules": [], "hot_triggers": [], "on_recycle": "keep"})
 
 
-def _rule_matches(acts: pd.DataFrame, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """(combo code per activity row, bool matrix combo x rule, the combos): which rules look at which activities.
-
-    Every distinct (activity, detail) pair becomes one pseudo-lead with one
-    activity, scored by :func:`leadsim.scoring.contributions` with a counting
-    copy of the rules, so the name and detail filters are exactly scoring's.
-    """
-    from leadsim.scoring import contributions
-
-    act_codes, act_u = pd.factorize(acts["activity"])
-    if "detail" in acts.columns:
-        det_codes, det_u = pd.factorize(acts["detail"])
-    else:
-        det_codes, det_u = np.full(len(acts), -1, np.int64), np.empty(0, object)
-    # one code per distinct (activity, detail) pair; -1 = missing
-    nd = len(det_u) + 1
-    key = (act_codes.astype(np.int64) + 1) * nd + (det_codes.astype(np.int64) + 1)
-    ukey, codes = np.unique(key, return_inverse=True)
-    n = len(ukey)
-    rules = definition.behaviour_rules
-    u = pd.DataFrame({"a": ukey // nd - 1, "d": ukey % nd - 1})
-    u.attrs.update(activities=pd.Index(np.asarray(act_u, dtype=object)), details=pd.Index(np.asarray(det_u, dtype=object)))
-    if n == 0 or not rules:
-        return codes.astype(np.int64), np.zeros((n, len(rules)), bool), u
-    names = [str(i) for i in range(n)]
-    t0 = pd.Timestamp("2000-01-01")
-    pseudo_acts = pd.DataFrame({
-        "lead_id": names, "at": t0,
-        "activity": pd.Categorical.from_codes(u["a"].to_numpy(), categories=u.attrs["activities"]),
-        "detail": pd.Categorical.from_codes(u["d"].to_numpy(), categories=u.attrs["details"]),
-    })
-    counting = BehaviourRule.model_construct  # points 1, no window, no decay: 1 when the rule looks at it
-    beh = [counting(id=r.id, label=r.label, activity=r.activity, detail=r.detail, points=1.0, mode="each",
-                    min_count=1, cap=None, half_life_days=None, window_days=None) for r in rules]
-    d = definition.model_copy(update={"fit_rules": [], "bant": {}, "behaviour_rules": beh, "hot_triggers": [],
-                                      "on_recycle": "keep"})
-    m = contributions(pd.DataFrame({"lead_id": names}), pseudo_acts, d, t0).to_numpy() > 0
-    return codes.astype(np.int64), m, u
-
-
 class _Pairs:
     """Every (hand-off, earlier activity of its lead) pair with the activity's age at the hand-off."""
 
@@ -220,7 +181,7 @@ class _Pairs:
         act_lead, act_lead_u = pd.factorize(activities["lead_id"])
         a_codes = np.append(pd.Index(lead_u).get_indexer(pd.Index(act_lead_u, dtype=object)), -1)[act_lead]
         at = activities["at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        combo, self.match, self.combos = _rule_matches(activities, definition)
+        combo, self.match, self.combos = rule_matches(activities, definition)
         keep = (a_codes >= 0) & self.match[np.maximum(combo, 0)].any(axis=1) & (combo >= 0)
         a_codes, at_k, combo_k = a_codes[keep], at[keep], combo[keep]
         order = np.argsort(a_codes, kind="stable")

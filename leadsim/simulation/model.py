@@ -497,8 +497,8 @@ class Model:
         rule per hot trigger; every (activity, detail) pair of the stream's
         vocabularies is matched once, by scoring's own filters.
         """
-        from leadsim.calibration.features import _rule_matches
         from leadsim.definition import BehaviourRule
+        from leadsim.scoring import rule_matches
 
         d, st = self.d, self.stream
         self.positive = [r for r in d.behaviour_rules if r.points > 0]
@@ -510,7 +510,7 @@ class Model:
         k = np.tile(np.arange(-1, n_det - 1), n_act)
         pairs = pd.DataFrame({"activity": pd.Categorical.from_codes(a, st.act_vocab),
                               "detail": pd.Categorical.from_codes(k, st.det_vocab)})
-        combo, match, _ = _rule_matches(pairs, d.model_copy(update={"behaviour_rules": self.positive + hot}))
+        combo, match, _ = rule_matches(pairs, d.model_copy(update={"behaviour_rules": self.positive + hot}))
         self.rule_table = match[combo].reshape(n_act, n_det, len(self.positive) + len(hot))
 
     def _first_chance(self, cand: np.ndarray, since: int) -> np.ndarray:
