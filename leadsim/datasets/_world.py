@@ -347,6 +347,12 @@ def session_times(rng: np.random.Generator, t: np.ndarray, calendar: Calendar) -
 def sessions_to_activities(rng: np.random.Generator, lead_idx: np.ndarray, at: np.ndarray, kind_of_session: np.ndarray,
                            job_seeker: np.ndarray) -> pd.DataFrame:
     """Expand sessions (lead, start, type 0/1) into activity rows with details."""
+    return pd.DataFrame(session_rows(rng, lead_idx, at, kind_of_session, job_seeker))
+
+
+def session_rows(rng: np.random.Generator, lead_idx: np.ndarray, at: np.ndarray, kind_of_session: np.ndarray,
+                 job_seeker: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`sessions_to_activities` as plain arrays (names as objects), without building a table."""
     n_act = 1 + rng.poisson(np.where(kind_of_session == 1, 1.6, 0.7))
     lead = np.repeat(lead_idx, n_act)
     stype = np.repeat(kind_of_session, n_act)
@@ -376,7 +382,7 @@ def sessions_to_activities(rng: np.random.Generator, lead_idx: np.ndarray, at: n
     m = kind == "webinar"
     detail[m] = rng.choice(WEBINARS, size=m.sum())
     times = _snap_events(rng, kind, times).astype("datetime64[s]").astype("datetime64[ns]")
-    return pd.DataFrame({"lead": lead, "activity": kind, "at": times, "detail": detail, "burst": stype == 1})
+    return {"lead": lead, "activity": kind, "at": times, "detail": detail, "burst": stype == 1}
 
 
 def _snap_events(rng: np.random.Generator, kind: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -128,10 +128,10 @@ def behaviour_stream(rng: np.random.Generator, created_ns: np.ndarray, intent: n
     burst = rng.random(len(s_pair)) < _world.sigmoid(li[s_pair] - behaviour.burst_offset)
     base = start.to_datetime64().astype("datetime64[ns]")
     # sessions are numbered so that each activity maps back to its session (lead and epoch end)
-    acts = _world.sessions_to_activities(rng, np.arange(len(s_pair)), base + s_t.astype("timedelta64[ns]"),
-                                         burst.astype(np.int8), job_seeker[lead[s_pair]])
-    sess = acts["lead"].to_numpy()
-    t = (acts["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64)
+    acts = _world.session_rows(rng, np.arange(len(s_pair)), base + s_t.astype("timedelta64[ns]"),
+                               burst.astype(np.int8), job_seeker[lead[s_pair]])
+    sess = acts["lead"]
+    t = (acts["at"] - base).astype(np.int64)
     keep = t < hi[s_pair[sess]]
     n_c = rng.poisson(span_days / behaviour.nurture_every_days * behaviour.nurture_click * np.exp(0.5 * li) * fade)
     c_pair = np.repeat(np.arange(len(lead)), n_c)
@@ -140,9 +140,9 @@ def behaviour_stream(rng: np.random.Generator, created_ns: np.ndarray, intent: n
     n_a = int(keep.sum())
     return {"lead": np.concatenate([lead[s_pair[sess[keep]]], lead[c_pair]]).astype(np.int64),
             "t": np.concatenate([t[keep], c_t]).astype(np.int64),
-            "activity": np.concatenate([acts["activity"].to_numpy(dtype=object)[keep],
+            "activity": np.concatenate([acts["activity"][keep],
                                         np.full(len(c_pair), "email_click", dtype=object)]),
-            "detail": np.concatenate([acts["detail"].to_numpy(dtype=object)[keep],
+            "detail": np.concatenate([acts["detail"][keep],
                                       np.full(len(c_pair), None, dtype=object)]),
             "nurture": np.concatenate([np.zeros(n_a, bool), np.ones(len(c_pair), bool)]),
             "pick": np.concatenate([np.zeros(n_a), pick])}
