@@ -910,11 +910,16 @@ def mql_events(
     definition: LeadDefinition,
     until: Any,
     stage_log: pd.DataFrame | None = None,
+    *,
+    fit_points: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The moments leads became MQLs up to ``until`` (see the module docstring).
 
     Returns ``lead_id, at, reason ("score"|"hot"), trigger (hot-trigger id or
-    NA), score``, sorted by time then lead.
+    NA), score``, sorted by time then lead.  ``fit_points``: the leads' fit and
+    BANT points in ``leads`` order (``score()``'s ``fit_score``) when already
+    known, so the fit rules are not evaluated again (a caller scoring the same
+    leads many times).
 
     >>> import pandas as pd
     >>> from leadsim import load_definition
@@ -932,8 +937,13 @@ def mql_events(
     t_end = int(_timestamp(until, definition, "until").value)
     index, rows = _lead_rows(leads, {"activities": activities, "stage_log": stage_log})
     n = len(index)
-    fit = np.zeros((len(definition.fit_rules) + len(definition.bant), n))
-    _fit_matrix(leads, definition, fit)
+    if fit_points is None:
+        fit = np.zeros((len(definition.fit_rules) + len(definition.bant), n))
+        _fit_matrix(leads, definition, fit)
+        fit_points = fit.sum(axis=0)
+    elif np.shape(fit_points) != (n,):
+        raise DataError(f"fit_points has shape {np.shape(fit_points)}; give one number per lead ({n})",
+                        where="fit_points")
     acts = _Activities.build(activities, rows.get("activities"), definition)
     acts = acts.subset(_lead_time_rows(acts, t_end, n))  # rule rows come out sorted by (lead, time)
     rec_lead, rec_t = _recycles(stage_log, rows.get("stage_log"), definition)
@@ -991,7 +1001,7 @@ def mql_events(
 
     # score = fit points (per lead) + each behaviour rule in definition order: the additions of
     # score()'s rules.sum(axis=0), bit for bit
-    total = fit.sum(axis=0)[m_lead]
+    total = np.asarray(fit_points, float)[m_lead]
     for r in definition.behaviour_rules:
         idx, cum, lo, hi = window(r)
         if r.mode != "each":

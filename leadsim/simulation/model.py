@@ -627,7 +627,7 @@ class Model:
         if fold:
             ev = self._mql_from(since, cand, leads, acts, until, until_ns, log, base)
         else:
-            ev = mql_events(leads, acts, self.d, until=until, stage_log=log)
+            ev = mql_events(leads, acts, self.d, until=until, stage_log=log, fit_points=self.fit[cand])
         lead = pd.Series(np.arange(len(cand)), index=self.ids[cand]).loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy()
         out = pd.DataFrame({
             "lead": cand[lead],
@@ -673,7 +673,7 @@ class Model:
         early = leads.copy()
         moved = np.maximum(self.created_ns[cand], since)
         early["created_at"] = base + moved.astype("timedelta64[ns]")
-        ev = mql_events(early, acts, self.d, until=until, stage_log=log)
+        ev = mql_events(early, acts, self.d, until=until, stage_log=log, fit_points=self.fit[cand])
         at_ns = (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64)
         pos = pd.Series(np.arange(len(cand)), index=self.ids[cand]).loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy()
         folded = (at_ns == moved[pos]) & (moved[pos] > self.created_ns[cand][pos])
@@ -687,7 +687,8 @@ class Model:
         redo_ids = set(self.ids[cand[redo]])
         sub_log = None if log is None else log[log["lead_id"].isin(redo_ids)]
         exact = mql_events(leads[redo], st.frame(rows, cand[redo], self.id_index, base), self.d, until=until,
-                           stage_log=sub_log if sub_log is not None and len(sub_log) else None)
+                           stage_log=sub_log if sub_log is not None and len(sub_log) else None,
+                           fit_points=self.fit[cand[redo]])
         keep = ~ev["lead_id"].isin(redo_ids).to_numpy(bool)
         both = pd.concat([ev[keep], exact], ignore_index=True)
         return both.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
