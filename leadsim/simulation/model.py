@@ -260,12 +260,6 @@ class Model:
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
         self.id_index = pd.Index(self.leads["lead_id"], dtype="str")
-        # the columns scoring reads; created_at last (replaced by the epoch start, see _mql_batch)
-        from leadsim.scoring import required_columns
-
-        need = [c for c in required_columns(d)["leads"] if c != "created_at"]
-        self.score_leads = self.leads[need + ["created_at"]]
-        self.created_is_rule_input = "created_at" in required_columns(d)["leads"]
         self.companies = self.leads["company"].to_numpy(dtype=object)
 
         # every lead's behaviour over the horizon, drawn up front (see leadsim.simulation.stream)
@@ -305,7 +299,7 @@ class Model:
         self.episode = np.zeros(n, np.int64)  # mirrors _Lead.episode
         self.stage_of = entry.copy()  # mirrors _Lead.stage (before creation: the stage it will enter)
         self.closed = np.zeros(n, bool)  # in a terminal stage
-        self.recycles: dict[str, list] = {"lead": [], "prev": [], "from_ns": [], "t_ns": []}  # one entry per recycle
+        self.recycled_at: dict[int, list[tuple]] = {}  # per lead: (stage left, its entry, recycle time) each
         self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
         # the next MQL moment of each lead's current episode, as computed (t_ns _BIG: none in the horizon)
         self.next_mql = {"t": np.full(n, _BIG, np.int64), "episode": np.full(n, -1, np.int64),
@@ -317,7 +311,7 @@ class Model:
             everyone = np.arange(n)
             start = self._first_chance(everyone, 0)
             able = np.flatnonzero(start < _BIG)
-            self._store_moments(everyone, self._mql_batch(able, self.horizon_ns - 1, since=start[able]))
+            self._store_moments(everyone, self._mql_batch(able, self.horizon_ns - 1, start[able]))
 
         # people
         self.sdr_queue = WorkQueue(env)
@@ -388,8 +382,7 @@ class Model:
         prev = lead.stage
         from_ns = self._stage_entry_ns(lead)
         self._set_stage(lead, self.d.funnel.recycle.to, "recycle", None)
-        for key, v in (("lead", lead.i), ("prev", prev), ("from_ns", from_ns), ("t_ns", t_ns)):
-            self.recycles[key].append(v)
+        self.recycled_at.setdefault(lead.i, []).append((prev, from_ns, t_ns))
         lead.last_recycle = self.env.now
         lead.episode += 1
         self.episode[lead.i] = lead.episode
@@ -406,7 +399,7 @@ class Model:
             if self.fit[lead.i] >= self.d.thresholds.mql:
                 self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode)
         else:
-            ev = self._mql_batch(np.array([lead.i]), t_ns + 1, since=t_ns)
+            ev = self._mql_batch(np.array([lead.i]), t_ns + 1, t_ns)
             for row in ev.itertuples(index=False):
                 if row.t_ns == t_ns:
                     self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode)
@@ -444,7 +437,7 @@ class Model:
         if len(redo):
             start = self._first_chance(redo, t0)
             able = start < _BIG
-            self._store_moments(redo, self._mql_batch(redo[able], self.horizon_ns - 1, since=start[able]))
+            self._store_moments(redo, self._mql_batch(redo[able], self.horizon_ns - 1, start[able]))
         nm = self.next_mql
         current = (nm["episode"] == self.episode) & ~self.ep_mql & ~self.closed
         due = np.flatnonzero(current & (nm["t"] >= t0) & (nm["t"] < t1))
@@ -604,94 +597,69 @@ class Model:
         nm["score"][i] = first["score"].to_numpy(float)
 
     def _mql_batch(self, cand, until_ns: int, since) -> pd.DataFrame:
-        """``mql_events`` from ``since`` (per lead, or one time for all) on, for the leads at positions ``cand``."""
-        from leadsim.scoring import mql_events
+        """The MQL moments from ``since`` (per lead, or one time for all) on of the leads at positions ``cand``.
 
+        ``mql_events`` checks the score at creation and at every activity; the
+        run only needs the moments from ``since`` on, and none of the
+        candidates can be an MQL earlier in its episode.  Moving ``created_at``
+        up to ``since`` folds all older activity moments into one moment at
+        ``since`` (the fit points are passed in, and later moments do not
+        depend on ``created_at``), so the old history is not scored moment by
+        moment, and rows older than every window can be left out.  That extra
+        moment is no real scoring moment: a lead reported there is recomputed
+        on its whole history with its true ``created_at``.
+        """
         cand = np.asarray(cand, np.int64)
         since = np.broadcast_to(np.asarray(since, np.int64), cand.shape)
         st = self.stream
         st.flush()
         rows, owner = st.rows_of(cand, owner=True)
         keep = st.live[rows] & (st.t[rows] <= until_ns)
-        fold = not self.created_is_rule_input and bool((since > 0).any())
-        if fold:  # older rows only matter to window-less rules
-            keep &= (st.t[rows] >= since[owner] - self.lookback_ns) | self.forever[st.act[rows]]
-        rows = rows[keep]
-        base = self.start.to_datetime64().astype("datetime64[ns]")
-        sel = np.zeros(self.n, bool)
-        sel[cand] = True
-        log = self._recycle_log(sel, base)
-        until = pd.Timestamp(base + np.timedelta64(int(until_ns), "ns"))
-        acts = st.frame(rows, cand, self.id_index, base)
-        leads = self.score_leads.iloc[cand]
-        if fold:
-            ev = self._mql_from(since, cand, leads, acts, until, until_ns, log, base)
-        else:
-            ev = mql_events(leads, acts, self.d, until=until, stage_log=log, fit_points=self.fit[cand])
-        lead = pd.Series(np.arange(len(cand)), index=self.ids[cand]).loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy()
-        out = pd.DataFrame({
-            "lead": cand[lead],
-            "t_ns": (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64),
-            "reason": ev["reason"].to_numpy(dtype=object),
-            "trigger": ev["trigger"].to_numpy(dtype=object),
-            "score": ev["score"].to_numpy(float),
-        })
-        return out[out["t_ns"].to_numpy() >= since[lead]]
+        keep &= (st.t[rows] >= since[owner] - self.lookback_ns) | self.forever[st.act[rows]]
+        moved = np.maximum(self.created_ns[cand], since)
+        pos, t, reason, trigger, points = self._events(cand, rows[keep], moved, until_ns)
+        folded = np.unique(pos[(t == moved[pos]) & (moved[pos] > self.created_ns[cand][pos])])
+        if len(folded):
+            rows = st.rows_of(cand[folded])
+            exact = self._events(cand[folded], rows[st.live[rows] & (st.t[rows] <= until_ns)],
+                                 self.created_ns[cand[folded]], until_ns)
+            other = ~np.isin(pos, folded)
+            pos, t, reason, trigger, points = (np.concatenate([a[other], b]) for a, b in
+                                               zip((pos, t, reason, trigger, points), (folded[exact[0]], *exact[1:]),
+                                                   strict=True))
+        out = pd.DataFrame({"lead": cand[pos], "t_ns": t, "reason": reason, "trigger": trigger, "score": points})
+        out = out[t >= since[pos]]
+        return out.sort_values(["t_ns", "lead"], kind="stable", ignore_index=True)
 
-    def _recycle_log(self, sel: np.ndarray, base: np.datetime64) -> pd.DataFrame | None:
-        """The stage-log rows scoring needs for the selected leads' recycles (entry of the left stage, recycle)."""
-        rc = self.recycles
-        if not rc["lead"]:
-            return None
-        rl = np.asarray(rc["lead"], np.int64)
-        idx = np.flatnonzero(sel[rl])
-        if not len(idx):
-            return None
-        idx = idx[np.argsort(rl[idx], kind="stable")]  # by lead, each lead's recycles in time order
-        # interleaved (left stage, recycle stage) per recycle, so that scoring's stable sort keeps a recycle
-        # before a re-entry at the same instant (an MQL at the recycle moment, recycled again later)
-        stage = np.column_stack([np.asarray(rc["prev"], object)[idx],
-                                 np.full(len(idx), self.d.funnel.recycle.to, object)]).ravel()
-        t = np.column_stack([np.asarray(rc["from_ns"], np.int64)[idx], np.asarray(rc["t_ns"], np.int64)[idx]]).ravel()
-        return pd.DataFrame({"lead_id": np.repeat(self.ids[rl[idx]], 2), "stage": stage,
-                             "at": base + t.astype("timedelta64[ns]")})
+    def _events(self, cand: np.ndarray, rows: np.ndarray, created_ns: np.ndarray, until_ns: int) -> tuple:
+        """``mql_events`` for the leads ``cand`` (with ``created_ns``) on activity ``rows``, as arrays.
 
-    def _mql_from(self, since: np.ndarray, cand, leads, acts, until, until_ns: int, log, base) -> pd.DataFrame:
-        """``mql_events`` evaluated only at moments from each lead's ``since`` on (plus one extra moment there).
-
-        ``mql_events`` checks the score at creation and at every activity; the
-        run only needs the moments from ``since`` on, and none of the
-        candidates can be an MQL earlier in its episode.  Moving ``created_at``
-        up to ``since`` folds all older activity moments into one moment at
-        ``since`` (scores at later moments do not depend on ``created_at``), so
-        the old history is not scored moment by moment.  That extra moment is
-        no real scoring moment: a lead reported there is recomputed on its
-        whole history with its true ``created_at``.
+        Returns (position in ``cand``, time ns, reason, trigger, score).
         """
         from leadsim.scoring import mql_events
 
-        early = leads.copy()
-        moved = np.maximum(self.created_ns[cand], since)
-        early["created_at"] = base + moved.astype("timedelta64[ns]")
-        ev = mql_events(early, acts, self.d, until=until, stage_log=log, fit_points=self.fit[cand])
-        at_ns = (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64)
-        pos = pd.Series(np.arange(len(cand)), index=self.ids[cand]).loc[ev["lead_id"].to_numpy(dtype=object)].to_numpy()
-        folded = (at_ns == moved[pos]) & (moved[pos] > self.created_ns[cand][pos])
-        if not folded.any():
-            return ev
-        redo = np.zeros(len(cand), bool)
-        redo[pos[folded]] = True
-        st = self.stream
-        rows = st.rows_of(cand[redo])
-        rows = rows[st.live[rows] & (st.t[rows] <= until_ns)]
-        redo_ids = set(self.ids[cand[redo]])
-        sub_log = None if log is None else log[log["lead_id"].isin(redo_ids)]
-        exact = mql_events(leads[redo], st.frame(rows, cand[redo], self.id_index, base), self.d, until=until,
-                           stage_log=sub_log if sub_log is not None and len(sub_log) else None,
-                           fit_points=self.fit[cand[redo]])
-        keep = ~ev["lead_id"].isin(redo_ids).to_numpy(bool)
-        both = pd.concat([ev[keep], exact], ignore_index=True)
-        return both.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+        base = self.start.to_datetime64().astype("datetime64[ns]")
+        ids = self.id_index[cand]
+        leads = pd.DataFrame({"lead_id": ids, "created_at": base + created_ns.astype("timedelta64[ns]")})
+        ev = mql_events(leads, self.stream.frame(rows, cand, self.id_index, base), self.d,
+                        until=pd.Timestamp(base + np.timedelta64(int(until_ns), "ns")),
+                        stage_log=self._recycle_log(cand, base), fit_points=self.fit[cand])
+        return (ids.get_indexer(ev["lead_id"]), (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64),
+                ev["reason"].to_numpy(dtype=object), ev["trigger"].to_numpy(dtype=object), ev["score"].to_numpy(float))
+
+    def _recycle_log(self, cand: np.ndarray, base: np.datetime64) -> pd.DataFrame | None:
+        """The stage-log rows scoring needs for the leads' recycles: (entry of the left stage, recycle) per recycle.
+
+        Interleaved per recycle, so that scoring's stable sort keeps a recycle before a re-entry at the same
+        instant (an MQL at the recycle moment, recycled again later).
+        """
+        rows = [(i, stage, t) for i in cand.tolist() for prev, entered, at in self.recycled_at.get(i, ())
+                for stage, t in ((prev, entered), (self.d.funnel.recycle.to, at))]
+        if not rows:
+            return None
+        lead, stage, t = zip(*rows, strict=True)
+        return pd.DataFrame({"lead_id": self.ids[list(lead)], "stage": np.array(stage, object),
+                             "at": base + np.array(t, np.int64).astype("timedelta64[ns]")})
 
     def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int) -> None:
         # a moment computed for an earlier episode (the lead was recycled since) is void

@@ -57,6 +57,7 @@ class Stream:
         self.by_time = np.argsort(self.t, kind="stable")
         self.t_sorted = self.t[self.by_time]
         self.live = np.ones(len(self.t), bool)
+        self._cats = (pd.Index(self.act_vocab, dtype="str"), pd.Index(self.det_vocab, dtype="str"))
         self._quiet: list[tuple[int, int, int]] = []
 
     def __len__(self) -> int:
@@ -123,9 +124,9 @@ class Stream:
         loc[cand] = np.arange(len(cand))
         return pd.DataFrame({
             "lead_id": pd.Categorical.from_codes(loc[self.lead[rows]], categories=ids[cand]),
-            "activity": pd.Categorical.from_codes(self.act[rows], categories=pd.Index(self.act_vocab, dtype="str")),
+            "activity": pd.Categorical.from_codes(self.act[rows], categories=self._cats[0]),
             "at": base + self.t[rows].astype("timedelta64[ns]"),
-            "detail": pd.Categorical.from_codes(self.det[rows], categories=pd.Index(self.det_vocab, dtype="str")),
+            "detail": pd.Categorical.from_codes(self.det[rows], categories=self._cats[1]),
         })
 
     def table(self, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
