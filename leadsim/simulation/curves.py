@@ -37,6 +37,8 @@ Presets (observational odds, not causal effects -- DESIGN.md section 5):
 from __future__ import annotations
 
 import functools
+import math
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,18 +64,28 @@ def adjust(p: float | np.ndarray, multiplier: float | np.ndarray) -> float | np.
     return float(out) if np.ndim(out) == 0 else out
 
 
-def _log_anchors(anchors: dict[float, float]) -> tuple[np.ndarray, np.ndarray, float | None]:
+def _log_anchors(anchors: dict[float, float]) -> tuple[list[float], list[float], float | None]:
     """(sorted minutes, log multipliers, the constant if there is one anchor) of a curve."""
     xs = sorted(anchors)
-    ys = [np.log(anchors[x]) for x in xs]
-    return np.asarray(xs, float), np.asarray(ys, float), float(anchors[xs[0]]) if len(xs) == 1 else None
+    ys = [math.log(anchors[x]) for x in xs]
+    return [float(x) for x in xs], ys, float(anchors[xs[0]]) if len(xs) == 1 else None
 
 
-def _interp(xy: tuple[np.ndarray, np.ndarray, float | None], minutes: float) -> float:
+def _interp(xy: tuple[list[float], list[float], float | None], minutes: float) -> float:
+    """``exp`` of the log multipliers interpolated linearly at ``minutes`` (flat outside the anchors).
+
+    Plain Python (one call per contact attempt): the arithmetic of ``numpy.interp``.
+    """
     xs, ys, const = xy
     if const is not None:
         return const
-    return float(np.exp(np.interp(minutes, xs, ys)))
+    if minutes <= xs[0]:
+        return math.exp(ys[0])
+    j = bisect_right(xs, minutes) - 1
+    if j >= len(xs) - 1:
+        return math.exp(ys[-1])
+    slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+    return math.exp(slope * (minutes - xs[j]) + ys[j])
 
 
 @dataclass(frozen=True)
@@ -96,11 +108,11 @@ class ResponseCurve:
         )
 
     @functools.cached_property
-    def _contact_xy(self) -> tuple[np.ndarray, np.ndarray, float | None]:
+    def _contact_xy(self) -> tuple[list[float], list[float], float | None]:
         return _log_anchors(self.contact)
 
     @functools.cached_property
-    def _qualification_xy(self) -> tuple[np.ndarray, np.ndarray, float | None]:
+    def _qualification_xy(self) -> tuple[list[float], list[float], float | None]:
         return _log_anchors(self.qualification)
 
     def contact_multiplier(self, minutes: float) -> float:

@@ -117,12 +117,12 @@ def start_patience(env: simpy.Environment, queue: WorkQueue, item: Item, minutes
     env.timeout(minutes).callbacks.append(fire)
 
 
-def _late_check(env: simpy.Environment) -> simpy.Event:
-    """An event at the current time processed after every normal event now (tie rule)."""
+def _late(env: simpy.Environment, delay: float = 0.0) -> simpy.Event:
+    """An event ``delay`` from now, processed after every normal event at that time (the SLA tie rule)."""
     ev = env.event()
     ev._ok = True
     ev._value = None
-    env.schedule(ev, priority=2)
+    env.schedule(ev, priority=2, delay=delay)
     return ev
 
 
@@ -890,22 +890,15 @@ class Model:
         return False
 
     def _arm(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
-        """Wake up when level ``k`` of a clock started at ``t0`` is due (a timeout cannot be cancelled: the
-        state is checked when it fires)."""
+        """Wake up when level ``k`` of a clock started at ``t0`` is due, after everything else due then (a stop
+        at the due time itself prevents the alert); a timeout cannot be cancelled: the state is checked then."""
         due = self.wt.add(t0, clock.levels[k].offset, clock.unit, clock.wall_clock)
-        if due >= self.horizon:
-            return
-        if due > self.env.now:
-            self.env.timeout(due - self.env.now).callbacks.append(lambda _e: self._due(lead, clock, t0, seq, k))
-        else:
-            self._due(lead, clock, t0, seq, k)
-
-    def _due(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
-        if not self._stopped(lead, clock, t0, seq):  # stopping is for good: no need to wait for the tie rule
-            _late_check(self.env).callbacks.append(lambda _e: self._fire(lead, clock, t0, seq, k))
+        if due < self.horizon:
+            _late(self.env, max(due - self.env.now, 0.0)).callbacks.append(
+                lambda _e: self._fire(lead, clock, t0, seq, k))
 
     def _fire(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
-        if self._stopped(lead, clock, t0, seq):  # a stop at the due time itself prevents the alert
+        if self._stopped(lead, clock, t0, seq):
             return
         lv = clock.levels[k]
         self._alert(lead, clock, k, lv, t0)
