@@ -13,6 +13,7 @@ the scoring engine, integer nanoseconds since the start.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["COLUMNS", "Recorder"]
@@ -60,4 +61,12 @@ class Recorder:
         key = _ALIASES.get(name, name)
         rows = self.handoffs if key == "handoff" else self.rows[key]
         cols = COLUMNS[key]
-        return pd.DataFrame([tuple(r) for r in rows], columns=cols)
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        # column by column (zip transposes in C): numbers stay numbers, anything else Python objects
+        data = {}
+        for name, values in zip(cols, zip(*rows, strict=True), strict=True):
+            first = next((v for v in values if v is not None), None)
+            arr = np.array(values, dtype=object if first is None or isinstance(first, str) else None)
+            data[name] = np.array(values, dtype=object) if arr.dtype.kind in "US" else arr
+        return pd.DataFrame(data)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["Stream"]
 
@@ -138,9 +139,9 @@ class Stream:
         if not big:
             rows = rows[np.lexsort((self.lead[rows], self.t[rows]))]
 
-        def strings(codes, names):  # code -1 -> missing; str dtype straight from the categories
-            return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str")),
-                             copy=False).astype("str").array
+        def strings(codes, names):  # code -1 -> missing; Arrow takes the strings from the vocabulary
+            vocab = pa.array([str(x) for x in names], pa.large_string())
+            return pd.array(vocab.take(pa.array(codes, mask=codes < 0)), dtype="str")
 
         out = pd.DataFrame({"lead_id": strings(self.lead[rows], ids),
                             "activity": strings(self.act[rows], self.act_vocab),
