@@ -323,6 +323,11 @@ FORMS = np.array(["newsletter", "contact_us", "free_trial"])
 FORM_P = {0: np.array([0.94, 0.03, 0.03]), 1: np.array([0.1, 0.45, 0.45])}
 CAMPAIGNS = np.array(["newsletter", "webinar-invite", "product-update", "case-study"])
 WEBINARS = np.array(["webinar-lead-scoring", "webinar-crm-integration", "webinar-sales-alignment"])
+# every session detail, one vocabulary (pages, documents, forms, campaigns, webinars)
+DETAILS = np.concatenate([PAGES, DOCS, FORMS, CAMPAIGNS, WEBINARS])
+_AT = dict(zip(["pages", "docs", "forms", "campaigns", "webinars"],
+               np.cumsum([0, len(PAGES), len(DOCS), len(FORMS), len(CAMPAIGNS)]).tolist(), strict=True))
+_DETAIL_OBJECTS = np.array([*DETAILS.tolist(), None], dtype=object)  # code -1 -> None
 
 
 def session_times(rng: np.random.Generator, t: np.ndarray, calendar: Calendar) -> tuple[np.ndarray, np.ndarray]:
@@ -351,8 +356,12 @@ def sessions_to_activities(rng: np.random.Generator, lead_idx: np.ndarray, at: n
 
 
 def session_rows(rng: np.random.Generator, lead_idx: np.ndarray, at: np.ndarray, kind_of_session: np.ndarray,
-                 job_seeker: np.ndarray) -> dict[str, np.ndarray]:
-    """:func:`sessions_to_activities` as plain arrays (names as objects), without building a table."""
+                 job_seeker: np.ndarray, *, codes: bool = False) -> dict[str, np.ndarray]:
+    """:func:`sessions_to_activities` as plain arrays, without building a table.
+
+    Names as objects (``None`` for no detail), or with ``codes`` as positions
+    in :data:`KINDS` and :data:`DETAILS` (-1: no detail); the same draws either way.
+    """
     n_act = 1 + rng.poisson(np.where(kind_of_session == 1, 1.6, 0.7))
     lead = np.repeat(lead_idx, n_act)
     stype = np.repeat(kind_of_session, n_act)
@@ -362,27 +371,31 @@ def session_rows(rng: np.random.Generator, lead_idx: np.ndarray, at: np.ndarray,
     csum = np.cumsum(gaps)
     offset = csum - np.repeat(csum[np.cumsum(n_act) - n_act], n_act)
     times = first + (offset * 60_000).astype(np.int64) * np.timedelta64(1_000_000, "ns")
-    kind = np.empty(len(lead), dtype=object)
-    detail = np.full(len(lead), None, dtype=object)
+    kind_c = np.empty(len(lead), np.int64)
+    det = np.full(len(lead), -1, np.int64)
     for s in (0, 1):
         m = stype == s
-        kind[m] = rng.choice(KINDS, size=m.sum(), p=KIND_P[s])
+        kind_c[m] = rng.choice(len(KINDS), size=m.sum(), p=KIND_P[s])
+    kind = KINDS[kind_c]
     seeker = job_seeker[lead]
     for s, key in ((0, 0), (1, 1)):
         m = (kind == "web_visit") & (stype == s) & ~seeker
-        detail[m] = rng.choice(PAGES, size=m.sum(), p=PAGE_P[key])
+        det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[key])
         m = (kind == "content_download") & (stype == s)
-        detail[m] = rng.choice(DOCS, size=m.sum(), p=DOC_P[key])
+        det[m] = _AT["docs"] + rng.choice(len(DOCS), size=m.sum(), p=DOC_P[key])
         m = (kind == "form_fill") & (stype == s)
-        detail[m] = rng.choice(FORMS, size=m.sum(), p=FORM_P[key])
+        det[m] = _AT["forms"] + rng.choice(len(FORMS), size=m.sum(), p=FORM_P[key])
     m = (kind == "web_visit") & seeker
-    detail[m] = rng.choice(PAGES, size=m.sum(), p=PAGE_P[2])
+    det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[2])
     m = kind == "email_click"
-    detail[m] = np.where(rng.random(m.sum()) < 0.35, None, rng.choice(CAMPAIGNS, size=m.sum()))
+    det[m] = np.where(rng.random(m.sum()) < 0.35, -1, _AT["campaigns"] + rng.choice(len(CAMPAIGNS), size=m.sum()))
     m = kind == "webinar"
-    detail[m] = rng.choice(WEBINARS, size=m.sum())
+    det[m] = _AT["webinars"] + rng.choice(len(WEBINARS), size=m.sum())
     times = _snap_events(rng, kind, times).astype("datetime64[s]").astype("datetime64[ns]")
-    return {"lead": lead, "activity": kind, "at": times, "detail": detail, "burst": stype == 1}
+    if codes:
+        return {"lead": lead, "activity": kind_c, "at": times, "detail": det, "burst": stype == 1}
+    return {"lead": lead, "activity": kind.astype(object), "at": times, "detail": _DETAIL_OBJECTS[det],
+            "burst": stype == 1}
 
 
 def _snap_events(rng: np.random.Generator, kind: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -27,6 +27,10 @@ from leadsim.simulation.scenario import ArrivalProfile, Scenario
 __all__ = ["arrivals", "behaviour_stream", "creation_activities", "lead_table", "profile_arrivals"]
 
 DEEP = ("content_download", "webinar", "live_demo", "in_depth_demo", "form_fill")
+ACTIVITIES: list[str] = _world.KINDS.tolist()  # the codes of behaviour_stream's activity column
+DETAILS: list[str] = list(dict.fromkeys(_world.DETAILS.tolist()))  # ... and of its detail column (distinct names)
+_DETAIL_CODE = np.array([DETAILS.index(x) for x in _world.DETAILS.tolist()] + [-1])  # session code -> ours (-1 kept)
+_CLICK = ACTIVITIES.index("email_click")
 
 
 def profile_arrivals(rng: np.random.Generator, profile: ArrivalProfile, days: float,
@@ -100,8 +104,9 @@ def behaviour_stream(rng: np.random.Generator, created_ns: np.ndarray, intent: n
     stage the lead is in, so it is left open here: ``pick`` (uniform in
     [0, 1)) chooses among the stage's offers when the run gets there.
     Times are nanoseconds since ``start``.  Returns columns ``lead, t,
-    activity, detail`` (names as objects; ``None`` detail for clicks),
-    ``nurture`` (bool) and ``pick``.
+    activity, detail`` (codes: positions in :data:`ACTIVITIES` and
+    :data:`DETAILS`, -1 for no detail, as for the clicks), ``nurture`` (bool)
+    and ``pick``.
 
     >>> import numpy as np, pandas as pd
     >>> from leadsim.simulation.scenario import Behaviour
@@ -129,7 +134,7 @@ def behaviour_stream(rng: np.random.Generator, created_ns: np.ndarray, intent: n
     base = start.to_datetime64().astype("datetime64[ns]")
     # sessions are numbered so that each activity maps back to its session (lead and epoch end)
     acts = _world.session_rows(rng, np.arange(len(s_pair)), base + s_t.astype("timedelta64[ns]"),
-                               burst.astype(np.int8), job_seeker[lead[s_pair]])
+                               burst.astype(np.int8), job_seeker[lead[s_pair]], codes=True)
     sess = acts["lead"]
     t = (acts["at"] - base).astype(np.int64)
     keep = t < hi[s_pair[sess]]
@@ -140,18 +145,26 @@ def behaviour_stream(rng: np.random.Generator, created_ns: np.ndarray, intent: n
     n_a = int(keep.sum())
     return {"lead": np.concatenate([lead[s_pair[sess[keep]]], lead[c_pair]]).astype(np.int64),
             "t": np.concatenate([t[keep], c_t]).astype(np.int64),
-            "activity": np.concatenate([acts["activity"][keep],
-                                        np.full(len(c_pair), "email_click", dtype=object)]),
-            "detail": np.concatenate([acts["detail"][keep],
-                                      np.full(len(c_pair), None, dtype=object)]),
+            "activity": np.concatenate([acts["activity"][keep], np.full(len(c_pair), _CLICK)]),
+            "detail": np.concatenate([_DETAIL_CODE[acts["detail"][keep]], np.full(len(c_pair), -1)]),
             "nurture": np.concatenate([np.zeros(n_a, bool), np.ones(len(c_pair), bool)]),
             "pick": np.concatenate([np.zeros(n_a), pick])}
 
 
 def creation_activities(rng: np.random.Generator, lead: np.ndarray, source: np.ndarray, created_ns: np.ndarray,
                         intent: np.ndarray) -> dict[str, np.ndarray]:
-    """What created each record (a form fill, a landing-page visit), at its creation."""
+    """What created each record (a form fill, a landing-page visit), at its creation; codes as in
+    :func:`behaviour_stream`."""
     acts = _world.creation_activities(rng, source, created_ns, intent)
     idx = acts["lead"].to_numpy()
     return {"lead": lead[idx].astype(np.int64), "t": created_ns[idx].astype(np.int64),
-            "activity": acts["activity"].to_numpy(dtype=object), "detail": acts["detail"].to_numpy(dtype=object)}
+            "activity": _codes(acts["activity"], ACTIVITIES), "detail": _codes(acts["detail"], DETAILS)}
+
+
+def _codes(names: pd.Series, vocab: list[str]) -> np.ndarray:
+    """Positions of ``names`` in ``vocab`` (-1 for missing); the generators use no other names."""
+    codes = pd.Index(vocab).get_indexer(names.to_numpy(dtype=object))
+    unknown = names.notna().to_numpy() & (codes < 0)
+    if unknown.any():  # pragma: no cover - a generator change must extend the vocabularies
+        raise ValueError(f"names outside the vocabulary: {sorted(set(names[unknown]))}")
+    return codes.astype(np.int64)

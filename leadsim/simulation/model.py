@@ -272,7 +272,8 @@ class Model:
             first = arr.creation_activities(rng, inbound, source[inbound], self.created_ns[inbound],
                                             self.intent[inbound])
             parts.append({**first, "nurture": np.zeros(len(first["t"]), bool), "pick": np.zeros(len(first["t"]))})
-        self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers)
+        self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers,
+                             vocab=(arr.ACTIVITIES, arr.DETAILS))
         self.deep_codes = self.stream.codes(arr.DEEP)
         self.forever = np.zeros(len(self.stream.act_vocab) + 1, bool)  # by activity code (-1 last)
         self.forever[self.stream.codes({a for r in d.behaviour_rules if r.window_days is None

@@ -34,16 +34,23 @@ NO_OFFER = -2  # a click in a stage without offers: the row is dropped
 class Stream:
     """Activity rows (``lead``, ``t`` ns since the start, ``act``/``det`` codes) with a ``live`` mask."""
 
-    def __init__(self, cols: dict[str, np.ndarray], n_leads: int, offers: dict[str, list[str]]):
+    def __init__(self, cols: dict[str, np.ndarray], n_leads: int, offers: dict[str, list[str]],
+                 vocab: tuple[list[str], list[str]] | None = None):
+        """``cols``: lead, t, activity, detail, nurture, pick; activity and detail as names (objects), or as
+        codes into ``vocab`` = (activity names, detail names) with -1 for no detail."""
         order = np.lexsort((cols["t"], cols["lead"]))
         self.lead = np.asarray(cols["lead"], np.int64)[order]
         self.t = np.asarray(cols["t"], np.int64)[order]
-        act, act_u = pd.factorize(cols["activity"][order])
-        self.act = act.astype(np.int32)
-        self.act_vocab = [str(a) for a in act_u]
-        det, det_u = pd.factorize(cols["detail"][order])
-        self.det = det.astype(np.int32)
-        self.det_vocab: list[str] = [str(d) for d in det_u]
+        if vocab is None:
+            act, act_u = pd.factorize(cols["activity"][order])
+            det, det_u = pd.factorize(cols["detail"][order])
+            vocab = ([str(a) for a in act_u], [str(d) for d in det_u])
+        else:
+            act, det = cols["activity"][order], cols["detail"][order]
+        self.act = np.asarray(act, np.int32)
+        self.det = np.asarray(det, np.int32)
+        self.act_vocab = list(vocab[0])
+        self.det_vocab: list[str] = list(vocab[1])
         index = {d: k for k, d in enumerate(self.det_vocab)}
         for names in offers.values():
             for o in names:
