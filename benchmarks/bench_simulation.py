@@ -99,21 +99,49 @@ def year_run(epoch_days: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def sweep_speedup(runs: int = 16, customers: int = 60_000) -> tuple[float, float]:
+def sweep_speedup(runs: int = 16, customers: int = 60_000) -> tuple[float, float, float | None, float | None]:
+    """Serial and 2-worker seconds of the same sweep, and the cores other processes kept busy meanwhile.
+
+    Both sides start warm: the serial side runs in this process, which has
+    imported leadsim; the pool's workers run ``init_worker`` (the same
+    imports) and are started before the clock.  The machine is shared, so
+    the CPU that *other* processes used during each side is read from
+    ``/proc/stat`` (None where there is none): a 2-worker figure taken while
+    they kept a core busy says nothing about leadsim.
+    """
+    import os
+
     from leadsim.simulation import Scenario, SerialExecutor, sweep
+    from leadsim.simulation.replication import init_worker
+
+    def busy() -> tuple[float, float] | None:  # (CPU-seconds of the whole machine, of this process and its children)
+        try:
+            with open("/proc/stat") as f:
+                v = [int(x) for x in f.readline().split()[1:]]
+        except OSError:
+            return None
+        t = os.times()
+        return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK"), t.user + t.system + t.children_user + t.children_system
+
+    def others(b0, b1, seconds: float) -> float | None:  # cores other processes kept busy
+        return None if b0 is None or b1 is None else max(0.0, (b1[0] - b0[0]) - (b1[1] - b0[1])) / seconds
 
     sc = Scenario.queueing(LAM, MU, C, patience_hours=1.0, horizon_days=customers / LAM / 24.0, warmup_days=0)
     grid = {"sdr_headcount": [3, 4, 5, 6]}
-    t = time.perf_counter()
+    b0, t = busy(), time.perf_counter()
     a = sweep(sc, grid, runs // 4, executor=SerialExecutor(), progress=False)
     serial = time.perf_counter() - t
-    with cf.ProcessPoolExecutor(2) as ex:
-        ex.submit(int, 0).result()  # start the workers before timing
+    load_serial = others(b0, busy(), serial)
+    b0, t0 = busy(), time.perf_counter()  # workers' CPU counts once they are reaped, so the window spans the pool
+    with cf.ProcessPoolExecutor(2, initializer=init_worker) as ex:
+        for f in [ex.submit(init_worker) for _ in range(2)]:  # start both workers (spawn starts them on demand)
+            f.result()
         t = time.perf_counter()
         b = sweep(sc, grid, runs // 4, executor=ex, progress=False)
         pooled = time.perf_counter() - t
+    load_pooled = others(b0, busy(), time.perf_counter() - t0)
     assert a.equals(b), "sweep results differ between executors"
-    return serial, pooled
+    return serial, pooled, load_serial, load_pooled
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,9 +159,12 @@ def main(argv: list[str] | None = None) -> None:
               f"wall, {y['cpu_seconds']:.1f} s CPU (target <= 10 s), "
               f"peak {y['peak_gib']:.2f} GiB (target < 2 GiB)")
     if not args.skip_sweep:
-        serial, pooled = sweep_speedup()
+        serial, pooled, load_serial, load_pooled = sweep_speedup()
         print(f"sweep of 16 runs: serial {serial:.1f} s, 2 workers {pooled:.1f} s, "
               f"speed-up {serial / pooled:.2f}x (target >= 1.7x)")
+        if load_serial is not None and load_pooled is not None:
+            print(f"  both sides warm (workers ran init_worker); other processes kept {load_serial:.2f} cores busy "
+                  f"during serial, {load_pooled:.2f} during 2 workers (above ~0.1: not a quiet machine)")
     bare = bare_simpy(args.customers)
     mine, served = leadsim_queueing(args.customers)
     print(f"bare SimPy M/M/{C}: {args.customers} customers, {bare:,.0f} customers/s")
