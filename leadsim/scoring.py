@@ -945,14 +945,39 @@ def mql_events(
         raise DataError(f"fit_points has shape {np.shape(fit_points)}; give one number per lead ({n})",
                         where="fit_points")
     acts = _Activities.build(activities, rows.get("activities"), definition)
-    acts = acts.subset(_lead_time_rows(acts, t_end, n))  # rule rows come out sorted by (lead, time)
     rec_lead, rec_t = _recycles(stage_log, rows.get("stage_log"), definition)
-    keep = rec_t <= t_end
-    rec_lead, rec_t = rec_lead[keep], rec_t[keep]
-
     created = np.full(n, _NEVER, np.int64)
     if "created_at" in leads.columns:
         created = _times_ns(leads["created_at"], definition, "leads.created_at", allow_missing=True)
+    lead, at, trigger, points = _mql_core(definition, np.asarray(fit_points, float), created, acts, rec_lead, rec_t,
+                                          t_end)
+    triggers = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
+    out = pd.DataFrame(
+        {
+            "lead_id": pd.array(index.take(lead).to_numpy(dtype=object), dtype="string"),
+            "at": at.view("datetime64[ns]"),
+            "reason": pd.array(np.where(trigger >= 0, "hot", "score"), dtype="string"),
+            "trigger": pd.array(triggers[trigger], dtype="string"),
+            "score": points,
+        }
+    )
+    return out.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+
+
+def _mql_core(definition: LeadDefinition, fit_points: np.ndarray, created: np.ndarray, acts: _Activities,
+              rec_lead: np.ndarray, rec_t: np.ndarray, t_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                           np.ndarray]:
+    """:func:`mql_events` on coded input: (lead position, time ns, hot-trigger index or -1, score) per event.
+
+    ``acts`` rows of leads ``0..len(fit_points)-1`` in any order; recycles
+    sorted by lead then time; ``created`` ns (``_NEVER``: unknown).  Events
+    in (lead, time) order.  For callers that keep their data coded (the
+    simulation), so nothing is parsed from tables.
+    """
+    n = len(fit_points)
+    acts = acts.subset(_lead_time_rows(acts, t_end, n))  # rule rows come out sorted by (lead, time)
+    keep = rec_t <= t_end
+    rec_lead, rec_t = rec_lead[keep], rec_t[keep]
     born = np.flatnonzero((created != _NEVER) & (created <= t_end))
     m_lead, m_t, n_act, n_rec = _moments(born, created, acts, rec_lead, rec_t, n)
     keep = m_t <= t_end  # an activity before a creation after `until` is no moment yet
@@ -1026,14 +1051,4 @@ def mql_events(
     new = np.ones(len(mql), bool)
     new[1:] = (m_lead[mql][1:] != m_lead[mql][:-1]) | (episode[mql][1:] != episode[mql][:-1])
     ev = mql[new]
-    triggers = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
-    out = pd.DataFrame(
-        {
-            "lead_id": pd.array(index.take(m_lead[ev]).to_numpy(dtype=object), dtype="string"),
-            "at": m_t[ev].view("datetime64[ns]"),
-            "reason": pd.array(np.where(hot[ev] >= 0, "hot", "score"), dtype="string"),
-            "trigger": pd.array(triggers[hot[ev]], dtype="string"),
-            "score": total[ev],
-        }
-    )
-    return out.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+    return m_lead[ev], m_t[ev], hot[ev], total[ev]

@@ -301,6 +301,8 @@ class Model:
         self.stage_of = entry.copy()  # mirrors _Lead.stage (before creation: the stage it will enter)
         self.closed = np.zeros(n, bool)  # in a terminal stage
         self.recycled_at: dict[int, list[tuple]] = {}  # per lead: (stage left, its entry, recycle time) each
+        self.base_ns = int(self.start.value)  # the start as ns since the epoch of datetime64
+        self.trigger_ids = np.array([t.id for t in d.hot_triggers] + [None], dtype=object)  # by index, -1 last
         self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
         # the next MQL moment of each lead's current episode, as computed (t_ns _BIG: none in the horizon)
         self.next_mql = {"t": np.full(n, _BIG, np.int64), "episode": np.full(n, -1, np.int64),
@@ -633,34 +635,25 @@ class Model:
         return out.sort_values(["t_ns", "lead"], kind="stable", ignore_index=True)
 
     def _events(self, cand: np.ndarray, rows: np.ndarray, created_ns: np.ndarray, until_ns: int) -> tuple:
-        """``mql_events`` for the leads ``cand`` (with ``created_ns``) on activity ``rows``, as arrays.
+        """The MQL moments of the leads ``cand`` (with ``created_ns``) on activity ``rows``, by scoring's engine
+        on the stream's codes (no tables in between).
 
         Returns (position in ``cand``, time ns, reason, trigger, score).
         """
-        from leadsim.scoring import mql_events
+        from leadsim.scoring import _Activities, _mql_core
 
-        base = self.start.to_datetime64().astype("datetime64[ns]")
-        ids = self.id_index[cand]
-        leads = pd.DataFrame({"lead_id": ids, "created_at": base + created_ns.astype("timedelta64[ns]")})
-        ev = mql_events(leads, self.stream.frame(rows, cand, self.id_index, base), self.d,
-                        until=pd.Timestamp(base + np.timedelta64(int(until_ns), "ns")),
-                        stage_log=self._recycle_log(cand, base), fit_points=self.fit[cand])
-        return (ids.get_indexer(ev["lead_id"]), (ev["at"].to_numpy(dtype="datetime64[ns]") - base).astype(np.int64),
-                ev["reason"].to_numpy(dtype=object), ev["trigger"].to_numpy(dtype=object), ev["score"].to_numpy(float))
-
-    def _recycle_log(self, cand: np.ndarray, base: np.datetime64) -> pd.DataFrame | None:
-        """The stage-log rows scoring needs for the leads' recycles: (entry of the left stage, recycle) per recycle.
-
-        Interleaved per recycle, so that scoring's stable sort keeps a recycle before a re-entry at the same
-        instant (an MQL at the recycle moment, recycled again later).
-        """
-        rows = [(i, stage, t) for i in cand.tolist() for prev, entered, at in self.recycled_at.get(i, ())
-                for stage, t in ((prev, entered), (self.d.funnel.recycle.to, at))]
-        if not rows:
-            return None
-        lead, stage, t = zip(*rows, strict=True)
-        return pd.DataFrame({"lead_id": self.ids[list(lead)], "stage": np.array(stage, object),
-                             "at": base + np.array(t, np.int64).astype("timedelta64[ns]")})
+        st = self.stream
+        loc = np.full(self.n, -1, np.int64)
+        loc[cand] = np.arange(len(cand))
+        # absolute times, as in the tables (decay sums are rebased on absolute time chunks: same floats)
+        b = self.base_ns
+        acts = _Activities(loc[st.lead[rows]], st.t[rows] + b, st.act[rows], st.act_names, st.det[rows], st.det_names)
+        rec = [(int(loc[i]), at + b) for i in cand.tolist() for _prev, _entered, at in self.recycled_at.get(i, ())]
+        rec_lead, rec_t = (np.array(c, np.int64).reshape(-1) for c in (zip(*rec, strict=True) if rec else ([], [])))
+        pos, t, hot, points = _mql_core(self.d, self.fit[cand], np.asarray(created_ns, np.int64) + b, acts, rec_lead,
+                                        rec_t, until_ns + b)
+        reason = np.where(hot >= 0, "hot", "score").astype(object)
+        return pos, t - self.base_ns, reason, self.trigger_ids[hot], points
 
     def _on_mql(self, lead: _Lead, t_ns: int, reason: str, trigger: Any, score: float, episode: int) -> None:
         # a moment computed for an earlier episode (the lead was recycled since) is void

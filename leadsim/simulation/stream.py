@@ -65,7 +65,8 @@ class Stream:
         self.by_time = np.argsort(self.t, kind="stable")
         self.t_sorted = self.t[self.by_time]
         self.live = np.ones(len(self.t), bool)
-        self._cats = (pd.Index(self.act_vocab, dtype="str"), pd.Index(self.det_vocab, dtype="str"))
+        self.act_names = pa.array(self.act_vocab, pa.string())  # the vocabularies as scoring's engine takes them
+        self.det_names = pa.array(self.det_vocab, pa.string())
         self._quiet: list[tuple[int, int, int]] = []
 
     def __len__(self) -> int:
@@ -125,17 +126,6 @@ class Stream:
         changed |= new == NO_OFFER
         self.live[gone] = False
         return changed
-
-    def frame(self, rows: np.ndarray, cand: np.ndarray, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
-        """An activities table of ``rows`` for scoring: categorical columns; lead ids of the leads ``cand``."""
-        loc = np.full(len(self.ptr) - 1, -1, np.int64)
-        loc[cand] = np.arange(len(cand))
-        return pd.DataFrame({
-            "lead_id": pd.Categorical.from_codes(loc[self.lead[rows]], categories=ids[cand]),
-            "activity": pd.Categorical.from_codes(self.act[rows], categories=self._cats[0]),
-            "at": base + self.t[rows].astype("timedelta64[ns]"),
-            "detail": pd.Categorical.from_codes(self.det[rows], categories=self._cats[1]),
-        })
 
     def table(self, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
         """The shared activities table: live rows sorted by time, then lead id."""
