@@ -256,6 +256,7 @@ class Model:
         self.fit = (score(self.leads, None, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
                     ["fit_score"].to_numpy(float) if n else np.empty(0))
         self.q_base = 1 / (1 + np.exp(-(-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40))))
+        self.q_list, self.never_list = self.q_base.tolist(), self.never_buy.tolist()  # per-call look-ups
         self.L = [_Lead(i, source[i]) for i in range(n)]
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
@@ -347,7 +348,7 @@ class Model:
     # -- stage bookkeeping ---------------------------------------------------------
 
     def _now_ns(self) -> int:
-        return int(round(self.env.now * _MIN_NS))
+        return round(self.env.now * _MIN_NS)
 
     def _set_stage(self, lead: _Lead, stage: str, reason: str, owner: str | None, *, ns: int | None = None,
                    now: bool = True) -> None:
@@ -743,7 +744,7 @@ class Model:
             more = rng.exponential(h.qualify_minutes)
             minutes += more
             yield rep.work(more)
-            p = adjust(float(self.q_base[lead.i]), self.curve.qualification_multiplier(delay))
+            p = adjust(self.q_list[lead.i], self.curve.qualification_multiplier(delay))
             qualified = rng.random() < p
         self.rec.service(rep.name, lead.i, start, env.now, minutes)
         if lead.stage != "lead" or lead.episode != episode:
@@ -751,7 +752,7 @@ class Model:
         if qualified:
             self._to_sales_lead(lead, "qualified")
         elif reached:
-            if self.never_buy[lead.i] or rng.random() < 0.25:
+            if self.never_list[lead.i] or rng.random() < 0.25:
                 lead.handoff[10] = "disqualified"
                 self._close(lead, self.d.funnel.disqualify.to, "disqualify")
             else:
@@ -822,13 +823,13 @@ class Model:
             return
         rng = self.rng
         p = 1 / (1 + math.exp(-(self.h.opportunity_bias + 0.8 * self.intent[lead.i])))
-        if rng.random() < p and not self.never_buy[lead.i]:
+        if rng.random() < p and not self.never_list[lead.i]:
             self.open_sl[lead.owner] = self.open_sl.get(lead.owner, 1) - 1
             self._set_stage(lead, self.d.funnel.milestones.opportunity, "converted", lead.owner)
             if lead.handoff is not None:
                 lead.handoff[8] = True
             self._schedule_close(lead)
-        elif self.never_buy[lead.i] or rng.random() < 0.3:
+        elif self.never_list[lead.i] or rng.random() < 0.3:
             if lead.handoff is not None:
                 lead.handoff[10] = "disqualified"
             self._close(lead, self.d.funnel.disqualify.to, "disqualify")
