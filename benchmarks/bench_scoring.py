@@ -17,7 +17,8 @@ UDFs.  The last line is ``ratio leadsim/duckdb: X.XX``.
 
 ``--mql DIR`` instead times ``leadsim.scoring.mql_events`` on a saved
 simulation log (``DIR/leads.parquet``, ``activities.parquet``,
-``stage_log.parquet``; the default definition) against the ``mql_events`` of
+``stage_log.parquet``, written there first from the one-year run of
+``bench_simulation.py`` when missing; the default definition) against the ``mql_events`` of
 ``leadsim/scoring.py`` at the git revision ``--mql-baseline``, alternating the
 two ``--repeat`` times in this process; the outputs must be identical.  The
 last line is ``ratio current/baseline: X.XX``.
@@ -265,7 +266,19 @@ def run_mql(log_dir: Path, baseline: str, until: str, repeat: int) -> int:
         sys.modules["scoring_baseline"] = base  # dataclasses look their module up
         spec.loader.exec_module(base)
     d = load_definition()
-    leads, acts, log = (pd.read_parquet(log_dir / f"{name}.parquet") for name in ("leads", "activities", "stage_log"))
+    names = ("leads", "activities", "stage_log")
+    if not all((log_dir / f"{name}.parquet").exists() for name in names):  # make it: the year run of bench_simulation
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_simulation import year_scenario
+
+        from leadsim.simulation import simulate
+
+        print(f"writing the one-year simulation log to {log_dir} (once)")
+        res = simulate(year_scenario(), 2026)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            getattr(res, name).to_parquet(log_dir / f"{name}.parquet")
+    leads, acts, log = (pd.read_parquet(log_dir / f"{name}.parquet") for name in names)
     print(f"{len(leads):,} leads, {len(acts):,} activities, {len(log):,} stage-log rows, until {until}; "
           f"baseline {baseline}, {repeat} alternating runs")
     runs: dict[str, list[float]] = {"baseline": [], "current": []}

@@ -23,6 +23,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -69,32 +70,43 @@ def leadsim_queueing(n_customers: int, seed: int = 1) -> tuple[float, int]:
     return served / el, served
 
 
+def year_scenario(epoch_days: float = 7.0):
+    """The sample scenario over one year with ~50,000 leads, 10 SDRs and 5 sales reps."""
+    from leadsim.simulation import load_scenario
+
+    s = load_scenario()
+    per_week = {k: v.per_week for k, v in s.arrivals.items()}
+    burst = sum(b.size for b in s.bursts) * 365 / 45
+    weekly = sum(per_week.values()) + s.outbound.per_week
+    f = (50_000 - burst) / (weekly * 365 / 7)
+    vals = {"horizon_days": 365, "sdr_headcount": 10, "rep_headcount": 5, "behaviour.epoch_days": epoch_days,
+            "outbound.per_week": s.outbound.per_week * f}
+    vals.update({f"arrivals.{k}.per_week": v * f for k, v in per_week.items()})
+    return s.with_values(vals)
+
+
 YEAR_CHILD = """
 import json, resource, sys, time, warnings
-from leadsim.simulation import load_scenario, simulate
-s = load_scenario()
-per_week = {k: v.per_week for k, v in s.arrivals.items()}
-burst = sum(b.size for b in s.bursts) * 365 / 45
-weekly = sum(per_week.values()) + s.outbound.per_week
-f = (50_000 - burst) / (weekly * 365 / 7)
-vals = {"horizon_days": 365, "sdr_headcount": 10, "rep_headcount": 5, "behaviour.epoch_days": EPOCH,
-        "outbound.per_week": s.outbound.per_week * f}
-vals.update({f"arrivals.{k}.per_week": v * f for k, v in per_week.items()})
-s = s.with_values(vals)
+sys.path.insert(0, HERE)
+from bench_simulation import year_scenario
+from leadsim.simulation import simulate
+s = year_scenario(EPOCH)
 t, cpu = time.perf_counter(), time.process_time()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     r = simulate(s, 2026)
 el, cpu = time.perf_counter() - t, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
-print(json.dumps({"seconds": el, "cpu_seconds": cpu, "peak_gib": peak, "mql": len(r.mql), "leads": len(r.leads), "activities": len(r.activities),
-                  "alerts": len(r.alerts), "sla_clocks": len(s.lead_definition.sla.clocks),
+print(json.dumps({"seconds": el, "cpu_seconds": cpu, "peak_gib": peak, "mql": len(r.mql), "leads": len(r.leads),
+                  "activities": len(r.activities), "alerts": len(r.alerts),
+                  "sla_clocks": len(s.lead_definition.sla.clocks),
                   "lead_to_sales_lead": float(r.kpis["lead_to_sales_lead"])}))
 """
 
 
 def year_run(epoch_days: float) -> dict:
-    code = YEAR_CHILD.replace("EPOCH", repr(float(epoch_days)))
+    here = repr(str(Path(__file__).resolve().parent))
+    code = YEAR_CHILD.replace("EPOCH", repr(float(epoch_days))).replace("HERE", here)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
