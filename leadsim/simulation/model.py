@@ -332,9 +332,13 @@ class Model:
         self.managers = {"sdr": "sdr-manager", "rep": "sales-manager"}
         self.gone_cold = 0
 
-        for lead in self.L:
-            if lead.source != "outbound":
-                self._set_stage(lead, "name", "created", None, ns=int(self.created_ns[lead.i]), now=False)
+        # every inbound lead enters as a Name when created (what _set_stage records, in bulk)
+        inbound_t = self.created_ns[inbound].tolist()
+        self.rec.rows["stage"].extend((i, "name", t, "created", None) for i, t in zip(inbound.tolist(), inbound_t,
+                                                                                       strict=True))
+        for i, t in zip(inbound.tolist(), inbound_t, strict=True):
+            lead = self.L[i]
+            lead.stage, lead.entered_ns, lead.seq = "name", t, 1
         for i in np.flatnonzero(source == "outbound"):
             env.timeout(self.created_min[i]).callbacks.append(lambda _e, i=int(i): self._outbound(self.L[i]))
         env.process(self._epochs())
@@ -736,16 +740,15 @@ class Model:
             lead.handoff[5] = rep.name
             lead.handoff[6] = start - lead.handed_at
         delay = start - lead.handed_at
+        # the call, and the qualifying talk if the lead is reached: drawn now, worked as one piece of shift time
         minutes = rng.exponential(h.call_minutes)
-        yield rep.work(minutes)
         reached = rng.random() < adjust(self.scenario.curve.contact_base, self.curve.contact_multiplier(delay))
         qualified = False
         if reached:
-            more = rng.exponential(h.qualify_minutes)
-            minutes += more
-            yield rep.work(more)
+            minutes += rng.exponential(h.qualify_minutes)
             p = adjust(self.q_list[lead.i], self.curve.qualification_multiplier(delay))
             qualified = rng.random() < p
+        yield rep.work(minutes)
         self.rec.service(rep.name, lead.i, start, env.now, minutes)
         if lead.stage != "lead" or lead.episode != episode:
             return
