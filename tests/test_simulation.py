@@ -191,6 +191,42 @@ def test_mql_moments_match_scoring_when_history_before_a_recycle_or_the_offer_co
                                   check_dtype=False)
 
 
+@st.composite
+def _rule_shapes(draw):
+    """The sample's behaviour rules with random points, modes, caps, decay and windows (and threshold, on_recycle)."""
+    d = copy.deepcopy(load_scenario().definition)
+    for r in d["behaviour_rules"]:
+        mode = draw(st.sampled_from(["each", "each", "at_least", "recency"]))
+        r.update(mode=mode, points=draw(st.sampled_from([-15.0, 4.0, 12.5, 30.0, 55.0])), min_count=1,
+                 cap=None, half_life_days=None, window_days=draw(st.sampled_from([None, 3.0, 20.0, 150.0])))
+        if mode == "each":
+            r["cap"] = draw(st.sampled_from([None, 10.0, 45.0]))
+            r["half_life_days"] = draw(st.sampled_from([None, 2.0, 9.0, 40.0]))
+        else:
+            r["window_days"] = r["window_days"] or 7.0
+            r["min_count"] = draw(st.integers(1, 3)) if mode == "at_least" else 1
+    d["thresholds"]["mql"] = draw(st.sampled_from([35.0, 70.0, 100.0]))
+    d["on_recycle"] = draw(st.sampled_from(["keep", "restart"]))
+    if draw(st.booleans()):
+        d["hot_triggers"] = []
+    return d
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(d=_rule_shapes(), seed=st.integers(0, 2**31))
+def test_the_runs_mql_bound_never_hides_a_moment_scoring_finds(d, seed):
+    # the run skips leads and moments an upper bound per epoch rules out: for any rule shapes, mql_events on
+    # the run's own log must find exactly the run's moments
+    sc = small(horizon_days=35, **{"arrivals.web_form.per_week": 60}).with_values({"definition": d})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeadsimWarning)
+        res = simulate(sc, seed)
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+    cols = ["lead_id", "at", "reason", "trigger"]
+    pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
+                                  check_dtype=False)
+
+
 def test_sla_audit_runs_unchanged_and_finds_the_runs_alerts(run, definition):
     from leadsim.sla import audit
 
