@@ -275,7 +275,8 @@ class Model:
             parts.append({**first, "nurture": np.zeros(len(first["t"]), bool), "pick": np.zeros(len(first["t"]))})
         self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers,
                              vocab=(arr.ACTIVITIES, arr.DETAILS))
-        self.deep_codes = self.stream.codes(arr.DEEP)
+        self.is_deep = np.zeros(len(self.stream.act_vocab), bool)  # by activity code
+        self.is_deep[self.stream.codes(arr.DEEP)] = True
         self.forever = np.zeros(len(self.stream.act_vocab) + 1, bool)  # by activity code (-1 last)
         self.forever[self.stream.codes({a for r in d.behaviour_rules if r.window_days is None
                                         for a in r.activities})] = True
@@ -300,6 +301,11 @@ class Model:
         self.ep_mql = np.zeros(n, bool)  # mirrors _Lead.ep_mql, for the epochs' vectorised selections
         self.episode = np.zeros(n, np.int64)  # mirrors _Lead.episode
         self.stage_of = entry.copy()  # mirrors _Lead.stage (before creation: the stage it will enter)
+        ids = [st.id for st in d.funnel.stages]
+        self.code_of = {sid: k for k, sid in enumerate(ids)}
+        self.stage_code = np.array([self.code_of[e] for e in entry.tolist()], np.int16)  # the same, as codes
+        self.is_marketing = np.isin(ids, MARKETING)  # by stage code
+        self.is_early = np.isin(ids, ("name", "active"))  # stages a deep activity moves on
         self.closed = np.zeros(n, bool)  # in a terminal stage
         self.recycled_at: dict[int, list[tuple]] = {}  # per lead: (stage left, its entry, recycle time) each
         self.base_ns = int(self.start.value)  # the start as ns since the epoch of datetime64
@@ -352,7 +358,7 @@ class Model:
     # -- stage bookkeeping ---------------------------------------------------------
 
     def _now_ns(self) -> int:
-        return round(self.env.now * _MIN_NS)
+        return int(self.env.now * _MIN_NS + 0.5)  # (times are >= 0; faster than round())
 
     def _set_stage(self, lead: _Lead, stage: str, reason: str, owner: str | None, *, ns: int | None = None,
                    now: bool = True) -> None:
@@ -361,6 +367,7 @@ class Model:
         lead.entered_ns = t_ns
         lead.stage = stage
         self.stage_of[lead.i] = stage
+        self.stage_code[lead.i] = self.code_of[stage]
         lead.owner = owner
         lead.seq += 1
         if now:
@@ -463,9 +470,9 @@ class Model:
         cand = mark & ~self.ep_mql & ~self.closed
         stop = np.where(current, nm["t"], _BIG)
         # TOFU moves at deep activities before the MQL moment
-        deep = rows[np.isin(st.act[rows], self.deep_codes)]
+        deep = rows[self.is_deep[st.act[rows]]]
         dl = st.lead[deep]
-        early = cand[dl] & (st.t[deep] < stop[dl]) & np.isin(self.stage_of[dl], ("name", "active"))
+        early = cand[dl] & (st.t[deep] < stop[dl]) & self.is_early[self.stage_code[dl]]
         deep, dl = deep[early], dl[early]
         if len(deep):
             first = np.ones(len(deep), bool)
@@ -480,7 +487,7 @@ class Model:
         # exploration: below-threshold leads handed over anyway, with their propensity
         share = self.scenario.exploration_share
         if share > 0:
-            pool = np.flatnonzero(cand & (stop >= t1) & np.isin(self.stage_of, MARKETING))
+            pool = np.flatnonzero(cand & (stop >= t1) & self.is_marketing[self.stage_code])
             pool = pool[rng.random(len(pool)) < share]
             last_t = np.full(self.n, -1, np.int64)
             np.maximum.at(last_t, r_lead, st.t[rows])
