@@ -561,10 +561,14 @@ class Model:
         sub = pos[owner] >= 0
         owner, match = pos[owner[sub]], match[sub]
         blk = st.t[rows[sub]] // self.epoch_ns
-        nb, nl = -(-self.horizon_ns // self.epoch_ns), len(near)
-        key = blk * nl + owner
-        bound = np.broadcast_to(self.fit[cand[near]], (nb, nl)).copy()
-        first_hot = np.full(nl, nb, np.int64)
+        # epochs before the first activity add nothing to the fit: start there (fit alone: first chance at once)
+        b0 = int(blk.min()) if len(blk) else 0
+        nb_all, nl = -(-self.horizon_ns // self.epoch_ns), len(near)
+        nb = nb_all - b0
+        key = (blk - b0) * nl + owner
+        fit = self.fit[cand[near]]
+        bound = np.broadcast_to(fit, (nb, nl)).copy()
+        first_hot = np.full(nl, nb_all, np.int64)
         epoch_days = self.epoch_ns / 86_400e9
         for j in range(match.shape[1]):
             m = match[:, j]
@@ -588,8 +592,9 @@ class Model:
                     w[back + 1 :] -= w[: nb - back - 1].copy()
             bound += self._rule_bound(r, w)
         ok = bound >= d.thresholds.mql
-        first = np.minimum(np.where(ok.any(axis=0), ok.argmax(axis=0), nb), first_hot)
-        out[near] = np.where(first < nb, np.maximum(first * self.epoch_ns, since), _BIG)
+        first = np.where(ok.any(axis=0), ok.argmax(axis=0) + b0, nb_all)
+        first = np.minimum(np.where(fit >= d.thresholds.mql, 0, first), first_hot)
+        out[near] = np.where(first < nb_all, np.maximum(first * self.epoch_ns, since), _BIG)
         return out
 
     @staticmethod
