@@ -9,7 +9,14 @@
 from leadsim.simulation.curves import PRESETS, ResponseCurve
 from leadsim.simulation.model import SimulationResult, simulate
 from leadsim.simulation.queueing import QueueMetrics, erlang_a, erlang_c
-from leadsim.simulation.replication import SerialExecutor, confidence_intervals, replicate, seeds, sweep
+from leadsim.simulation.replication import (
+    SerialExecutor,
+    confidence_intervals,
+    init_worker,
+    replicate,
+    seeds,
+    sweep,
+)
 from leadsim.simulation.scenario import ROUTINGS, Scenario, load_scenario
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "confidence_intervals",
     "erlang_a",
     "erlang_c",
+    "init_worker",
     "load_scenario",
     "replicate",
     "seeds",

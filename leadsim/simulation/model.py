@@ -30,10 +30,15 @@ How a run works (full mode):
   Waiting leads go cold after an exponential patience.
 * Sales Leads go to a rep's queue; the rep touches them, then converts,
   recycles or disqualifies after a working-time delay; Opportunities close as
-  Customer or Lost.  The definition's SLA clocks run as processes that check
-  the lead's state when a level is due (tie rule of :mod:`leadsim.sla`: a
-  stop at the due time prevents the alert); escalation can move a lead to the
-  front of its queue; ``sla.auto_return_after_last`` recycles it.
+  Customer or Lost.  The definition's SLA clocks arm one level at a time and
+  check the lead's state when a level is due, after everything else due then
+  (tie rule of :mod:`leadsim.sla`: a stop at the due time prevents the
+  alert); a manager or leadership level moves a waiting lead to the front of
+  its queue, or (``escalation: free_rep``) a Sales Lead to a rep who is free;
+  ``sla.auto_return_after_last`` recycles it a second after the last alert.
+* An SDR attempt draws the call, whether the lead is reached and, if so, the
+  qualifying talk and its outcome at once, and works them as one piece of
+  shift time.
 
 >>> from leadsim.simulation.scenario import Scenario
 >>> r = simulate(Scenario.queueing(6, 2, 4, horizon_days=2, warmup_days=0.5), seed=1)
