@@ -256,13 +256,13 @@ class Model:
         self.created_ns = np.round(minutes * _MIN_NS).astype(np.int64)
         self.created_min = self.created_ns / _MIN_NS
         self.intent = hidden["intent"]
-        self.never_buy = hidden["student"] | hidden["competitor"]
         self.job_seeker = hidden["job_seeker"]
         self.source = source
         self.fit = (score(self.leads, None, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
                     ["fit_score"].to_numpy(float) if n else np.empty(0))
-        self.q_base = 1 / (1 + np.exp(-(-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40))))
-        self.q_list, self.never_list = self.q_base.tolist(), self.never_buy.tolist()  # per-call look-ups
+        # per-lead chance to qualify at the baseline delay, and who can never buy (Python lists: per-call look-ups)
+        self.q_list = (1 / (1 + np.exp(-(-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40))))).tolist()
+        self.never_list = (hidden["student"] | hidden["competitor"]).tolist()
         self.L = [_Lead(i, source[i]) for i in range(n)]
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
@@ -299,10 +299,11 @@ class Model:
 
         self.ep_mql = np.zeros(n, bool)  # mirrors _Lead.ep_mql, for the epochs' vectorised selections
         self.episode = np.zeros(n, np.int64)  # mirrors _Lead.episode
-        self.stage_of = entry.copy()  # mirrors _Lead.stage (before creation: the stage it will enter)
         ids = [st.id for st in d.funnel.stages]
+        self.stage_ids = np.array(ids, dtype=object)
         self.code_of = {sid: k for k, sid in enumerate(ids)}
-        self.stage_code = np.array([self.code_of[e] for e in entry.tolist()], np.int16)  # the same, as codes
+        # mirrors _Lead.stage as a code into stage_ids (before creation: the stage the lead will enter)
+        self.stage_code = np.array([self.code_of[e] for e in entry.tolist()], np.int16)
         self.is_marketing = np.isin(ids, MARKETING)  # by stage code
         self.is_early = np.isin(ids, ("name", "active"))  # stages a deep activity moves on
         self.closed = np.zeros(n, bool)  # in a terminal stage
@@ -358,7 +359,6 @@ class Model:
         self.rec.stage(lead.i, stage, t_ns, reason, owner)
         lead.entered_ns = t_ns
         lead.stage = stage
-        self.stage_of[lead.i] = stage
         self.stage_code[lead.i] = self.code_of[stage]
         lead.owner = owner
         lead.seq += 1
@@ -387,7 +387,7 @@ class Model:
         self._withdraw(lead)
         t_ns = self._now_ns()
         prev = lead.stage
-        from_ns = self._stage_entry_ns(lead)
+        from_ns = lead.entered_ns
         self._set_stage(lead, self.d.funnel.recycle.to, "recycle", None)
         self.mq.recycled(lead.i, prev, from_ns, t_ns)
         lead.last_recycle = self.env.now
@@ -410,9 +410,6 @@ class Model:
                 if row.t_ns == t_ns:
                     self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode)
 
-    def _stage_entry_ns(self, lead: _Lead) -> int:
-        return lead.entered_ns
-
     # -- epochs: nurture offers, recomputed MQL moments, TOFU moves, exploration ------------
 
     def _epochs(self):
@@ -433,7 +430,7 @@ class Model:
         redo = self.recycled
         self.recycled = []
         if len(nur):
-            changed = st.resolve(nur, self.stage_of[st.lead[nur]])
+            changed = st.resolve(nur, self.stage_ids[self.stage_code[st.lead[nur]]])
             rows = rows[st.live[rows]]
             if self.offers_matter:
                 redo = [*redo, *np.unique(st.lead[nur[changed]]).tolist()]
