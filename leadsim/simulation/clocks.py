@@ -76,10 +76,6 @@ class WorkTime:
         i = bisect_right(self.closes, t)
         return i < len(self.opens) and self.opens[i] <= t
 
-    def shift_end(self, t: float) -> float:
-        """The closing time of the interval open at ``t`` (``t`` must be open)."""
-        return self.closes[bisect_right(self.closes, t)]
-
     def position(self, t: float) -> float:
         """Working minutes elapsed from the first opening to ``t``."""
         i = bisect_right(self.closes, t)
@@ -123,6 +119,6 @@ class WorkTime:
         return self.position(b) - self.position(a)
 
     def timestamps(self, minutes: np.ndarray) -> np.ndarray:
-        """Sim minutes as ``datetime64[ns]`` local times."""
-        ns = np.round(np.asarray(minutes, float) * 60e9).astype(np.int64)
+        """Sim minutes as ``datetime64[ns]`` local times (half a nanosecond rounds up, as the run's stage times)."""
+        ns = np.floor(np.asarray(minutes, float) * 60e9 + 0.5).astype(np.int64)
         return self.start.to_datetime64().astype("datetime64[ns]") + ns.astype("timedelta64[ns]")

@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import simpy
 
 from leadsim.calendar import BusinessCalendar
@@ -64,7 +65,7 @@ from leadsim.simulation import arrivals as arr
 from leadsim.simulation.clocks import INF, WorkTime
 from leadsim.simulation.curves import ResponseCurve, adjust
 from leadsim.simulation.moments import Moments
-from leadsim.simulation.records import Recorder
+from leadsim.simulation.records import Recorder, strings
 from leadsim.simulation.reps import Item, Rep, WorkQueue
 from leadsim.simulation.scenario import Scenario
 from leadsim.simulation.stream import Stream
@@ -750,7 +751,7 @@ class Model:
             return
         if sales and self.scenario.escalation == "free_rep":
             # a rep on shift with nothing to do takes it over (SDRs share one queue: front is all there is)
-            free = [r for r in self.reps if r.waiting is not None and r.name != lead.owner]
+            free = [r for r in self.reps if r.free and r.name != lead.owner]
             if free:
                 new = free[0]
                 q.withdraw(item)
@@ -826,60 +827,70 @@ class Model:
     def _result(self) -> SimulationResult:
         from leadsim.simulation.kpis import kpis
 
-        rec, ids, d = self.rec, self.ids, self.d
+        rec, d = self.rec, self.d
         base = self.start.to_datetime64().astype("datetime64[ns]")
         acts = self.stream.table(self.id_index, base)
-        st = rec.frame("stages")
-        stage_log = pd.DataFrame({
-            "lead_id": pd.array(ids[st["lead"].to_numpy(int)], dtype="str"),
-            "stage": pd.array(st["stage"], dtype="str"),
-            "at": pd.array(base + st["t_ns"].to_numpy(np.int64).astype("timedelta64[ns]"), dtype="datetime64[ns]"),
-            "reason": pd.array(st["reason"], dtype="str"),
-            "owner": pd.array(st["owner"].to_numpy(dtype=object), dtype="str"),
-        }).sort_values(["lead_id", "at"], kind="stable").reset_index(drop=True)
-        tc = rec.frame("touches")
-        touches = pd.DataFrame({"lead_id": pd.array(ids[tc["lead"].to_numpy(int)], dtype="str"),
-                                "at": pd.array(self._ts(tc["t"]), dtype="datetime64[ns]"),
-                                "kind": pd.array(tc["kind"], dtype="str"), "by": pd.array(tc["by"], dtype="str")})
-        touches = touches.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+        id_arrow = pa.array(self.ids.tolist(), pa.large_string())
+
+        def lead_ids(lead) -> pd.api.extensions.ExtensionArray:
+            return pd.array(id_arrow.take(np.asarray(lead, np.int64)), dtype="str")
+
+        def at_ns(t_ns) -> pd.api.extensions.ExtensionArray:
+            return pd.array(base + np.asarray(t_ns, np.int64).astype("timedelta64[ns]"), dtype="datetime64[ns]")
+
+        def at_min(t) -> pd.api.extensions.ExtensionArray:
+            return pd.array(self._ts(t), dtype="datetime64[ns]")
+
+        def table(cols: dict, order: np.ndarray | None = None) -> pd.DataFrame:
+            out = pd.DataFrame(cols)
+            return out if order is None else out.take(order).reset_index(drop=True)
+
+        st = rec.columns("stages")
+        lead, t_ns = np.array(st["lead"], np.int64), np.array(st["t_ns"], np.int64)
+        # by lead id, then time (stable): the ids' ranks as the first key
+        rank = np.empty(self.n, np.int64)
+        rank[np.argsort(self.ids.astype(str), kind="stable")] = np.arange(self.n)
+        stage_log = table({"lead_id": lead_ids(lead), "stage": strings(st["stage"]), "at": at_ns(t_ns),
+                           "reason": strings(st["reason"]), "owner": strings(st["owner"])},
+                          np.lexsort((t_ns, rank[lead])))
+        tc = rec.columns("touches")
+        lead, t = np.array(tc["lead"], np.int64), np.array(tc["t"], float)
+        touches = table({"lead_id": lead_ids(lead), "at": at_min(t), "kind": strings(tc["kind"]),
+                         "by": strings(tc["by"])}, np.lexsort((rank[lead], self._ts(t))))
         owners = pd.DataFrame({
             "owner": [r.name for r in self.sdrs] + [r.name for r in self.reps],
             "role": ["sdr"] * len(self.sdrs) + ["rep"] * len(self.reps),
             "manager": [self.managers["sdr"]] * len(self.sdrs) + [self.managers["rep"]] * len(self.reps),
             "team": ["SDR"] * len(self.sdrs) + ["Sales"] * len(self.reps),
         }).astype("str")
-        ho = rec.frame("handoffs")
-        outcomes = pd.DataFrame({
-            "handoff_id": pd.array([f"H{i + 1:06d}" for i in ho["handoff"]], dtype="str"),
-            "lead_id": pd.array(ids[ho["lead"].to_numpy(int)], dtype="str"),
-            "handed_at": pd.array(base + ho["t_ns"].to_numpy(np.int64).astype("timedelta64[ns]"),
-                                  dtype="datetime64[ns]"),
-            "handoff_reason": pd.array(ho["reason"], dtype="str"),
-            "propensity": ho["propensity"].astype(float),
-            "definition_version": pd.array([d.version] * len(ho), dtype="str"),
-            "owner": pd.array(ho["owner"].to_numpy(dtype=object), dtype="str"),
-            "response_minutes": pd.to_numeric(ho["response"], errors="coerce").astype(float),
-            "sql": ho["sql"].astype(bool), "opportunity": ho["opportunity"].astype(bool),
-            "won": ho["won"].astype(bool),
-            "reason": pd.array(ho["outcome"].to_numpy(dtype=object), dtype="str"),
+        ho = rec.columns("handoffs")
+        outcomes = table({
+            "handoff_id": strings([f"H{i + 1:06d}" for i in ho["handoff"]]),
+            "lead_id": lead_ids(ho["lead"]),
+            "handed_at": at_ns(ho["t_ns"]),
+            "handoff_reason": strings(ho["reason"]),
+            "propensity": np.array(ho["propensity"], float),
+            "definition_version": strings([d.version] * len(ho["lead"])),
+            "owner": strings(ho["owner"]),
+            "response_minutes": np.array(ho["response"], float),
+            "sql": np.array(ho["sql"], bool), "opportunity": np.array(ho["opportunity"], bool),
+            "won": np.array(ho["won"], bool),
+            "reason": strings(ho["outcome"]),
         })
-        al = rec.frame("alerts")
-        alerts = pd.DataFrame({
-            "lead_id": pd.array(ids[al["lead"].to_numpy(int)], dtype="str"),
-            "clock": pd.array(al["clock"], dtype="str"), "level": al["level"].astype(int),
-            "at": pd.array(self._ts(al["t"]), dtype="datetime64[ns]"),
-            "owner": pd.array(al["owner"].to_numpy(dtype=object), dtype="str"),
-            "recipients": pd.array(al["recipients"], dtype="str"), "message": pd.array(al["message"], dtype="str"),
-            "clock_start": pd.array(self._ts(al["clock_start"]), dtype="datetime64[ns]"),
+        al = rec.columns("alerts")
+        alerts = table({
+            "lead_id": lead_ids(al["lead"]),
+            "clock": strings(al["clock"]), "level": np.array(al["level"], int),
+            "at": at_min(al["t"]),
+            "owner": strings(al["owner"]),
+            "recipients": strings(al["recipients"]), "message": strings(al["message"]),
+            "clock_start": at_min(al["clock_start"]),
         })
-        mq = rec.frame("mqls")
-        mql = pd.DataFrame({
-            "lead_id": pd.array(ids[mq["lead"].to_numpy(int)], dtype="str"),
-            "at": pd.array(base + mq["t_ns"].to_numpy(np.int64).astype("timedelta64[ns]"), dtype="datetime64[ns]"),
-            "reason": pd.array(mq["reason"], dtype="str"),
-            "trigger": pd.array(mq["trigger"].to_numpy(dtype=object), dtype="str"),
-            "score": mq["score"].astype(float),
-        }).sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+        mq = rec.columns("mqls")
+        lead, t_ns = np.array(mq["lead"], np.int64), np.array(mq["t_ns"], np.int64)
+        mql = table({"lead_id": lead_ids(lead), "at": at_ns(t_ns), "reason": strings(mq["reason"]),
+                     "trigger": strings(mq["trigger"]), "score": np.array(mq["score"], float)},
+                    np.lexsort((rank[lead], t_ns)))
         services = rec.frame("services")
         monitor = rec.frame("monitor")
         busy = {"sdr": sum(r.busy for r in self.sdrs), "rep": sum(r.busy for r in self.reps)}

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["COLUMNS", "Recorder"]
+__all__ = ["COLUMNS", "Recorder", "strings"]
 
 COLUMNS = {
     # one row per stage change; t_ns = exact time in ns since start
@@ -57,16 +58,29 @@ class Recorder:
         self.handoffs.append(row)
         return row
 
-    def frame(self, name: str) -> pd.DataFrame:
+    def columns(self, name: str) -> dict[str, tuple]:
+        """Each column of a table as a tuple of its values, in recording order (empty tuples if none)."""
         key = _ALIASES.get(name, name)
         rows = self.handoffs if key == "handoff" else self.rows[key]
         cols = COLUMNS[key]
         if not rows:
-            return pd.DataFrame(columns=cols)
-        # column by column (zip transposes in C): numbers stay numbers, anything else Python objects
+            return {c: () for c in cols}
+        return dict(zip(cols, zip(*rows, strict=True), strict=True))  # zip transposes in C
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """A table as a DataFrame: numbers stay numbers, anything else Python objects."""
         data = {}
-        for name, values in zip(cols, zip(*rows, strict=True), strict=True):
+        for col, values in self.columns(name).items():
             first = next((v for v in values if v is not None), None)
             arr = np.array(values, dtype=object if first is None or isinstance(first, str) else None)
-            data[name] = np.array(values, dtype=object) if arr.dtype.kind in "US" else arr
+            data[col] = np.array(values, dtype=object) if arr.dtype.kind in "US" else arr
         return pd.DataFrame(data)
+
+
+def strings(values) -> pd.api.extensions.ExtensionArray:
+    """Python strings (``None`` missing) as a pandas ``str`` array, through Arrow.
+
+    >>> list(strings(("a", None)))
+    ['a', nan]
+    """
+    return pd.array(pa.array(values, pa.large_string()), dtype="str")

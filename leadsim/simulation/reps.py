@@ -4,10 +4,12 @@ A :class:`WorkQueue` is a heap of ``(key, seq, item)`` with lazy deletion:
 re-prioritising (an escalation moving a lead to the front) pushes a new entry
 and invalidates the old one through the item's version; a lead going cold is
 withdrawn the same way.  Each :class:`Rep` is a process that, while on shift,
-pops the best item and serves it; an idle rep waits on its own wake-up event,
-which :meth:`WorkQueue.put` triggers.  Handling time is measured in shift
-minutes: work that does not fit before the shift ends continues at the next
-shift, and the rep serves one item at a time.
+pops the best item and serves it.  A rep with nothing to do waits on one
+wake-up event, across shift ends: :meth:`WorkQueue.put` triggers it, at once
+if the rep is on shift, else at the next opening (so idle time costs no
+events).  Handling time is measured in shift minutes: work that does not fit
+before the shift ends continues at the next shift, and the rep serves one
+item at a time.
 
 >>> import simpy
 >>> env = simpy.Environment()
@@ -76,9 +78,7 @@ class WorkQueue:
         self._seq += 1
         heapq.heappush(self._heap, (key, self._seq, item.version, item))
         while self.idle:
-            rep = self.idle.popleft()
-            if rep.waiting is not None and not rep.waiting.triggered:
-                rep.waiting.succeed()
+            if self.idle.popleft().wake():
                 break
 
     def withdraw(self, item: Item) -> bool:
@@ -122,6 +122,27 @@ class Rep:
         self.current: Item | None = None
         self.process = env.process(self._run())
 
+    @property
+    def free(self) -> bool:
+        """On shift with nothing to do (and not already called to work)."""
+        ev = self.waiting
+        return ev is not None and not ev.triggered and (self.shift is None or self.shift.is_open(self.env.now))
+
+    def wake(self) -> bool:
+        """Called to work (new work queued): now if on shift, else at the next opening.
+
+        False if the rep is not waiting, or will never be on shift again.
+        """
+        ev = self.waiting
+        if ev is None or ev.triggered:
+            return False
+        at = self.env.now if self.shift is None else self.shift.next_open(self.env.now)
+        if at == INF:
+            return False
+        ev._ok, ev._value = True, None  # succeed(), but possibly later
+        self.env.schedule(ev, delay=at - self.env.now)
+        return True
+
     def work(self, minutes: float) -> simpy.Timeout:
         """A timeout for ``minutes`` of shift time starting now."""
         self.busy += minutes
@@ -141,13 +162,9 @@ class Rep:
                 continue
             item = queue.pop()
             if item is None:
-                self.waiting = ev = env.event()
+                self.waiting = env.event()
                 queue.idle.append(self)
-                if shift is None:
-                    yield ev
-                else:
-                    end = shift.shift_end(env.now)
-                    yield ev | env.timeout(end - env.now)
+                yield self.waiting
                 self.waiting = None
                 continue
             self.current = item
