@@ -328,6 +328,11 @@ class Model:
         for c, clock in enumerate(d.sla.clocks):
             self.clocks_of.setdefault(clock.stage, []).append((c, clock))
         self.clock_starts: list[tuple[int, float]] = []  # (clock index, start): which levels came due
+        self.first_breach = {}  # per stage: (offset, unit, wall clock) of its first clock's first level with an offset
+        for clock in d.sla.clocks:
+            lv = next((lv for lv in clock.levels if lv.offset > 0), None)
+            if lv is not None and clock.stage not in self.first_breach:
+                self.first_breach[clock.stage] = (lv.offset, clock.unit, clock.wall_clock)
         self.moves: list[tuple] = []  # escalations to a free rep: (lead, time, from, to)
         self.managers = {"sdr": "sdr-manager", "rep": "sales-manager"}
         self.gone_cold = 0
@@ -446,11 +451,13 @@ class Model:
         current = (nm["episode"] == self.episode) & ~self.ep_mql & ~self.closed
         due = np.flatnonzero(current & (nm["t"] >= t0) & (nm["t"] < t1))
         due = due[np.argsort(nm["t"][due], kind="stable")]
-        for i in due.tolist():
+        now = self.env.now
+        for i, t, at, r, g, s in zip(due.tolist(), nm["t"][due].tolist(), (nm["t"][due] / _MIN_NS).tolist(),
+                                     nm["reason"][due].tolist(), nm["trigger"][due].tolist(), nm["score"][due].tolist(),
+                                     strict=True):
             lead = self.L[i]
-            self.env.timeout(nm["t"][i] / _MIN_NS - self.env.now).callbacks.append(
-                lambda _e, lead=lead, t=int(nm["t"][i]), r=nm["reason"][i], g=nm["trigger"][i], s=float(nm["score"][i]),
-                ep=lead.episode: self._on_mql(lead, t, r, g, s, ep))
+            self.env.timeout(at - now).callbacks.append(
+                lambda _e, lead=lead, t=t, r=r, g=g, s=s, ep=lead.episode: self._on_mql(lead, t, r, g, s, ep))
         # candidates: no MQL yet in the current episode, and something to score this epoch
         r_lead = st.lead[rows]
         mark = np.zeros(self.n, bool)
@@ -522,12 +529,11 @@ class Model:
         return (cls, lead.deadline, ready)
 
     def _breach_deadline(self, stage: str, t: float) -> float:
-        for clock in self.d.sla.clocks:
-            if clock.stage == stage:
-                for lv in clock.levels:
-                    if lv.offset > 0:
-                        return self.wt.add(t, lv.offset, clock.unit, clock.wall_clock)
-        return t + self.h.retry_deadline_minutes
+        """When the first level with an offset of the first clock on ``stage`` is due (deadline-first routing)."""
+        first = self.first_breach.get(stage)
+        if first is None:
+            return t + self.h.retry_deadline_minutes
+        return self.wt.add(t, *first)
 
     def _handoff(self, lead: _Lead, t_ns: int, reason: str, propensity: float) -> None:
         self._set_stage(lead, self.d.funnel.milestones.mql, reason, None, ns=t_ns)
