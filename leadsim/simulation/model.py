@@ -328,6 +328,7 @@ class Model:
         for c, clock in enumerate(d.sla.clocks):
             self.clocks_of.setdefault(clock.stage, []).append((c, clock))
         self.clock_starts: list[tuple[int, float]] = []  # (clock index, start): which levels came due
+        self.level_text: dict[tuple[str, int], tuple] = {}  # per (clock, level): see _level_text
         self.first_breach = {}  # per stage: (offset, unit, wall clock) of its first clock's first level with an offset
         for clock in d.sla.clocks:
             lv = next((lv for lv in clock.levels if lv.offset > 0), None)
@@ -768,13 +769,15 @@ class Model:
                 q = new.queue
         q.put(item, self._key(lead, item.enqueued_at))
 
-    def _alert(self, lead: _Lead, clock, k: int, lv, t0: float) -> None:
-        owner = lead.owner
+    def _level_text(self, clock, k: int) -> tuple[list, dict[str, Any], str]:
+        """What an alert of level ``k`` says whoever the lead: recipients (``None`` for the owner), message fields
+        and who stands in for a missing owner."""
+        lv = clock.levels[k]
         role = "sdr" if clock.stage == self.d.funnel.milestones.mql else "rep"
         who = []
         for r in lv.recipients:
             if r == "owner":
-                who.append(owner or f"{role}-queue")
+                who.append(None)
             elif r == "manager":
                 who.append(self.managers[role])
             elif r == "leadership":
@@ -783,14 +786,24 @@ class Model:
                 who.append(r)
         days = lv.offset if clock.unit == "days" else lv.offset / (self.cal.day_minutes / (60 if clock.unit == "hours"
                                                                                            else 1))
+        fields = {"days": f"{days:g}", "stage": self.d.stage_label(clock.stage), "clock": clock.label or clock.id,
+                  "level": k}
+        return who, fields, f"{role}-queue"
+
+    def _alert(self, lead: _Lead, clock, k: int, lv, t0: float) -> None:
+        owner = lead.owner
+        key = (clock.id, k)
+        if key not in self.level_text:
+            self.level_text[key] = self._level_text(clock, k)
+        who, fixed, queue = self.level_text[key]
         fields = {"owner": owner or "–", "lead": self.ids[lead.i], "company": self.companies[lead.i] or "–",
-                  "score": f"{lead.score:.0f}", "source": lead.source, "days": f"{days:g}",
-                  "stage": self.d.stage_label(clock.stage), "clock": clock.label or clock.id, "level": k}
+                  "score": f"{lead.score:.0f}", "source": lead.source, **fixed}
         try:
             msg = lv.message.format(**fields)
         except (KeyError, IndexError, ValueError):
             msg = lv.message
-        self.rec.rows["alert"].append((lead.i, clock.id, k, self.env.now, owner, ", ".join(who), msg, t0))
+        recipients = ", ".join([(owner or queue) if w is None else w for w in who])
+        self.rec.rows["alert"].append((lead.i, clock.id, k, self.env.now, owner, recipients, msg, t0))
 
     # -- monitoring ---------------------------------------------------------------------
 
