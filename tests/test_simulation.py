@@ -111,6 +111,39 @@ def test_worktime_agrees_with_the_business_calendar(definition):
             assert abs((got - want).total_seconds()) < 1e-3, (ts, offset, unit, got, want)
 
 
+def test_idle_reps_wake_for_work_at_the_next_opening_and_cost_no_events_while_idle(definition):
+    """Hand-worked: shifts 09:00-17:00 on working days (Mon 2026-03-02 first); two reps, 30-minute jobs."""
+    import simpy
+
+    from leadsim.simulation.reps import Item, Rep, WorkQueue
+
+    cal = BusinessCalendar.from_definition(definition)
+    env = simpy.Environment()
+    shift = WorkTime(cal, pd.Timestamp("2026-03-02"), days=14)
+    q = WorkQueue(env)
+    served = []
+
+    def serve(rep, item):
+        start = env.now
+        yield rep.work(30)
+        served.append((item.name, rep.name, start, env.now))
+
+    reps = [Rep(env, f"r{i}", q, serve, shift) for i in range(2)]
+    for name, at in (("a", 10 * 60), ("b", 20 * 60), ("c", 20 * 60 + 1), ("d", 2 * 1440 + 16 * 60 + 50)):
+        env.timeout(at).callbacks.append(lambda _e, name=name: q.put(Item(name), key=(env.now,)))
+    env.run()  # returns once nothing is scheduled: idle reps wait without timers
+    # a at once; b and c (queued at night) at Tuesday's opening, one per rep; d at Wed 16:50 runs 10 minutes
+    # into Thursday's shift (work continues at the next opening)
+    tue, wed, thu = 1440 + 540, 2 * 1440 + 540, 3 * 1440 + 540
+    assert served == [("a", "r0", 600, 630), ("b", "r1", tue, tue + 30), ("c", "r0", tue, tue + 30),
+                      ("d", "r1", wed + 470, thu + 20)]
+    assert reps[1].busy == pytest.approx(60)
+    assert env.now == thu + 20  # the last job's end was the last event
+    assert all(r.free for r in reps)  # Thursday 09:20: idle on shift
+    env.run(until=env.now + 11 * 60)
+    assert not any(r.free for r in reps)  # 20:20: idle but off shift, so no escalation can pick them
+
+
 def test_curve_presets_reproduce_the_published_odds_ratios():
     lrm = ResponseCurve.preset("lrm_2007")
     assert lrm.qualification_multiplier(5) / lrm.qualification_multiplier(10) == pytest.approx(4)
