@@ -543,3 +543,16 @@ def test_cli_sample_reports_how_many_companies_it_really_sampled(tmp_path, capsy
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("Sampled 3 companies (asked for 5; that is every company there is) from ")
     assert len(pd.read_csv(tmp_path / "ws" / "key.csv")) == 3
+
+
+def test_the_shipped_worksheets_are_what_make_exercise_writes_from_the_sample_today(tmp_path):
+    """data/exercise/ must follow the sample and the scoring: its key holds today's scores, not stale ones."""
+    from leadsim._resources import data_path
+    from leadsim.exercise.sampling import make_exercise
+
+    make_exercise(tmp_path, n=100, seed=2026, simulate=True)
+    shipped = data_path("exercise")
+    for name in ("key.csv", "marketing.csv", "sales.csv"):
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), (
+            f"data/exercise/{name} is stale: rerun make_exercise('data/exercise', n=100, seed=2026, simulate=True, "
+            "force=True) and re-execute notebook 06")
