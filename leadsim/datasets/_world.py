@@ -164,7 +164,11 @@ def creation_times(rng: np.random.Generator, source: np.ndarray, start: pd.Times
 
 def make_leads(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Timestamp,
                calendar: Calendar) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Leads with realistic attribute dependence, and hidden per-lead traits."""
+    """Leads with realistic attribute dependence, and hidden per-lead traits.
+
+    Categories are drawn as positions (``rng.choice(k)`` makes the same draws
+    as ``rng.choice`` of k names) so that names come from small look-up tables.
+    """
     source = rng.choice(SOURCES, size=n, p=SOURCE_P)
     created = creation_times(rng, source, start, end, calendar)
     order = np.argsort(created, kind="stable")
@@ -172,7 +176,7 @@ def make_leads(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Ti
 
     # companies: several leads may share one; firmographics live on the company
     n_comp = max(1, int(n * 0.6))
-    c_region = rng.choice(REGIONS, size=n_comp, p=REGION_P)
+    c_reg = rng.choice(len(REGIONS), size=n_comp, p=REGION_P)
     c_industry = rng.choice(INDUSTRIES, size=n_comp, p=INDUSTRY_P)
     c_size = np.clip(np.round(np.exp(rng.normal(np.log(70), 1.5, n_comp))), 1, 150_000).astype(np.int64)
     c_revenue = np.round(c_size * np.exp(rng.normal(np.log(0.16), 0.6, n_comp)), 2)
@@ -181,44 +185,42 @@ def make_leads(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Ti
     pre = rng.choice(PREFIX, n_comp)
     suf = rng.choice(SUFFIX, n_comp)
     dup = pd.Series(pre + suf).duplicated(keep="first").to_numpy()
-    serial = np.where(dup, rng.integers(2, 99, n_comp).astype(str), "")
-    base = np.char.add(np.char.add(pre, suf), serial)
-    c_name = np.char.add(np.char.add(base, " "), np.array([LEGAL[r] for r in c_region]))
-    c_domain = np.char.add(np.char.lower(base), np.array([TLD[r] for r in c_region]))
+    serial = np.full(n_comp, "", dtype="<U2")
+    serial[dup] = rng.integers(2, 99, n_comp)[dup].astype(str)
+    base = np.strings.add(np.strings.add(pre, suf), serial)
+    c_name = np.strings.add(np.strings.add(base, " "), _LEGAL[c_reg]).astype(object)
+    c_domain = np.strings.add(np.strings.lower(base), _TLD[c_reg])
     prod_other = rng.random((n_comp, len(PRODUCTS) - 1)) < np.array([0.45, 0.35, 0.6, 0.25, 0.2])
-    products = []
-    for i in range(n_comp):
-        parts = (["erp"] if c_erp[i] else []) + [p for p, on in zip(PRODUCTS[1:], prod_other[i], strict=True) if on]
-        products.append(";".join(parts))
-    products = np.array(products, dtype=object)
+    products = _PRODUCT_SETS[c_erp + prod_other @ (2 ** np.arange(1, len(PRODUCTS)))]
     # bigger companies send more leads
     comp_w = np.log1p(c_size) + 1
     comp = rng.choice(n_comp, size=n, p=comp_w / comp_w.sum())
 
-    region, industry = c_region[comp], c_industry[comp]
+    region, industry = REGIONS[c_reg[comp]], c_industry[comp]
     size, revenue, subs = c_size[comp], c_revenue[comp], c_subs[comp]
-    company, domain = c_name[comp].astype(object), c_domain[comp].astype(object)
+    company, domain = c_name[comp], c_domain[comp]
     prods = products[comp]
 
-    seniority = rng.choice(SENIORITY, size=n, p=SENIORITY_P)
+    sen = rng.choice(len(SENIORITY), size=n, p=SENIORITY_P)
+    seniority = SENIORITY[sen]
     is_student = seniority == "student"
-    years = np.array([YEARS_MEAN[s] for s in seniority], dtype=float)
-    years = np.round(np.clip(years * rng.gamma(6.0, 1 / 6.0, n), 0, 45))
-    func = rng.choice(FUNCTIONS, size=n, p=FUNCTION_P)
-    titles = _job_titles(rng, seniority, func)
+    years = np.round(np.clip(_YEARS_MEAN[sen] * rng.gamma(6.0, 1 / 6.0, n), 0, 45))
+    func = rng.choice(len(FUNCTIONS), size=n, p=FUNCTION_P)
+    titles = _job_titles(rng, sen, func)
 
     gender = rng.choice(np.array(["female", "male", "diverse", "unknown"]), size=n, p=[0.42, 0.50, 0.01, 0.07])
     age_band = rng.choice(np.array(["under_30", "30_44", "45_59", "60_plus", "unknown"]), size=n,
                           p=[0.25, 0.40, 0.26, 0.05, 0.04])
-    first = np.where(gender == "female", rng.choice(FIRST_F, n), rng.choice(FIRST_M, n))
-    last = rng.choice(LAST, n)
-    local = np.char.lower(np.char.replace(np.char.add(np.char.add(first, "."), last), " ", ""))
+    first = np.where(gender == "female", rng.choice(len(FIRST_F), n), len(FIRST_F) + rng.choice(len(FIRST_M), n))
+    local = _LOCAL_PARTS[first, rng.choice(len(LAST), n)]
     private = rng.random(n) < np.where(is_student, 0.7, 0.16)
-    num = rng.integers(1, 99, n).astype(str)
-    email = np.where(private, np.char.add(np.char.add(np.char.add(local, num), "@"), rng.choice(PRIVATE_DOMAINS, n)),
-                     np.char.add(np.char.add(local, "@"), domain.astype(str))).astype(object)
+    num = rng.integers(1, 99, n)
+    private_domain = rng.choice(PRIVATE_DOMAINS, n)
+    email = np.strings.add(np.strings.add(local, "@"), domain).astype(object)
+    email[private] = np.strings.add(np.strings.add(np.strings.add(local[private], num[private].astype(str)), "@"),
+                                    private_domain[private])
     uni = is_student & ~private
-    email[uni] = np.char.add(local[uni], "@student.uni-example.de")
+    email[uni] = np.strings.add(local[uni], "@student.uni-example.de")
     company[is_student & (rng.random(n) < 0.5)] = None
 
     # competitors fishing for information
@@ -227,20 +229,20 @@ def make_leads(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Ti
     for k, (cname, cdom) in enumerate(COMPETITORS):
         m = competitor & (pick == k)
         company[m] = f"{cname} GmbH"
-        email[m] = np.char.add(np.char.add(local[m], "@"), cdom)
+        email[m] = np.strings.add(np.strings.add(local[m], "@"), cdom)
     industry = np.where(competitor, "software", industry)
 
     # latent buying intent: hidden, better-fitting companies have a little more of it
-    fitness = (np.log1p(size) - 4.5) / 2.0 + 0.4 * np.isin(seniority, ["c_level", "vp", "director"])
+    fitness = (np.log1p(size) - 4.5) / 2.0 + 0.4 * (sen <= _DIRECTOR)
     intent = rng.normal(0.0, 1.0, n) + 0.25 * fitness - 1.2 * is_student - 1.5 * competitor
-    job_seeker = (rng.random(n) < np.where(np.isin(seniority, ["individual", "student"]), 0.10, 0.02))
+    job_seeker = (rng.random(n) < np.where(sen >= _INDIVIDUAL, 0.10, 0.02))
 
     # BANT as captured on forms and by earlier conversations: mostly unknown, more often positive with intent
     known = rng.random((n, 4)) < np.array([0.2, 0.3, 0.15, 0.15])
     pos = sigmoid(intent[:, None] * 0.9 + np.array([-0.6, -0.8, -1.2, -1.0])) > rng.random((n, 4))
     budget = np.where(~known[:, 0], "unknown", np.where(pos[:, 0], rng.choice(["planned", "approved"], n, p=[0.7, 0.3]),
                                                         "none"))
-    dm = np.isin(seniority, ["c_level", "vp"]) | (pos[:, 1] & (seniority == "director"))
+    dm = (sen < _DIRECTOR) | (pos[:, 1] & (sen == _DIRECTOR))
     authority = np.where(~known[:, 1], "unknown", np.where(dm, "decision_maker",
                                                            np.where(pos[:, 1], "influencer", "user")))
     need = np.where(~known[:, 2], "unknown", np.where(pos[:, 2], "urgent", rng.choice(["none", "some"], n, p=[0.3, 0.7])))
@@ -248,25 +250,36 @@ def make_leads(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Ti
                         np.where(pos[:, 3], rng.choice(["under_3m", "under_6m"], n, p=[0.4, 0.6]),
                                  rng.choice(["6_12m", "over_12m"], n, p=[0.5, 0.5])))
 
-    def missing(values: np.ndarray, share: float) -> np.ndarray:
+    def missing(share: float) -> np.ndarray:
+        """Which leads lack a field (one draw per lead and field, in column order)."""
+        return rng.random(n) < share
+
+    def text(values: np.ndarray, share: float) -> pd.api.extensions.ExtensionArray:
         out = values.astype(object)
-        out[rng.random(n) < share] = None
-        return out
+        out[missing(share)] = None
+        return pd.array(out, dtype="str")
+
+    def number(values: np.ndarray, share: float) -> np.ndarray:
+        return np.where(missing(share), np.nan, values)
+
+    def count(values: np.ndarray, share: float) -> pd.arrays.IntegerArray:
+        gone = missing(share)
+        return pd.arrays.IntegerArray(np.where(gone, 1, values).astype(np.int64), gone)  # 1 under the mask, as pd.array() of objects
 
     leads = pd.DataFrame({
-        "lead_id": [f"L{i:06d}" for i in range(1, n + 1)],
+        "lead_id": lead_ids(n),
         "company": pd.array(company, dtype="str"),
         "source": pd.array(source, dtype="str"),
-        "job_title": pd.array(missing(titles, 0.04), dtype="str"),
-        "seniority": pd.array(missing(seniority, 0.05), dtype="str"),
-        "years_experience": pd.array(missing(years, 0.2), dtype="Float64").astype("float64"),
-        "email": pd.array(missing(email, 0.02), dtype="str"),
-        "company_size": pd.array(missing(size, 0.08), dtype="Int64"),
-        "industry": pd.array(missing(industry, 0.06), dtype="str"),
-        "region": pd.array(missing(region, 0.03), dtype="str"),
-        "revenue_musd": pd.array(missing(revenue, 0.25), dtype="Float64").astype("float64"),
-        "subsidiaries": pd.array(missing(subs, 0.3), dtype="Int64"),
-        "products_in_use": pd.array(missing(prods, 0.3), dtype="str"),
+        "job_title": text(titles, 0.04),
+        "seniority": text(seniority, 0.05),
+        "years_experience": number(years, 0.2),
+        "email": text(email, 0.02),
+        "company_size": count(size, 0.08),
+        "industry": text(industry, 0.06),
+        "region": text(region, 0.03),
+        "revenue_musd": number(revenue, 0.25),
+        "subsidiaries": count(subs, 0.3),
+        "products_in_use": text(prods, 0.3),
         "bant_budget": pd.array(budget, dtype="str"),
         "bant_authority": pd.array(authority, dtype="str"),
         "bant_need": pd.array(need, dtype="str"),
@@ -281,27 +294,47 @@ def make_leads(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Ti
     return leads, hidden
 
 
-def _job_titles(rng: np.random.Generator, seniority: np.ndarray, func: np.ndarray) -> np.ndarray:
+def lead_ids(n: int) -> np.ndarray:
+    """``L000001``, ``L000002``, ... for ``n >= 1`` leads (as ``f"L{i:06d}"``)."""
+    return np.strings.add("L", np.strings.zfill(np.arange(1, n + 1).astype(str), 6))
+
+
+# look-up tables by position in REGIONS, SENIORITY and the products' bit pattern (erp = bit 0)
+_LEGAL = np.array([LEGAL[r] for r in REGIONS])
+_TLD = np.array([TLD[r] for r in REGIONS])
+_YEARS_MEAN = np.array([YEARS_MEAN[s] for s in SENIORITY], dtype=float)
+_DIRECTOR, _INDIVIDUAL = SENIORITY.tolist().index("director"), SENIORITY.tolist().index("individual")
+# e-mail local part by first name (FIRST_F, then FIRST_M) and last name: "first.last", lower case, no blanks
+_LOCAL_PARTS = np.strings.lower(np.strings.replace(
+    np.strings.add(np.strings.add(np.array(FIRST_F + FIRST_M)[:, None], "."), np.array(LAST)[None, :]), " ", ""))
+_PRODUCT_SETS = np.array([";".join(p for j, p in enumerate(PRODUCTS) if bits >> j & 1)
+                          for bits in range(2 ** len(PRODUCTS))], dtype=object)
+
+
+def _job_title_table() -> np.ndarray:
+    """Title by seniority, function and variant band (variant < 0.3, < 0.5, < 0.8, else), as positions."""
     chief = {"Marketing": "CMO", "Sales": "Chief Sales Officer", "Revenue Operations": "Chief Revenue Officer",
              "Growth": "Chief Growth Officer", "CRM": "CEO", "IT": "CTO", "Finance": "CFO", "Operations": "COO",
              "HR": "Chief People Officer", "Engineering": "CTO", "Procurement": "COO"}
-    out = np.empty(len(seniority), dtype=object)
-    variant = rng.random(len(seniority))
-    for i, (s, f) in enumerate(zip(seniority, func, strict=True)):
-        v = variant[i]
-        if s == "c_level":
-            out[i] = "CEO" if v < 0.3 else chief[f]
-        elif s == "vp":
-            out[i] = f"VP {f}"
-        elif s == "director":
-            out[i] = f"Head of {f}" if v < 0.5 else f"Director {f}"
-        elif s == "manager":
-            out[i] = f"{f} Manager"
-        elif s == "individual":
-            out[i] = f"{f} Specialist" if v < 0.5 else (f"{f} Analyst" if v < 0.8 else f"{f} Consultant")
-        else:
-            out[i] = "Student" if v < 0.5 else (f"Working student {f}" if v < 0.8 else "Intern")
-    return out
+    by_level = {
+        "c_level": lambda f: ["CEO", chief[f], chief[f], chief[f]],
+        "vp": lambda f: [f"VP {f}"] * 4,
+        "director": lambda f: [f"Head of {f}"] * 2 + [f"Director {f}"] * 2,
+        "manager": lambda f: [f"{f} Manager"] * 4,
+        "individual": lambda f: [f"{f} Specialist"] * 2 + [f"{f} Analyst", f"{f} Consultant"],
+        "student": lambda f: ["Student", "Student", f"Working student {f}", "Intern"],
+    }
+    return np.array([[by_level[s](f) for f in FUNCTIONS.tolist()] for s in SENIORITY.tolist()], dtype=object)
+
+
+_VARIANT_BANDS = np.array([0.3, 0.5, 0.8])
+_JOB_TITLES = _job_title_table()
+
+
+def _job_titles(rng: np.random.Generator, seniority: np.ndarray, func: np.ndarray) -> np.ndarray:
+    """Job titles for positions in :data:`SENIORITY` and :data:`FUNCTIONS`."""
+    band = np.searchsorted(_VARIANT_BANDS, rng.random(len(seniority)), side="right")
+    return _JOB_TITLES[seniority, func, band]
 
 
 # --------------------------------------------------------------------------- activities
@@ -328,6 +361,8 @@ DETAILS = np.concatenate([PAGES, DOCS, FORMS, CAMPAIGNS, WEBINARS])
 _AT = dict(zip(["pages", "docs", "forms", "campaigns", "webinars"],
                np.cumsum([0, len(PAGES), len(DOCS), len(FORMS), len(CAMPAIGNS)]).tolist(), strict=True))
 _DETAIL_OBJECTS = np.array([*DETAILS.tolist(), None], dtype=object)  # code -1 -> None
+_KIND = {k: i for i, k in enumerate(KINDS.tolist())}  # name -> position in KINDS
+_KIND_OBJECTS = KINDS.astype(object)
 
 
 def session_times(rng: np.random.Generator, t: np.ndarray, calendar: Calendar) -> tuple[np.ndarray, np.ndarray]:
@@ -337,8 +372,7 @@ def session_times(rng: np.random.Generator, t: np.ndarray, calendar: Calendar) -
     and sessions thin out in summer, late December and on holidays.
     """
     t = np.asarray(t, dtype="datetime64[ns]")
-    day = t.astype("datetime64[D]")
-    wd = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    day, wd = _day_and_weekday(t)
     move = (wd >= 5) & (rng.random(len(t)) < 0.7)
     day = day + np.where(move, 7 - wd, 0).astype("timedelta64[D]")
     idx = pd.DatetimeIndex(day)
@@ -376,43 +410,53 @@ def session_rows(rng: np.random.Generator, lead_idx: np.ndarray, at: np.ndarray,
     for s in (0, 1):
         m = stype == s
         kind_c[m] = rng.choice(len(KINDS), size=m.sum(), p=KIND_P[s])
-    kind = KINDS[kind_c]
     seeker = job_seeker[lead]
+    visit, download, form = (kind_c == _KIND[k] for k in ("web_visit", "content_download", "form_fill"))
     for s, key in ((0, 0), (1, 1)):
-        m = (kind == "web_visit") & (stype == s) & ~seeker
+        in_s = stype == s
+        m = visit & in_s & ~seeker
         det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[key])
-        m = (kind == "content_download") & (stype == s)
+        m = download & in_s
         det[m] = _AT["docs"] + rng.choice(len(DOCS), size=m.sum(), p=DOC_P[key])
-        m = (kind == "form_fill") & (stype == s)
+        m = form & in_s
         det[m] = _AT["forms"] + rng.choice(len(FORMS), size=m.sum(), p=FORM_P[key])
-    m = (kind == "web_visit") & seeker
+    m = visit & seeker
     det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[2])
-    m = kind == "email_click"
+    m = kind_c == _KIND["email_click"]
     det[m] = np.where(rng.random(m.sum()) < 0.35, -1, _AT["campaigns"] + rng.choice(len(CAMPAIGNS), size=m.sum()))
-    m = kind == "webinar"
+    m = kind_c == _KIND["webinar"]
     det[m] = _AT["webinars"] + rng.choice(len(WEBINARS), size=m.sum())
-    times = _snap_events(rng, kind, times).astype("datetime64[s]").astype("datetime64[ns]")
+    times = _snap_events(rng, kind_c, times).astype("datetime64[s]").astype("datetime64[ns]")
     if codes:
         return {"lead": lead, "activity": kind_c, "at": times, "detail": det, "burst": stype == 1}
-    return {"lead": lead, "activity": kind.astype(object), "at": times, "detail": _DETAIL_OBJECTS[det],
+    return {"lead": lead, "activity": _KIND_OBJECTS[kind_c], "at": times, "detail": _DETAIL_OBJECTS[det],
             "burst": stype == 1}
 
 
 def _snap_events(rng: np.random.Generator, kind: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Webinars run on Thursdays 11:00, the live demo on Wednesdays 15:00, in-depth demos in office hours."""
-    day = t.astype("datetime64[D]")
-    wd = (day.astype(np.int64) + 3) % 7
+    """Webinars run on Thursdays 11:00, the live demo on Wednesdays 15:00, in-depth demos in office hours.
+
+    ``kind``: positions in :data:`KINDS`.
+    """
     out = t.copy()
     for name, weekday, minute in (("webinar", 3, 11 * 60), ("live_demo", 2, 15 * 60)):
-        m = kind == name
-        ahead = (weekday - wd[m]) % 7
-        cand = day[m] + ahead.astype("timedelta64[D]") + np.timedelta64(minute, "m")
+        m = kind == _KIND[name]
+        day, wd = _day_and_weekday(t[m])
+        ahead = (weekday - wd) % 7
+        cand = day + ahead.astype("timedelta64[D]") + np.timedelta64(minute, "m")
         cand = np.where(cand < t[m], cand + np.timedelta64(7, "D"), cand)
         out[m] = cand.astype("datetime64[ns]")
-    m = kind == "in_depth_demo"
-    nxt = day[m] + np.where(wd[m] >= 4, 7 - wd[m], 1).astype("timedelta64[D]")
+    m = kind == _KIND["in_depth_demo"]
+    day, wd = _day_and_weekday(t[m])
+    nxt = day + np.where(wd >= 4, 7 - wd, 1).astype("timedelta64[D]")
     out[m] = (nxt + (rng.integers(10, 16, m.sum()) * 60).astype("timedelta64[m]")).astype("datetime64[ns]")
     return out
+
+
+def _day_and_weekday(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Calendar day and weekday (Monday = 0) of each moment; only the few snapped events need them."""
+    day = t.astype("datetime64[D]")
+    return day, (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
 
 
 def creation_activities(rng: np.random.Generator, source: np.ndarray, created: np.ndarray,

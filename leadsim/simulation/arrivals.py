@@ -85,11 +85,12 @@ def lead_table(rng: np.random.Generator, minutes: np.ndarray, source: np.ndarray
     n = len(minutes)
     end = start + pd.Timedelta(days=max(1.0, float(minutes.max()) / 1440 + 1 if n else 1.0))
     leads, hidden = _world.make_leads(rng, max(n, 1), start, end, definition.calendar)
-    leads = leads.iloc[:n].copy()
+    leads = leads.iloc[:n]  # its lead ids are already L000001 ... (copy on write: the frame is our own)
     hidden = {k: v[:n] for k, v in hidden.items()}
     created = start.to_datetime64().astype("datetime64[ns]") + np.round(minutes * 60e9).astype("timedelta64[ns]")
-    leads["lead_id"] = [f"L{i:06d}" for i in range(1, n + 1)]
-    leads["source"] = pd.array(source.astype(str), dtype="str")
+    if not n:  # the ids of no leads have always been an empty float column
+        leads["lead_id"] = []
+    leads["source"] = pd.array(source, dtype="str")
     leads["created_at"] = pd.array(created, dtype="datetime64[ns]")
     return leads.reset_index(drop=True), hidden
 
