@@ -1,6 +1,6 @@
 """The vectorised data generators against their plain first versions: the same draws, the same outputs.
 
-``make_leads``, ``session_rows`` and ``lead_table`` build names from look-up
+``make_leads``, ``session_rows``, ``creation_activities`` and ``lead_table`` build names from look-up
 tables and draw categories as positions; the plain versions below (the code
 as it stood before, loops and string comparisons) are the reference.  Both
 must leave the random generator in the same state too.
@@ -256,6 +256,28 @@ def plain_snap_events(rng: np.random.Generator, kind: np.ndarray, t: np.ndarray)
     return out
 
 
+def plain_creation_activities(rng: np.random.Generator, source: np.ndarray, created: np.ndarray,
+                        intent: np.ndarray) -> pd.DataFrame:
+    """creation_activities as first written: names drawn and stored as strings."""
+    rows_lead, kind, detail = [], [], []
+    web = np.flatnonzero(source == "web_form")
+    hot = rng.random(len(web)) < sigmoid(-3.8 + 1.1 * intent[web])
+    form = np.where(hot, rng.choice(["contact_us", "free_trial"], len(web)),
+                    rng.choice(["newsletter", "gated"], len(web), p=[0.55, 0.45]))
+    gated = form == "gated"
+    rows_lead += [web]
+    kind += [np.where(gated, "content_download", "form_fill")]
+    detail += [np.where(gated, rng.choice(DOCS[:4], len(web)), form)]
+    visit = np.flatnonzero(np.isin(source, ["paid", "organic"]))
+    rows_lead += [visit]
+    kind += [np.full(len(visit), "web_visit")]
+    detail += [rng.choice(["/", "/product", "/blog/lead-scoring-101", "/pricing"], len(visit), p=[0.3, 0.3, 0.3, 0.1])]
+    lead = np.concatenate(rows_lead)
+    return pd.DataFrame({"lead": lead, "activity": np.concatenate(kind).astype(object),
+                         "at": created[lead], "detail": np.concatenate(detail).astype(object),
+                         "burst": np.zeros(len(lead), bool)})
+
+
 def plain_lead_table(rng, minutes, source, start, definition):
     """lead_table as first written: a copy, ids formatted again, sources via fixed-width strings."""
     n = len(minutes)
@@ -327,3 +349,23 @@ def test_session_rows_equals_plain_version(seed, n, codes):
 def test_lead_ids_format_like_python():
     assert _world.lead_ids(1500).tolist() == [f"L{i:06d}" for i in range(1, 1501)]
     assert _world.lead_ids(1_000_001)[-3:].tolist() == ["L999999", "L1000000", "L1000001"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 2000))
+def test_creation_activities_equal_plain_version(seed, n):
+    shape = np.random.default_rng(seed)
+    source = shape.choice(SOURCES, n)
+    created = np.sort(shape.integers(0, 90 * 86_400 * 10**9, n))
+    intent = shape.normal(0, 1.5, n)
+    fast_rng, plain_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    plain = plain_creation_activities(plain_rng, source, created, intent)
+    assert_frame_equal(_world.creation_activities(fast_rng, source, created, intent), plain, check_exact=True)
+    assert fast_rng.bit_generator.state == plain_rng.bit_generator.state
+    # the simulation's codes name the same activities and details
+    lead = shape.permutation(n)
+    codes = arrivals.creation_activities(np.random.default_rng(seed), lead, source, created, intent)
+    np.testing.assert_array_equal(codes["lead"], lead[plain["lead"].to_numpy()])
+    np.testing.assert_array_equal(codes["t"], plain["at"].to_numpy())
+    assert [arrivals.ACTIVITIES[c] for c in codes["activity"]] == plain["activity"].tolist()
+    assert [arrivals.DETAILS[c] for c in codes["detail"]] == plain["detail"].tolist()

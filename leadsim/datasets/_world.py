@@ -462,23 +462,31 @@ def _day_and_weekday(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def creation_activities(rng: np.random.Generator, source: np.ndarray, created: np.ndarray,
                         intent: np.ndarray) -> pd.DataFrame:
     """What created the record: a form fill for web forms, a landing-page visit for paid and organic."""
-    rows_lead, kind, detail = [], [], []
+    rows = creation_rows(rng, source, intent)
+    return pd.DataFrame({"lead": rows["lead"], "activity": _KIND_OBJECTS[rows["activity"]],
+                         "at": created[rows["lead"]], "detail": _DETAIL_OBJECTS[rows["detail"]],
+                         "burst": np.zeros(len(rows["lead"]), bool)})
+
+
+def creation_rows(rng: np.random.Generator, source: np.ndarray, intent: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`creation_activities` as positions: ``lead`` (into ``source``), ``activity`` (into :data:`KINDS`)
+    and ``detail`` (into :data:`DETAILS`).  Options are drawn as positions among their names: the same draws."""
     web = np.flatnonzero(source == "web_form")
     hot = rng.random(len(web)) < sigmoid(-3.8 + 1.1 * intent[web])
-    form = np.where(hot, rng.choice(["contact_us", "free_trial"], len(web)),
-                    rng.choice(["newsletter", "gated"], len(web), p=[0.55, 0.45]))
-    gated = form == "gated"
-    rows_lead += [web]
-    kind += [np.where(gated, "content_download", "form_fill")]
-    detail += [np.where(gated, rng.choice(DOCS[:4], len(web)), form)]
+    contact_or_trial = _AT["forms"] + 1 + rng.choice(2, len(web))  # FORMS: newsletter, contact_us, free_trial
+    newsletter_or_gated = np.array([_AT["forms"], _GATED])[rng.choice(2, len(web), p=[0.55, 0.45])]
+    form = np.where(hot, contact_or_trial, newsletter_or_gated)
+    gated = form == _GATED
     visit = np.flatnonzero(np.isin(source, ["paid", "organic"]))
-    rows_lead += [visit]
-    kind += [np.full(len(visit), "web_visit")]
-    detail += [rng.choice(["/", "/product", "/blog/lead-scoring-101", "/pricing"], len(visit), p=[0.3, 0.3, 0.3, 0.1])]
-    lead = np.concatenate(rows_lead)
-    return pd.DataFrame({"lead": lead, "activity": np.concatenate(kind).astype(object),
-                         "at": created[lead], "detail": np.concatenate(detail).astype(object),
-                         "burst": np.zeros(len(lead), bool)})
+    return {"lead": np.concatenate([web, visit]),
+            "activity": np.concatenate([np.where(gated, _KIND["content_download"], _KIND["form_fill"]),
+                                        np.full(len(visit), _KIND["web_visit"])]),
+            # the first four documents and pages: e-book ... roi-calculator; / ... /pricing
+            "detail": np.concatenate([np.where(gated, _AT["docs"] + rng.choice(4, len(web)), form),
+                                      _AT["pages"] + rng.choice(4, len(visit), p=[0.3, 0.3, 0.3, 0.1])])}
+
+
+_GATED = -2  # a gated download, before the document is drawn
 
 
 def burst_sessions(rng: np.random.Generator, lead_idx: np.ndarray, begin: np.ndarray, intent: np.ndarray,

@@ -156,16 +156,7 @@ def creation_activities(rng: np.random.Generator, lead: np.ndarray, source: np.n
                         intent: np.ndarray) -> dict[str, np.ndarray]:
     """What created each record (a form fill, a landing-page visit), at its creation; codes as in
     :func:`behaviour_stream`."""
-    acts = _world.creation_activities(rng, source, created_ns, intent)
-    idx = acts["lead"].to_numpy()
+    rows = _world.creation_rows(rng, source, intent)
+    idx = rows["lead"]
     return {"lead": lead[idx].astype(np.int64), "t": created_ns[idx].astype(np.int64),
-            "activity": _codes(acts["activity"], ACTIVITIES), "detail": _codes(acts["detail"], DETAILS)}
-
-
-def _codes(names: pd.Series, vocab: list[str]) -> np.ndarray:
-    """Positions of ``names`` in ``vocab`` (-1 for missing); the generators use no other names."""
-    codes = pd.Index(vocab).get_indexer(names.to_numpy(dtype=object))
-    unknown = names.notna().to_numpy() & (codes < 0)
-    if unknown.any():  # pragma: no cover - a generator change must extend the vocabularies
-        raise ValueError(f"names outside the vocabulary: {sorted(set(names[unknown]))}")
-    return codes.astype(np.int64)
+            "activity": rows["activity"].astype(np.int64), "detail": _DETAIL_CODE[rows["detail"]]}
