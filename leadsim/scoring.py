@@ -422,22 +422,49 @@ class _Activities:
         With ``start``/``stop``, only rows in that range (not cached).
         """
         whole = start == 0 and (stop is None or stop >= len(self.t))
-        key = (tuple(rule.activities), None if rule.detail is None else rule.detail.model_dump_json())
+        key = _rule_key(rule)
         if whole and key in self._rows:
             return self._rows[key]
+        return self.select(_Looks.of(rule, self.act_uniques, self.det_uniques), start, stop)
+
+    def select(self, looks: _Looks, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """:meth:`matching` with the rule's filters already applied to the vocabularies."""
+        whole = start == 0 and (stop is None or stop >= len(self.t))
+        if whole and looks.key in self._rows:
+            return self._rows[looks.key]
         sl = slice(start, stop)
-        names = np.flatnonzero(_text_test(self.act_uniques, "in", rule.activities))
+        names = looks.names
         if len(names) == 1 and whole:  # one activity: its rows, cached for every rule on it
             idx = self._rows.setdefault(("code", int(names[0])), np.flatnonzero(self.act == names[0]))
         elif len(names) == 1:
             idx = start + np.flatnonzero(self.act[sl] == names[0])
         else:
             idx = start + np.flatnonzero(_take(np.isin(np.arange(len(self.act_uniques)), names), self.act[sl]))
-        if rule.detail is not None:
-            idx = idx[_take(_detail_mask(self.det_uniques, rule.detail), self.det[idx])]
+        if looks.det_ok is not None:
+            idx = idx[looks.det_ok[self.det[idx]]]
         if whole:
-            self._rows[key] = idx
+            self._rows[looks.key] = idx
         return idx
+
+
+def _rule_key(rule: BehaviourRule | HotTrigger) -> tuple:
+    """Rules with equal keys look at the same activities."""
+    return tuple(rule.activities), None if rule.detail is None else rule.detail.model_dump_json()
+
+
+@dataclass(frozen=True)
+class _Looks:
+    """What a rule or trigger looks at, on one vocabulary: its activity codes and the detail codes it passes."""
+
+    key: tuple
+    names: np.ndarray
+    det_ok: np.ndarray | None  # by detail code, missing (-1, the last slot) never passes; None: no detail filter
+
+    @classmethod
+    def of(cls, rule: BehaviourRule | HotTrigger, act_uniques: pa.Array, det_uniques: pa.Array) -> _Looks:
+        names = np.flatnonzero(_text_test(act_uniques, "in", rule.activities))
+        det_ok = None if rule.detail is None else np.append(_detail_mask(det_uniques, rule.detail), False)
+        return cls(_rule_key(rule), names, det_ok)
 
 
 def _recycles(stage_log: pd.DataFrame | None, lead: np.ndarray | None, definition: LeadDefinition) -> tuple[np.ndarray, np.ndarray]:
@@ -478,8 +505,7 @@ def _window_rows(acts: _Activities, rule: BehaviourRule | HotTrigger, as_of: int
     if acts.time_sorted:  # the window is a slice of rows
         stop = int(np.searchsorted(acts.t, as_of, side="right"))
         start = 0 if rule.window_days is None else int(np.searchsorted(acts.t, as_of - _days_ns(rule.window_days), side="right"))
-        key = (tuple(rule.activities), None if rule.detail is None else rule.detail.model_dump_json())
-        if key in acts._rows or stop - start > len(acts.t) // 2:
+        if _rule_key(rule) in acts._rows or stop - start > len(acts.t) // 2:
             idx = acts.matching(rule)
             idx = idx[np.searchsorted(idx, start) : np.searchsorted(idx, stop)]
         else:
@@ -832,51 +858,84 @@ def _chunk_ns(half_life_ns: float) -> int:
     return max(int(64 * half_life_ns), 1)
 
 
-def _decayed_window_sums(
-    ev_lead: np.ndarray,
-    ev_t: np.ndarray,
-    half_life_ns: float,
-    old: np.ndarray | None,
-    q_t: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``sum(2 ** ((t_e - q_t) / h))`` over events ``lo <= e < hi`` (one lead, sorted), per query.
+_FEW = 1_000  # below this many values a Python loop beats pandas' groupby (its set-up costs ~0.2 ms)
 
-    Returns (the queries with events to sum, their sums); the others sum to 0.
-    Prefix sums are rebased per (lead, time chunk of 64 half-lives) so that
-    ``2 ** (t / h)`` never overflows; events more than 64 half-lives old (weight
-    below 2**-64) are left out (``old``: each query's first event newer than
-    one chunk; ``None``: no window reaches that far back).  A window then
-    spans at most two chunks.
+
+def _segment_cumsum(v: np.ndarray, new: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Cumulative sums of ``v`` restarting where ``new`` (segment ``seg``), as pandas' groupby cumsum, bit for bit.
+
+    pandas compensates the rounding (Kahan summation); a short input takes the
+    same steps in Python floats (IEEE doubles, like the C loop).
     """
-    if len(ev_t) == 0:
-        return np.zeros(0, np.int64), np.zeros(0)
-    chunk_ns = _chunk_ns(half_life_ns)
+    if len(v) > _FEW:
+        return pd.Series(v).groupby(seg).cumsum().to_numpy()
+    out = []
+    total = comp = 0.0
+    for x, first in zip(v.tolist(), new.tolist(), strict=True):
+        if first:
+            total = comp = 0.0
+        y = x - comp
+        t = total + y
+        comp = t - total - y
+        total = t
+        out.append(t)
+    return np.array(out, float)
+
+
+def _decayed_window_sums(
+    lead: np.ndarray, t: np.ndarray, rules: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]],
+    q_t: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per rule ``(idx, lo, hi, old, half_life_ns)``, ``sum(2 ** ((t_e - q_t) / h))`` over its events ``idx[lo:hi]``.
+
+    ``idx``: the rule's rows of ``lead``/``t`` (sorted by lead, then time);
+    ``lo``, ``hi``, ``old``: per query (one lead's events).  Returns per rule
+    (the queries with events to sum, their sums); the others sum to 0.
+    Prefix sums are rebased per (lead, time chunk of 64 half-lives) so that
+    ``2 ** (t / h)`` never overflows; events more than 64 half-lives old
+    (weight below 2**-64) are left out (``old``: each query's first event
+    newer than one chunk).  A window then spans at most two chunks.  The
+    rules are summed together, as one array of events rule after rule, each
+    value computed as it would be alone.
+    """
+    n_q = len(q_t)
+    sizes = [len(r[0]) for r in rules]
+    if not rules or not sum(sizes):
+        return [(np.zeros(0, np.int64), np.zeros(0))] * len(rules)
+    idx = np.concatenate([r[0] for r in rules])
+    first = np.cumsum([0, *sizes[:-1]])  # each rule's first event in the concatenation
+    half_life = np.repeat(np.array([r[4] for r in rules], float), sizes)
+    ev_t = t[idx]
+    chunk_ns = np.maximum((64 * half_life).astype(np.int64), 1)  # _chunk_ns per event
     chunk = ev_t // chunk_ns
     anchor = chunk * chunk_ns
-    v = np.exp2((ev_t - anchor) / half_life_ns)
+    v = np.exp2((ev_t - anchor) / half_life)
+    ev_lead = lead[idx]
     new = np.ones(len(ev_t), bool)
     new[1:] = (ev_lead[1:] != ev_lead[:-1]) | (chunk[1:] != chunk[:-1])
+    new[first[first < len(new)]] = True  # each rule starts afresh
     seg = np.cumsum(new) - 1
     seg_start = np.flatnonzero(new)[seg]
-    cum = pd.Series(v).groupby(seg).cumsum().to_numpy()
-    # leave out events older than one chunk (they weigh < 2**-64)
-    a = lo if old is None else np.where(hi > lo, np.maximum(lo, old), hi)
+    cum = _segment_cumsum(v, new, seg)
+    # per (rule, query): positions in the concatenation; leave out events older than one chunk (< 2**-64)
+    lo, hi, old = (np.concatenate([r[k] for r in rules]) + np.repeat(first, n_q) for k in (1, 2, 3))
+    a = np.where(hi > lo, np.maximum(lo, old), hi)
     has = np.flatnonzero(hi > a)
-    a, b, t = a[has], hi[has], q_t[has]
+    a, b, qt = a[has], hi[has], q_t[has % n_q]
     last = b - 1
     s = seg_start[last]
     lower = np.maximum(a, s)
     part = cum[last] - np.where(lower > s, cum[np.maximum(lower - 1, 0)], 0.0)
-    total = part * np.exp2((anchor[last] - t) / half_life_ns)
+    total = part * np.exp2((anchor[last] - qt) / half_life[last])
     two = np.flatnonzero(a < s)
     if len(two):
-        a2, s2, t2 = a[two], s[two], t[two]
+        a2, s2, t2 = a[two], s[two], qt[two]
         prev = s2 - 1
         part2 = cum[prev] - np.where(a2 > seg_start[prev], cum[np.maximum(a2 - 1, 0)], 0.0)
-        total[two] += part2 * np.exp2((anchor[prev] - t2) / half_life_ns)
-    return has, total
+        total[two] += part2 * np.exp2((anchor[prev] - t2) / half_life[prev])
+    rule = has // n_q
+    cuts = np.searchsorted(rule, np.arange(len(rules) + 1))
+    return [(has[i:k] % n_q, total[i:k]) for i, k in zip(cuts[:-1], cuts[1:], strict=True)]
 
 
 def _moments(
@@ -949,8 +1008,8 @@ def mql_events(
     created = np.full(n, _NEVER, np.int64)
     if "created_at" in leads.columns:
         created = _times_ns(leads["created_at"], definition, "leads.created_at", allow_missing=True)
-    lead, at, trigger, points = _mql_core(definition, np.asarray(fit_points, float), created, acts, rec_lead, rec_t,
-                                          t_end)
+    plan = _MqlPlan.build(definition, acts.act_uniques, acts.det_uniques)
+    lead, at, trigger, points = _mql_core(plan, np.asarray(fit_points, float), created, acts, rec_lead, rec_t, t_end)
     triggers = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
     out = pd.DataFrame(
         {
@@ -964,16 +1023,42 @@ def mql_events(
     return out.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
 
 
-def _mql_core(definition: LeadDefinition, fit_points: np.ndarray, created: np.ndarray, acts: _Activities,
+@dataclass(frozen=True)
+class _MqlPlan:
+    """A definition's behaviour rules and hot triggers as :func:`_mql_core` uses them, on one vocabulary.
+
+    Built once per definition and vocabulary (the text tests of the filters,
+    the windows and decay chunks in ns), so a caller scoring a few leads many
+    times (the simulation) pays for them once.  Lists run over the behaviour
+    rules, then the hot triggers.
+    """
+
+    definition: LeadDefinition
+    looks: list[_Looks]
+    window_ns: list[int | None]
+    offsets: list[int]  # every window and decay chunk, ascending
+
+    @classmethod
+    def build(cls, definition: LeadDefinition, act_uniques: pa.Array, det_uniques: pa.Array) -> _MqlPlan:
+        everything = [*definition.behaviour_rules, *definition.hot_triggers]
+        window_ns = [None if r.window_days is None else _days_ns(r.window_days) for r in everything]
+        offsets = {w for w in window_ns if w is not None}
+        offsets |= {_chunk_ns(r.half_life_days * _DAY_NS) for r in definition.behaviour_rules if r.half_life_days}
+        return cls(definition, [_Looks.of(r, act_uniques, det_uniques) for r in everything], window_ns, sorted(offsets))
+
+
+def _mql_core(plan: _MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts: _Activities,
               rec_lead: np.ndarray, rec_t: np.ndarray, t_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                            np.ndarray]:
     """:func:`mql_events` on coded input: (lead position, time ns, hot-trigger index or -1, score) per event.
 
-    ``acts`` rows of leads ``0..len(fit_points)-1`` in any order; recycles
-    sorted by lead then time; ``created`` ns (``_NEVER``: unknown).  Events
-    in (lead, time) order.  For callers that keep their data coded (the
-    simulation), so nothing is parsed from tables.
+    ``acts`` rows of leads ``0..len(fit_points)-1`` in any order, coded in
+    the vocabulary ``plan`` was built on; recycles sorted by lead then time;
+    ``created`` ns (``_NEVER``: unknown).  Events in (lead, time) order.  For
+    callers that keep their data coded (the simulation), so nothing is parsed
+    from tables.
     """
+    definition = plan.definition
     n = len(fit_points)
     acts = acts.subset(_lead_time_rows(acts, t_end, n))  # rule rows come out sorted by (lead, time)
     keep = rec_t <= t_end
@@ -996,55 +1081,50 @@ def _mql_core(definition: LeadDefinition, fit_points: np.ndarray, created: np.nd
         m_cut[has] = rec_t[last]
         n_cut[has] = at.count_le(rec_lead, rec_t)[last]
 
-    # activities at or before max(cut, moment - offset), per window and decay-chunk offset; a
-    # search only where that bound lies after the cut and the lead's first activity
-    everything = [*definition.behaviour_rules, *definition.hot_triggers]
-    offsets = {_days_ns(r.window_days) for r in everything if r.window_days is not None}
-    offsets |= {_chunk_ns(r.half_life_days * _DAY_NS) for r in definition.behaviour_rules if r.half_life_days}
+    # activities at or before max(cut, moment - offset), per window and decay-chunk offset (one search
+    # for all offsets), only where that bound lies after the cut and the lead's first activity
     floor = np.maximum(m_cut, at.first_t[m_lead] - 1)
-    n_before = {}
-    for off in sorted(offsets):
-        q = m_t - off
-        sel = np.flatnonzero(q > floor)
-        n_before[off] = n_cut
-        if len(sel):
-            n_before[off] = n_cut.copy()
-            n_before[off][sel] = at.count_le(m_lead[sel], q[sel])
+    q = m_t - np.array(plan.offsets, np.int64)[:, None]
+    sel = q > floor
+    found = np.broadcast_to(n_cut, q.shape).copy()
+    found[sel] = at.count_le(np.broadcast_to(m_lead, q.shape)[sel], q[sel])
+    n_before = {off: found[k] if sel[k].any() else n_cut for k, off in enumerate(plan.offsets)}
 
-    prefix: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    def window(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, lo, hi) of rule ``j``: each moment's window as its rows ``idx[lo:hi]``."""
+        idx = acts.select(plan.looks[j])
+        w = plan.window_ns[j]
+        return idx, np.searchsorted(idx, n_cut if w is None else n_before[w]), np.searchsorted(idx, n_act)
 
-    def window(rule: BehaviourRule | HotTrigger) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(rule rows, their prefix count, lo, hi): each moment's window as the rule's rows ``lo <= e < hi``."""
-        idx = acts.matching(rule)
-        if id(idx) not in prefix:  # rules on the same rows share one prefix count
-            hit = np.zeros(len(acts.t), bool)
-            hit[idx] = True
-            prefix[id(idx)] = (idx, np.concatenate([[0], np.cumsum(hit)]))
-        cum = prefix[id(idx)][1]
-        lo = n_cut if rule.window_days is None else n_before[_days_ns(rule.window_days)]
-        return idx, cum, cum[lo], cum[n_act]
+    # the decayed sums of every decaying rule at once
+    rules = definition.behaviour_rules
+    decaying = [j for j, r in enumerate(rules) if r.mode == "each" and r.half_life_days is not None]
+    parts = []
+    for j in decaying:
+        idx, lo, hi = window(j)
+        h_ns = rules[j].half_life_days * _DAY_NS
+        parts.append((idx, lo, hi, np.searchsorted(idx, n_before[_chunk_ns(h_ns)]), h_ns))
+    decayed = dict(zip(decaying, _decayed_window_sums(acts.lead, acts.t, parts, m_t), strict=True))
 
     # score = fit points (per lead) + each behaviour rule in definition order: the additions of
     # score()'s rules.sum(axis=0), bit for bit
     total = np.asarray(fit_points, float)[m_lead]
-    for r in definition.behaviour_rules:
-        idx, cum, lo, hi = window(r)
+    for j, r in enumerate(rules):
+        if j in decayed:
+            has, sums = decayed[j]
+            # elsewhere the rule adds +-0, which leaves a total unchanged (it is never -0: it starts at fit sums)
+            total[has] += _capped(r.points * sums, r.points, r.cap)
+            continue
+        _, lo, hi = window(j)
         if r.mode != "each":
             need = r.min_count if r.mode == "at_least" else 1
             total += np.where(hi - lo >= need, float(r.points), 0.0)
-        elif r.half_life_days is None:
-            total += _capped(r.points * (hi - lo), r.points, r.cap)
         else:
-            h_ns = r.half_life_days * _DAY_NS
-            n_old = n_before[_chunk_ns(h_ns)]
-            old = None if n_old is n_cut else cum[n_old]
-            has, sums = _decayed_window_sums(acts.lead[idx], acts.t[idx], h_ns, old, m_t, lo, hi)
-            # elsewhere the rule adds +-0, which leaves a total unchanged (it is never -0: it starts at fit sums)
-            total[has] += _capped(r.points * sums, r.points, r.cap)
+            total += _capped(r.points * (hi - lo), r.points, r.cap)
 
     hot = np.full(len(m_t), -1, np.int64)
-    for k, trig in reversed(list(enumerate(definition.hot_triggers))):
-        *_, lo, hi = window(trig)
+    for k in reversed(range(len(definition.hot_triggers))):
+        _, lo, hi = window(len(rules) + k)
         hot[hi > lo] = k
 
     mql = np.flatnonzero((total >= definition.thresholds.mql) | (hot >= 0))

@@ -65,6 +65,9 @@ class Moments:
         self.next = {"t": np.full(n, _BIG, np.int64), "episode": np.full(n, -1, np.int64),
                      "reason": np.full(n, None, object), "trigger": np.full(n, None, object), "score": np.zeros(n)}
         self._bound_rules()
+        from leadsim.scoring import _MqlPlan
+
+        self.plan = _MqlPlan.build(d, stream.act_names, stream.det_names)  # the engine's rules on the stream's codes
 
     def recycled(self, lead: int, left: str, entered_ns: int, t_ns: int) -> None:
         """Lead ``lead`` left stage ``left`` (entered at ``entered_ns``) for the recycle stage at ``t_ns``."""
@@ -177,20 +180,35 @@ class Moments:
             return np.minimum(rule.points * weight, np.inf if rule.cap is None else rule.cap)
         return np.where(weight >= (rule.min_count if rule.mode == "at_least" else 1), rule.points, 0.0)
 
-    def store(self, cand: np.ndarray, ev: pd.DataFrame, episode: np.ndarray) -> None:
-        """Keep each candidate's first MQL moment of ``ev`` (none: ``_BIG``) for its current episode."""
+    def store(self, cand: np.ndarray, ev, episode: np.ndarray) -> None:
+        """Keep each candidate's first MQL moment of ``ev`` (:meth:`batch`; none: ``_BIG``) for its current episode."""
         nm = self.next
         nm["t"][cand] = _BIG
         nm["episode"][cand] = episode[cand]
-        first = ev.drop_duplicates("lead")
-        i = first["lead"].to_numpy(np.int64)
-        nm["t"][i] = first["t_ns"].to_numpy(np.int64)
-        nm["reason"][i] = first["reason"].to_numpy(dtype=object)
-        nm["trigger"][i] = first["trigger"].to_numpy(dtype=object)
-        nm["score"][i] = first["score"].to_numpy(float)
+        lead = np.asarray(ev["lead"], np.int64)
+        _, first = np.unique(lead, return_index=True)  # rows are in time order
+        i = lead[first]
+        nm["t"][i] = np.asarray(ev["t_ns"], np.int64)[first]
+        nm["reason"][i] = np.asarray(ev["reason"], object)[first]
+        nm["trigger"][i] = np.asarray(ev["trigger"], object)[first]
+        nm["score"][i] = np.asarray(ev["score"], float)[first]
 
     def batch(self, cand, until_ns: int, since) -> pd.DataFrame:
         """The MQL moments from ``since`` (per lead, or one time for all) on of the leads at positions ``cand``.
+
+        Columns ``lead``, ``t_ns``, ``reason``, ``trigger``, ``score``, sorted
+        by time, then lead: :meth:`moments` as a table.
+        """
+        return pd.DataFrame(self.moments(cand, until_ns, since))
+
+    def at(self, lead: int, t_ns: int) -> list[tuple[str, str | None, float]]:
+        """(reason, trigger, score) of lead ``lead`` becoming an MQL exactly at ``t_ns`` (a recycle), if it does."""
+        ev = self.moments(np.array([lead]), t_ns + 1, t_ns)
+        now = np.flatnonzero(ev["t_ns"] == t_ns).tolist()
+        return [(ev["reason"][k], ev["trigger"][k], float(ev["score"][k])) for k in now]
+
+    def moments(self, cand, until_ns: int, since) -> dict[str, np.ndarray]:
+        """:meth:`batch` as arrays, without a table (a recycle asks for one lead).
 
         ``mql_events`` checks the score at creation and at every activity; the
         run only needs the moments from ``since`` on, and none of the
@@ -220,9 +238,10 @@ class Moments:
             pos, t, reason, trigger, points = (np.concatenate([a[other], b]) for a, b in
                                                zip((pos, t, reason, trigger, points), (folded[exact[0]], *exact[1:]),
                                                    strict=True))
-        out = pd.DataFrame({"lead": cand[pos], "t_ns": t, "reason": reason, "trigger": trigger, "score": points})
-        out = out[t >= since[pos]]
-        return out.sort_values(["t_ns", "lead"], kind="stable", ignore_index=True)
+        keep = np.flatnonzero(t >= since[pos])
+        keep = keep[np.lexsort((cand[pos[keep]], t[keep]))]  # stable: by time, then lead
+        return {"lead": cand[pos[keep]], "t_ns": t[keep], "reason": reason[keep], "trigger": trigger[keep],
+                "score": points[keep]}
 
     def events(self, cand: np.ndarray, rows: np.ndarray, created_ns: np.ndarray, until_ns: int) -> tuple:
         """The MQL moments of the leads ``cand`` (with ``created_ns``) on activity ``rows``, by scoring's engine
@@ -240,7 +259,7 @@ class Moments:
         acts = _Activities(loc[st.lead[rows]], st.t[rows] + b, st.act[rows], st.act_names, st.det[rows], st.det_names)
         rec = [(int(loc[i]), at + b) for i in cand.tolist() for _prev, _entered, at in self.recycled_at.get(i, ())]
         rec_lead, rec_t = (np.array(c, np.int64).reshape(-1) for c in (zip(*rec, strict=True) if rec else ([], [])))
-        pos, t, hot, points = _mql_core(self.d, self.fit[cand], np.asarray(created_ns, np.int64) + b, acts, rec_lead,
+        pos, t, hot, points = _mql_core(self.plan, self.fit[cand], np.asarray(created_ns, np.int64) + b, acts, rec_lead,
                                         rec_t, until_ns + b)
         reason = np.where(hot >= 0, "hot", "score").astype(object)
         return pos, t - self.base_ns, reason, self.trigger_ids[hot], points
