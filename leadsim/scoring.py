@@ -882,60 +882,102 @@ def _segment_cumsum(v: np.ndarray, new: np.ndarray, seg: np.ndarray) -> np.ndarr
     return np.array(out, float)
 
 
-def _decayed_window_sums(
-    lead: np.ndarray, t: np.ndarray, rules: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]],
-    q_t: np.ndarray,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per rule ``(idx, lo, hi, old, half_life_ns)``, ``sum(2 ** ((t_e - q_t) / h))`` over its events ``idx[lo:hi]``.
+@dataclass
+class _Decayed:
+    """The events of the decaying rules, rule after rule, ready to sum ``2 ** ((t_e - q_t) / h)`` over windows.
 
-    ``idx``: the rule's rows of ``lead``/``t`` (sorted by lead, then time);
-    ``lo``, ``hi``, ``old``: per query (one lead's events).  Returns per rule
-    (the queries with events to sum, their sums); the others sum to 0.
     Prefix sums are rebased per (lead, time chunk of 64 half-lives) so that
     ``2 ** (t / h)`` never overflows; events more than 64 half-lives old
-    (weight below 2**-64) are left out (``old``: each query's first event
-    newer than one chunk).  A window then spans at most two chunks.  The
-    rules are summed together, as one array of events rule after rule, each
-    value computed as it would be alone.
+    (weight below 2**-64) are left out.  A window then spans at most two
+    chunks.  Every value is computed as it would be for the rule alone.
     """
-    n_q = len(q_t)
-    sizes = [len(r[0]) for r in rules]
-    if not rules or not sum(sizes):
-        return [(np.zeros(0, np.int64), np.zeros(0))] * len(rules)
-    idx = np.concatenate([r[0] for r in rules])
-    first = np.cumsum([0, *sizes[:-1]])  # each rule's first event in the concatenation
-    half_life = np.repeat(np.array([r[4] for r in rules], float), sizes)
-    ev_t = t[idx]
-    chunk_ns = np.maximum((64 * half_life).astype(np.int64), 1)  # _chunk_ns per event
-    chunk = ev_t // chunk_ns
-    anchor = chunk * chunk_ns
-    v = np.exp2((ev_t - anchor) / half_life)
-    ev_lead = lead[idx]
-    new = np.ones(len(ev_t), bool)
-    new[1:] = (ev_lead[1:] != ev_lead[:-1]) | (chunk[1:] != chunk[:-1])
-    new[first[first < len(new)]] = True  # each rule starts afresh
-    seg = np.cumsum(new) - 1
-    seg_start = np.flatnonzero(new)[seg]
-    cum = _segment_cumsum(v, new, seg)
-    # per (rule, query): positions in the concatenation; leave out events older than one chunk (< 2**-64)
-    lo, hi, old = (np.concatenate([r[k] for r in rules]) + np.repeat(first, n_q) for k in (1, 2, 3))
-    a = np.where(hi > lo, np.maximum(lo, old), hi)
-    has = np.flatnonzero(hi > a)
-    a, b, qt = a[has], hi[has], q_t[has % n_q]
-    last = b - 1
-    s = seg_start[last]
-    lower = np.maximum(a, s)
-    part = cum[last] - np.where(lower > s, cum[np.maximum(lower - 1, 0)], 0.0)
-    total = part * np.exp2((anchor[last] - qt) / half_life[last])
-    two = np.flatnonzero(a < s)
-    if len(two):
-        a2, s2, t2 = a[two], s[two], qt[two]
-        prev = s2 - 1
-        part2 = cum[prev] - np.where(a2 > seg_start[prev], cum[np.maximum(a2 - 1, 0)], 0.0)
-        total[two] += part2 * np.exp2((anchor[prev] - t2) / half_life[prev])
-    rule = has // n_q
-    cuts = np.searchsorted(rule, np.arange(len(rules) + 1))
-    return [(has[i:k] % n_q, total[i:k]) for i, k in zip(cuts[:-1], cuts[1:], strict=True)]
+
+    first: np.ndarray  # each rule's first event
+    half_life: np.ndarray  # per event, its rule's half-life (ns)
+    anchor: np.ndarray  # per event, the start of its chunk
+    cum: np.ndarray  # rebased prefix sums, restarting per (rule, lead, chunk)
+    seg_start: np.ndarray  # per event, the first event of its (rule, lead, chunk)
+
+    @classmethod
+    def prepare(cls, lead: np.ndarray, t: np.ndarray, idx: list[np.ndarray], half_life_ns: list[float]) -> _Decayed:
+        """``idx[k]``: rule ``k``'s rows of ``lead``/``t`` (sorted by lead, then time)."""
+        sizes = [len(i) for i in idx]
+        rows = np.concatenate([np.zeros(0, np.int64), *idx])
+        first = np.cumsum([0, *sizes], dtype=np.int64)[:-1]
+        half_life = np.repeat(np.array(half_life_ns, float), sizes)
+        ev_t = t[rows]
+        chunk_ns = np.maximum((64 * half_life).astype(np.int64), 1)  # _chunk_ns of each event's rule
+        chunk = ev_t // chunk_ns
+        anchor = chunk * chunk_ns
+        v = np.exp2((ev_t - anchor) / half_life)
+        ev_lead = lead[rows]
+        new = np.ones(len(ev_t), bool)
+        new[1:] = (ev_lead[1:] != ev_lead[:-1]) | (chunk[1:] != chunk[:-1])
+        new[first[first < len(new)]] = True  # each rule starts afresh
+        seg = np.cumsum(new) - 1
+        return cls(first, half_life, anchor, _segment_cumsum(v, new, seg), np.flatnonzero(new)[seg])
+
+    def sums(self, lo: np.ndarray, hi: np.ndarray, old: np.ndarray, q_t: np.ndarray) -> list[tuple[np.ndarray,
+                                                                                                  np.ndarray]]:
+        """Per rule ``k``, the sum over its events ``lo[k] <= e < hi[k]`` (rule x query, each query one lead's
+        events; ``old``: each query's first event newer than one chunk) at ``q_t``: (the queries with events to
+        sum, their sums); the others sum to 0."""
+        n_q = len(q_t)
+        lo, hi, old = (x + self.first[:, None] for x in (lo, hi, old))
+        a = np.where(hi > lo, np.maximum(lo, old), hi).ravel()
+        has = np.flatnonzero(hi.ravel() > a)
+        a, b, qt = a[has], hi.ravel()[has], q_t[has % n_q]
+        cum, seg_start, anchor, h = self.cum, self.seg_start, self.anchor, self.half_life
+        last = b - 1
+        s = seg_start[last]
+        lower = np.maximum(a, s)
+        part = cum[last] - np.where(lower > s, cum[np.maximum(lower - 1, 0)], 0.0)
+        total = part * np.exp2((anchor[last] - qt) / h[last])
+        two = np.flatnonzero(a < s)
+        if len(two):
+            a2, s2, t2 = a[two], s[two], qt[two]
+            prev = s2 - 1
+            part2 = cum[prev] - np.where(a2 > seg_start[prev], cum[np.maximum(a2 - 1, 0)], 0.0)
+            total[two] += part2 * np.exp2((anchor[prev] - t2) / h[prev])
+        cuts = np.searchsorted(has, np.arange(len(self.first) + 1) * n_q)
+        return [(has[i:k] - r * n_q, total[i:k]) for r, (i, k) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))]
+
+
+_MOMENTS_AT_ONCE = 1 << 16  # moments scored together (rule x moment arrays stay small)
+
+
+def _score_moments(plan: _MqlPlan, total: np.ndarray, prefix: np.ndarray, bounds: np.ndarray, decayed: _Decayed,
+                   m_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(score, first active hot trigger or -1) at moments ``m_t``, from the fit points ``total`` (added to).
+
+    ``prefix``: per look, its rows counted up to each row; ``bounds``: per
+    bound kind (see :class:`_MqlPlan`), each moment's row bound.
+    """
+    look, bound = plan.queries.T
+    count = prefix[look[:, None], bounds[bound]]  # per (look, bound) query and moment
+    rules = plan.definition.behaviour_rules
+    decaying = [j for j in range(len(rules)) if plan.half_life_ns[j]]
+    sums = dict(zip(decaying, decayed.sums(*(count[[q[j] for j in decaying]] for q in (plan.lo, plan.hi, plan.old)),
+                                           m_t), strict=True))
+    # each behaviour rule in definition order: the additions of score()'s rules.sum(axis=0), bit for bit
+    for j, r in enumerate(rules):
+        if j in sums:
+            has, part = sums[j]
+            # elsewhere the rule adds +-0, which leaves a total unchanged (it is never -0: it starts at fit sums)
+            total[has] += _capped(r.points * part, r.points, r.cap)
+            continue
+        n_in = count[plan.hi[j]] - count[plan.lo[j]]
+        if r.mode != "each":
+            need = r.min_count if r.mode == "at_least" else 1
+            total += np.where(n_in >= need, float(r.points), 0.0)
+        else:
+            total += _capped(r.points * n_in, r.points, r.cap)
+    # the first active hot trigger in definition order
+    trig = range(len(rules), len(plan.hi))
+    if not len(trig):
+        return total, np.full(len(m_t), -1, np.int64)
+    active = count[[plan.hi[j] for j in trig]] > count[[plan.lo[j] for j in trig]]
+    return total, np.where(active.any(axis=0), active.argmax(axis=0), -1)
 
 
 def _moments(
@@ -1029,22 +1071,52 @@ class _MqlPlan:
 
     Built once per definition and vocabulary (the text tests of the filters,
     the windows and decay chunks in ns), so a caller scoring a few leads many
-    times (the simulation) pays for them once.  Lists run over the behaviour
-    rules, then the hot triggers.
+    times (the simulation) pays for them once.  Rules run over the behaviour
+    rules, then the hot triggers; rules looking at the same activities share
+    one *look* (row of ``act_ok``/``det_ok``: which activity and detail codes
+    pass, code -1 in the last column).  A rule's window is counted in its
+    look's rows up to a *bound* per moment: 0 the cut, 1 the moment, ``2 +
+    k`` the moment less ``offsets[k]``; ``queries`` lists the distinct (look,
+    bound) pairs and ``lo``/``hi``/``old`` each rule's (``old``: the decay
+    chunk's, -1 without decay).
     """
 
     definition: LeadDefinition
-    looks: list[_Looks]
-    window_ns: list[int | None]
+    act_ok: np.ndarray
+    det_ok: np.ndarray
     offsets: list[int]  # every window and decay chunk, ascending
+    queries: np.ndarray  # (look, bound) pairs
+    lo: list[int]
+    hi: list[int]
+    old: list[int]
+    half_life_ns: list[float | None]
 
     @classmethod
     def build(cls, definition: LeadDefinition, act_uniques: pa.Array, det_uniques: pa.Array) -> _MqlPlan:
         everything = [*definition.behaviour_rules, *definition.hot_triggers]
         window_ns = [None if r.window_days is None else _days_ns(r.window_days) for r in everything]
-        offsets = {w for w in window_ns if w is not None}
-        offsets |= {_chunk_ns(r.half_life_days * _DAY_NS) for r in definition.behaviour_rules if r.half_life_days}
-        return cls(definition, [_Looks.of(r, act_uniques, det_uniques) for r in everything], window_ns, sorted(offsets))
+        half_life = [(r.half_life_days * _DAY_NS if getattr(r, "mode", None) == "each" and r.half_life_days else None)
+                     for r in everything]
+        offsets = sorted({w for w in window_ns if w is not None} | {_chunk_ns(h) for h in half_life if h})
+        looks: dict[tuple, int] = {}
+        act_ok, det_ok = [], []
+        for r in everything:
+            lk = _Looks.of(r, act_uniques, det_uniques)
+            if lk.key not in looks:
+                looks[lk.key] = len(looks)
+                act_ok.append(np.append(np.isin(np.arange(len(act_uniques)), lk.names), False))
+                det_ok.append(np.ones(len(det_uniques) + 1, bool) if lk.det_ok is None else lk.det_ok)
+        queries: dict[tuple[int, int], int] = {}
+
+        def query(r, bound: int) -> int:
+            return queries.setdefault((looks[_rule_key(r)], bound), len(queries))
+
+        lo = [query(r, 0 if w is None else 2 + offsets.index(w)) for r, w in zip(everything, window_ns, strict=True)]
+        hi = [query(r, 1) for r in everything]
+        old = [-1 if h is None else query(r, 2 + offsets.index(_chunk_ns(h)))
+               for r, h in zip(everything, half_life, strict=True)]
+        return cls(definition, np.array(act_ok, bool).reshape(len(looks), len(act_uniques) + 1),
+                   np.array(det_ok, bool).reshape(len(looks), len(det_uniques) + 1), offsets, np.array(list(queries), np.int64).reshape(-1, 2), lo, hi, old, half_life)
 
 
 def _mql_core(plan: _MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts: _Activities,
@@ -1086,46 +1158,21 @@ def _mql_core(plan: _MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts:
     floor = np.maximum(m_cut, at.first_t[m_lead] - 1)
     q = m_t - np.array(plan.offsets, np.int64)[:, None]
     sel = q > floor
-    found = np.broadcast_to(n_cut, q.shape).copy()
-    found[sel] = at.count_le(np.broadcast_to(m_lead, q.shape)[sel], q[sel])
-    n_before = {off: found[k] if sel[k].any() else n_cut for k, off in enumerate(plan.offsets)}
+    bounds = np.vstack([n_cut, n_act, np.broadcast_to(n_cut, q.shape)])  # by bound: see _MqlPlan
+    bounds[2:][sel] = at.count_le(np.broadcast_to(m_lead, q.shape)[sel], q[sel])
 
-    def window(j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, lo, hi) of rule ``j``: each moment's window as its rows ``idx[lo:hi]``."""
-        idx = acts.select(plan.looks[j])
-        w = plan.window_ns[j]
-        return idx, np.searchsorted(idx, n_cut if w is None else n_before[w]), np.searchsorted(idx, n_act)
-
-    # the decayed sums of every decaying rule at once
-    rules = definition.behaviour_rules
-    decaying = [j for j, r in enumerate(rules) if r.mode == "each" and r.half_life_days is not None]
-    parts = []
-    for j in decaying:
-        idx, lo, hi = window(j)
-        h_ns = rules[j].half_life_days * _DAY_NS
-        parts.append((idx, lo, hi, np.searchsorted(idx, n_before[_chunk_ns(h_ns)]), h_ns))
-    decayed = dict(zip(decaying, _decayed_window_sums(acts.lead, acts.t, parts, m_t), strict=True))
-
-    # score = fit points (per lead) + each behaviour rule in definition order: the additions of
-    # score()'s rules.sum(axis=0), bit for bit
+    # which rows each look passes, counted up to every row
+    hit = plan.act_ok[:, acts.act] & plan.det_ok[:, acts.det]
+    prefix = np.zeros((len(hit), len(acts.t) + 1), np.int64)
+    np.cumsum(hit, axis=1, out=prefix[:, 1:])
+    decaying = [j for j, h in enumerate(plan.half_life_ns) if h]
+    decayed = _Decayed.prepare(acts.lead, acts.t, [np.flatnonzero(hit[plan.queries[plan.hi[j], 0]]) for j in decaying],
+                               [plan.half_life_ns[j] for j in decaying])
     total = np.asarray(fit_points, float)[m_lead]
-    for j, r in enumerate(rules):
-        if j in decayed:
-            has, sums = decayed[j]
-            # elsewhere the rule adds +-0, which leaves a total unchanged (it is never -0: it starts at fit sums)
-            total[has] += _capped(r.points * sums, r.points, r.cap)
-            continue
-        _, lo, hi = window(j)
-        if r.mode != "each":
-            need = r.min_count if r.mode == "at_least" else 1
-            total += np.where(hi - lo >= need, float(r.points), 0.0)
-        else:
-            total += _capped(r.points * (hi - lo), r.points, r.cap)
-
     hot = np.full(len(m_t), -1, np.int64)
-    for k in reversed(range(len(definition.hot_triggers))):
-        _, lo, hi = window(len(rules) + k)
-        hot[hi > lo] = k
+    for a in range(0, len(m_t), _MOMENTS_AT_ONCE):
+        sl = slice(a, a + _MOMENTS_AT_ONCE)
+        total[sl], hot[sl] = _score_moments(plan, total[sl], prefix, bounds[:, sl], decayed, m_t[sl])
 
     mql = np.flatnonzero((total >= definition.thresholds.mql) | (hot >= 0))
     new = np.ones(len(mql), bool)

@@ -36,6 +36,7 @@ from leadsim.simulation.stream import Stream
 __all__ = ["Moments"]
 
 _BIG = np.iinfo(np.int64).max
+_FEW_LEADS = 8  # up to this many leads, moments are scored on whole histories (no fold)
 
 
 class Moments:
@@ -204,8 +205,8 @@ class Moments:
     def at(self, lead: int, t_ns: int) -> list[tuple[str, str | None, float]]:
         """(reason, trigger, score) of lead ``lead`` becoming an MQL exactly at ``t_ns`` (a recycle), if it does."""
         ev = self.moments(np.array([lead]), t_ns + 1, t_ns)
-        now = np.flatnonzero(ev["t_ns"] == t_ns).tolist()
-        return [(ev["reason"][k], ev["trigger"][k], float(ev["score"][k])) for k in now]
+        return [(ev["reason"][k], ev["trigger"][k], float(ev["score"][k]))
+                for k in np.flatnonzero(ev["t_ns"] == t_ns).tolist()]
 
     def moments(self, cand, until_ns: int, since) -> dict[str, np.ndarray]:
         """:meth:`batch` as arrays, without a table (a recycle asks for one lead).
@@ -218,30 +219,42 @@ class Moments:
         depend on ``created_at``), so the old history is not scored moment by
         moment, and rows older than every window can be left out.  That extra
         moment is no real scoring moment: a lead reported there is recomputed
-        on its whole history with its true ``created_at``.
+        on its whole history with its true ``created_at``.  A few leads are
+        scored on their whole histories at once: the engine's cost is then in
+        its steps, not its rows, and folding would only add a second call.
         """
         cand = np.asarray(cand, np.int64)
         since = np.broadcast_to(np.asarray(since, np.int64), cand.shape)
         st = self.stream
         st.flush()
+        if len(cand) <= _FEW_LEADS:
+            rows = st.rows_of(cand)
+            pos, t, reason, trigger, points = self.events(cand, rows[st.live[rows] & (st.t[rows] <= until_ns)],
+                                                          self.created_ns[cand], until_ns)
+        else:
+            pos, t, reason, trigger, points = self._folded(cand, until_ns, since)
+        keep = np.flatnonzero(t >= since[pos])
+        keep = keep[np.lexsort((cand[pos[keep]], t[keep]))]  # stable: by time, then lead
+        return {"lead": cand[pos[keep]], "t_ns": t[keep], "reason": reason[keep], "trigger": trigger[keep],
+                "score": points[keep]}
+
+    def _folded(self, cand: np.ndarray, until_ns: int, since: np.ndarray) -> tuple:
+        """:meth:`events` of ``cand`` with the moments before ``since`` folded into one (see :meth:`moments`)."""
+        st = self.stream
         rows, owner = st.rows_of(cand, owner=True)
         keep = st.live[rows] & (st.t[rows] <= until_ns)
         keep &= (st.t[rows] >= since[owner] - self.lookback_ns) | self.forever[st.act[rows]]
         moved = np.maximum(self.created_ns[cand], since)
         pos, t, reason, trigger, points = self.events(cand, rows[keep], moved, until_ns)
         folded = np.unique(pos[(t == moved[pos]) & (moved[pos] > self.created_ns[cand][pos])])
-        if len(folded):
-            rows = st.rows_of(cand[folded])
-            exact = self.events(cand[folded], rows[st.live[rows] & (st.t[rows] <= until_ns)],
-                                 self.created_ns[cand[folded]], until_ns)
-            other = ~np.isin(pos, folded)
-            pos, t, reason, trigger, points = (np.concatenate([a[other], b]) for a, b in
-                                               zip((pos, t, reason, trigger, points), (folded[exact[0]], *exact[1:]),
-                                                   strict=True))
-        keep = np.flatnonzero(t >= since[pos])
-        keep = keep[np.lexsort((cand[pos[keep]], t[keep]))]  # stable: by time, then lead
-        return {"lead": cand[pos[keep]], "t_ns": t[keep], "reason": reason[keep], "trigger": trigger[keep],
-                "score": points[keep]}
+        if not len(folded):
+            return pos, t, reason, trigger, points
+        rows = st.rows_of(cand[folded])
+        exact = self.events(cand[folded], rows[st.live[rows] & (st.t[rows] <= until_ns)],
+                            self.created_ns[cand[folded]], until_ns)
+        other = ~np.isin(pos, folded)
+        return tuple(np.concatenate([a[other], b]) for a, b in
+                     zip((pos, t, reason, trigger, points), (folded[exact[0]], *exact[1:]), strict=True))
 
     def events(self, cand: np.ndarray, rows: np.ndarray, created_ns: np.ndarray, until_ns: int) -> tuple:
         """The MQL moments of the leads ``cand`` (with ``created_ns``) on activity ``rows``, by scoring's engine
