@@ -953,8 +953,9 @@ def _score_moments(plan: _MqlPlan, total: np.ndarray, prefix: np.ndarray, bounds
     ``prefix``: per look, its rows counted up to each row; ``bounds``: per
     bound kind (see :class:`_MqlPlan`), each moment's row bound.
     """
-    look, bound = plan.queries.T
-    count = prefix[look[:, None], bounds[bound]]  # per (look, bound) query and moment
+    count = np.zeros((len(plan.queries), len(m_t)), prefix.dtype)  # per (look, bound) query and moment
+    for k, (look, bound) in enumerate(plan.queries.tolist()):
+        prefix[look].take(bounds[bound], out=count[k])
     rules = plan.definition.behaviour_rules
     decaying = [j for j in range(len(rules)) if plan.half_life_ns[j]]
     sums = dict(zip(decaying, decayed.sums(*(count[[q[j] for j in decaying]] for q in (plan.lo, plan.hi, plan.old)),
@@ -1153,17 +1154,20 @@ def _mql_core(plan: _MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts:
         m_cut[has] = rec_t[last]
         n_cut[has] = at.count_le(rec_lead, rec_t)[last]
 
-    # activities at or before max(cut, moment - offset), per window and decay-chunk offset (one search
-    # for all offsets), only where that bound lies after the cut and the lead's first activity
+    # activities at or before max(cut, moment - offset), per window and decay-chunk offset; a
+    # search only where that bound lies after the cut and the lead's first activity
     floor = np.maximum(m_cut, at.first_t[m_lead] - 1)
-    q = m_t - np.array(plan.offsets, np.int64)[:, None]
-    sel = q > floor
-    bounds = np.vstack([n_cut, n_act, np.broadcast_to(n_cut, q.shape)])  # by bound: see _MqlPlan
-    bounds[2:][sel] = at.count_le(np.broadcast_to(m_lead, q.shape)[sel], q[sel])
+    bounds = np.empty((2 + len(plan.offsets), len(m_t)), np.int64)  # by bound: see _MqlPlan
+    bounds[0], bounds[1] = n_cut, n_act
+    for k, off in enumerate(plan.offsets, 2):
+        q = m_t - off
+        sel = np.flatnonzero(q > floor)
+        bounds[k] = n_cut
+        bounds[k, sel] = at.count_le(m_lead[sel], q[sel])
 
     # which rows each look passes, counted up to every row
     hit = plan.act_ok[:, acts.act] & plan.det_ok[:, acts.det]
-    prefix = np.zeros((len(hit), len(acts.t) + 1), np.int64)
+    prefix = np.zeros((len(hit), len(acts.t) + 1), np.int32 if len(acts.t) < 2**31 else np.int64)
     np.cumsum(hit, axis=1, out=prefix[:, 1:])
     decaying = [j for j, h in enumerate(plan.half_life_ns) if h]
     decayed = _Decayed.prepare(acts.lead, acts.t, [np.flatnonzero(hit[plan.queries[plan.hi[j], 0]]) for j in decaying],
