@@ -260,6 +260,36 @@ def test_the_runs_mql_bound_never_hides_a_moment_scoring_finds(d, seed):
                                   check_dtype=False)
 
 
+def test_a_false_mql_at_a_folded_recycle_moment_does_not_hide_the_real_one():
+    """A case the test above found (seed 43, 70 days): the run scores a recycled lead's new episode from the
+    epoch start on, folding older moments; an MQL at an earlier recycle moment scored without its old rows
+    hid the lead's real MQL two weeks later (on_recycle keep)."""
+    d = copy.deepcopy(load_scenario().definition)
+    shapes = {  # rule id: (points, mode, min_count, window_days); no caps, no decay
+        "web_visit": (-15, "each", 1, None), "pricing_page": (-15, "each", 1, None),
+        "careers_page": (-15, "each", 1, None), "email_click": (55, "recency", 1, 7),
+        "content_download": (-15, "recency", 1, 20), "webinar": (-15, "recency", 1, 7),
+        "live_demo": (-15, "each", 1, None), "in_depth_demo": (-15, "at_least", 3, 20),
+        "free_trial": (4, "at_least", 1, 7), "contact_form": (12.5, "each", 1, None),
+        "unsubscribed": (12.5, "each", 1, 20), "frequent_visitor": (12.5, "recency", 1, 7),
+        "recently_active": (-15, "at_least", 2, 20)}
+    for r in d["behaviour_rules"]:
+        points, mode, min_count, window = shapes[r["id"]]
+        r.update(points=points, mode=mode, min_count=min_count, window_days=window, cap=None, half_life_days=None)
+    d["thresholds"]["mql"] = 35.0
+    d["on_recycle"] = "keep"
+    d["hot_triggers"] = []
+    sc = small(horizon_days=70, **{"arrivals.web_form.per_week": 60}).with_values({"definition": d})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeadsimWarning)
+        res = simulate(sc, 43)
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+    cols = ["lead_id", "at", "reason"]
+    assert (res.stage_log["reason"] == "recycle").sum() > 100  # plenty of new episodes
+    pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
+                                  check_dtype=False)
+
+
 def test_sla_audit_runs_unchanged_and_finds_the_runs_alerts(run, definition):
     from leadsim.sla import audit
 

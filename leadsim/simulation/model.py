@@ -412,10 +412,8 @@ class Model:
             if self.fit[lead.i] >= self.d.thresholds.mql:
                 self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode)
         else:
-            ev = self.mq.batch(np.array([lead.i]), t_ns + 1, t_ns)
-            for row in ev.itertuples(index=False):
-                if row.t_ns == t_ns:
-                    self._on_mql(lead, t_ns, row.reason, row.trigger, row.score, lead.episode)
+            for reason, trigger, score in self.mq.at(lead.i, t_ns):
+                self._on_mql(lead, t_ns, reason, trigger, score, lead.episode)
 
     # -- epochs: nurture offers, recomputed MQL moments, TOFU moves, exploration ------------
 

@@ -98,8 +98,9 @@ class Moments:
         combo, match, _ = rule_matches(pairs, d.model_copy(update={"behaviour_rules": self.positive + hot}))
         self.rule_table = match[combo].reshape(n_act, n_det, len(self.positive) + len(hot))
 
-    def first_chance(self, cand: np.ndarray, since: int) -> np.ndarray:
-        """Per lead of ``cand``, the earliest time from ``since`` on its score could reach the threshold.
+    def first_chance(self, cand: np.ndarray, since) -> np.ndarray:
+        """Per lead of ``cand``, the earliest time from ``since`` (one time, or one per lead) on its score could
+        reach the threshold.
 
         ``_BIG`` where it never can.  A bound per epoch: each positive rule adds
         at most ``min(cap, points x weight)`` where the weight counts the
@@ -108,10 +109,13 @@ class Moments:
         half-life)`` (``j >= 1``) for a decaying rule (a real decay weight is
         smaller); ``at_least``/``recency`` rules add their points once that
         count is enough; negative rules at most 0; fit and BANT exactly.  A
-        hot-trigger activity makes its epoch a chance.  ``mql_events`` then
-        needs to score moments from the first chance on only.
+        hot-trigger activity makes its epoch a chance, and the epochs its
+        window reaches.  ``mql_events`` then needs to score moments from the
+        first chance on only.  Epochs before the one ``since`` lies in are
+        no chance (their moments are known already).
         """
         st, d = self.stream, self.d
+        since = np.broadcast_to(np.asarray(since, np.int64), np.shape(cand))
         rows, owner = st.rows_of(cand, owner=True)
         keep = st.live[rows]
         if d.on_recycle == "restart":
@@ -147,10 +151,14 @@ class Moments:
         bound = np.broadcast_to(fit, (nb, nl)).copy()
         first_hot = np.full(nl, nb_all, np.int64)
         epoch_days = self.epoch_ns / 86_400e9
+        since_ep = since[near] // self.epoch_ns
         for j in range(match.shape[1]):
             m = match[:, j]
-            if j >= n_pos:
-                np.minimum.at(first_hot, owner[m], blk[m])
+            if j >= n_pos:  # a hot activity: its epoch, or a later one its window reaches, from since on
+                reach = math.ceil(d.hot_triggers[j - n_pos].window_days / epoch_days)
+                e, s_e = blk[m], since_ep[owner[m]]
+                ok = e + reach >= s_e
+                np.minimum.at(first_hot, owner[m][ok], np.maximum(e, s_e)[ok])
                 continue
             r = self.positive[j]
             c = np.bincount(key[m], minlength=nb * nl).reshape(nb, nl).astype(float)
@@ -169,9 +177,12 @@ class Moments:
                     w[back + 1 :] -= w[: nb - back - 1].copy()
             bound += self._rule_bound(r, w)
         ok = bound >= d.thresholds.mql
+        lo = since_ep - b0  # epochs before since's: no chance
+        if lo.max(initial=0) > 0:
+            ok &= np.arange(nb)[:, None] >= lo[None, :]
         first = np.where(ok.any(axis=0), ok.argmax(axis=0) + b0, nb_all)
         first = np.minimum(np.where(fit >= d.thresholds.mql, 0, first), first_hot)
-        out[near] = np.where(first < nb_all, np.maximum(first * self.epoch_ns, since), _BIG)
+        out[near] = np.where(first < nb_all, np.maximum(first * self.epoch_ns, since[near]), _BIG)
         return out
 
     @staticmethod
@@ -246,7 +257,11 @@ class Moments:
         keep &= (st.t[rows] >= since[owner] - self.lookback_ns) | self.forever[st.act[rows]]
         moved = np.maximum(self.created_ns[cand], since)
         pos, t, reason, trigger, points = self.events(cand, rows[keep], moved, until_ns)
-        folded = np.unique(pos[(t == moved[pos]) & (moved[pos] > self.created_ns[cand][pos])])
+        # unsure: a lead reported at the folded moment, or at a moment of its current episode before since
+        # (a recycle moment, scored without the rows left out: a false first MQL would hide the real one)
+        unsure = (t == moved[pos]) & (moved[pos] > self.created_ns[cand][pos])
+        unsure |= (t < since[pos]) & (t >= self.cut_ns[cand][pos])
+        folded = np.unique(pos[unsure])
         if not len(folded):
             return pos, t, reason, trigger, points
         rows = st.rows_of(cand[folded])
