@@ -34,6 +34,9 @@ def test_rows_silence_and_offers_agree_with_plain_python(data):
     rows = list(zip(cols["lead"].tolist(), cols["t"].tolist(), range(len(cols["t"])), strict=True))
     # rows are grouped by lead, in time order
     assert [(s.lead[k], s.t[k]) for k in range(len(s))] == sorted((lead, t) for lead, t, _ in rows)
+    # ... and rows at the same moment keep their input order (what each row carries moves with it)
+    assert s.pick.tolist() == [cols["pick"][k] for _, _, k in sorted(rows)]
+    assert s.nurture.tolist() == [bool(cols["nurture"][k]) for _, _, k in sorted(rows)]
     leads = np.array(data.draw(st.lists(st.integers(0, n_leads - 1), unique=True)), np.int64)
     got = s.rows_of(leads).tolist()
     assert got == [k for i in leads for k in range(len(s)) if s.lead[k] == i]

@@ -38,9 +38,13 @@ class Stream:
                  vocab: tuple[list[str], list[str]] | None = None):
         """``cols``: lead, t, activity, detail, nurture, pick; activity and detail as names (objects), or as
         codes into ``vocab`` = (activity names, detail names) with -1 for no detail."""
-        order = np.lexsort((cols["t"], cols["lead"]))
-        self.lead = np.asarray(cols["lead"], np.int64)[order]
-        self.t = np.asarray(cols["t"], np.int64)[order]
+        lead, t = np.asarray(cols["lead"], np.int64), np.asarray(cols["t"], np.int64)
+        # rows by lead, then time, then input order: one sort on (lead, rank in a stable time order)
+        by_time = np.argsort(t, kind="stable")
+        rank = np.empty(len(t), np.int64)
+        rank[by_time] = np.arange(len(t))
+        order = np.argsort(lead * len(t) + rank)  # keys are distinct: no stability needed
+        self.lead, self.t = lead[order], t[order]
         if vocab is None:
             act, act_u = pd.factorize(cols["activity"][order])
             det, det_u = pd.factorize(cols["detail"][order])
@@ -62,8 +66,10 @@ class Stream:
         self.nurture = np.asarray(cols["nurture"], bool)[order]
         self.pick = np.asarray(cols["pick"], float)[order]
         self.ptr = np.searchsorted(self.lead, np.arange(n_leads + 1))
-        self.by_time = np.argsort(self.t, kind="stable")
-        self.t_sorted = self.t[self.by_time]
+        position = np.empty(len(t), np.int64)
+        position[order] = np.arange(len(t))
+        self.by_time = position[by_time]  # rows in time order (ties in any order: epoch_rows sorts its slice)
+        self.t_sorted = t[by_time]
         self.live = np.ones(len(self.t), bool)
         self.act_names = pa.array(self.act_vocab, pa.string())  # the vocabularies as scoring's engine takes them
         self.det_names = pa.array(self.det_vocab, pa.string())
