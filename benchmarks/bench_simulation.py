@@ -13,6 +13,12 @@
     python benchmarks/bench_simulation.py                 # everything
     python benchmarks/bench_simulation.py --skip-year     # quick: sweep + M/M/c
     python benchmarks/bench_simulation.py --customers 20000 --skip-year --skip-sweep
+
+The host's speed can move from minute to minute, so a speed-up of the year run
+is measured against an older checkout in the same minutes, alternating::
+
+    git worktree add /tmp/leadsim-old <commit>
+    python benchmarks/bench_simulation.py --against /tmp/leadsim-old --pairs 5 --skip-sweep
 """
 
 from __future__ import annotations
@@ -104,10 +110,21 @@ print(json.dumps({"seconds": el, "cpu_seconds": cpu, "peak_gib": peak, "mql": le
 """
 
 
-def year_run(epoch_days: float) -> dict:
+def year_run(epoch_days: float, checkout: str | None = None) -> dict:
+    """The year run in a child process; ``checkout``: a leadsim source tree to import instead of this one."""
+    import os
+
     here = repr(str(Path(__file__).resolve().parent))
     code = YEAR_CHILD.replace("EPOCH", repr(float(epoch_days))).replace("HERE", here)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env, cwd = dict(os.environ), None
+    if checkout is not None:  # first on the path: `python -c` puts the working directory first, so run there
+        cwd = str(Path(checkout).resolve())
+        env["PYTHONPATH"] = os.pathsep.join([cwd, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    code = code.replace("from leadsim.simulation import simulate", "from leadsim.simulation import simulate\n"
+                        "import leadsim; print(leadsim.__file__, file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=cwd)
+    if checkout is not None and not out.stderr.strip().splitlines()[-1].startswith(cwd):
+        raise SystemExit(f"--against {checkout}: the child imported leadsim from {out.stderr.strip().splitlines()[-1]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -162,7 +179,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-year", action="store_true", help="skip the one-year, 50,000-lead run")
     ap.add_argument("--skip-sweep", action="store_true", help="skip the 2-worker sweep")
     ap.add_argument("--epoch-days", type=float, default=7.0, help="behaviour epoch of the year run (default 7)")
+    ap.add_argument("--against", metavar="DIR", help="also time the year run of another leadsim checkout (e.g. a git "
+                    "worktree of an older commit), alternating with this one; prints new/old per pair")
+    ap.add_argument("--pairs", type=int, default=3, help="alternating pairs with --against (default 3)")
     args = ap.parse_args(argv)
+
+    if args.against and not args.skip_year:
+        ratios = []
+        for k in range(args.pairs):
+            old, new = year_run(args.epoch_days, args.against), year_run(args.epoch_days)
+            ratios.append(new["seconds"] / old["seconds"])
+            print(f"pair {k + 1}: {args.against} {old['seconds']:.1f} s, this checkout {new['seconds']:.1f} s: "
+                  f"new/old {ratios[-1]:.2f}")
+        print(f"year run new/old over {args.pairs} pairs: {min(ratios):.2f}-{max(ratios):.2f}")
 
     if not args.skip_year:
         y = year_run(args.epoch_days)
