@@ -337,7 +337,7 @@ def run_demo(
     ``mapping``, ``seed``, ``quick``).  An existing, non-empty ``out`` is only
     replaced with ``force=True`` — checked before any work starts.
     """
-    from tqdm.auto import tqdm
+    from leadsim._progress import tqdm
 
     inputs = [v for k, v in context.items() if k in _INPUTS and not isinstance(v, LeadDefinition)]
     check_replaceable(out, force=force, protect=inputs)  # before any work: nothing of the user's is lost
