@@ -328,7 +328,6 @@ class Model:
         for c, clock in enumerate(d.sla.clocks):
             self.clocks_of.setdefault(clock.stage, []).append((c, clock))
         self.clock_starts: list[tuple[int, float]] = []  # (clock index, start): which levels came due
-        self.level_text: dict[tuple[str, int], tuple] = {}  # per (clock, level): see _level_text
         self.first_breach = {}  # per stage: (offset, unit, wall clock) of its first clock's first level with an offset
         for clock in d.sla.clocks:
             lv = next((lv for lv in clock.levels if lv.offset > 0), None)
@@ -336,6 +335,8 @@ class Model:
                 self.first_breach[clock.stage] = (lv.offset, clock.unit, clock.wall_clock)
         self.moves: list[tuple] = []  # escalations to a free rep: (lead, time, from, to)
         self.managers = {"sdr": "sdr-manager", "rep": "sales-manager"}
+        self.level_text = {(clock.id, k): self._level_text(clock, k) for clock in d.sla.clocks
+                           for k in range(len(clock.levels))}
         self.gone_cold = 0
 
         # every inbound lead enters as a Name when created (what _set_stage records, in bulk)
@@ -790,10 +791,7 @@ class Model:
 
     def _alert(self, lead: _Lead, clock, k: int, lv, t0: float) -> None:
         owner = lead.owner
-        key = (clock.id, k)
-        if key not in self.level_text:
-            self.level_text[key] = self._level_text(clock, k)
-        who, fixed, queue = self.level_text[key]
+        who, fixed, queue = self.level_text[(clock.id, k)]
         fields = {"owner": owner or "–", "lead": self.ids[lead.i], "company": self.companies[lead.i] or "–",
                   "score": f"{lead.score:.0f}", "source": lead.source, **fixed}
         try:
