@@ -62,7 +62,8 @@ def test_rows_silence_and_offers_agree_with_plain_python(data):
             assert s.live[k] and names[s.det[k]] == offers[int(s.pick[k] * len(offers))]
         else:
             assert not s.live[k]
-    table = s.table(np.array([f"L{i}" for i in range(n_leads)]), np.datetime64("2026-01-05", "ns"))
+    # ids whose order is not the leads' order: the table still sorts by time, then id
+    table = s.table(np.array([f"L{n_leads - i}" for i in range(n_leads)]), np.datetime64("2026-01-05", "ns"))
     assert len(table) == int(s.live.sum())
     assert list(zip(table["at"], table["lead_id"], strict=True)) == sorted(zip(table["at"], table["lead_id"],
                                                                                strict=True))

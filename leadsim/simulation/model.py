@@ -56,7 +56,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import simpy
 
 from leadsim.calendar import BusinessCalendar
@@ -65,7 +64,7 @@ from leadsim.simulation import arrivals as arr
 from leadsim.simulation.clocks import INF, WorkTime
 from leadsim.simulation.curves import ResponseCurve, adjust
 from leadsim.simulation.moments import Moments
-from leadsim.simulation.records import Recorder, strings
+from leadsim.simulation.records import Recorder, labels, ranks, strings
 from leadsim.simulation.reps import Item, Rep, WorkQueue
 from leadsim.simulation.scenario import Scenario
 from leadsim.simulation.stream import Stream
@@ -267,7 +266,6 @@ class Model:
         self.L = [_Lead(i, source[i]) for i in range(n)]
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
-        self.id_index = pd.Index(self.leads["lead_id"], dtype="str")
         self.companies = self.leads["company"].to_numpy(dtype=object)
 
         # every lead's behaviour over the horizon, drawn up front (see leadsim.simulation.stream)
@@ -844,11 +842,11 @@ class Model:
 
         rec, d = self.rec, self.d
         base = self.start.to_datetime64().astype("datetime64[ns]")
-        acts = self.stream.table(self.id_index, base)
-        id_arrow = pa.array(self.ids.tolist(), pa.large_string())
+        rank = ranks(self.ids)  # sorting on a lead's rank sorts by its id
+        acts = self.stream.table(self.ids, base, rank)
 
         def lead_ids(lead) -> pd.api.extensions.ExtensionArray:
-            return pd.array(id_arrow.take(np.asarray(lead, np.int64)), dtype="str")
+            return labels(lead, self.ids)
 
         def at_ns(t_ns) -> pd.api.extensions.ExtensionArray:
             return pd.array(base + np.asarray(t_ns, np.int64).astype("timedelta64[ns]"), dtype="datetime64[ns]")
@@ -862,9 +860,6 @@ class Model:
 
         st = rec.columns("stages")
         lead, t_ns = np.array(st["lead"], np.int64), np.array(st["t_ns"], np.int64)
-        # by lead id, then time (stable): the ids' ranks as the first key
-        rank = np.empty(self.n, np.int64)
-        rank[np.argsort(self.ids.astype(str), kind="stable")] = np.arange(self.n)
         stage_log = table({"lead_id": lead_ids(lead), "stage": strings(st["stage"]), "at": at_ns(t_ns),
                            "reason": strings(st["reason"]), "owner": strings(st["owner"])},
                           np.lexsort((t_ns, rank[lead])))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["COLUMNS", "Recorder", "strings"]
+__all__ = ["COLUMNS", "Recorder", "labels", "ranks", "strings"]
 
 COLUMNS = {
     # one row per stage change; t_ns = exact time in ns since start
@@ -84,3 +84,26 @@ def strings(values) -> pd.api.extensions.ExtensionArray:
     ['a', nan]
     """
     return pd.array(pa.array(values, pa.large_string()), dtype="str")
+
+
+def labels(codes, names) -> pd.api.extensions.ExtensionArray:
+    """Codes into ``names`` (-1: missing) as a pandas ``str`` array; Arrow takes the strings.
+
+    >>> list(labels(np.array([1, -1, 0]), ["web_visit", "webinar"]))
+    ['webinar', nan, 'web_visit']
+    """
+    vocab = pa.array([str(x) for x in names], pa.large_string())
+    codes = np.asarray(codes, np.int64)
+    return pd.array(vocab.take(pa.array(codes, mask=codes < 0)), dtype="str")
+
+
+def ranks(names) -> np.ndarray:
+    """Each name's position in sorted order: sorting on it sorts by name, without comparing strings.
+
+    >>> ranks(["L10", "L2", "L1"]).tolist()
+    [1, 2, 0]
+    """
+    names = np.asarray(names, dtype=str)
+    out = np.empty(len(names), np.int64)
+    out[np.argsort(names, kind="stable")] = np.arange(len(names))
+    return out

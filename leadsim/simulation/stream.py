@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from leadsim.simulation.records import labels, ranks
+
 __all__ = ["Stream"]
 
 NO_OFFER = -2  # a click in a stage without offers: the row is dropped
@@ -133,21 +135,14 @@ class Stream:
         self.live[gone] = False
         return changed
 
-    def table(self, ids: pd.Index, base: np.datetime64) -> pd.DataFrame:
-        """The shared activities table: live rows sorted by time, then lead id."""
+    def table(self, ids, base: np.datetime64, id_rank: np.ndarray | None = None) -> pd.DataFrame:
+        """The shared activities table: live rows sorted by time, then lead id (``ids`` by lead position;
+        ``id_rank``: their :func:`~leadsim.simulation.records.ranks`, if known)."""
         self.flush()
         rows = np.flatnonzero(self.live)
-        # position order is id order for the zero-padded ids of lead_table (below a million leads)
-        big = len(ids) >= 1_000_000
-        if not big:
-            rows = rows[np.lexsort((self.lead[rows], self.t[rows]))]
-
-        def strings(codes, names):  # code -1 -> missing; Arrow takes the strings from the vocabulary
-            vocab = pa.array([str(x) for x in names], pa.large_string())
-            return pd.array(vocab.take(pa.array(codes, mask=codes < 0)), dtype="str")
-
-        out = pd.DataFrame({"lead_id": strings(self.lead[rows], ids),
-                            "activity": strings(self.act[rows], self.act_vocab),
-                            "at": pd.array(base + self.t[rows].astype("timedelta64[ns]"), dtype="datetime64[ns]"),
-                            "detail": strings(self.det[rows], self.det_vocab)})
-        return out.sort_values(["at", "lead_id"], kind="stable", ignore_index=True) if big else out
+        rank = ranks(ids) if id_rank is None else id_rank
+        rows = rows[np.lexsort((rank[self.lead[rows]], self.t[rows]))]
+        return pd.DataFrame({"lead_id": labels(self.lead[rows], ids),
+                             "activity": labels(self.act[rows], self.act_vocab),
+                             "at": pd.array(base + self.t[rows].astype("timedelta64[ns]"), dtype="datetime64[ns]"),
+                             "detail": labels(self.det[rows], self.det_vocab)})
