@@ -309,11 +309,7 @@ class Model:
         self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
         # each lead's next MQL moment, from scoring's engine on the stream (see leadsim.simulation.moments)
         self.mq = mq = Moments(d, self.stream, self.fit, self.created_ns, self.start, self.horizon_ns, self.epoch_ns)
-        if n:
-            everyone = np.arange(n)
-            start = mq.first_chance(everyone, 0)
-            able = np.flatnonzero(start < _BIG)
-            mq.store(everyone, mq.batch(able, self.horizon_ns - 1, start[able]), self.episode)
+        mq.refresh(np.arange(n), 0, self.episode)
 
         # people
         self.sdr_queue = WorkQueue(env)
@@ -442,9 +438,7 @@ class Model:
         redo = np.unique(np.asarray(redo, np.int64))
         redo = redo[~self.ep_mql[redo] & ~self.closed[redo]]
         if len(redo):
-            start = self.mq.first_chance(redo, t0)
-            able = start < _BIG
-            self.mq.store(redo, self.mq.batch(redo[able], self.horizon_ns - 1, start[able]), self.episode)
+            self.mq.refresh(redo, t0, self.episode)
         nm = self.mq.next
         current = (nm["episode"] == self.episode) & ~self.ep_mql & ~self.closed
         due = np.flatnonzero(current & (nm["t"] >= t0) & (nm["t"] < t1))

@@ -18,9 +18,12 @@ moments that cannot reach the threshold.
 ...         object), "detail": np.array([None, None], object), "nurture": np.zeros(2, bool), "pick": np.zeros(2)}
 >>> m = Moments(d, Stream(acts, 2, {}), np.array([20.0, 90.0]), np.array([0, day]), pd.Timestamp("2026-01-05"),
 ...             28 * day, 7 * day)
->>> ev = m.batch(np.arange(2), 28 * day - 1, 0)
->>> ev[["lead", "t_ns", "reason"]].to_dict("records")
-[{'lead': 0, 't_ns': 86400000000000, 'reason': 'hot'}]
+>>> ev = m.moments(np.arange(2), 28 * day - 1, 0)
+>>> ev["lead"].tolist(), ev["t_ns"].tolist(), ev["reason"].tolist()
+([0], [86400000000000], ['hot'])
+>>> m.refresh(np.arange(2), 0, np.zeros(2, np.int64))  # what a run keeps: each lead's next moment
+>>> m.next["t"].tolist() == [day, np.iinfo(np.int64).max]
+True
 """
 
 from __future__ import annotations
@@ -192,8 +195,16 @@ class Moments:
             return np.minimum(rule.points * weight, np.inf if rule.cap is None else rule.cap)
         return np.where(weight >= (rule.min_count if rule.mode == "at_least" else 1), rule.points, 0.0)
 
-    def store(self, cand: np.ndarray, ev, episode: np.ndarray) -> None:
-        """Keep each candidate's first MQL moment of ``ev`` (:meth:`batch`; none: ``_BIG``) for its current episode."""
+    def refresh(self, cand: np.ndarray, since, episode: np.ndarray) -> None:
+        """Work out the next MQL moment (``next``) of the leads ``cand`` from ``since`` on, in their current
+        ``episode``: the engine scores only the leads, and moments, the bound leaves a chance."""
+        start = self.first_chance(cand, since)
+        able = start < _BIG
+        self.store(cand, self.moments(cand[able], self.horizon_ns - 1, start[able]), episode)
+
+    def store(self, cand: np.ndarray, ev: dict[str, np.ndarray], episode: np.ndarray) -> None:
+        """Keep each candidate's first MQL moment of ``ev`` (:meth:`moments`; none: ``_BIG``) for its current
+        episode."""
         nm = self.next
         nm["t"][cand] = _BIG
         nm["episode"][cand] = episode[cand]
@@ -205,14 +216,6 @@ class Moments:
         nm["trigger"][i] = np.asarray(ev["trigger"], object)[first]
         nm["score"][i] = np.asarray(ev["score"], float)[first]
 
-    def batch(self, cand, until_ns: int, since) -> pd.DataFrame:
-        """The MQL moments from ``since`` (per lead, or one time for all) on of the leads at positions ``cand``.
-
-        Columns ``lead``, ``t_ns``, ``reason``, ``trigger``, ``score``, sorted
-        by time, then lead: :meth:`moments` as a table.
-        """
-        return pd.DataFrame(self.moments(cand, until_ns, since))
-
     def at(self, lead: int, t_ns: int) -> list[tuple[str, str | None, float]]:
         """(reason, trigger, score) of lead ``lead`` becoming an MQL exactly at ``t_ns`` (a recycle), if it does."""
         ev = self.moments(np.array([lead]), t_ns + 1, t_ns)
@@ -220,7 +223,8 @@ class Moments:
                 for k in np.flatnonzero(ev["t_ns"] == t_ns).tolist()]
 
     def moments(self, cand, until_ns: int, since) -> dict[str, np.ndarray]:
-        """:meth:`batch` as arrays, without a table (a recycle asks for one lead).
+        """The MQL moments from ``since`` (per lead, or one time for all) on of the leads at positions ``cand``:
+        arrays ``lead``, ``t_ns``, ``reason``, ``trigger``, ``score``, sorted by time, then lead.
 
         ``mql_events`` checks the score at creation and at every activity; the
         run only needs the moments from ``since`` on, and none of the
