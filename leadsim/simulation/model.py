@@ -65,7 +65,7 @@ from leadsim.simulation.clocks import INF, WorkTime
 from leadsim.simulation.curves import ResponseCurve, adjust
 from leadsim.simulation.moments import Moments
 from leadsim.simulation.records import Recorder, labels, ranks, strings
-from leadsim.simulation.reps import Item, Rep, WorkQueue
+from leadsim.simulation.reps import Item, Rep, WorkQueue, succeed_at
 from leadsim.simulation.scenario import Scenario
 from leadsim.simulation.stream import Stream
 
@@ -125,11 +125,7 @@ def start_patience(env: simpy.Environment, queue: WorkQueue, item: Item, minutes
 
 def _late(env: simpy.Environment, delay: float = 0.0) -> simpy.Event:
     """An event ``delay`` from now, processed after every normal event at that time (the SLA tie rule)."""
-    ev = env.event()
-    ev._ok = True
-    ev._value = None
-    env.schedule(ev, priority=2, delay=delay)
-    return ev
+    return succeed_at(env, env.event(), delay, priority=2)
 
 
 # --------------------------------------------------------------------------- queueing mode

@@ -37,7 +37,16 @@ import simpy
 
 from leadsim.simulation.clocks import INF, WorkTime
 
-__all__ = ["Item", "Rep", "WorkQueue"]
+__all__ = ["Item", "Rep", "WorkQueue", "succeed_at"]
+
+
+def succeed_at(env: simpy.Environment, ev: simpy.Event, delay: float = 0.0,
+               priority: int = simpy.core.NORMAL) -> simpy.Event:
+    """``ev.succeed()``, but processed ``delay`` from now (SimPy's own ``succeed`` is always now); ``priority``
+    2 puts it after every normal event at that time."""
+    ev._ok, ev._value = True, None
+    env.schedule(ev, priority=priority, delay=delay)
+    return ev
 
 
 class Item:
@@ -139,8 +148,7 @@ class Rep:
         at = self.env.now if self.shift is None else self.shift.next_open(self.env.now)
         if at == INF:
             return False
-        ev._ok, ev._value = True, None  # succeed(), but possibly later
-        self.env.schedule(ev, delay=at - self.env.now)
+        succeed_at(self.env, ev, at - self.env.now)
         return True
 
     def work(self, minutes: float) -> simpy.Timeout:
