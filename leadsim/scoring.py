@@ -82,6 +82,7 @@ True
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 from collections.abc import Sequence
@@ -940,7 +941,7 @@ class _Decayed:
             part2 = cum[prev] - np.where(a2 > seg_start[prev], cum[np.maximum(a2 - 1, 0)], 0.0)
             total[two] += part2 * np.exp2((anchor[prev] - t2) / h[prev])
         cuts = np.searchsorted(has, np.arange(len(self.first) + 1) * n_q)
-        return [(has[i:k] - r * n_q, total[i:k]) for r, (i, k) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))]
+        return [(has[i:k] - r * n_q, total[i:k]) for r, (i, k) in enumerate(itertools.pairwise(cuts.tolist()))]
 
 
 _MOMENTS_AT_ONCE = 1 << 16  # moments scored together (rule x moment arrays stay small)
@@ -1117,7 +1118,8 @@ class _MqlPlan:
         old = [-1 if h is None else query(r, 2 + offsets.index(_chunk_ns(h)))
                for r, h in zip(everything, half_life, strict=True)]
         return cls(definition, np.array(act_ok, bool).reshape(len(looks), len(act_uniques) + 1),
-                   np.array(det_ok, bool).reshape(len(looks), len(det_uniques) + 1), offsets, np.array(list(queries), np.int64).reshape(-1, 2), lo, hi, old, half_life)
+                   np.array(det_ok, bool).reshape(len(looks), len(det_uniques) + 1), offsets,
+                   np.array(list(queries), np.int64).reshape(-1, 2), lo, hi, old, half_life)
 
 
 def _mql_core(plan: _MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts: _Activities,

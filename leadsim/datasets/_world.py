@@ -264,7 +264,8 @@ def make_leads(rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Ti
 
     def count(values: np.ndarray, share: float) -> pd.arrays.IntegerArray:
         gone = missing(share)
-        return pd.arrays.IntegerArray(np.where(gone, 1, values).astype(np.int64), gone)  # 1 under the mask, as pd.array() of objects
+        # 1 under the mask, as pd.array() of objects left there
+        return pd.arrays.IntegerArray(np.where(gone, 1, values).astype(np.int64), gone)
 
     leads = pd.DataFrame({
         "lead_id": lead_ids(n),

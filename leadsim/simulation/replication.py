@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from leadsim._progress import tqdm
 
+from leadsim._progress import tqdm
 from leadsim.errors import ScenarioError
 from leadsim.simulation.scenario import Scenario, build
 
