@@ -93,7 +93,7 @@ def baseline_loop(tables, definition, n: int, half_life: float) -> float:
     out = tables["outcomes"].sample(n, random_state=1)
     leads = tables["leads"].set_index("lead_id", drop=False)
     acts = tables["activities"]
-    by_lead = {k: g for k, g in acts[acts["lead_id"].isin(set(out["lead_id"]))].groupby("lead_id")}
+    by_lead = dict(acts[acts["lead_id"].isin(set(out["lead_id"]))].groupby("lead_id"))
     empty = acts.iloc[:0]
     t = time.perf_counter()
     for row in out.itertuples(index=False):

@@ -6,67 +6,27 @@
 Each synthetic lead enters Name, then Lead (a hand-off watched by the
 ``response`` clock), then Sales Lead (a hand-off watched by ``touch`` and
 ``process``), then most leave for Opportunity, Target (recycle) or
-Disqualified; so ``--leads N`` gives 2N hand-offs.  ``naive_audit`` is the
-named baseline: a plain per-hand-off Python loop (also the reference the tests
-check :func:`leadsim.sla.audit` against).  Last line: ``audit seconds: X.XX``.
+Disqualified; so ``--leads N`` gives 2N hand-offs.  ``naive_audit`` (from
+``tests/reference_sla.py``, the reference the tests check :func:`leadsim.sla.audit`
+against) is the named baseline: a plain per-hand-off Python loop.  Last line: ``audit seconds: X.XX``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from leadsim.calendar import BusinessCalendar
-from leadsim.definition import LeadDefinition, load_definition
+from leadsim.definition import load_definition
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for its tests' reference audit
+from tests.reference_sla import naive_audit
 
 _MIN = 60_000_000_000
-
-
-def naive_audit(log: pd.DataFrame, touches: pd.DataFrame, definition: LeadDefinition, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Per-hand-off Python loop: the slow obvious SLA audit (``lead_id, clock, level, due_at``).
-
-    ``log`` must be sorted by lead and time (``validate_stage_log`` output).
-    """
-    cal = BusinessCalendar.from_definition(definition)
-    f = definition.funnel
-    visits: dict[str, list[tuple[str, pd.Timestamp, object]]] = defaultdict(list)
-    for lead, stage, at, owner in zip(log["lead_id"], log["stage"], log["at"], log["owner"], strict=True):
-        vs = visits[lead]
-        if vs and vs[-1][0] == stage:
-            continue  # a re-assignment, not a new visit
-        vs.append((stage, at, None if pd.isna(owner) else owner))
-    touched: dict[str, list[tuple[pd.Timestamp, object]]] = defaultdict(list)
-    by = touches["by"] if "by" in touches.columns else [None] * len(touches)
-    for lead, at, who in zip(touches["lead_id"], touches["at"], by, strict=True):
-        touched[lead].append((at, None if pd.isna(who) else who))
-    out = []
-    for lead, vs in visits.items():
-        for i, (stage, start, owner) in enumerate(vs):
-            for clock in definition.sla.clocks:
-                if clock.stage != stage:
-                    continue
-                stops = [at for s, at, _ in vs[i + 1 :] if s == clock.stage][:1]
-                for ev in clock.stop_on:
-                    if ev == "touch":
-                        stops += [at for at, who in touched[lead] if at >= start and (owner is None or who is None or who == owner)]
-                    elif ev == "leave_stage":
-                        stops += [at for s, at, _ in vs[i + 1 : i + 2]]
-                    elif ev == "recycle":
-                        stops += [vs[j][1] for j in range(i + 1, len(vs)) if vs[j][0] == f.recycle.to and vs[j - 1][0] in f.recycle.from_]
-                    else:
-                        stops += [at for s, at, _ in vs[i + 1 :] if s == ev]
-                stop = min(stops) if stops else pd.Timestamp.max
-                for level, lv in enumerate(clock.levels):
-                    due = cal.add(pd.Timestamp(start), lv.offset, clock.unit, clock.wall_clock)
-                    if due < stop and due <= as_of:
-                        out.append((lead, clock.id, level, due))
-    res = pd.DataFrame(out, columns=["lead_id", "clock", "level", "due_at"])
-    res["due_at"] = res["due_at"].astype("datetime64[ns]")
-    return res.sort_values(["lead_id", "clock", "level", "due_at"]).reset_index(drop=True)
 
 
 def make_data(n_leads: int, n_touches: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

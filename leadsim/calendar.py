@@ -257,7 +257,7 @@ class BusinessCalendar:
 
     def _add_minutes_ns(self, ns: np.ndarray, m: float, opened: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         day, tod, nat = opened if opened is not None else self._next_open_ns(ns)
-        add = int(round(m * _NS_PER_MIN))
+        add = round(m * _NS_PER_MIN)
         rest_today = self._close_ns - tod
         fits = add <= rest_today
         over = np.maximum(add - rest_today, 0)
@@ -273,8 +273,8 @@ class BusinessCalendar:
 
     def working_minutes_between(self, a: Any, b: Any) -> Any:
         """Working minutes in ``[a, b)``; negative when ``b`` is before ``a``; NaN with a NaT."""
-        na, back_a = self._to_ns(a)
-        nb, back_b = self._to_ns(b)
+        na, _back_a = self._to_ns(a)
+        nb, _back_b = self._to_ns(b)
         if na.shape != nb.shape and na.size != 1 and nb.size != 1:
             raise DataError(f"cannot pair {na.size} start times with {nb.size} end times", where="calendar")
         res = (self._position_ns(nb) - self._position_ns(na)) / _NS_PER_MIN
@@ -314,7 +314,7 @@ class BusinessCalendar:
         if wall_clock:
             ns, back = self._to_ns(t)
             step = {"days": _NS_PER_DAY, "hours": 60 * _NS_PER_MIN, "minutes": _NS_PER_MIN}[unit]
-            out = ns + int(round(offset * step))
+            out = ns + round(offset * step)
             out[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
             return back(out)
         if unit == "days":

@@ -21,6 +21,7 @@ definition file is ever run as Python.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import os
 import re
@@ -339,7 +340,7 @@ def _check_bands(v: dict[str, float | None], what: str) -> dict[str, float | Non
     bounds = list(v.values())
     if bounds[-1] is not None or any(b is None for b in bounds[:-1]):
         raise ValueError(f"{what}: give each band its lower bound, best first, and the last band null (everything below)")
-    if any(a <= b for a, b in zip(bounds[:-2], bounds[1:-1], strict=True)):
+    if any(a <= b for a, b in itertools.pairwise(bounds[:-1])):
         raise ValueError(f"{what}: lower bounds {bounds[:-1]} must fall strictly from the best band down")
     return v
 
@@ -526,7 +527,7 @@ class SlaClock(_Model):
         if not self.levels:
             raise ValueError(f"clock {self.id!r} needs at least one level")
         offs = [lv.offset for lv in self.levels]
-        if any(b <= a for a, b in zip(offs, offs[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(offs)):
             raise ValueError(f"clock {self.id!r}: level offsets {offs} must be strictly increasing")
         if not self.stop_on:
             raise ValueError(f"clock {self.id!r} needs at least one stop_on event")
@@ -787,7 +788,7 @@ def read_yaml(path: str | os.PathLike[str], what: str = "YAML file") -> Any:
     if not text.strip():
         raise InputFileError(f"the {what} is empty", where=str(p))
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
+        return yaml.load(text, Loader=_YAML_LOADER)  # a safe loader (libyaml's when present)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

@@ -108,6 +108,7 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
     import matplotlib.pyplot as plt
 
     from leadsim.plots.scoring import plot_grade_engagement, plot_score_distribution
+    from leadsim.points import sort_table
     from leadsim.scoring import contributions, explain, score
 
     d = ctx.definition
@@ -122,13 +123,13 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
     plot_grade_engagement(scores, grades=list(d.thresholds.fit_grades), engagement=list(d.thresholds.engagement),
                           ax=axes[1])
     rep.figure("scores", fig, title="Scores by grade; fit grade x engagement")
-    top = scores.sort_values(["priority", "score"], ascending=False).head(15).reset_index()
+    top = sort_table(scores, ["priority", "score"], ascending=False, ties="lead_id").head(15).reset_index()
     rep.table("scores", scores.reset_index(), title="Top leads by priority and score (all leads in scores.csv)",
               show=top)
     best = top["lead_id"].iloc[0]
     rep.table("explain_top_lead", explain(best, parts, d), title=f"Why {best} scores highest", save=False)
     rep.data("scoring_summary", {"as_of": ctx.as_of, "leads": len(scores), "mql": n_mql, "hot": n_hot,
-                                 "grades": scores["grade"].value_counts().sort_index().to_dict()})
+                                 "grades": scores["grade"].value_counts().sort_index(kind="stable").to_dict()})
 
 
 def step_funnel(ctx: DemoContext, rep: Report) -> None:
@@ -181,7 +182,7 @@ def step_sla(ctx: DemoContext, rep: Report) -> None:
     rep.table("sla_first_touch", s["time_to_first_touch"], title="Time to first touch (working hours)")
     rep.table("sla_escalations_by_owner", s["escalations_by_owner"], title="Escalations per owner")
     rep.table("sla_alerts", res.alerts, title="Alerts (first rows)", max_rows=10)
-    rep.data("sla_summary", {k: v for k, v in s.items()})
+    rep.data("sla_summary", dict(s.items()))
 
 
 #: The demo's what-if sweep: SDR headcount x the SDR's first-touch window (working minutes).

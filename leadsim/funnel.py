@@ -28,10 +28,10 @@ over leads.
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
-
-import re
 
 import numpy as np
 import pandas as pd
@@ -366,7 +366,7 @@ def snapshot(log: pd.DataFrame, at: Any, definition: LeadDefinition | None = Non
     owners = df[df["at"] <= t].groupby("lead_id", sort=True)["owner"].last()
     out = last.set_index("lead_id")[["stage", "at"]].rename(columns={"at": "since"})
     out["owner"] = owners.reindex(out.index)
-    return out.sort_index()
+    return out.sort_index(kind="stable")
 
 
 # --------------------------------------------------------------------------- waterfall
@@ -488,7 +488,7 @@ def waterfall(
     after = suffix.groupby(v["lead_id"]).shift(-1).fillna(-1.0)
     firsts = pd.DataFrame({"lead_id": v["lead_id"], "stage": v["stage"], "after": after}).drop_duplicates(["lead_id", "stage"])
     best_after = firsts.pivot(index="lead_id", columns="stage", values="after").reindex(index=first.index, columns=f.stage_ids)
-    for a, b in zip(main, main[1:], strict=False):
+    for a, b in itertools.pairwise(main):
         per_lead[f"converted_{b.id}"] = (best_after[a.id] >= rank[b.id]).to_numpy()
     entered_here = pd.crosstab(first.index, first["stage"]).reindex(columns=f.stage_ids, fill_value=0).add_prefix("here_")
     per_lead = per_lead.join(entered_here.reindex(first.index, fill_value=0) > 0)
@@ -498,7 +498,7 @@ def waterfall(
     size = per_lead.groupby("_g", sort=True).size()
 
     rows = []
-    prev_of = {b.id: a.id for a, b in zip(main, main[1:], strict=False)}
+    prev_of = {b.id: a.id for a, b in itertools.pairwise(main)}
     for g in sums.index:
         for s in [*main, *exits]:
             reached = int(sums.at[g, s.id])

@@ -483,7 +483,7 @@ def _read_csv(path: Path, sep: str, encoding: str) -> pd.DataFrame:
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding, engine="pyarrow")
     except UnicodeDecodeError:
         raise
-    except Exception:  # noqa: BLE001 - pyarrow's own error types; the slower parser below explains the problem
+    except Exception:
         pass
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)

@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from leadsim.display import for_people, number_text
 from leadsim.errors import InputFileError
 
 __all__ = ["Report", "check_replaceable"]
@@ -110,12 +111,15 @@ class Report:
 
     def table(self, name: str, df: pd.DataFrame | pd.Series, *, title: str = "", max_rows: int = 30,
               index: bool = False, save: bool = True, show: pd.DataFrame | None = None) -> None:
-        """Show a table (first ``max_rows`` rows, or ``show``) and save it whole as ``name.csv``."""
+        """Show a table (first ``max_rows`` rows, or ``show``) and save it whole as ``name.csv``.
+
+        Both are for people: numbers are rounded with :func:`leadsim.display.for_people`.
+        """
         if isinstance(df, pd.Series):
             df = df.to_frame()
         if save:
-            self.files[f"{name}.csv"] = df.to_csv(index=index).encode()
-        shown = (show if show is not None else df).head(max_rows)
+            self.files[f"{name}.csv"] = for_people(df).to_csv(index=index).encode()
+        shown = for_people((show if show is not None else df).head(max_rows))
         self.blocks.append(_Block("table", (shown, index, len(df)), title))
 
     def figure(self, name: str, fig: Any, *, title: str = "", caption: str = "") -> None:
@@ -130,10 +134,11 @@ class Report:
         self.blocks.append(_Block("figure", (png, caption), title))
 
     def data(self, name: str, obj: Any) -> None:
-        """Save a JSON-able result as ``name.json`` (not shown on the page)."""
+        """Save a JSON-able result as ``name.json`` (not shown on the page), numbers rounded for people."""
         from leadsim.cli._common import _plain
 
-        self.files[f"{name}.json"] = json.dumps(_plain(obj), indent=2, default=str, ensure_ascii=False).encode()
+        self.files[f"{name}.json"] = json.dumps(for_people(_plain(obj)), indent=2, default=str,
+                                                ensure_ascii=False).encode()
 
     def attach(self, name: str, content: str | bytes) -> None:
         """Save any other file (a revised definition YAML ...) in the report folder."""
@@ -163,7 +168,7 @@ class Report:
                 parts.append(f"<pre>{html.escape(b.payload)}</pre>")
             elif b.kind == "table":
                 df, index, total = b.payload
-                parts.append(df.to_html(index=index, border=0, na_rep="", float_format=lambda x: f"{x:,.3g}"))
+                parts.append(df.to_html(index=index, border=0, na_rep="", float_format=number_text))
                 if total > len(df):
                     parts.append(f"<p><em>First {len(df)} of {total:,} rows; all rows in the CSV beside this page.</em></p>")
             elif b.kind == "figure":

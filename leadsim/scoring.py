@@ -38,6 +38,11 @@ category and text values as strings (exactly), numbers as numbers.
 * is_hot: a hot-trigger activity in ``(as_of - window_days, as_of]``;
   ``hot_reason`` the label of the first such trigger in definition order.
   is_mql: ``score >= thresholds.mql`` or is_hot.
+* Every comparison of points with a bound (threshold, grade and engagement
+  bands, star percentiles, flame bands) allows
+  :data:`leadsim.points.POINTS_TOLERANCE` (a millionth of a point), so float
+  noise never flips a lead from one machine to the next; ``explain`` orders
+  equal points by rule id.
 * priority (Marketo-style stars, dynamic): with ``p, q`` the
   ``priority_percentiles`` of the scores of the leads scored (linear
   interpolation), ``1 + (score > p) + (score > q)``.
@@ -97,6 +102,7 @@ import pyarrow.compute as pc
 
 from leadsim.definition import BehaviourRule, Condition, DetailFilter, HotTrigger, LeadDefinition
 from leadsim.errors import DataError, DefinitionError, SchemaError
+from leadsim.points import at_or_over, over, sort_table
 
 __all__ = ["contributions", "explain", "mql_events", "required_columns", "rule_matches", "score"]
 
@@ -608,7 +614,7 @@ def _bands(x: np.ndarray, bands: dict[str, float | None]) -> np.ndarray:
     names = list(bands)
     out = np.full(len(x), names[-1], dtype=object)
     for name in reversed(names[:-1]):
-        out[x >= bands[name]] = name
+        out[at_or_over(x, bands[name])] = name
     return out
 
 
@@ -643,7 +649,7 @@ def score(
 
     if n:
         lo, hi = np.percentile(total, list(th.priority_percentiles))
-        priority = 1 + (total > lo).astype(np.int64) + (total > hi).astype(np.int64)
+        priority = 1 + over(total, lo).astype(np.int64) + over(total, hi).astype(np.int64)
     else:
         priority = np.zeros(0, np.int64)
 
@@ -653,7 +659,7 @@ def score(
     _behaviour_matrix(p.acts, definition, earlier, cut_then, then)
     beh_then = then.sum(axis=0)
     gain = beh - beh_then
-    urgency = np.searchsorted(np.asarray(th.urgency.bands, float), gain, side="right").astype(np.int64)
+    urgency = at_or_over(gain[:, None], np.asarray(th.urgency.bands, float)[None, :]).sum(axis=1).astype(np.int64)
 
     return pd.DataFrame(
         {
@@ -663,7 +669,7 @@ def score(
             "grade": pd.array(grade, dtype="string"),
             "engagement": pd.array(engagement, dtype="string"),
             "segment": segment.array,
-            "is_mql": (total >= th.mql) | (hot >= 0),
+            "is_mql": at_or_over(total, th.mql) | (hot >= 0),
             "is_hot": hot >= 0,
             "hot_reason": hot_reason,
             "priority": priority,
@@ -734,8 +740,8 @@ def explain(lead_id: str, contributions: pd.DataFrame, definition: LeadDefinitio
     if isinstance(row, pd.DataFrame):
         row = row.iloc[0]
     row = row.astype(float)
-    pos = row[row > 0].sort_values(ascending=False, kind="stable").head(n)
-    neg = row[row < 0].sort_values(ascending=True, kind="stable").head(n)
+    pos = sort_table(row[row > 0], ascending=False).head(n)
+    neg = sort_table(row[row < 0], ascending=True).head(n)
     parts = pd.concat([pos, neg])
     return pd.DataFrame(
         {
@@ -1180,7 +1186,7 @@ def _mql_core(plan: _MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts:
         sl = slice(a, a + _MOMENTS_AT_ONCE)
         total[sl], hot[sl] = _score_moments(plan, total[sl], prefix, bounds[:, sl], decayed, m_t[sl])
 
-    mql = np.flatnonzero((total >= definition.thresholds.mql) | (hot >= 0))
+    mql = np.flatnonzero(at_or_over(total, definition.thresholds.mql) | (hot >= 0))
     new = np.ones(len(mql), bool)
     new[1:] = (m_lead[mql][1:] != m_lead[mql][:-1]) | (episode[mql][1:] != episode[mql][:-1])
     ev = mql[new]

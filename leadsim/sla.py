@@ -48,6 +48,7 @@ the level's offset in days), in the definition's language.
 
 from __future__ import annotations
 
+import itertools
 import math
 import string
 from dataclasses import dataclass, field
@@ -61,7 +62,8 @@ import pyarrow.compute as pc
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock, load_definition
 from leadsim.errors import DataError, DefinitionError, SchemaError
-from leadsim.funnel import _CodedLog, _coded_log, _id_ints, _normalise_stages, _to_local, _visits, validate_stage_log
+from leadsim.funnel import _coded_log, _CodedLog, _id_ints, _normalise_stages, _to_local, _visits, validate_stage_log
+from leadsim.points import sort_table
 from leadsim.scoring import _timestamp
 
 __all__ = ["AuditResult", "audit", "handoffs_from_log", "schedule"]
@@ -89,7 +91,7 @@ def _check_clocks(definition: LeadDefinition) -> list[SlaClock]:
         for i, o in enumerate(offs):
             if not (isinstance(o, int | float) and math.isfinite(o) and o >= 0):
                 raise DefinitionError(f"level {i} has offset {o!r}; offsets must be zero or more", where=where)
-        if any(b <= a for a, b in zip(offs, offs[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(offs)):
             raise DefinitionError(f"level offsets {offs} are out of order; they must strictly increase", where=where)
         if c.stage not in ids:
             raise DefinitionError(f"unknown stage {c.stage!r}; known: {sorted(ids)}", where=f"sla.clocks.{c.id}.stage")
@@ -111,11 +113,11 @@ def _lead_info(leads: pd.DataFrame | None, scores: Any) -> pd.DataFrame:
     if leads is not None:
         if "lead_id" not in leads.columns:
             raise SchemaError("the leads table needs a lead_id column", where="leads")
-        l = leads.drop_duplicates("lead_id").set_index("lead_id")
-        l.index = l.index.astype("string")
-        info = pd.DataFrame(index=l.index)
-        info["company"] = l["company"].astype("string") if "company" in l.columns else pd.NA
-        info["source"] = l["source"].astype("string") if "source" in l.columns else pd.NA
+        known = leads.drop_duplicates("lead_id").set_index("lead_id")
+        known.index = known.index.astype("string")
+        info = pd.DataFrame(index=known.index)
+        info["company"] = known["company"].astype("string") if "company" in known.columns else pd.NA
+        info["source"] = known["source"].astype("string") if "source" in known.columns else pd.NA
         info["score"] = np.nan
     if scores is not None:
         if isinstance(scores, pd.DataFrame):
@@ -280,7 +282,7 @@ def _recipient_table(texts: _Texts, clock: SlaClock, level: int, ctx: dict[str, 
     whose parts are all missing, so it is not used here).
     """
     n = len(texts.h.owner_names)
-    cols = {who: texts._owner_table(who).to_pylist() + [None] for who in ("owner", "manager") if who in clock.levels[level].recipients}
+    cols = {who: [*texts._owner_table(who).to_pylist(), None] for who in ("owner", "manager") if who in clock.levels[level].recipients}
     const = {"leadership": ", ".join(ctx["leadership"])}
     out = []
     for i in range(n + 1):
@@ -672,7 +674,7 @@ def audit(
                 "clock": clock.id,
                 "label": clock.label or clock.id,
                 "stage": clock.stage,
-                "handoffs": int(len(pos)),
+                "handoffs": len(pos),
                 "stopped": int((stop <= as_of_ns).sum()),
                 "running": int((stop > as_of_ns).sum()),
             }
@@ -703,8 +705,8 @@ def audit(
     esc_owner, esc_manager = _escalations(h, clocks, fired_parts, ctx)
     summary = {
         "as_of": pd.Timestamp(as_of),
-        "n_handoffs": int(len(hpos)),
-        "n_alerts": int(len(alerts)),
+        "n_handoffs": len(hpos),
+        "n_alerts": len(alerts),
         "handoffs": pd.DataFrame(per_clock, columns=["clock", "label", "stage", "handoffs", "stopped", "running"]),
         "levels": pd.DataFrame(level_rows, columns=["clock", "level", "offset", "unit", "due_by_as_of", "stopped_before", "fired", "breach_rate"]),
         "time_to_first_touch": pd.DataFrame(ttf_rows, columns=["clock", "handoffs", "touched", "touched_share", "median_hours", "p80_hours", "p95_hours"]),
@@ -722,7 +724,7 @@ def _ttf_row(clock: SlaClock, start: np.ndarray, touch: np.ndarray, cal: Busines
     q = np.quantile(hours, [0.5, 0.8, 0.95]) if len(hours) else [np.nan] * 3
     return {
         "clock": clock.id,
-        "handoffs": int(len(start)),
+        "handoffs": len(start),
         "touched": int(touched.sum()),
         "touched_share": float(touched.mean()) if len(start) else float("nan"),
         "median_hours": float(q[0]),
@@ -746,7 +748,7 @@ def _escalations(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, in
             counts[1] += b
         if level == len(clocks[ci].levels) - 1:
             counts[2] += b
-    names = pd.Series(list(pd.Index(h.owner_names).astype("string")) + [pd.NA], dtype="string")
+    names = pd.Series([*list(pd.Index(h.owner_names).astype("string")), pd.NA], dtype="string")
     managers: pd.Series = ctx["managers"]
     mgr = pd.Series(managers.reindex(names).to_numpy() if len(managers) else pd.NA, index=names.index, dtype="string")
     per_owner = pd.DataFrame({"alerts": counts[0], "escalations": counts[1], "top_level_alerts": counts[2]})
@@ -759,5 +761,5 @@ def _escalations(h: _Handoffs, clocks: list[SlaClock], fired: list[tuple[int, in
             continue
         k = key.fillna("(none)").to_numpy()[have]
         agg = per_owner[have].groupby(k).sum().rename_axis(who).reset_index()
-        out.append(agg.sort_values(["escalations", "alerts"], ascending=False, kind="stable").reset_index(drop=True)[cols])
+        out.append(sort_table(agg, ["escalations", "alerts"], ascending=False, ties=who).reset_index(drop=True)[cols])
     return out[0], out[1]

@@ -1,13 +1,13 @@
 """Build (and run) the step notebooks from this one reviewable source.
 
     python notebooks/_build.py              # write every notebook, unexecuted
-    python notebooks/_build.py --execute    # write and run them in place (outputs stored for nbval)
+    python notebooks/_build.py --execute    # write and run them in place (outputs stored for the notebook test)
     python notebooks/_build.py --execute 03 # only the notebooks whose name starts with 03
 
 Each notebook is a list of cells: ``md(...)`` for text, ``code(...)`` for code.
 The cells only call ``leadsim``; logic belongs in the package.  Cells whose
-first line is ``# NBVAL_CHECK_OUTPUT`` print a rounded key figure that the
-notebook test (``pytest --nbval-lax``) compares with the stored output.
+first line is ``# KEY FIGURES`` print rounded key figures that the notebook test
+(``tests/test_notebooks.py``) compares with the stored output: a change detector.
 
 The leading underscore keeps pytest from collecting this file as a test; the
 ``__main__`` guard keeps ``--doctest-modules`` from building anything on import.
@@ -21,7 +21,8 @@ from pathlib import Path
 from textwrap import dedent
 
 HERE = Path(__file__).resolve().parent
-CHECK = "# NBVAL_CHECK_OUTPUT\n"
+CHECK = ("# KEY FIGURES: a change detector; tests/test_notebooks.py compares this output with the stored one.\n"
+         "# After a deliberate change: python notebooks/_build.py --execute\n")
 
 
 def md(text: str) -> tuple[str, str, list[str]]:
@@ -33,7 +34,7 @@ def code(text: str, *tags: str) -> tuple[str, str, list[str]]:
 
 
 def check(text: str) -> tuple[str, str, list[str]]:
-    """A code cell whose output nbval compares with the stored one."""
+    """A code cell whose output the notebook test compares with the stored one."""
     return ("code", CHECK + dedent(text).strip(), [])
 
 

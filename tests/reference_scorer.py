@@ -6,6 +6,7 @@ no numpy tricks, so the vectorised engine can be checked against it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -82,7 +83,7 @@ def recycles(stage_rows, definition) -> list[pd.Timestamp]:
     """Times of the recycle moves in one lead's stage log rows [(stage, at)]."""
     rows = sorted(stage_rows, key=lambda r: r[1])  # stable: ties keep their order
     out = []
-    for (prev, _), (cur, at) in zip(rows, rows[1:]):
+    for (prev, _), (cur, at) in itertools.pairwise(rows):
         if prev in definition.funnel.recycle.from_ and cur == definition.funnel.recycle.to:
             out.append(at)
     return out

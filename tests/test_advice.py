@@ -43,7 +43,7 @@ def test_no_feasible_setting_names_the_closest():
 
 def test_unknown_kpi_or_missing_column_is_a_scenario_error():
     sweep = _sweep([(1, 30, 0.5, 0.05, 0.2)])
-    with pytest.raises(ScenarioError, match="breach_rate.touch.9"):
+    with pytest.raises(ScenarioError, match=r"breach_rate\.touch\.9"):
         recommend(sweep, cost="sdr_headcount", breach_kpi="breach_rate.touch.9")
     with pytest.raises(ScenarioError, match="rep_headcount"):
         recommend(sweep, cost="rep_headcount")

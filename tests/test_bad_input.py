@@ -13,7 +13,7 @@ import yaml
 from leadsim._resources import data_path
 from leadsim.cli import main
 from leadsim.definition import LeadsimWarning, load_definition
-from leadsim.errors import DataError, DefinitionError, InputFileError, LeadsimError, MappingError, SchemaError
+from leadsim.errors import DataError, DefinitionError, InputFileError, MappingError, SchemaError
 from leadsim.io import check_references, load_mapping, read_table
 
 # Hand-made lead files carry only a few attributes; the "no column" warning is expected here.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -118,7 +117,7 @@ def test_bad_outcomes_are_clear_errors(definition):
         build_features(t, definition)
     t = _tables(definition)
     t["leads"]["company_size"] = np.nan
-    with pytest.raises(DataError, match="company_size.*missing for every"):
+    with pytest.raises(DataError, match=r"company_size.*missing for every"):
         build_features(t, definition)
 
 
@@ -135,7 +134,7 @@ class _Linear:
 
     def coefficients(self):
         rows = [{"feature": k, "level": "", "coef": v} for k, v in self.beta.items()]
-        return pd.DataFrame(rows + [{"feature": "(intercept)", "level": "", "coef": self.b0}])
+        return pd.DataFrame([*rows, {"feature": "(intercept)", "level": "", "coef": self.b0}])
 
     def decision_function(self, X):
         return self.b0 + X[list(self.beta.index)].to_numpy(float) @ self.beta.to_numpy()

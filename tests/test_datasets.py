@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import os
 
 import numpy as np
 import pandas as pd
@@ -76,11 +76,12 @@ def test_shipped_sample_matches_its_manifest(sample):
         assert content_hash(df) == manifest["tables"][name]["sha256"], f"{name} differs from MANIFEST.json"
 
 
-@pytest.mark.skipif(not os.environ.get("LEADSIM_FULL_SAMPLE"), reason="about 20 s; set LEADSIM_FULL_SAMPLE=1")
 def test_regenerating_the_sample_reproduces_the_shipped_tables(sample):
+    """data/sample is what make_history writes today, up to float noise (a change detector for the generator:
+    after a deliberate change, rewrite it with ``python -m leadsim.datasets --write data/sample --overwrite``)."""
     fresh = make_history(**SAMPLE_ARGS)
     for name, df in sample.tables().items():
-        assert_frame_equal(df, fresh.tables()[name], obj=name)
+        assert_frame_equal(df, fresh.tables()[name], obj=name, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
 def test_cli_writes_what_make_history_makes_and_never_overwrites(tmp_path):
@@ -98,7 +99,7 @@ def test_cli_writes_what_make_history_makes_and_never_overwrites(tmp_path):
     with pytest.raises(InputFileError, match="exists already"):
         write_history(expected, folder)
     (folder / "outcomes.parquet").unlink()
-    with pytest.raises(InputFileError, match="missing outcomes.parquet"):
+    with pytest.raises(InputFileError, match=r"missing outcomes\.parquet"):
         read_history(folder)
 
 
@@ -415,7 +416,7 @@ def test_tiny_histories_keep_the_invariants(n, days, seed):
     for _, g in h.stage_log.groupby("lead_id"):
         s = g["stage"].tolist()
         assert s[0] in h.definition.funnel.entry
-        assert all(m in allowed for m in zip(s, s[1:]))
+        assert all(m in allowed for m in itertools.pairwise(s))
     created = h.leads.set_index("lead_id").loc[h.activities["lead_id"], "created_at"].to_numpy()
     assert (h.activities["at"].to_numpy() >= created).all()
     assert (h.activities["at"] < end).all() and (h.stage_log["at"] < end).all()

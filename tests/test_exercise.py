@@ -261,7 +261,7 @@ def test_write_refuses_to_overwrite_and_key_round_trip(tmp_path):
     write_exercise(sample, tmp_path / "ex", force=True)
     key = read_key(tmp_path / "ex" / "key.csv")
     assert list(key.index) == list(sample["company"])
-    np.testing.assert_allclose(key["weight"], sample["weight"])
+    np.testing.assert_allclose(key["weight"], sample["weight"], atol=5e-4)  # the key shows weights to 3 decimals
     assert key["lead_id"].tolist() == sample["lead_id"].tolist()
     assert key["definition_verdict"].tolist() == sample["definition_verdict"].tolist()
 
@@ -546,13 +546,25 @@ def test_cli_sample_reports_how_many_companies_it_really_sampled(tmp_path, capsy
 
 
 def test_the_shipped_worksheets_are_what_make_exercise_writes_from_the_sample_today(tmp_path):
-    """data/exercise/ must follow the sample and the scoring: its key holds today's scores, not stale ones."""
+    """A change detector: data/exercise/ follows the sample and the scoring (its key holds today's scores).
+
+    It proves nothing about sampling itself (the tests above check that against references); it fails when
+    the shipped files go stale.  After a deliberate change regenerate them with
+    ``make_exercise('data/exercise', n=100, seed=2026, simulate=True, force=True)`` and re-execute notebook 06.
+    Scores in the key have one decimal and weights three, so they may differ by one step of rounding.
+    """
     from leadsim._resources import data_path
     from leadsim.exercise.sampling import make_exercise
 
     make_exercise(tmp_path, n=100, seed=2026, simulate=True)
     shipped = data_path("exercise")
+    rounded = {"score": 0.1, "fit_score": 0.1, "behaviour_score": 0.1, "weight": 0.001}
     for name in ("key.csv", "marketing.csv", "sales.csv"):
-        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), (
-            f"data/exercise/{name} is stale: rerun make_exercise('data/exercise', n=100, seed=2026, simulate=True, "
-            "force=True) and re-execute notebook 06")
+        new, old = pd.read_csv(tmp_path / name), pd.read_csv(shipped / name)
+        stale = f"data/exercise/{name} is stale (see this test's docstring to regenerate it)"
+        assert list(new.columns) == list(old.columns), stale
+        for col in new.columns:
+            if col in rounded:
+                np.testing.assert_allclose(new[col], old[col], rtol=0, atol=rounded[col] * 1.001, err_msg=stale)
+            else:
+                pd.testing.assert_series_equal(new[col], old[col], check_exact=False, rtol=1e-9, obj=f"{stale}: {col}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,7 +202,7 @@ def test_snapshot_conservation(definition, seed, day):
     path = wf[wf["part"] != "exit"]["stage"].tolist()
     rank = {s: i for i, s in enumerate(path)}
     conv = wf.set_index("stage")["conversion"]
-    for a, b in zip(path, path[1:], strict=False):
+    for a, b in itertools.pairwise(path):
         den = num = 0
         for _, rows in raw.sort_values("at").groupby("lead_id"):
             stages = rows["stage"].tolist()

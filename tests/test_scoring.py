@@ -105,10 +105,10 @@ def test_unknown_lead_ids_raise(definition):
 
 def test_missing_columns_raise(definition):
     leads = _leads(definition, [{"lead_id": "L1"}]).drop(columns="seniority")
-    with pytest.raises(SchemaError, match="leads.*seniority"):
+    with pytest.raises(SchemaError, match=r"leads.*seniority"):
         score(leads, None, definition, "2026-03-31")
     acts = _acts([]).drop(columns="at")
-    with pytest.raises(SchemaError, match="activities.*'at'"):
+    with pytest.raises(SchemaError, match=r"activities.*'at'"):
         score(_leads(definition, [{"lead_id": "L1"}]), acts, definition, "2026-03-31")
 
 
@@ -116,7 +116,7 @@ def test_bad_as_of_and_duplicate_leads(definition):
     leads = _leads(definition, [{"lead_id": "L1"}])
     with pytest.raises(DataError, match="as_of"):
         score(leads, None, definition, "not a date")
-    with pytest.raises(DataError, match="duplicate.*L1"):
+    with pytest.raises(DataError, match=r"duplicate.*L1"):
         score(pd.concat([leads, leads]), None, definition, "2026-01-01")
 
 
@@ -173,8 +173,8 @@ from unittest import mock  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from leadsim.definition import parse_definition  # noqa: E402
 import leadsim.scoring  # noqa: E402
+from leadsim.definition import parse_definition  # noqa: E402
 from leadsim.scoring import mql_events  # noqa: E402
 from tests.reference_scorer import reference_mql_events, reference_score  # noqa: E402
 
@@ -323,7 +323,7 @@ def tables(draw):
     )
     log_rows = []
     for lid in ids:
-        for stage, at in zip(["target", "lead", "target", "lead", "sales_lead", "target"], sorted(draw(st.lists(hours, max_size=6)))):
+        for stage, at in zip(["target", "lead", "target", "lead", "sales_lead", "target"], sorted(draw(st.lists(hours, max_size=6))), strict=False):
             log_rows.append((lid, stage, at))
     log = pd.DataFrame(
         {
@@ -373,7 +373,7 @@ def test_mql_events_agree_with_reference(definition, data, key_bits, known_fit):
         got = mql_events(leads, acts, d, until, stage_log=log, fit_points=fit)
     ref = sorted(ref, key=lambda e: (e["at"], e["lead_id"]))
     assert len(got) == len(ref), (got, ref)
-    for g, r in zip(got.to_dict("records"), ref):
+    for g, r in zip(got.to_dict("records"), ref, strict=False):
         assert (g["lead_id"], g["at"], g["reason"]) == (r["lead_id"], r["at"], r["reason"])
         assert (None if pd.isna(g["trigger"]) else g["trigger"]) == r["trigger"]
         assert math.isclose(g["score"], r["score"], abs_tol=1e-9)

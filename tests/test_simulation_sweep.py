@@ -70,7 +70,8 @@ def test_same_results_serial_thread_and_process_pool(base):
 
 
 def test_same_results_on_a_dask_cluster(base):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # in the test extra
+
     grid = {"sdr_headcount": [3, 4]}
     serial = sweep(base, grid, 2, executor=SerialExecutor(), progress=False)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

@@ -137,7 +137,7 @@ def _splits(features, split: str, test_size: float, n_splits: int, rng) -> list[
     if split == "time":
         if not 0 < test_size < 1:
             raise DataError(f"test_size {test_size} must lie strictly between 0 and 1", where="evaluate")
-        cut = int(round(n * (1 - test_size)))
+        cut = round(n * (1 - test_size))
         order = np.argsort(features.meta["handed_at"].to_numpy(), kind="stable")
         return [(order[:cut], order[cut:])]
     if split == "kfold":

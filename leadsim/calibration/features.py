@@ -37,7 +37,7 @@ from leadsim.definition import BehaviourRule, LeadDefinition, LeadsimWarning
 from leadsim.errors import DataError, DefinitionError, SchemaError
 from leadsim.scoring import rule_matches
 
-__all__ = ["FeatureSet", "build_features", "parse_outcome", "DEFAULT_HALF_LIVES", "CONTROL_COLUMNS"]
+__all__ = ["CONTROL_COLUMNS", "DEFAULT_HALF_LIVES", "FeatureSet", "build_features", "parse_outcome"]
 
 DEFAULT_HALF_LIVES: tuple[float, ...] = (7.0, 14.0, 21.0, 30.0, 60.0)
 CONTROL_COLUMNS = ("response_minutes_log", "owner")

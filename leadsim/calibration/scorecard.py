@@ -31,8 +31,9 @@ import pandas as pd
 
 from leadsim.definition import BehaviourRule, LeadDefinition, diff
 from leadsim.errors import DataError
+from leadsim.points import at_or_over
 
-__all__ = ["Scorecard", "recalibrate", "recommend_threshold", "scorecard", "diff_markdown"]
+__all__ = ["Scorecard", "diff_markdown", "recalibrate", "recommend_threshold", "scorecard"]
 
 _LN2 = math.log(2.0)
 
@@ -167,7 +168,7 @@ def recommend_threshold(
                 f"{curve['expected_rate'].max():.0%}", where="target_rate")
         i = ok[-1]
     else:
-        current = features.current_score.to_numpy(dtype=float) >= features.definition.thresholds.mql
+        current = at_or_over(features.current_score.to_numpy(dtype=float), features.definition.thresholds.mql)
         i = int(np.clip(np.searchsorted(cw, (w * current).sum(), side="right") - 1, 0, len(cw) - 1))
     step = max(len(curve) // 200, 1)
     return float(p_s[i]), curve.iloc[::step].reset_index(drop=True)

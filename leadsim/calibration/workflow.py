@@ -40,10 +40,17 @@ from leadsim.calibration.features import DEFAULT_HALF_LIVES, FeatureSet, build_f
 from leadsim.calibration.scorecard import diff_markdown, recalibrate, recommend_threshold, scorecard
 from leadsim.definition import LeadDefinition, LeadsimWarning, diff, write_text_atomic
 from leadsim.errors import DataError, InputFileError
+from leadsim.points import at_or_over
 
 __all__ = [
-    "Calibration", "calibrate", "conversion_below_threshold", "selection_weights",
-    "MIN_HANDOFFS", "MIN_SQLS", "HARD_MIN_HANDOFFS", "HARD_MIN_SQLS",
+    "HARD_MIN_HANDOFFS",
+    "HARD_MIN_SQLS",
+    "MIN_HANDOFFS",
+    "MIN_SQLS",
+    "Calibration",
+    "calibrate",
+    "conversion_below_threshold",
+    "selection_weights",
 ]
 
 #: Salesforce Einstein's floor: warn below it.
@@ -90,7 +97,7 @@ def conversion_below_threshold(features: FeatureSet, weights: np.ndarray | None 
     """
     meta = features.meta
     expl = (meta["handoff_reason"].astype(str) == "exploration").to_numpy() if "handoff_reason" in meta else None
-    below = features.current_score.to_numpy(dtype=float) < features.definition.thresholds.mql
+    below = ~at_or_over(features.current_score.to_numpy(dtype=float), features.definition.thresholds.mql)
     if expl is None or not (expl & below).any():
         raise DataError(
             "no exploration hand-offs below the old threshold: the conversion of leads under it cannot be "

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from leadsim.definition import LeadDefinition
+from leadsim.display import for_people
 from leadsim.errors import DataError, InputFileError
 
 
@@ -64,15 +65,15 @@ def emit(obj: Any, as_json: bool, *, title: str | None = None) -> None:
         print(f"\n{title}\n{'-' * len(title)}")
     if isinstance(obj, pd.DataFrame | pd.Series):
         with pd.option_context("display.width", 160, "display.max_columns", 30, "display.max_rows", 60):
-            print(obj.to_string())
+            print(for_people(obj).to_string())
     elif isinstance(obj, dict):
         for k, v in obj.items():
             if isinstance(v, pd.DataFrame | pd.Series):
                 emit(v, False, title=str(k))
             else:
-                print(f"{k}: {v}")
+                print(f"{k}: {for_people(v, points=k == 'score')}")
     else:
-        print(obj)
+        print(for_people(obj))
 
 
 def check_output_path(out: str | Path, inputs: list[str | Path | None], *, force: bool = False) -> Path:

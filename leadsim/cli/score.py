@@ -13,8 +13,10 @@ import pandas as pd
 
 from leadsim.cli._common import add_data_options, add_json_flag, check_output_path, emit, parse_time
 from leadsim.definition import LeadDefinition, load_definition
+from leadsim.display import for_people
 from leadsim.errors import DataError, InputFileError
 from leadsim.io import check_references, load_mapping, read_table, write_table
+from leadsim.points import sort_table
 
 SUMMARY_COLUMNS = ["company", "score", "fit_score", "behaviour_score", "grade", "engagement", "is_mql", "is_hot",
                    "hot_reason", "priority", "urgency"]
@@ -101,7 +103,7 @@ def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
                        dropna=False)
     grid.index.name, grid.columns.name = "grade", "engagement"
     company = inp.leads.set_index("lead_id")["company"] if "company" in inp.leads.columns else None
-    best = scores.sort_values("score", ascending=False, kind="stable").head(max(top, 0))
+    best = sort_table(scores, "score", ascending=False, ties="lead_id").head(max(top, 0))
     best = best.assign(company=company.reindex(best.index) if company is not None else pd.NA)
     return {
         "data": inp.origin,
@@ -136,7 +138,7 @@ def cmd_score(args: argparse.Namespace) -> int:
           f"with {s['definition']}")
     print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger); hot: {s['hot']}")
     emit(s["grade_x_engagement"], False, title="leads by fit grade (rows) and engagement (columns)")
-    emit(s["top"].round(1), False, title=f"top {len(s['top'])} leads")
+    emit(s["top"], False, title=f"top {len(s['top'])} leads")
     if out is not None:
         print(f"\nwrote {len(scores)} rows to {out}")
     return 0
@@ -185,6 +187,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"\n{r['lead_id']}: score {r['score']:.1f} (fit {r['fit_score']:.1f} + behaviour {r['behaviour_score']:.1f}), "
               f"grade {r['grade']}{r['engagement']}, {'MQL' if r['is_mql'] else 'not an MQL'}{hot}")
         f = r["factors"]
-        print(f.round(2).to_string(index=False) if len(f) else "  (no rule scores for this lead)")
+        print(for_people(f).to_string(index=False) if len(f) else "  (no rule scores for this lead)")
     return 0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from leadsim.cli._common import _plain, add_json_flag, emit
 from leadsim.definition import read_yaml
+from leadsim.display import for_people
 from leadsim.errors import InputFileError, ScenarioError
 
 
@@ -68,7 +69,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         ci = replicate(sc, args.replications, seed=args.seed, progress=not args.json)
         if args.out:
             d = _new_dir(args.out)
-            _write(d / "kpis.csv", ci.to_csv(index_label="kpi"))
+            _write(d / "kpis.csv", for_people(ci).to_csv(index_label="kpi"))
             _write(d / "kpis.json", json.dumps(_plain(ci.reset_index(names="kpi")), indent=2))
         emit(ci, args.json, title=f"{sc.name}: {args.replications} replications, 95% intervals")
         return 0
@@ -80,7 +81,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         d = _new_dir(args.out)
         for name, table in {**res.tables, "mql_events": res.mql}.items():
             _write(d / f"{name}.csv", table.to_csv(index=False))
-        _write(d / "kpis.csv", res.kpis.rename("value").to_csv(index_label="kpi"))
+        _write(d / "kpis.csv", for_people(res.kpis.rename("value")).to_csv(index_label="kpi"))
         _write(d / "kpis.json", json.dumps(_plain(summary), indent=2, ensure_ascii=False))
         summary["written_to"] = str(d)
     if args.json:
@@ -121,7 +122,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         out = sweep(sc, grid, args.replications, seed=args.seed, progress=not args.json)
     if args.out:
         d = _new_dir(args.out)
-        _write(d / "sweep.csv", out.to_csv(index=False))
+        _write(d / "sweep.csv", for_people(out).to_csv(index=False))
         _write(d / "sweep.json", json.dumps(_plain(out), indent=2))
     if args.json:
         emit(out, True)

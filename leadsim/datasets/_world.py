@@ -151,7 +151,7 @@ def creation_times(rng: np.random.Generator, source: np.ndarray, start: pd.Times
     at[ob] = days.to_numpy().astype("datetime64[ns]")[day_idx[ob]] + (rng.uniform(9, 17, ob.sum()) * 60) * MINUTE
     # events: a batch upload a few days after each trade fair, in the morning
     ev = np.flatnonzero(source == "event")
-    n_fairs = max(1, int(round(len(days) / 365 * 8)))
+    n_fairs = max(1, round(len(days) / 365 * 8))
     fair_days = np.sort(rng.choice(len(days), size=n_fairs, replace=False, p=w / w.sum()))
     upload = days.to_numpy().astype("datetime64[ns]")[fair_days] + ((9 * 60 + rng.uniform(30, 150, n_fairs)) * MINUTE)
     wd = pd.DatetimeIndex(upload).day_of_week.to_numpy()

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from leadsim.errors import SchemaError, VerdictError
+from leadsim.points import POINTS_TOLERANCE, sort_table
 
 __all__ = [
     "KEY_COLUMNS",
@@ -272,7 +274,7 @@ class AgreementReport:
 
         return {
             "reviewers": list(self.reviewers),
-            "companies": int(len(self.table)),
+            "companies": len(self.table),
             "level": self.level,
             "interval": self.interval,
             "pairs": records(self.pairs),
@@ -289,7 +291,7 @@ class AgreementReport:
 
     def to_markdown(self, *, max_rows: int = 15) -> str:
         """A readable summary for the revision meeting (GitHub-flavoured Markdown)."""
-        pct = int(round(self.level * 100))
+        pct = round(self.level * 100)
         how = "Fleiss-Cohen-Everitt standard error" if self.interval == "fce" else "bootstrap percentiles"
         lines = [f"# 100-companies exercise: {len(self.table)} companies, reviewers {', '.join(self.reviewers)}", ""]
         lines += ["## Agreement per pair", "",
@@ -297,7 +299,7 @@ class AgreementReport:
         lines += _md_table(self.pairs, floats=3)
         lines += ["", "## Weighted by sampling weight (population estimates)", ""]
         lines += _md_table(self.weighted, floats=3)
-        lines += ["", "## Left out per pair", ""] + _md_table(self.counts)
+        lines += ["", "## Left out per pair", "", *_md_table(self.counts)]
         for (a, b), m in self.confusion.items():
             lines += ["", f"### Confusion: {a} (rows) vs {b} (columns)", ""]
             lines += _md_table(m.reset_index(names=a))
@@ -496,9 +498,9 @@ def _check_key(key: pd.DataFrame) -> pd.DataFrame:
 
 
 def _drivers_text(row: pd.Series, definition: Any, n: int = 3) -> str:
-    """The ``n`` rules with the largest absolute contribution, as "label +25; label -10"."""
-    nz = row[row.abs() > 1e-9]
-    top = nz.reindex(nz.abs().sort_values(ascending=False).index[:n])
+    """The ``n`` rules with the largest absolute contribution, as "label +25; label -10"; equal ones by rule id."""
+    nz = row[row.abs() > POINTS_TOLERANCE]
+    top = nz.reindex(sort_table(nz.abs(), ascending=False).index[:n])
 
     def label(rule: str) -> str:
         if definition is None:
@@ -551,7 +553,7 @@ def _disagreements(table: pd.DataFrame, heads: list[str], key: pd.DataFrame | No
         return pd.DataFrame(columns=["company", "definition", *heads, "disagree", "drivers"])
     out = pd.DataFrame(rows)
     sort = ["_n", "score"] if "score" in out.columns else ["_n"]
-    return out.sort_values(sort, ascending=False, kind="stable").drop(columns="_n").reset_index(drop=True)
+    return sort_table(out, sort, ascending=False, ties="company").drop(columns="_n").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- suggestions
@@ -572,11 +574,11 @@ def _features(facts: pd.DataFrame, definition: Any) -> dict[tuple[str, str], pd.
             x = s.astype(float)
             if not edges:
                 qs = x.dropna().quantile([1 / 3, 2 / 3]).to_numpy()
-                edges = sorted(set(float(q) for q in qs))
+                edges = sorted({float(q) for q in qs})
             if not edges:
                 continue
             bounds = [-math.inf, *edges, math.inf]
-            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            for lo, hi in itertools.pairwise(bounds):
                 m = (x >= lo) & (x < hi)
                 if m.any():
                     label = (f"under {hi:g}" if lo == -math.inf else f"{lo:g} or more" if hi == math.inf
@@ -686,7 +688,8 @@ def _suggestions(table: pd.DataFrame, heads: list[str], key: pd.DataFrame | None
     if not rows:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(rows)
-    out = out.reindex(out["log_odds"].abs().sort_values(ascending=False, kind="stable").index).head(top)
+    out = sort_table(out.assign(_strength=out["log_odds"].abs()), "_strength", ascending=False,
+                     ties=["attribute", "index"]).drop(columns="_strength").head(top)
     head_cols = [f"log_odds_{h}" for h in heads]
     return out[[*cols[:-1], *head_cols, "text"]].reset_index(drop=True)
 

@@ -21,6 +21,7 @@ from leadsim.exercise.worksheets import (
     _replace_atomically,
     write_exercise,
 )
+from leadsim.points import POINTS_TOLERANCE, at_or_over, sort_table
 
 __all__ = [
     "BEHAVIOUR_FACTS",
@@ -187,13 +188,14 @@ def sample_companies(
         df["source"] = "unknown"
     created = pd.to_datetime(df["created_at"]) if "created_at" in df.columns else pd.Series(pd.NaT, index=df.index)
     df["_created"] = created
-    order = ["score", "_created", "lead_id"] if pick == "best" else ["_created", "score", "lead_id"]
-    df = df.sort_values(order, ascending=[False, False, True], kind="stable", na_position="last")
+    order = ["score", "_created"] if pick == "best" else ["_created", "score"]
+    df = sort_table(df, order, ascending=[False, False], ties="lead_id")
     df = df.drop_duplicates("company", keep="first")
 
     thr = float(definition.thresholds.mql)
     edges = [thr * f if math.isfinite(f) else f for f in SCORE_BANDS.values()]
-    df["band"] = pd.cut(df["score"].astype(float), bins=[*edges, math.inf], right=False,
+    # a score within POINTS_TOLERANCE below an edge counts as on it, as at_or_over does
+    df["band"] = pd.cut(df["score"].astype(float) + POINTS_TOLERANCE, bins=[*edges, math.inf], right=False,
                         labels=list(SCORE_BANDS)).astype(str)
     src = df["source"].astype("string").fillna("unknown")
     df["stratum"] = {"score": df["band"], "score_source": df["band"] + "/" + src, "source": src,
@@ -213,8 +215,8 @@ def sample_companies(
         if stratify is None:
             idx = rng.choice(len(members), size=k, replace=False)
         else:
-            members = members.assign(_s=members["source"].astype("string").fillna("")).sort_values(
-                ["_s", "score"], kind="stable").drop(columns="_s")
+            members = sort_table(members.assign(_s=members["source"].astype("string").fillna("")),
+                                 ["_s", "score"], ties="lead_id").drop(columns="_s")
             step = len(members) / k
             idx = np.floor(rng.uniform(0, step) + step * np.arange(k)).astype(int)
         chosen = members.iloc[np.sort(idx)].copy()
@@ -225,7 +227,7 @@ def sample_companies(
     if "is_mql" in out.columns:
         out["definition_verdict"] = np.where(out["is_mql"].astype(bool), "good", "not")
     else:
-        out["definition_verdict"] = np.where(out["score"] >= thr, "good", "not")
+        out["definition_verdict"] = np.where(at_or_over(out["score"], thr), "good", "not")
     facts = [a for a in _fact_attributes(definition) if a in out.columns]
     cols = ["company", "lead_id", "source", *facts]
     result = out[cols].copy()

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadsim.display import POINTS_DIGITS, RATE_DIGITS
 from leadsim.errors import DataError, InputFileError, SchemaError, VerdictError
 from leadsim.exercise.agreement import KEY_COLUMNS, VERDICT_WORDS, _check_key, normalise_verdict
 
@@ -211,10 +212,19 @@ def _write_xlsx(target: str, sheet: str, header: list[str], body: list[list[Any]
 
 
 def write_key(sample: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Write the key (every sample column: lead ids, weights, the definition's verdict and score) as CSV."""
+    """Write the key (every sample column: lead ids, weights, the definition's verdict and score) as CSV.
+
+    The key is read by people: scores have one decimal, weights three
+    (enough for the weighted estimates read back from it).
+    """
     path = _atomic_target(Path(path), overwrite)
     if "company" not in sample.columns:
         raise SchemaError(f"the sample needs a 'company' column; found {list(sample.columns)}", where="sample")
+    rounded = {c: pd.to_numeric(sample[c]).round(POINTS_DIGITS) for c in ("score", "fit_score", "behaviour_score")
+               if c in sample.columns}
+    if "weight" in sample.columns:
+        rounded["weight"] = pd.to_numeric(sample["weight"]).round(RATE_DIGITS)
+    sample = sample.assign(**rounded)
     cols = ["company", *[c for c in sample.columns if c != "company"]]
     rows = [cols, *[[_cell_value(v) for v in r] for r in sample[cols].itertuples(index=False)]]
     _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text(rows), encoding="utf-8"))

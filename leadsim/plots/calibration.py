@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from leadsim.points import sort_table
+
 __all__ = ["plot_gain", "plot_lift", "plot_points", "plot_reliability", "plot_volume_precision"]
 
 
@@ -83,7 +85,7 @@ def plot_volume_precision(report, ax=None):
 def plot_points(report, ax=None):
     """Proposed points per rule (behaviour: per decayed occurrence)."""
     ax = _ax(ax)
-    pts = report.scorecard.points.sort_values()
+    pts = sort_table(report.scorecard.points)  # equal points by rule id
     colors = ["tab:red" if v < 0 else "tab:blue" for v in pts]
     ax.barh(list(pts.index), pts.to_numpy(), color=colors)
     ax.axvline(0, color="grey", lw=1)

@@ -82,7 +82,7 @@ def plot_sla_breach(levels: pd.DataFrame, ax: Any = None) -> Any:
     """Breach rate per clock level (``AuditResult.summary["levels"]``)."""
     ax = _ax(ax)
     lv = levels.reset_index(drop=True)
-    labels = [f"{c} {int(l)}" for c, l in zip(lv["clock"], lv["level"], strict=True)]
+    labels = [f"{c} {int(level)}" for c, level in zip(lv["clock"], lv["level"], strict=True)]
     clocks = list(dict.fromkeys(lv["clock"]))
     cmap = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3"]
     ax.bar(np.arange(len(lv)), lv["breach_rate"].fillna(0), color=[cmap[clocks.index(c) % len(cmap)] for c in lv["clock"]])

@@ -67,7 +67,7 @@ def kpi_vs_parameter(sweep: pd.DataFrame, parameter: str, kpi: str, *, by: str |
         raise ScenarioError(f"{parameter!r} is not a swept parameter", where="parameter")
     groups = [(None, sub)] if by is None else list(sub.groupby(by))
     for key, g in groups:
-        g = g.sort_values(parameter)
+        g = g.sort_values(parameter, kind="stable")
         label = kpi if key is None else f"{_short(by)} = {key:g}" if isinstance(key, int | float) else f"{_short(by)} = {key}"
         ax.plot(g[parameter], g["mean"], marker="o", label=label)
         if g["lo"].notna().any():
@@ -112,7 +112,7 @@ def breach_heatmap(sweep: pd.DataFrame, x: str, y: str, kpi: str = "breach_rate.
     """A breach rate (or any KPI) over two swept parameters."""
     ax = _axes(ax)
     sub = _pick(sweep, kpi)
-    table = sub.pivot_table(index=y, columns=x, values="mean", aggfunc="mean").sort_index(ascending=False)
+    table = sub.pivot_table(index=y, columns=x, values="mean", aggfunc="mean").sort_index(ascending=False, kind="stable")
     im = ax.imshow(table.to_numpy(float), aspect="auto", cmap="Reds")
     ax.set_xticks(range(table.shape[1]), [str(v) for v in table.columns])
     ax.set_yticks(range(table.shape[0]), [str(v) for v in table.index])

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from leadsim.errors import ScenarioError
+from leadsim.points import sort_table
 
 __all__ = ["Recommendation", "recommend"]
 
@@ -68,12 +69,14 @@ def recommend(sweep: pd.DataFrame, *, cost: str, breach_kpi: str = "breach_rate.
     wide = sweep[sweep["kpi"].isin([breach_kpi, rate_kpi])].pivot_table(
         index=params, columns="kpi", values=["mean", "lo", "hi"], aggfunc="first")
     wide.columns = [f"{kpi}.{stat}" for stat, kpi in wide.columns]
-    table = wide.reset_index().sort_values([cost, f"{rate_kpi}.mean"], ascending=[True, False], ignore_index=True)
+    # ties between settings are broken by the grid's parameters, so the advice is the same on every machine
+    table = sort_table(wide.reset_index(), [cost, f"{rate_kpi}.mean"], ascending=[True, False],
+                       ties=params).reset_index(drop=True)
     table["meets_target"] = table[f"{breach_kpi}.hi"] <= max_breach
     pct = f"{level:.0%}"
     ok = table[table["meets_target"]]
     if ok.empty:
-        best = table.sort_values(f"{breach_kpi}.mean").iloc[0]
+        best = sort_table(table, f"{breach_kpi}.mean", ties=params).iloc[0]
         text = (f"No setting in the sweep keeps the breach rate under {max_breach:.0%} with {pct} confidence. "
                 f"Closest: {_fmt({p: best[p] for p in params})} with {best[f'{breach_kpi}.mean']:.1%} "
                 f"(CI up to {best[f'{breach_kpi}.hi']:.1%}). Try more {cost} or a longer SLA window.")
@@ -86,7 +89,7 @@ def recommend(sweep: pd.DataFrame, *, cost: str, breach_kpi: str = "breach_rate.
             f"{pick[f'{rate_kpi}.hi']:.1%}).")
     cheaper = table[table[cost] < pick[cost]]
     if not cheaper.empty:
-        near = cheaper.sort_values([cost, f"{breach_kpi}.mean"], ascending=[False, True]).iloc[0]
+        near = sort_table(cheaper, [cost, f"{breach_kpi}.mean"], ascending=[False, True], ties=params).iloc[0]
         text += (f" Cheaper settings breach too often: {_fmt({cost: near[cost]})} "
                  f"({near[f'{breach_kpi}.mean']:.1%}, CI up to {near[f'{breach_kpi}.hi']:.1%}).")
     return Recommendation(choice, text, table)

@@ -49,7 +49,7 @@ class WorkTime:
     def __init__(self, calendar: BusinessCalendar, start: pd.Timestamp, days: float,
                  hours: tuple[str, str] | None = None, *, margin_days: int = 120):
         self.start = pd.Timestamp(start).normalize()
-        n = int(math.ceil(days)) + margin_days
+        n = math.ceil(days) + margin_days
         dates = pd.date_range(self.start, periods=n, freq="D")
         work = np.asarray(calendar.is_working_day(pd.DatetimeIndex(dates)), dtype=bool)
         if hours is None:

@@ -60,6 +60,7 @@ import simpy
 
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadsimWarning
+from leadsim.points import at_or_over
 from leadsim.simulation import arrivals as arr
 from leadsim.simulation.clocks import INF, WorkTime
 from leadsim.simulation.curves import ResponseCurve, adjust
@@ -195,9 +196,28 @@ def _run_queueing(scenario: Scenario, seed: Any) -> SimulationResult:
 
 
 class _Lead:
-    __slots__ = ("i", "stage", "owner", "episode", "ep_mql", "terminal", "last_touch", "entered",
-                 "seq", "item", "handoff", "handed_at", "attempts", "score", "hot", "deadline", "escalated",
-                 "last_recycle", "source", "entered_ns")
+    __slots__ = (
+        "attempts",
+        "deadline",
+        "entered",
+        "entered_ns",
+        "ep_mql",
+        "episode",
+        "escalated",
+        "handed_at",
+        "handoff",
+        "hot",
+        "i",
+        "item",
+        "last_recycle",
+        "last_touch",
+        "owner",
+        "score",
+        "seq",
+        "source",
+        "stage",
+        "terminal",
+    )
 
     def __init__(self, i: int, source: str):
         self.i = i
@@ -235,7 +255,7 @@ class Model:
         self.cal = BusinessCalendar.from_definition(d)
         self.start = pd.Timestamp(sc.start)
         self.horizon = sc.horizon_days * 1440.0
-        self.horizon_ns = int(round(self.horizon * _MIN_NS))
+        self.horizon_ns = round(self.horizon * _MIN_NS)
         self.wt = WorkTime(self.cal, self.start, sc.horizon_days)
         sh = sc.shifts
         self.sdr_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("sdr")) if sh.get("sdr") else self.wt
@@ -265,7 +285,7 @@ class Model:
         self.companies = self.leads["company"].to_numpy(dtype=object)
 
         # every lead's behaviour over the horizon, drawn up front (see leadsim.simulation.stream)
-        self.epoch_ns = max(int(round(sc.behaviour.epoch_days * 1440 * _MIN_NS)), 1)
+        self.epoch_ns = max(round(sc.behaviour.epoch_days * 1440 * _MIN_NS), 1)
         self.epoch_end_ns = 0
         parts = [arr.behaviour_stream(rng, self.created_ns, self.intent, self.job_seeker, self.horizon_ns,
                                       self.epoch_ns, sc.behaviour, self.start)]
@@ -400,7 +420,7 @@ class Model:
             lead.handoff[10] = outcome
         # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
         if self.d.on_recycle == "restart":
-            if self.fit[lead.i] >= self.d.thresholds.mql:
+            if at_or_over(self.fit[lead.i], self.d.thresholds.mql):
                 self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode)
         else:
             for reason, trigger, score in self.mq.at(lead.i, t_ns):
@@ -696,9 +716,9 @@ class Model:
             self._arm(lead, clock, self.env.now, lead.seq, 0)
 
     def _stopped(self, lead: _Lead, clock, t0: float, seq: int) -> bool:
-        if lead.seq != seq and (lead.stage != clock.stage or lead.entered.get(clock.stage, -INF) > t0):
-            if "leave_stage" in clock.stop_on or lead.entered.get(clock.stage, -INF) > t0:
-                return True
+        moved = lead.seq != seq and (lead.stage != clock.stage or lead.entered.get(clock.stage, -INF) > t0)
+        if moved and ("leave_stage" in clock.stop_on or lead.entered.get(clock.stage, -INF) > t0):
+            return True
         for ev in clock.stop_on:
             if ev == "touch" and lead.last_touch >= t0:
                 return True

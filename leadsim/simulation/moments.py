@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from leadsim.definition import LeadDefinition
+from leadsim.points import at_or_over
 from leadsim.simulation.stream import Stream
 
 __all__ = ["Moments"]
@@ -135,7 +136,7 @@ class Moments:
                 hot |= count > 0
             else:
                 bound += self._rule_bound(self.positive[j], count)
-        near = np.flatnonzero(hot | (bound >= d.thresholds.mql))
+        near = np.flatnonzero(hot | at_or_over(bound, d.thresholds.mql))
         out = np.full(nl, _BIG, np.int64)
         if not len(near):
             return out
@@ -179,12 +180,12 @@ class Moments:
                 if back + 1 < nb:
                     w[back + 1 :] -= w[: nb - back - 1].copy()
             bound += self._rule_bound(r, w)
-        ok = bound >= d.thresholds.mql
+        ok = at_or_over(bound, d.thresholds.mql)
         lo = since_ep - b0  # epochs before since's: no chance
         if lo.max(initial=0) > 0:
             ok &= np.arange(nb)[:, None] >= lo[None, :]
         first = np.where(ok.any(axis=0), ok.argmax(axis=0) + b0, nb_all)
-        first = np.minimum(np.where(fit >= d.thresholds.mql, 0, first), first_hot)
+        first = np.minimum(np.where(at_or_over(fit, d.thresholds.mql), 0, first), first_hot)
         out[near] = np.where(first < nb_all, np.maximum(first * self.epoch_ns, since[near]), _BIG)
         return out
 

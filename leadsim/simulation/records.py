@@ -64,7 +64,7 @@ class Recorder:
         rows = self.handoffs if key == "handoff" else self.rows[key]
         cols = COLUMNS[key]
         if not rows:
-            return {c: () for c in cols}
+            return dict.fromkeys(cols, ())
         return dict(zip(cols, zip(*rows, strict=True), strict=True))  # zip transposes in C
 
     def frame(self, name: str) -> pd.DataFrame:

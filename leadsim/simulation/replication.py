@@ -134,9 +134,8 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], replications: int = 5, exe
     scenarios = []
     for vals in points:
         sc = base.with_values(dict(zip(keys, vals, strict=True)))
-        if sc.mode == "queueing" and sc.queueing_spec is not None:  # keep servers and headcount in step
-            if "sdr_headcount" in keys:
-                sc = sc.with_values({"queueing_spec.servers": sc.sdr_headcount})
+        if sc.mode == "queueing" and sc.queueing_spec is not None and "sdr_headcount" in keys:
+            sc = sc.with_values({"queueing_spec.servers": sc.sdr_headcount})  # keep servers and headcount in step
         scenarios.append(sc.model_dump(mode="json"))
     if int(replications) != replications or replications < 1:
         raise ScenarioError(f"replications must be a whole number >= 1, got {replications}", where="replications")
@@ -159,6 +158,6 @@ class SerialExecutor(cf.Executor):
         fut: cf.Future = cf.Future()
         try:
             fut.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # noqa: BLE001 - handed to the caller through the future
+        except BaseException as err:
             fut.set_exception(err)
         return fut

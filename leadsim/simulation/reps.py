@@ -52,7 +52,7 @@ def succeed_at(env: simpy.Environment, ev: simpy.Event, delay: float = 0.0,
 class Item:
     """Something waiting for a rep (a lead's next piece of work)."""
 
-    __slots__ = ("name", "lead", "enqueued_at", "queued", "version", "ready_at", "data")
+    __slots__ = ("data", "enqueued_at", "lead", "name", "queued", "ready_at", "version")
 
     def __init__(self, name: Any = None, lead: Any = None):
         self.name = name

@@ -45,7 +45,7 @@ class Stream:
         by_time = np.argsort(t, kind="stable")
         rank = np.empty(len(t), np.int64)
         rank[by_time] = np.arange(len(t))
-        order = np.argsort(lead * len(t) + rank)  # keys are distinct: no stability needed
+        order = np.argsort(lead * len(t) + rank)  # distinct keys: no ties to break
         self.lead, self.t = lead[order], t[order]
         if vocab is None:
             act, act_u = pd.factorize(cols["activity"][order])
