@@ -15,17 +15,19 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-REQ = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[([^\]]*)\])?\s*(?:>=\s*([^,;\s]+))?")
+REQ = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[([^\]]*)\])?\s*(?:(>=|==)\s*([^,;\s]+))?")
 
 
 def parse(spec: str) -> list[tuple[str, str | None]]:
     """``"dask[distributed]>=2024.1"`` -> ``[("dask", "2024.1"), ("distributed", "2024.1")]``.
 
     A pip extra that names a separate conda package (``dask[distributed]``) counts as that package too.
+    A pin (``ruff==0.17.6``) keeps its ``==``.
     """
     m = REQ.match(spec)
     assert m, f"cannot read requirement {spec!r}"
-    name, extras, bound = m.group(1), m.group(2), m.group(3)
+    name, extras, op, version = m.groups()
+    bound = None if version is None else version if op == ">=" else f"=={version}"
     names = [name] + [e.strip() for e in (extras or "").split(",") if e.strip()]
     return [(n.lower().replace("_", "-"), bound) for n in names]
 
