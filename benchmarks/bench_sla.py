@@ -106,9 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     ref = naive_audit(sub_log, sub_t, d, as_of)
     naive_secs = time.perf_counter() - t0
     n_sub = 2 * len(sub_ids)
-    mine = res.alerts[res.alerts["lead_id"].isin(sub_ids)][["lead_id", "clock", "level", "due_at"]]
-    mine = mine.sort_values(["lead_id", "clock", "level", "due_at"]).reset_index(drop=True)
-    same = len(mine) == len(ref) and bool((mine.astype(str).to_numpy() == ref.astype(str).to_numpy()).all())
+    cols = ["lead_id", "clock", "level", "due_at"]
+    mine = res.alerts[res.alerts["lead_id"].isin(sub_ids)][cols]
+    mine = mine.sort_values(cols, kind="stable").reset_index(drop=True)
+    same = len(mine) == len(ref) and bool((mine.astype(str).to_numpy() == ref[cols].astype(str).to_numpy()).all())
     print(f"naive loop: {naive_secs:.2f} s for {n_sub:,} hand-offs ({naive_secs / n_sub * 1e6:.0f} us per hand-off); "
           f"same alerts as leadsim: {same}")
     print(f"naive extrapolated to {n_h:,} hand-offs: {naive_secs / n_sub * n_h:.0f} s")

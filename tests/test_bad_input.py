@@ -427,7 +427,7 @@ def test_api_bad_times_in_waterfall_and_audit(tmp_path):
     with pytest.raises(DataError, match=r"waterfall\.start: cannot read 'soon' as a date/time"):
         waterfall(log, "soon", None)
     with pytest.raises(DataError, match=r"as_of: cannot read 'soon' as a date/time"):
-        audit(log, None, as_of="soon")
+        audit(log, None, load_definition(), as_of="soon")
 
 
 @pytest.mark.parametrize("layout", ["input_inside", "not_a_report", "current_folder"])

@@ -365,11 +365,11 @@ def test_escalation_to_a_free_rep_hands_waiting_sales_leads_to_an_idle_rep():
     start = pd.Timestamp(free.scenario.start)
     for row in moved.itertuples(index=False):
         # moved by an escalation (manager or leadership level) while waiting, to a rep who was idle then
-        esc = al[(al["lead_id"] == row.lead_id) & (al["at"] >= row.at) & (al["at"] <= row.touched)]
+        esc = al[(al["lead_id"] == row.lead_id) & (al["due_at"] >= row.at) & (al["due_at"] <= row.touched)]
         pos = int(np.flatnonzero(free.leads["lead_id"].to_numpy() == row.lead_id)[0])  # services name leads by row
         other = sv[(sv["rep"] == row.toucher) & (sv["lead"] != pos)]
         idle = [other[(other["start"] <= w) & (other["end"] > w)].empty
-                for w in (esc["at"] - start) / pd.Timedelta(minutes=1)]
+                for w in (esc["due_at"] - start) / pd.Timedelta(minutes=1)]
         assert any(idle), (row.lead_id, row.toucher)
 
 
@@ -410,13 +410,13 @@ def _check_invariants(res, definition):
         c = clocks[al.clock]
         # the clock started when the lead entered the clock's stage (to the nanosecond)
         g = changes.get_group(al.lead_id)
-        assert ((g["stage"] == c.stage) & (g["at"] == al.clock_start)).any(), (al, g)
+        assert ((g["stage"] == c.stage) & (g["at"] == al.handoff_at)).any(), (al, g)
         if "touch" in c.stop_on:
             t = touches.get_group(al.lead_id) if al.lead_id in touches.groups else res.touches.iloc[:0]
-            assert not ((t["at"] >= al.clock_start) & (t["at"] <= al.at)).any()
+            assert not ((t["at"] >= al.handoff_at) & (t["at"] <= al.due_at)).any()
         if "leave_stage" in c.stop_on:
             g = changes.get_group(al.lead_id)
-            assert not ((g["at"] > al.clock_start) & (g["at"] <= al.at)).any()
+            assert not ((g["at"] > al.handoff_at) & (g["at"] <= al.due_at) & (g["stage"] != c.stage)).any()
 
 
 def test_invariants_of_the_fixture_run(run, definition):

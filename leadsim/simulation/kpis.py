@@ -3,9 +3,9 @@
 Names: ``mqls_per_week``, ``sqls_per_week``, ``opportunities_per_week``,
 ``customers_per_week``, ``lead_to_sales_lead`` (share of hand-offs reaching
 Sales Lead), ``response_minutes_p50/p90/mean`` and ``unanswered_share``,
-``breach_rate.<clock>.<level>`` (alerts of that level over the clock starts
-whose level came due within the horizon, as :func:`leadsim.sla.audit` counts
-them), ``sdr_queue_mean/max``, ``rep_queue_mean``, ``sdr_utilisation``,
+``breach_rate.<clock>.<level>`` (:func:`leadsim.sla.audit` of the run's own
+log at the end of the horizon: alerts of that level over the hand-offs whose
+level came due), ``sdr_queue_mean/max``, ``rep_queue_mean``, ``sdr_utilisation``,
 ``rep_utilisation``, ``gone_cold``, ``marketing_pipeline_share`` (share of
 Opportunities not sales-sourced), ``opps_per_sdr_month``, ``quota`` and
 ``quota_attainment``.
@@ -19,15 +19,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["kpis"]
+__all__ = ["kpis", "sla_audit"]
 
 
 def _entries(log: pd.DataFrame, stage: str) -> pd.DataFrame:
     return log[log["stage"] == stage]
 
 
-def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float], gone_cold: int,
-         levels_due: dict[tuple[str, int], int]) -> pd.Series:
+def sla_audit(result: Any) -> Any:
+    """:func:`leadsim.sla.audit` of a run's own log, as of the end of its horizon (hand-off scores from the
+    outcomes, so messages quote the score each hand-off was made with)."""
+    from leadsim.sla import audit
+
+    sc = result.scenario
+    end = pd.Timestamp(sc.start) + pd.Timedelta(days=sc.horizon_days)
+    oc = result.outcomes
+    scores = pd.DataFrame({"lead_id": oc["lead_id"], "at": oc["handed_at"], "score": oc["score"]}) \
+        if "score" in oc.columns else None
+    return audit(result.stage_log, result.touches, sc.lead_definition, owners=result.owners, leads=result.leads,
+                 scores=scores, as_of=end - pd.Timedelta(1, "ns"))
+
+
+def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float], gone_cold: int) -> pd.Series:
     sc = result.scenario
     d = sc.lead_definition
     ms = d.funnel.milestones
@@ -51,12 +64,9 @@ def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float]
     out["response_minutes_p90"] = float(np.quantile(answered, 0.9)) if len(answered) else math.nan
     out["response_minutes_mean"] = float(answered.mean()) if len(answered) else math.nan
     out["unanswered_share"] = float(np.isnan(r).mean()) if len(r) else math.nan
-    al = result.alerts
-    for clock in d.sla.clocks:
-        for k in range(len(clock.levels)):
-            n = int(((al["clock"] == clock.id) & (al["level"] == k)).sum()) if len(al) else 0
-            due = levels_due.get((clock.id, k), 0)
-            out[f"breach_rate.{clock.id}.{k}"] = n / due if due else math.nan
+    levels = sla_audit(result).summary["levels"]
+    for row in levels.itertuples(index=False):
+        out[f"breach_rate.{row.clock}.{row.level}"] = row.breach_rate
     mon = result.monitor
     out["sdr_queue_mean"] = float(mon["sdr_queue"].mean()) if len(mon) else math.nan
     out["sdr_queue_max"] = float(mon["sdr_queue"].max()) if len(mon) else math.nan

@@ -66,9 +66,10 @@ from leadsim.simulation.clocks import INF, WorkTime
 from leadsim.simulation.curves import ResponseCurve, adjust
 from leadsim.simulation.moments import Moments
 from leadsim.simulation.records import Recorder, labels, ranks, strings
-from leadsim.simulation.reps import Item, Rep, WorkQueue, succeed_at
+from leadsim.simulation.reps import LATE, Item, Later, Rep, WorkQueue
 from leadsim.simulation.scenario import Scenario
 from leadsim.simulation.stream import Stream
+from leadsim.sla import ladder
 
 __all__ = ["SimulationResult", "simulate"]
 
@@ -122,11 +123,6 @@ def start_patience(env: simpy.Environment, queue: WorkQueue, item: Item, minutes
             on_cold(item)
 
     env.timeout(minutes).callbacks.append(fire)
-
-
-def _late(env: simpy.Environment, delay: float = 0.0) -> simpy.Event:
-    """An event ``delay`` from now, processed after every normal event at that time (the SLA tie rule)."""
-    return succeed_at(env, env.event(), delay, priority=2)
 
 
 # --------------------------------------------------------------------------- queueing mode
@@ -235,7 +231,7 @@ class _Lead:
         self.handoff: list | None = None
         self.handed_at = 0.0
         self.attempts = 0
-        self.score = 0.0
+        self.score = math.nan  # the score of the lead's last hand-off (none yet)
         self.hot = False
         self.deadline = INF
         self.escalated = False
@@ -337,7 +333,7 @@ class Model:
         self.clocks_of: dict[str, list] = {}
         for c, clock in enumerate(d.sla.clocks):
             self.clocks_of.setdefault(clock.stage, []).append((c, clock))
-        self.clock_starts: list[tuple[int, float]] = []  # (clock index, start): which levels came due
+        self.starts: list[tuple] = []  # hand-offs into a watched stage: (lead, start ns, owner, score)
         self.first_breach = {}  # per stage: (offset, unit, wall clock) of its first clock's first level with an offset
         for clock in d.sla.clocks:
             lv = next((lv for lv in clock.levels if lv.offset > 0), None)
@@ -345,8 +341,6 @@ class Model:
                 self.first_breach[clock.stage] = (lv.offset, clock.unit, clock.wall_clock)
         self.moves: list[tuple] = []  # escalations to a free rep: (lead, time, from, to)
         self.managers = {"sdr": "sdr-manager", "rep": "sales-manager"}
-        self.level_text = {(clock.id, k): self._level_text(clock, k) for clock in d.sla.clocks
-                           for k in range(len(clock.levels))}
         self.gone_cold = 0
 
         # every inbound lead enters as a Name when created (what _set_stage records, in bulk)
@@ -511,9 +505,9 @@ class Model:
         trig = None if trigger is None or (isinstance(trigger, float) and math.isnan(trigger)) or trigger is pd.NA \
             else trigger
         self.rec.rows["mql"].append((lead.i, t_ns, reason, trig, score))
-        lead.score = score
-        lead.hot = reason == "hot"
         if lead.stage in MARKETING:
+            lead.score = score
+            lead.hot = reason == "hot"
             self._handoff(lead, t_ns, reason, 1.0)
 
     def _explore(self, lead: _Lead, t_ns: int, episode: int) -> None:
@@ -545,7 +539,7 @@ class Model:
 
     def _handoff(self, lead: _Lead, t_ns: int, reason: str, propensity: float) -> None:
         self._set_stage(lead, self.d.funnel.milestones.mql, reason, None, ns=t_ns)
-        lead.handoff = self.rec.handoff(lead.i, t_ns, reason, propensity)
+        lead.handoff = self.rec.handoff(lead.i, t_ns, reason, propensity, lead.score)
         lead.handed_at = self.env.now
         lead.attempts = 0
         lead.escalated = False
@@ -711,40 +705,52 @@ class Model:
     # -- SLA clocks ----------------------------------------------------------------------
 
     def _start_clocks(self, lead: _Lead) -> None:
-        for c, clock in self.clocks_of.get(lead.stage, ()):
-            self.clock_starts.append((c, self.env.now))
-            self._arm(lead, clock, self.env.now, lead.seq, 0)
+        clocks = self.clocks_of.get(lead.stage, ())
+        if not clocks:
+            return
+        start = len(self.starts)  # a hand-off into a watched stage: its clocks start at the stage-log row's time
+        self.starts.append((lead.i, lead.entered_ns, lead.owner, lead.score))
+        for c, clock in clocks:
+            self._arm(lead, c, clock, self.env.now, lead.seq, 0, start)
 
     def _stopped(self, lead: _Lead, clock, t0: float, seq: int) -> bool:
-        moved = lead.seq != seq and (lead.stage != clock.stage or lead.entered.get(clock.stage, -INF) > t0)
-        if moved and ("leave_stage" in clock.stop_on or lead.entered.get(clock.stage, -INF) > t0):
-            return True
+        """The ladder's stop and tie rule on the lead's state now, when a level of a clock started at ``t0`` is due
+        (every event due at the same moment has run: an event at the due time itself stops the level)."""
+        now = self.env.now
+        left = lead.seq != seq and (lead.stage != clock.stage or lead.entered.get(clock.stage, -INF) > t0)
+        events = {}
         for ev in clock.stop_on:
-            if ev == "touch" and lead.last_touch >= t0:
-                return True
-            if ev == "recycle" and lead.last_recycle >= t0:
-                return True
-            if ev not in ("touch", "leave_stage", "recycle") and lead.entered.get(ev, -INF) >= t0:
-                return True
-        return False
+            if ev == "touch":
+                happened = lead.last_touch >= t0
+            elif ev == "leave_stage":
+                happened = left
+            elif ev == "recycle":
+                happened = lead.last_recycle >= t0
+            else:
+                happened = lead.entered.get(ev, -INF) >= t0
+            events[ev] = now if happened else INF
+        restart = now if lead.entered.get(clock.stage, -INF) > t0 else INF
+        return not ladder.fires(now, ladder.stop_time(clock, events, restart))
 
-    def _arm(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
+    def _arm(self, lead: _Lead, c: int, clock, t0: float, seq: int, k: int, start: int) -> None:
         """Wake up when level ``k`` of a clock started at ``t0`` is due, after everything else due then (a stop
         at the due time itself prevents the alert); a timeout cannot be cancelled: the state is checked then."""
         due = self.wt.add(t0, clock.levels[k].offset, clock.unit, clock.wall_clock)
         if due < self.horizon:
-            _late(self.env, max(due - self.env.now, 0.0)).callbacks.append(
-                lambda _e: self._fire(lead, clock, t0, seq, k))
+            Later(self.env, max(due - self.env.now, 0.0), LATE).callbacks.append(
+                lambda _e: self._fire(lead, c, clock, t0, seq, k, start))
 
-    def _fire(self, lead: _Lead, clock, t0: float, seq: int, k: int) -> None:
+    def _fire(self, lead: _Lead, c: int, clock, t0: float, seq: int, k: int, start: int) -> None:
         if self._stopped(lead, clock, t0, seq):
             return
         lv = clock.levels[k]
-        self._alert(lead, clock, k, lv, t0)
+        self.rec.rows["alert"].append((start, c, k, lead.owner))
         if self.scenario.escalation != "none" and any(r in ("manager", "leadership") for r in lv.recipients):
-            self._escalate(lead)
+            # a second after the alert, as a manager acts on it: a move at the due time itself would void the
+            # alert (the tie rule: a touch by the new owner at the due time stops the level)
+            self.env.timeout(_SECOND).callbacks.append(lambda _e: self._escalate(lead))
         if k + 1 < len(clock.levels):
-            self._arm(lead, clock, t0, seq, k + 1)
+            self._arm(lead, c, clock, t0, seq, k + 1, start)
         elif self.d.sla.auto_return_after_last and lead.stage in ("lead", "sales_lead"):
             # a second after the alert: a move at the due time itself would void it (tie rule of leadsim.sla)
             self.env.timeout(_SECOND).callbacks.append(lambda _e: self._auto_return(lead, seq))
@@ -773,41 +779,10 @@ class Model:
                 self.open_sl[new.name] += 1
                 self.moves.append((lead.i, self.env.now, lead.owner, new.name))
                 lead.owner = new.name
+                # the stage log says who holds the lead now (a re-assignment row: same stage, new owner)
+                self.rec.stage(lead.i, lead.stage, self._now_ns(), "escalation", new.name)
                 q = new.queue
         q.put(item, self._key(lead, item.enqueued_at))
-
-    def _level_text(self, clock, k: int) -> tuple[list, dict[str, Any], str]:
-        """What an alert of level ``k`` says whoever the lead: recipients (``None`` for the owner), message fields
-        and who stands in for a missing owner."""
-        lv = clock.levels[k]
-        role = "sdr" if clock.stage == self.d.funnel.milestones.mql else "rep"
-        who = []
-        for r in lv.recipients:
-            if r == "owner":
-                who.append(None)
-            elif r == "manager":
-                who.append(self.managers[role])
-            elif r == "leadership":
-                who.extend(self.d.sla.leadership)
-            else:
-                who.append(r)
-        days = lv.offset if clock.unit == "days" else lv.offset / (self.cal.day_minutes / (60 if clock.unit == "hours"
-                                                                                           else 1))
-        fields = {"days": f"{days:g}", "stage": self.d.stage_label(clock.stage), "clock": clock.label or clock.id,
-                  "level": k}
-        return who, fields, f"{role}-queue"
-
-    def _alert(self, lead: _Lead, clock, k: int, lv, t0: float) -> None:
-        owner = lead.owner
-        who, fixed, queue = self.level_text[(clock.id, k)]
-        fields = {"owner": owner or "–", "lead": self.ids[lead.i], "company": self.companies[lead.i] or "–",
-                  "score": f"{lead.score:.0f}", "source": lead.source, **fixed}
-        try:
-            msg = lv.message.format(**fields)
-        except (KeyError, IndexError, ValueError):
-            msg = lv.message
-        recipients = ", ".join([(owner or queue) if w is None else w for w in who])
-        self.rec.rows["alert"].append((lead.i, clock.id, k, self.env.now, owner, recipients, msg, t0))
 
     # -- monitoring ---------------------------------------------------------------------
 
@@ -827,21 +802,29 @@ class Model:
         self.env.run(until=self.horizon)
         return self._result()
 
-    def _levels_due(self) -> dict[tuple[str, int], int]:
-        """Per (clock, level): how many clock starts reached that level's due time within the horizon.
-
-        The denominator of a breach rate, as in :func:`leadsim.sla.audit`
-        (levels due by ``as_of``), whether or not the clock stopped first.
-        """
-        out = {}
-        starts = np.asarray(self.clock_starts, float).reshape(-1, 2)
-        end = self.start + pd.Timedelta(days=self.scenario.horizon_days)
-        for c, clock in enumerate(self.d.sla.clocks):
-            t0 = pd.DatetimeIndex(self._ts(starts[starts[:, 0] == c, 1]))
-            dues = self.cal.add_many(t0, [lv.offset for lv in clock.levels], clock.unit, clock.wall_clock) \
-                if len(t0) else [t0] * len(clock.levels)
-            for k, due in enumerate(dues):
-                out[(clock.id, k)] = int((pd.DatetimeIndex(due) < end).sum())
+    def _alerts(self, owners: pd.DataFrame, base: np.datetime64) -> pd.DataFrame:
+        """The alerts raised during the run, rendered by the SLA ladder (the same due times, recipients and
+        messages as :func:`leadsim.sla.audit` gives for the run's log)."""
+        names = pd.Index(owners["owner"], dtype="string")
+        code = {name: i for i, name in enumerate(names)}
+        st = self.starts
+        h = ladder.Handoffs(
+            hid=np.arange(len(st)), lead=np.array([s[0] for s in st], np.int64), lead_ids=pd.Index(self.ids),
+            owner=np.array([code.get(s[2], -1) for s in st], np.int64), owner_names=names,
+            at=base.astype(np.int64) + np.array([s[1] for s in st], np.int64),
+            score=np.array([s[3] for s in st], float))
+        al = self.rec.columns("alerts")
+        start, clock, level = (np.array(al[k], np.int64) for k in ("start", "clock", "level"))
+        owner = np.array([code.get(o, -1) for o in al["owner"]], np.int64)
+        clocks = list(self.d.sla.clocks)
+        fired = []
+        for c, k in sorted(set(zip(clock.tolist(), level.tolist(), strict=True))):
+            sel = (clock == c) & (level == k)
+            rows = start[sel]
+            due = ladder.due_times(self.cal, h.at[rows], clocks[c])[k]
+            fired.append(ladder.Fired(c, k, rows, due, owner[sel]))
+        out = ladder.build_alerts(h, clocks, fired, ladder.context(self.d, owners, self.leads, None))
+        out["fired_at"] = out["due_at"]
         return out
 
     def _ts(self, minutes) -> np.ndarray:
@@ -896,16 +879,9 @@ class Model:
             "sql": np.array(ho["sql"], bool), "opportunity": np.array(ho["opportunity"], bool),
             "won": np.array(ho["won"], bool),
             "reason": strings(ho["outcome"]),
+            "score": np.array(ho["score"], float),
         })
-        al = rec.columns("alerts")
-        alerts = table({
-            "lead_id": lead_ids(al["lead"]),
-            "clock": strings(al["clock"]), "level": np.array(al["level"], int),
-            "at": at_min(al["t"]),
-            "owner": strings(al["owner"]),
-            "recipients": strings(al["recipients"]), "message": strings(al["message"]),
-            "clock_start": at_min(al["clock_start"]),
-        })
+        alerts = self._alerts(owners, base)
         mq = rec.columns("mqls")
         lead, t_ns = np.array(mq["lead"], np.int64), np.array(mq["t_ns"], np.int64)
         mql = table({"lead_id": lead_ids(lead), "at": at_ns(t_ns), "reason": strings(mq["reason"]),
@@ -919,8 +895,7 @@ class Model:
         result = SimulationResult(self.scenario, self.seed, self.curve.name, self.leads, acts, stage_log, touches,
                                   owners, outcomes, alerts, services, monitor, mql, pd.Series(dtype=float),
                                   self.msgs)
-        result.kpis = kpis(result, busy=busy, shift_minutes=shift_min, gone_cold=self.gone_cold,
-                           levels_due=self._levels_due())
+        result.kpis = kpis(result, busy=busy, shift_minutes=shift_min, gone_cold=self.gone_cold)
         u = result.kpis.get("sdr_utilisation", 0.0)
         if u > 0.97 and len(self.sdr_queue) > 2 * max(1, len(self.sdrs)):
             self.msgs.append(f"SDR utilisation {u:.2f}: the SDR queue never drains ({len(self.sdr_queue)} leads "

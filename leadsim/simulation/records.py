@@ -24,8 +24,8 @@ COLUMNS = {
     "stage": ["lead", "stage", "t_ns", "reason", "owner"],
     "touch": ["lead", "t", "kind", "by"],
     "handoff": ["handoff", "lead", "t_ns", "reason", "propensity", "owner", "response", "sql",
-                "opportunity", "won", "outcome"],
-    "alert": ["lead", "clock", "level", "t", "owner", "recipients", "message", "clock_start"],
+                "opportunity", "won", "outcome", "score"],
+    "alert": ["start", "clock", "level", "owner"],  # a level that fired: the hand-off (clock start), owner then
     "service": ["rep", "lead", "start", "end", "minutes"],
     "wait": ["item", "arrived", "started", "left"],
     "monitor": ["t", "sdr_queue", "rep_queue", "sdr_busy", "rep_busy", "sdr_on_shift", "rep_on_shift"],
@@ -53,8 +53,8 @@ class Recorder:
     def service(self, rep: str, lead: int, start: float, end: float, minutes: float) -> None:
         self.rows["service"].append((rep, lead, start, end, minutes))
 
-    def handoff(self, lead: int, t_ns: int, reason: str, propensity: float) -> list:
-        row = [len(self.handoffs), lead, t_ns, reason, propensity, None, None, False, False, False, None]
+    def handoff(self, lead: int, t_ns: int, reason: str, propensity: float, score: float) -> list:
+        row = [len(self.handoffs), lead, t_ns, reason, propensity, None, None, False, False, False, None, score]
         self.handoffs.append(row)
         return row
 

@@ -37,16 +37,41 @@ import simpy
 
 from leadsim.simulation.clocks import INF, WorkTime
 
-__all__ = ["Item", "Rep", "WorkQueue", "succeed_at"]
+__all__ = ["LATE", "Item", "Later", "Rep", "Wakeup", "WorkQueue"]
+
+LATE = simpy.core.NORMAL + 1
+"""The priority of an event processed after every normal event due at the same moment (the SLA tie rule)."""
 
 
-def succeed_at(env: simpy.Environment, ev: simpy.Event, delay: float = 0.0,
-               priority: int = simpy.core.NORMAL) -> simpy.Event:
-    """``ev.succeed()``, but processed ``delay`` from now (SimPy's own ``succeed`` is always now); ``priority``
-    2 puts it after every normal event at that time."""
-    ev._ok, ev._value = True, None
-    env.schedule(ev, priority=priority, delay=delay)
-    return ev
+class Later(simpy.Event):
+    """An event that succeeds ``delay`` from now, at ``priority``: a :class:`simpy.Timeout` that can be told to
+    come after everything else due then (``priority=LATE``).  Built the way SimPy builds a Timeout.
+
+    >>> env = simpy.Environment()
+    >>> order = []
+    >>> Later(env, 5, priority=LATE).callbacks.append(lambda e: order.append("late"))
+    >>> env.timeout(5).callbacks.append(lambda e: order.append("normal"))
+    >>> env.run()
+    >>> order
+    ['normal', 'late']
+    """
+
+    def __init__(self, env: simpy.Environment, delay: float = 0.0, priority: int = simpy.core.NORMAL):
+        if delay < 0:
+            raise ValueError(f"negative delay {delay}")
+        super().__init__(env)
+        self._ok = True  # triggered, with no value: as simpy.Timeout.__init__ does
+        self._value = None
+        env.schedule(self, priority, delay)
+
+
+class Wakeup(simpy.Event):
+    """An event a process waits on, rung later by someone else: :meth:`ring` schedules it ``delay`` from now."""
+
+    def ring(self, delay: float = 0.0) -> None:
+        self._ok = True  # triggered, with no value: as simpy.Timeout.__init__ does
+        self._value = None
+        self.env.schedule(self, simpy.core.NORMAL, delay)
 
 
 class Item:
@@ -126,7 +151,7 @@ class Rep:
         self.queue = queue
         self.serve = serve
         self.shift = shift
-        self.waiting: simpy.Event | None = None
+        self.waiting: Wakeup | None = None
         self.busy = 0.0
         self.current: Item | None = None
         self.process = env.process(self._run())
@@ -148,7 +173,7 @@ class Rep:
         at = self.env.now if self.shift is None else self.shift.next_open(self.env.now)
         if at == INF:
             return False
-        succeed_at(self.env, ev, at - self.env.now)
+        ev.ring(at - self.env.now)
         return True
 
     def work(self, minutes: float) -> simpy.Timeout:
@@ -170,7 +195,7 @@ class Rep:
                 continue
             item = queue.pop()
             if item is None:
-                self.waiting = env.event()
+                self.waiting = Wakeup(env)
                 queue.idle.append(self)
                 yield self.waiting
                 self.waiting = None
