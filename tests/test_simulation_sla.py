@@ -12,6 +12,7 @@ Regressions this guards (each failed before the SLA ladder was shared):
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import pandas as pd
@@ -55,11 +56,18 @@ def rows(alerts: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(COLUMNS, kind="stable").reset_index(drop=True)
 
 
+@pytest.mark.parametrize("ids", ["sample-ids", "renamed-ids"])
 @pytest.mark.parametrize("wall_clock", [False, True], ids=["working-time", "wall-clock"])
 @pytest.mark.parametrize("language", ["en", "de"])
 @pytest.mark.parametrize("escalation", ["none", "front", "free_rep"])
-def test_run_time_alerts_are_the_audits_alerts_of_the_runs_log(escalation, language, wall_clock):
-    res = run(scenario(escalation, language, wall_clock))
+def test_run_time_alerts_are_the_audits_alerts_of_the_runs_log(escalation, language, wall_clock, ids):
+    sc = scenario(escalation, language, wall_clock)
+    if ids == "renamed-ids":
+        d = sc.definition
+        for old, new in RENAMES.items():
+            d = renamed(d, old, new)
+        sc = sc.with_values({"definition": d})
+    res = run(sc)
     audit = sla_audit(res)
     assert len(res.alerts) > 20
     pd.testing.assert_frame_equal(rows(res.alerts), rows(audit.alerts))
@@ -82,3 +90,62 @@ def test_messages_quote_the_score_of_each_hand_off():
     for a in first.head(30).itertuples(index=False):
         score = oc.loc[(a.lead_id, a.due_at)]
         assert f"score {score:.0f}," in a.message
+
+
+def renamed(definition: dict, old: str, new: str) -> dict:
+    """A definition (as data) with stage id ``old`` called ``new`` wherever it names a stage."""
+    d = copy.deepcopy(definition)
+    f = d["funnel"]
+
+    def swap(x):
+        return new if x == old else x
+
+    for st in f["stages"]:
+        st["id"] = swap(st["id"])
+    f["entry"] = [swap(x) for x in f["entry"]]
+    f["transitions"] = {swap(k): [swap(x) for x in v] for k, v in f["transitions"].items()}
+    for exit_ in ("recycle", "disqualify", "lost"):
+        f[exit_] = {"from": [swap(x) for x in f[exit_]["from"]], "to": swap(f[exit_]["to"])}
+    f["milestones"] = {k: swap(v) for k, v in f.get("milestones", {}).items()}
+    for c in d["sla"]["clocks"]:
+        c["stage"] = swap(c["stage"])
+        c["stop_on"] = [swap(x) for x in c["stop_on"]]
+    return d
+
+
+RENAMES = {"name": "neu", "active": "aktiv", "sales_lead": "sal", "lead": "mql_stage"}
+
+
+def test_renamed_stage_ids_give_the_same_run_with_the_ids_mapped_back():
+    base = scenario("free_rep", "en", False)
+    d = base.definition
+    for old, new in RENAMES.items():
+        d = renamed(d, old, new)
+    other = base.with_values({"definition": d})
+    assert other.lead_definition.funnel.milestones.sql == "sal"
+    a, b = run(base), run(other)
+    back = {new: old for old, new in RENAMES.items()}
+
+    def mapped(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+        out = df.copy()
+        for c in cols:
+            out[c] = out[c].replace(back)
+        return out
+
+    pd.testing.assert_frame_equal(mapped(b.stage_log, ["stage"]), a.stage_log)
+    for name in ("leads", "activities", "touches", "owners", "outcomes", "mql"):
+        pd.testing.assert_frame_equal(getattr(b, name), getattr(a, name), obj=name)
+    al = mapped(b.alerts, ["stage"])
+    al["recipients"] = al["recipients"].str.replace("mql_stage-queue", "lead-queue", regex=False)
+    pd.testing.assert_frame_equal(al, a.alerts)
+    pd.testing.assert_series_equal(b.kpis, a.kpis)
+    assert (a.stage_log["reason"] == "escalation").any()
+
+
+def test_a_funnel_the_simulation_cannot_run_is_refused_naming_the_stage():
+    from leadsim.errors import LeadsimError
+
+    d = renamed(load_definition().to_dict(), "active", "aktiv")
+    d["funnel"]["transitions"]["aktiv"] = ["lead"]  # no way on to Target
+    with pytest.raises(LeadsimError, match="stage 'aktiv'.*from 'aktiv' to 'target'"):
+        load_scenario().with_values({"definition": d})

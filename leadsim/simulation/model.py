@@ -68,6 +68,7 @@ from leadsim.simulation.moments import Moments
 from leadsim.simulation.records import Recorder, labels, ranks, strings
 from leadsim.simulation.reps import LATE, Item, Later, Rep, WorkQueue
 from leadsim.simulation.scenario import Scenario
+from leadsim.simulation.stages import StageRoles
 from leadsim.simulation.stream import Stream
 from leadsim.sla import ladder
 
@@ -76,7 +77,6 @@ __all__ = ["SimulationResult", "simulate"]
 _MIN_NS = 60_000_000_000
 _SECOND = 1 / 60  # in simulation minutes
 _BIG = np.iinfo(np.int64).max
-MARKETING = ("name", "active", "target")
 
 
 @dataclass
@@ -302,7 +302,8 @@ class Model:
         nurture = np.flatnonzero(self.stream.nurture)
         # the stage each lead enters in (outbound work: an Opportunity for a share, else a Sales Lead)
         ms = d.funnel.milestones
-        entry = np.full(n, "name", dtype=object)
+        self.roles = roles = StageRoles.of(d)
+        entry = np.full(n, roles.created, dtype=object)
         out = np.flatnonzero(source == "outbound")
         entry[out] = np.where(rng.random(len(out)) < sc.outbound.opportunity_share, ms.opportunity, ms.sql)
         self.entry = entry
@@ -315,8 +316,8 @@ class Model:
         self.code_of = {sid: k for k, sid in enumerate(ids)}
         # mirrors _Lead.stage as a code into stage_ids (before creation: the stage the lead will enter)
         self.stage_code = np.array([self.code_of[e] for e in entry.tolist()], np.int16)
-        self.is_marketing = np.isin(ids, MARKETING)  # by stage code
-        self.is_early = np.isin(ids, ("name", "active"))  # stages a deep activity moves on
+        self.is_marketing = np.isin(ids, roles.marketing)  # by stage code
+        self.is_early = np.isin(ids, roles.climbing)  # stages a deep activity moves on
         self.closed = np.zeros(n, bool)  # in a terminal stage
         self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
         # each lead's next MQL moment, from scoring's engine on the stream (see leadsim.simulation.moments)
@@ -345,11 +346,11 @@ class Model:
 
         # every inbound lead enters as a Name when created (what _set_stage records, in bulk)
         inbound_t = self.created_ns[inbound].tolist()
-        self.rec.rows["stage"].extend((i, "name", t, "created", None) for i, t in zip(inbound.tolist(), inbound_t,
+        self.rec.rows["stage"].extend((i, roles.created, t, "created", None) for i, t in zip(inbound.tolist(), inbound_t,
                                                                                        strict=True))
         for i, t in zip(inbound.tolist(), inbound_t, strict=True):
             lead = self.L[i]
-            lead.stage, lead.entered_ns, lead.seq = "name", t, 1
+            lead.stage, lead.entered_ns, lead.seq = roles.created, t, 1
         for i in np.flatnonzero(source == "outbound"):
             env.timeout(self.created_min[i]).callbacks.append(lambda _e, i=int(i): self._outbound(self.L[i]))
         env.process(self._epochs())
@@ -379,7 +380,7 @@ class Model:
 
     def _close(self, lead: _Lead, stage: str, reason: str) -> None:
         """Into a terminal stage; the lead goes quiet for good."""
-        if lead.owner in self.open_sl and lead.stage == "sales_lead":
+        if lead.owner in self.open_sl and lead.stage == self.roles.sql:
             self.open_sl[lead.owner] -= 1
         self._withdraw(lead)
         self._set_stage(lead, stage, reason, lead.owner)
@@ -389,12 +390,12 @@ class Model:
 
     def _withdraw(self, lead: _Lead) -> None:
         if lead.item is not None and lead.item.queued:
-            q = self.sdr_queue if lead.stage == "lead" else self.rep_queues.get(lead.owner)
+            q = self.sdr_queue if lead.stage == self.roles.mql else self.rep_queues.get(lead.owner)
             if q is not None:
                 q.withdraw(lead.item)
 
     def _recycle(self, lead: _Lead, outcome: str) -> None:
-        if lead.stage == "sales_lead" and lead.owner in self.open_sl:
+        if lead.stage == self.roles.sql and lead.owner in self.open_sl:
             self.open_sl[lead.owner] -= 1
         self._withdraw(lead)
         t_ns = self._now_ns()
@@ -410,8 +411,8 @@ class Model:
         # quiet for the rest of the epoch; the new episode's MQL moment is computed when the next one starts
         self.stream.silence(lead.i, t_ns, self.epoch_end_ns)
         self.recycled.append(lead.i)
-        if lead.handoff is not None and lead.handoff[10] is None:
-            lead.handoff[10] = outcome
+        if lead.handoff is not None and lead.handoff.outcome is None:
+            lead.handoff.outcome = outcome
         # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
         if self.d.on_recycle == "restart":
             if at_or_over(self.fit[lead.i], self.d.thresholds.mql):
@@ -479,8 +480,8 @@ class Model:
             rank = np.arange(len(deep)) - np.repeat(start, np.diff(np.append(start, len(deep))))
             for pos in np.flatnonzero(rank < 2).tolist():
                 lead = self.L[int(dl[pos])]
-                if rank[pos] == 0 or lead.stage == "active":
-                    self._set_stage(lead, "active" if lead.stage == "name" else "target", "score", None,
+                if rank[pos] == 0 or lead.stage == self.roles.engaged:
+                    self._set_stage(lead, self.roles.climb(lead.stage), "score", None,
                                     ns=int(st.t[deep[pos]]), now=False)
         # exploration: below-threshold leads handed over anyway, with their propensity
         share = self.scenario.exploration_share
@@ -505,13 +506,13 @@ class Model:
         trig = None if trigger is None or (isinstance(trigger, float) and math.isnan(trigger)) or trigger is pd.NA \
             else trigger
         self.rec.rows["mql"].append((lead.i, t_ns, reason, trig, score))
-        if lead.stage in MARKETING:
+        if lead.stage in self.roles.marketing:
             lead.score = score
             lead.hot = reason == "hot"
             self._handoff(lead, t_ns, reason, 1.0)
 
     def _explore(self, lead: _Lead, t_ns: int, episode: int) -> None:
-        if lead.episode != episode or lead.ep_mql or lead.terminal or lead.stage not in MARKETING:
+        if lead.episode != episode or lead.ep_mql or lead.terminal or lead.stage not in self.roles.marketing:
             return
         lead.score = float(self.fit[lead.i])
         lead.hot = False
@@ -546,7 +547,7 @@ class Model:
         self._start_clocks(lead)
         if lead.item is None:
             lead.item = Item(lead.i, lead)
-        lead.deadline = self._breach_deadline("lead", self.env.now)
+        lead.deadline = self._breach_deadline(self.roles.mql, self.env.now)
         if not self.sdrs:
             return
         self.sdr_queue.put(lead.item, self._key(lead, self.env.now))
@@ -556,7 +557,7 @@ class Model:
 
     def _cold(self, item: Item) -> None:
         lead = item.lead
-        if lead.stage != "lead" or lead.attempts > 0:
+        if lead.stage != self.roles.mql or lead.attempts > 0:
             return
         self.gone_cold += 1
         self._recycle(lead, "cold")
@@ -564,7 +565,7 @@ class Model:
     def _sdr_serve(self, rep: Rep, item: Item):
         lead: _Lead = item.lead
         env, rng, h = self.env, self.rng, self.h
-        if lead.stage != "lead":
+        if lead.stage != self.roles.mql:
             return
         episode = lead.episode
         lead.attempts += 1
@@ -572,8 +573,8 @@ class Model:
         self.rec.touch(lead.i, start, "call", rep.name)
         lead.last_touch = start
         if lead.attempts == 1:
-            lead.handoff[5] = rep.name
-            lead.handoff[6] = start - lead.handed_at
+            lead.handoff.owner = rep.name
+            lead.handoff.response = start - lead.handed_at
         delay = start - lead.handed_at
         # the call, and the qualifying talk if the lead is reached: drawn now, worked as one piece of shift time
         minutes = rng.exponential(h.call_minutes)
@@ -585,13 +586,13 @@ class Model:
             qualified = rng.random() < p
         yield rep.work(minutes)
         self.rec.service(rep.name, lead.i, start, env.now, minutes)
-        if lead.stage != "lead" or lead.episode != episode:
+        if lead.stage != self.roles.mql or lead.episode != episode:
             return
         if qualified:
             self._to_sales_lead(lead, "qualified")
         elif reached:
             if self.never_list[lead.i] or rng.random() < 0.25:
-                lead.handoff[10] = "disqualified"
+                lead.handoff.outcome = "disqualified"
                 self._close(lead, self.d.funnel.disqualify.to, "disqualify")
             else:
                 self._recycle(lead, "not_qualified")
@@ -602,7 +603,7 @@ class Model:
             self._recycle(lead, "no_contact")
 
     def _retry(self, lead: _Lead, episode: int) -> None:
-        if lead.stage != "lead" or lead.episode != episode or lead.item.queued:
+        if lead.stage != self.roles.mql or lead.episode != episode or lead.item.queued:
             return
         lead.deadline = self.env.now + self.h.retry_deadline_minutes
         self.sdr_queue.put(lead.item, self._key(lead, self.env.now))
@@ -620,7 +621,7 @@ class Model:
         if owner in self.open_sl:
             self.open_sl[owner] += 1
         if lead.handoff is not None and reason == "qualified":
-            lead.handoff[7] = True
+            lead.handoff.sql = True
         lead.escalated = False
         if reason == "outbound":
             self.rec.touch(lead.i, self.env.now, "meeting", owner)
@@ -631,14 +632,14 @@ class Model:
         if reason == "outbound":
             self._schedule_decision(lead)
             return
-        lead.deadline = self._breach_deadline("sales_lead", self.env.now)
+        lead.deadline = self._breach_deadline(self.roles.sql, self.env.now)
         if lead.item is None:
             lead.item = Item(lead.i, lead)
         self.rep_queues[owner].put(lead.item, self._key(lead, self.env.now))
 
     def _rep_serve(self, rep: Rep, item: Item):
         lead: _Lead = item.lead
-        if lead.stage != "sales_lead" or lead.owner != rep.name:
+        if lead.stage != self.roles.sql or lead.owner != rep.name:
             return
         start = self.env.now
         self.rec.touch(lead.i, start, "email", rep.name)
@@ -646,7 +647,7 @@ class Model:
         minutes = self.rng.exponential(self.h.rep_touch_minutes)
         yield rep.work(minutes)
         self.rec.service(rep.name, lead.i, start, self.env.now, minutes)
-        if lead.stage == "sales_lead":
+        if lead.stage == self.roles.sql:
             self._schedule_decision(lead)
 
     def _schedule_decision(self, lead: _Lead) -> None:
@@ -657,7 +658,7 @@ class Model:
                 lambda _e, lead=lead, seq=lead.seq: self._decide(lead, seq))
 
     def _decide(self, lead: _Lead, seq: int) -> None:
-        if lead.stage != "sales_lead" or lead.seq != seq:
+        if lead.stage != self.roles.sql or lead.seq != seq:
             return
         rng = self.rng
         p = 1 / (1 + math.exp(-(self.h.opportunity_bias + 0.8 * self.intent[lead.i])))
@@ -665,11 +666,11 @@ class Model:
             self.open_sl[lead.owner] = self.open_sl.get(lead.owner, 1) - 1
             self._set_stage(lead, self.d.funnel.milestones.opportunity, "converted", lead.owner)
             if lead.handoff is not None:
-                lead.handoff[8] = True
+                lead.handoff.opportunity = True
             self._schedule_close(lead)
         elif self.never_list[lead.i] or rng.random() < 0.3:
             if lead.handoff is not None:
-                lead.handoff[10] = "disqualified"
+                lead.handoff.outcome = "disqualified"
             self._close(lead, self.d.funnel.disqualify.to, "disqualify")
         else:
             self._recycle(lead, "recycled_by_sales")
@@ -685,8 +686,8 @@ class Model:
         p = 1 / (1 + math.exp(-(self.h.win_bias + 0.8 * self.intent[lead.i])))
         won = self.rng.random() < p
         if lead.handoff is not None:
-            lead.handoff[9] = won
-            lead.handoff[10] = "won" if won else "lost"
+            lead.handoff.won = won
+            lead.handoff.outcome = "won" if won else "lost"
         if won:
             self._close(lead, self.d.funnel.milestones.won, "won")
         else:
@@ -751,12 +752,12 @@ class Model:
             self.env.timeout(_SECOND).callbacks.append(lambda _e: self._escalate(lead))
         if k + 1 < len(clock.levels):
             self._arm(lead, c, clock, t0, seq, k + 1, start)
-        elif self.d.sla.auto_return_after_last and lead.stage in ("lead", "sales_lead"):
+        elif self.d.sla.auto_return_after_last and lead.stage in self.roles.handed:
             # a second after the alert: a move at the due time itself would void it (tie rule of leadsim.sla)
             self.env.timeout(_SECOND).callbacks.append(lambda _e: self._auto_return(lead, seq))
 
     def _auto_return(self, lead: _Lead, seq: int) -> None:
-        if lead.seq == seq and lead.stage in ("lead", "sales_lead"):
+        if lead.seq == seq and lead.stage in self.roles.handed:
             self._recycle(lead, "auto_return")
 
     def _escalate(self, lead: _Lead) -> None:

@@ -13,18 +13,20 @@ the scoring engine, integer nanoseconds since the start.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["COLUMNS", "Recorder", "labels", "ranks", "strings"]
+__all__ = ["COLUMNS", "Handoff", "Recorder", "labels", "ranks", "strings"]
 
 COLUMNS = {
     # one row per stage change; t_ns = exact time in ns since start
     "stage": ["lead", "stage", "t_ns", "reason", "owner"],
     "touch": ["lead", "t", "kind", "by"],
     "handoff": ["handoff", "lead", "t_ns", "reason", "propensity", "owner", "response", "sql",
-                "opportunity", "won", "outcome", "score"],
+                "opportunity", "won", "outcome", "score"],  # the fields of Handoff
     "alert": ["start", "clock", "level", "owner"],  # a level that fired: the hand-off (clock start), owner then
     "service": ["rep", "lead", "start", "end", "minutes"],
     "wait": ["item", "arrived", "started", "left"],
@@ -37,12 +39,30 @@ _ALIASES = {"stages": "stage", "touches": "touch", "handoffs": "handoff", "alert
             "waits": "wait", "mqls": "mql"}
 
 
+@dataclass(slots=True)
+class Handoff:
+    """One hand-off of a lead to the SDRs, filled in as the lead moves on (a row of the outcomes table)."""
+
+    handoff: int
+    lead: int
+    t_ns: int
+    reason: str
+    propensity: float
+    score: float
+    owner: str | None = None  # the SDR who called first
+    response: float | None = None  # minutes from hand-off to the first call
+    sql: bool = False
+    opportunity: bool = False
+    won: bool = False
+    outcome: str | None = None
+
+
 class Recorder:
     """Append-only event lists, one per table."""
 
     def __init__(self) -> None:
         self.rows: dict[str, list[tuple]] = {k: [] for k in COLUMNS}
-        self.handoffs: list[list] = []
+        self.handoffs: list[Handoff] = []
 
     def stage(self, lead: int, stage: str, t_ns: int, reason: str, owner: str | None) -> None:
         self.rows["stage"].append((lead, stage, t_ns, reason, owner))
@@ -53,16 +73,18 @@ class Recorder:
     def service(self, rep: str, lead: int, start: float, end: float, minutes: float) -> None:
         self.rows["service"].append((rep, lead, start, end, minutes))
 
-    def handoff(self, lead: int, t_ns: int, reason: str, propensity: float, score: float) -> list:
-        row = [len(self.handoffs), lead, t_ns, reason, propensity, None, None, False, False, False, None, score]
+    def handoff(self, lead: int, t_ns: int, reason: str, propensity: float, score: float) -> Handoff:
+        row = Handoff(len(self.handoffs), lead, t_ns, reason, propensity, score)
         self.handoffs.append(row)
         return row
 
     def columns(self, name: str) -> dict[str, tuple]:
         """Each column of a table as a tuple of its values, in recording order (empty tuples if none)."""
         key = _ALIASES.get(name, name)
-        rows = self.handoffs if key == "handoff" else self.rows[key]
         cols = COLUMNS[key]
+        if key == "handoff":
+            return {c: tuple(getattr(h, c) for h in self.handoffs) for c in cols}
+        rows = self.rows[key]
         if not rows:
             return dict.fromkeys(cols, ())
         return dict(zip(cols, zip(*rows, strict=True), strict=True))  # zip transposes in C

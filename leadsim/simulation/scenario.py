@@ -234,6 +234,10 @@ class Scenario(_Model):
                     raise ValueError(f"shifts.{role}: the shift must start before it ends, got {list(sh)}")
         if self.mode == "queueing" and self.queueing_spec is None:
             raise ValueError("mode 'queueing' needs queueing_spec (use Scenario.queueing(...))")
+        if self.mode == "full":  # a funnel the simulation cannot run is refused here, naming the stage
+            from leadsim.simulation.stages import StageRoles
+
+            StageRoles.of(self.lead_definition)
         return self
 
     # -- convenience ---------------------------------------------------------
