@@ -147,5 +147,5 @@ def test_a_funnel_the_simulation_cannot_run_is_refused_naming_the_stage():
 
     d = renamed(load_definition().to_dict(), "active", "aktiv")
     d["funnel"]["transitions"]["aktiv"] = ["lead"]  # no way on to Target
-    with pytest.raises(LeadsimError, match="stage 'aktiv'.*from 'aktiv' to 'target'"):
+    with pytest.raises(LeadsimError, match=r"stage 'aktiv'.*from 'aktiv' to 'target'"):
         load_scenario().with_values({"definition": d})
