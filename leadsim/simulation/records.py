@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["COLUMNS", "Handoff", "Recorder", "labels", "ranks", "strings"]
+__all__ = ["COLUMNS", "MIN_NS", "NEVER_NS", "SECOND", "Handoff", "Recorder", "labels", "ranks", "strings"]
+
+MIN_NS = 60_000_000_000
+"""Nanoseconds in a simulation minute."""
+SECOND = 1 / 60
+"""A second, in simulation minutes."""
+NEVER_NS = np.iinfo(np.int64).max
+"""A time in ns that never comes."""
 
 COLUMNS = {
     # one row per stage change; t_ns = exact time in ns since start
