@@ -721,6 +721,10 @@ NOTEBOOKS: dict[str, list[tuple[str, str, list[str]]]] = {
 # --------------------------------------------------------------------------- build and run
 
 
+GENERATED = ("markdown", "*Generated from `notebooks/_build.py`: edit the cells there, then run "
+             "`python notebooks/_build.py --execute`; a test fails when this notebook and its source differ.*", [])
+
+
 def build(name: str, cells: list[tuple[str, str, list[str]]]) -> object:
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -728,9 +732,11 @@ def build(name: str, cells: list[tuple[str, str, list[str]]]) -> object:
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    for i, (kind, text, tags) in enumerate(cells):
+    for i, (kind, text, tags) in enumerate([GENERATED, *cells]):
         cell = new_markdown_cell(text) if kind == "markdown" else new_code_cell(text)
         cell["id"] = f"{name[:2]}-{i:02d}"
+        if kind == "code" and text.startswith("# Parameters"):
+            tags = [*tags, "parameters"]  # papermill's tag: `papermill -p NAME value` overrides this cell
         if tags:
             cell.metadata["tags"] = tags
         nb.cells.append(cell)

@@ -95,3 +95,33 @@ def test_notebook_runs_and_shows_its_key_figures(path):
             why = figures_differ(was, now)
             assert why is None, f"{path.name} cell {i}: {why}\n--- stored\n{was}\n--- now\n{now}"
     assert checks, f"{path.name} has no {CHECK} cell"
+
+
+def generator():
+    """notebooks/_build.py, imported by path (it is a script, not part of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebook_build", ROOT / "notebooks" / "_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_notebook_is_what_its_generator_writes():
+    """The notebooks are generated: editing one by hand (or the generator without re-running it) fails here."""
+    import nbformat
+
+    gen = generator()
+    assert sorted(gen.NOTEBOOKS) == [p.stem for p in NOTEBOOKS]
+    for name, cells in gen.NOTEBOOKS.items():
+        want = gen.build(name, cells)
+        have = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        pairs = list(zip(want.cells, have.cells, strict=False))
+        assert len(want.cells) == len(have.cells), f"{name}: {len(have.cells)} cells, the generator writes " \
+            f"{len(want.cells)}; run python notebooks/_build.py --execute {name[:2]}"
+        for i, (w, h) in enumerate(pairs):
+            assert (w.cell_type, w.source, w.metadata.get("tags", [])) == \
+                (h.cell_type, h.source, h.metadata.get("tags", [])), \
+                f"{name} cell {i} differs from notebooks/_build.py; edit it there and re-run the generator"
+        params = [c for c in have.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1 and params[0].source.startswith("# Parameters"), name

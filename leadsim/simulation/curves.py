@@ -8,7 +8,7 @@ extrapolation beyond what a study reported).  Contact and qualification are
 separate steps with separate curves; a preset never applies one study's drop
 to both.
 
-Presets (observational odds, not causal effects -- DESIGN.md section 5):
+Presets (observational odds, not causal effects -- ``docs/design.md`` section 7.1, "Speed-to-lead curves"):
 
 ``lrm_2007``
     Lead Response Management study (Oldroyd & Elkington, 2007): qualification

@@ -1,7 +1,9 @@
 """KPIs of one run, as a flat ``pandas.Series`` of numbers (so runs aggregate).
 
 Names: ``mqls_per_week``, ``sqls_per_week``, ``opportunities_per_week``,
-``customers_per_week``, ``lead_to_sales_lead`` (share of hand-offs reaching
+``customers_per_week`` (stage visits per week, from :func:`leadsim.funnel.velocity`
+on the run's log), ``mql_days_p50`` and ``sql_days_p50`` (median days in the
+MQL and SQL stages, the same function), ``lead_to_sales_lead`` (share of hand-offs reaching
 Sales Lead), ``response_minutes_p50/p90/mean`` and ``unanswered_share``,
 ``breach_rate.<clock>.<level>`` (:func:`leadsim.sla.audit` of the run's own
 log at the end of the horizon: alerts of that level over the hand-offs whose
@@ -18,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from leadsim.funnel import velocity
 
 __all__ = ["kpis", "sla_audit"]
 
@@ -51,11 +55,14 @@ def kpis(result: Any, *, busy: dict[str, float], shift_minutes: dict[str, float]
     mql = result.mql
     out["mqls_per_week"] = len(mql) / weeks
     out["handoffs_per_week"] = len(result.outcomes) / weeks
-    sql = _entries(log, ms.sql)
+    # stage visits and times in stage as the funnel report counts them (a re-assignment is no new visit)
+    vel = velocity(log, d)
     opp = _entries(log, ms.opportunity)
-    out["sqls_per_week"] = len(sql) / weeks
-    out["opportunities_per_week"] = len(opp) / weeks
-    out["customers_per_week"] = len(_entries(log, ms.won)) / weeks
+    out["sqls_per_week"] = vel.at[ms.sql, "visits"] / weeks
+    out["opportunities_per_week"] = vel.at[ms.opportunity, "visits"] / weeks
+    out["customers_per_week"] = vel.at[ms.won, "visits"] / weeks
+    out["mql_days_p50"] = float(vel.at[ms.mql, "median_days"])
+    out["sql_days_p50"] = float(vel.at[ms.sql, "median_days"])
     oc = result.outcomes
     out["lead_to_sales_lead"] = float(oc["sql"].mean()) if len(oc) else math.nan
     r = oc["response_minutes"].to_numpy(float) if len(oc) else np.empty(0)
