@@ -17,7 +17,7 @@ scikit-learn.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -63,9 +63,14 @@ _EXPORTS: dict[str, str] = {
     "sweep": "leadsim.simulation",
     "erlang_a": "leadsim.simulation",
     "erlang_c": "leadsim.simulation",
+    "QueueMetrics": "leadsim.simulation",
+    "Recommendation": "leadsim.simulation.advice",
     "recommend": "leadsim.simulation.advice",
     # calibration
     "Calibration": "leadsim.calibration",
+    "CalibrationReport": "leadsim.calibration",
+    "FeatureSet": "leadsim.calibration",
+    "Scorecard": "leadsim.calibration",
     "MQLCalibrator": "leadsim.calibration",
     "build_features": "leadsim.calibration",
     "calibrate": "leadsim.calibration",
@@ -85,6 +90,50 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # what IDEs and type checkers see; at run time each name loads on first use
+    from leadsim.calendar import BusinessCalendar
+    from leadsim.calibration import (
+        Calibration,
+        CalibrationReport,
+        FeatureSet,
+        MQLCalibrator,
+        Scorecard,
+        build_features,
+        calibrate,
+        evaluate,
+        recalibrate,
+    )
+    from leadsim.datasets import GroundTruth, History, load_sample, make_history
+    from leadsim.definition import LeadDefinition, LeadsimWarning, diff, load_definition
+    from leadsim.demo import run_demo
+    from leadsim.errors import LeadsimError
+    from leadsim.exercise import (
+        AgreementReport,
+        as_labels,
+        compare,
+        read_verdicts,
+        sample_companies,
+        write_exercise,
+        write_worksheet,
+    )
+    from leadsim.funnel import Waterfall, snapshot, validate_stage_log, velocity, waterfall
+    from leadsim.io import load_mapping, read_table, read_tables, write_table
+    from leadsim.report import Report
+    from leadsim.scoring import contributions, explain, mql_events, rule_matches, score
+    from leadsim.simulation import (
+        QueueMetrics,
+        Scenario,
+        SimulationResult,
+        erlang_a,
+        erlang_c,
+        load_scenario,
+        replicate,
+        simulate,
+        sweep,
+    )
+    from leadsim.simulation.advice import Recommendation, recommend
+    from leadsim.sla import AuditResult, audit, schedule
 
 
 def __getattr__(name: str) -> Any:

@@ -48,3 +48,19 @@ def test_cli_starts_without_the_heavy_parts():
             "print(*(m in sys.modules for m in ('simpy', 'sklearn', 'scipy.stats')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "False"]
+
+
+def test_type_checkers_see_every_public_name_where_it_is_defined():
+    """leadsim/__init__.py loads names lazily; its TYPE_CHECKING imports must name the same modules."""
+    import ast
+    import pathlib
+
+    import leadsim
+
+    tree = ast.parse(pathlib.Path(leadsim.__file__).read_text(encoding="utf-8"))
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    seen = {a.name: imp.module for imp in guarded.body for a in imp.names}
+    assert seen == leadsim._EXPORTS
+    assert (pathlib.Path(leadsim.__file__).parent / "py.typed").is_file()
+    for name in leadsim.__all__:
+        assert getattr(leadsim, name) is not None
