@@ -8,7 +8,7 @@ vectorised numpy (``numpy.busday_offset``/``busday_count``), never a Python
 loop, and come back in the same container (``datetime64[ns]``).  ``NaT`` stays
 ``NaT``.
 
-Conventions (DESIGN.md section 1, "Time"):
+Conventions (docs/design.md section 3, "Time"):
 
 - ``next_open(t)`` is ``t`` itself while the office is open (opening time
   included, closing time excluded), else the next opening.
@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from leadsim.errors import DataError, DefinitionError
+from leadsim.worktime import WorkTime
 
 __all__ = ["BusinessCalendar"]
 
@@ -337,6 +338,25 @@ class BusinessCalendar:
             return [back(self._add_days_ns(ns, o, opened)) for o in offsets]
         per = 60 if unit == "hours" else 1
         return [back(self._add_minutes_ns(ns, o * per, opened)) for o in offsets]
+
+    def index(self, start: Any, days: float, hours: tuple[str, str] | None = None, *,
+              margin_days: int = 120) -> WorkTime:
+        """This calendar's working time as a fast index on float minutes since local midnight of ``start``.
+
+        It covers ``days`` days plus ``margin_days`` (results beyond are
+        ``math.inf``) and follows this calendar's conventions exactly, in
+        floats; ``hours`` (``("10:00", "16:00")``) indexes a shift on the
+        same working days instead of the working hours.  See
+        :class:`leadsim.worktime.WorkTime`.
+
+        >>> cal = BusinessCalendar("UTC")
+        >>> w = cal.index(pd.Timestamp("2026-03-06"), days=7)              # a Friday
+        >>> w.add(16.5 * 60, 2, "hours") / 60                               # = cal.add(Fri 16:30, 2, "hours")
+        82.5
+        >>> str(w.timestamps([82.5 * 60])[0])
+        '2026-03-09T10:30:00.000000000'
+        """
+        return WorkTime(self, start, days, hours, margin_days=margin_days)
 
     def localize(self, times: Any) -> Any:
         """Times as naive local times of this calendar.

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from leadsim.calendar import BusinessCalendar
 from leadsim.datasets._world import (
     DAY_MIN,
     MINUTE,
-    WorkClock,
     burst_sessions,
     finish_activities,
     sessions_to_activities,
@@ -32,7 +32,7 @@ NAT = np.datetime64("NaT", "ns")
 
 @dataclass
 class Params:
-    """Knobs of the funnel (defaults give DESIGN.md section 5's conversion rates)."""
+    """Knobs of the funnel (defaults give the conversion rates of docs/design.md section 7.2, "Funnel rates")."""
 
     exploration: float = 0.05        # chance a below-threshold Target lead is handed over anyway
     sdr_reaction_min: float = 12.0   # median SDR reaction, working minutes
@@ -74,7 +74,11 @@ class Flow:
         self.rng, self.leads, self.hidden, self.d, self.truth, self.p = rng, leads, hidden, definition, truth, params
         self.raw_acts = raw_acts
         self.end = end.to_datetime64().astype("datetime64[ns]")
-        self.clock = WorkClock(definition.calendar, leads["created_at"].min(), end)
+        # working time: the calendar's index, from a fortnight before the first lead to 800 days after the end
+        first = leads["created_at"].min().normalize() - pd.Timedelta(days=14)
+        self.clock = BusinessCalendar.from_definition(definition).index(
+            first, (end - first) / pd.Timedelta(days=1), margin_days=800)
+        self.day_len = self.clock.length  # minutes of one working day
         self.created = leads["created_at"].to_numpy(dtype="datetime64[ns]")
         self.ids = leads["lead_id"].to_numpy(dtype=object)
         self.pos = pd.Index(self.ids)
@@ -92,8 +96,21 @@ class Flow:
     # ------------------------------------------------------------------ helpers
 
     def _work_time(self, t: np.ndarray) -> np.ndarray:
-        """Move moments into working hours (a person does this)."""
-        return self.clock.add(t, np.zeros(len(t)))
+        """Move moments into working hours (a person does this): the next opening when closed."""
+        return self.clock.timestamps(self.clock.next_open_array(self.clock.minutes(t)), unit="s")
+
+    def _to_work(self, t: np.ndarray) -> np.ndarray:
+        """Times as working minutes (positions on the calendar's working-time line)."""
+        return self.clock.position_array(self.clock.minutes(t))
+
+    def _from_work(self, w: np.ndarray) -> np.ndarray:
+        """Working minutes back to times, to the second: for positions reached by adding working time, so a
+        position at a day's end is that closing time (as ``BusinessCalendar.add_working_minutes``)."""
+        return self.clock.timestamps(self.clock.at_position_array(w), unit="s")
+
+    def _add_work(self, t: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+        """``t`` plus so many working minutes (from the next opening), to the second."""
+        return self.clock.timestamps(self.clock.add_minutes_array(self.clock.minutes(t), minutes), unit="s")
 
     def _log(self, lead: np.ndarray, stage: str, at: np.ndarray, reason: str | np.ndarray,
              owner: object | np.ndarray, rank: str) -> None:
@@ -108,8 +125,8 @@ class Flow:
         """``Poisson(lam)`` further touches per lead, in working time between t0 and t1."""
         k = self.rng.poisson(lam, len(lead))
         idx = np.repeat(np.arange(len(lead)), k)
-        w0, w1 = self.clock.to_work(t0[idx]), self.clock.to_work(t1[idx])
-        at = self.clock.from_work(w0 + self.rng.random(len(idx)) * np.maximum(w1 - w0, 0))
+        w0, w1 = self._to_work(t0[idx]), self._to_work(t1[idx])
+        at = self._add_work(t0[idx], self.rng.random(len(idx)) * np.maximum(w1 - w0, 0))
         self.touch.add(lead=lead[idx], at=at, kind=self.rng.choice(kinds, len(idx), p=p).astype(object),
                        by=by[idx])
 
@@ -238,11 +255,11 @@ class Flow:
         """(sdr index, first-touch time): a queue per SDR in working time."""
         n = len(handed)
         sdr = self.rng.integers(0, len(self.sdrs), n)
-        arrive = self.clock.to_work(handed)
+        arrive = self._to_work(handed)
         react = self.sdr_speed[sdr] * np.exp(self.rng.normal(np.log(self.p.sdr_reaction_min), 1.1, n))
         react = react * np.where(hot, 0.6, 1.0)
         forgot = self.rng.random(n) < self.p.sdr_forget
-        react = react + forgot * self.rng.uniform(1, 5, n) * self.clock.day_len
+        react = react + forgot * self.rng.uniform(1, 5, n) * self.day_len
         handle = self.rng.exponential(20.0, n)
         touch_w = np.empty(n)
         order = np.argsort(handed, kind="stable")
@@ -252,7 +269,7 @@ class Flow:
             t = max(arrive[i] + react[i], free[s] + 1.0)
             touch_w[i] = t
             free[s] = t + handle[i]
-        return sdr, self.clock.from_work(touch_w)
+        return sdr, self._from_work(touch_w)
 
     def handoffs(self, lead: np.ndarray, handed: np.ndarray, reason: np.ndarray, prop: np.ndarray) -> np.ndarray:
         """Hand over to SDRs, qualify with the true model; returns the leads recycled (and when)."""
@@ -267,7 +284,7 @@ class Flow:
         touched = touch < self.end
         resp = np.where(touched, (touch - handed) / MINUTE, np.nan)
         lo, hi = self.p.sdr_decision_days
-        decide = self.clock.add(touch, rng.uniform(lo, hi, n) * self.clock.day_len)
+        decide = self._add_work(touch, rng.uniform(lo, hi, n) * self.day_len)
         decided = touched & (decide < self.end)
 
         ho = pd.DataFrame({"handoff_id": hid, "lead_id": self.ids[lead], "handed_at": handed,
@@ -316,11 +333,11 @@ class Flow:
                 self._log(lead, "sales_lead", entered, "qualified", rep, "sales")
             never = rng.random(n) < p.rep_never_touch
             delay = np.exp(rng.normal(np.log(120), 1.2, n)) + (rng.random(n) < p.rep_late_touch) * rng.uniform(
-                1, 4, n) * self.clock.day_len
-            touch = self.clock.add(entered, delay)
+                1, 4, n) * self.day_len
+            touch = self._add_work(entered, delay)
             work_days = np.exp(rng.normal(np.log(2.5), 0.7, n))
-            decide = np.where(never, self.clock.add(entered, rng.uniform(10, 20, n) * self.clock.day_len),
-                              self.clock.add(touch, work_days * self.clock.day_len))
+            decide = np.where(never, self._add_work(entered, rng.uniform(10, 20, n) * self.day_len),
+                              self._add_work(touch, work_days * self.day_len))
             t_ok = ~never & (touch < self.end)
             self.touch.add(lead=lead[t_ok], at=touch[t_ok],
                            kind=rng.choice(["call", "email"], t_ok.sum(), p=[0.7, 0.3]).astype(object), by=rep[t_ok])

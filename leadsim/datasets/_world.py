@@ -58,51 +58,6 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-class WorkClock:
-    """Working-time arithmetic on the definition's calendar, vectorised.
-
-    Maps naive local timestamps onto a line of *working minutes* (only minutes
-    inside working hours on working days count) and back.
-    """
-
-    def __init__(self, calendar: Calendar, start: pd.Timestamp, end: pd.Timestamp):
-        self.day0 = (start.normalize() - pd.Timedelta(days=14)).to_datetime64().astype("datetime64[ns]")
-        days = pd.date_range(self.day0, end.normalize() + pd.Timedelta(days=800), freq="D")
-        holidays = {pd.Timestamp(h) for h in calendar.holidays}
-        work = days.day_of_week.isin(calendar.weekday_numbers) & ~days.isin(list(holidays))
-        self.work = np.asarray(work)
-        o, c = calendar.opening, calendar.closing
-        self.open_min = o.hour * 60 + o.minute
-        self.day_len = (c.hour * 60 + c.minute) - self.open_min
-        length = self.work * self.day_len
-        self.cum_after = np.cumsum(length).astype(float)
-        self.cum_before = self.cum_after - length
-
-    def _day_minute(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mins = (np.asarray(t, dtype="datetime64[ns]") - self.day0) / MINUTE
-        day = np.floor(mins / DAY_MIN).astype(np.int64)
-        return day, mins - day * DAY_MIN
-
-    def to_work(self, t: np.ndarray) -> np.ndarray:
-        day, m = self._day_minute(t)
-        inside = np.clip(m - self.open_min, 0, self.day_len)
-        return self.cum_before[day] + self.work[day] * inside
-
-    def from_work(self, w: np.ndarray) -> np.ndarray:
-        w = np.asarray(w, dtype=float)
-        day = np.searchsorted(self.cum_after, w, side="right")
-        mins = day * DAY_MIN + self.open_min + (w - self.cum_before[day])
-        return self.day0 + np.round(mins * 60).astype(np.int64) * np.timedelta64(1_000_000_000, "ns")
-
-    def add(self, t: np.ndarray, work_minutes: np.ndarray) -> np.ndarray:
-        """``t`` plus so many working minutes (starting at the next opening)."""
-        return self.from_work(self.to_work(t) + work_minutes)
-
-    def is_working_day(self, t: np.ndarray) -> np.ndarray:
-        day, _ = self._day_minute(t)
-        return self.work[day]
-
-
 def make_owners(rng: np.random.Generator, n_sdr: int = 8, n_rep: int = 12) -> pd.DataFrame:
     """SDRs in two teams, reps in three regional teams, each with a manager."""
     firsts = np.array(FIRST_F + FIRST_M)
