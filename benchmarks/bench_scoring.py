@@ -19,9 +19,10 @@ UDFs.  The last line is ``ratio leadsim/duckdb: X.XX``.
 simulation log (``DIR/leads.parquet``, ``activities.parquet``,
 ``stage_log.parquet``, written there first from the one-year run of
 ``bench_simulation.py`` when missing; the default definition) against the ``mql_events`` of
-``leadsim/scoring.py`` at the git revision ``--mql-baseline``, alternating the
-two ``--repeat`` times in this process; the outputs must be identical.  The
-last line is ``ratio current/baseline: X.XX``.
+``leadsim/scoring`` (the module ``scoring.py`` or, from its split on, the package
+``scoring/``) at the git revision ``--mql-baseline``, alternating the two
+``--repeat`` times in this process; the outputs must be identical.  The last
+line is ``ratio current/baseline: X.XX``.
 """
 
 from __future__ import annotations
@@ -257,11 +258,24 @@ def run_mql(log_dir: Path, baseline: str, until: str, repeat: int) -> int:
     from leadsim.scoring import mql_events
 
     root = Path(__file__).resolve().parent.parent
-    src = subprocess.run(["git", "show", f"{baseline}:leadsim/scoring.py"], cwd=root, capture_output=True, text=True, check=True).stdout
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+    # the module leadsim/scoring.py, or the package leadsim/scoring/ with its imports of itself renamed
+    files = [f for f in git("ls-tree", "-r", "--name-only", baseline, "--", "leadsim/scoring/").split() if f.endswith(".py")]
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "scoring_baseline.py"
-        path.write_text(src)
-        spec = importlib.util.spec_from_file_location("scoring_baseline", path)
+        if files:
+            pkg = Path(tmp) / "scoring_baseline"
+            pkg.mkdir()
+            for f in files:
+                (pkg / Path(f).name).write_text(git("show", f"{baseline}:{f}").replace("leadsim.scoring", "scoring_baseline"))
+            path = pkg / "__init__.py"
+        else:
+            path = Path(tmp) / "scoring_baseline.py"
+            path.write_text(git("show", f"{baseline}:leadsim/scoring.py"))
+        spec = importlib.util.spec_from_file_location("scoring_baseline", path,
+                                                      submodule_search_locations=[str(path.parent)] if files else None)
         base = importlib.util.module_from_spec(spec)
         sys.modules["scoring_baseline"] = base  # dataclasses look their module up
         spec.loader.exec_module(base)

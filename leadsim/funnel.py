@@ -41,7 +41,8 @@ import pyarrow.compute as pc
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.errors import DataError, InvalidTransition, SchemaError
-from leadsim.scoring import _timestamp
+from leadsim.keys import stable_order
+from leadsim.scoring.inputs import timestamp
 
 __all__ = ["Waterfall", "snapshot", "validate_stage_log", "velocity", "waterfall"]
 
@@ -68,15 +69,19 @@ _ID = re.compile(r"^([\x00-\x7f]*?)([0-9]{1,18})$")
 
 
 def _id_shape(values: pd.Series) -> tuple[str, int] | None:
-    """``(prefix, digits)`` of the first id when it is an ASCII prefix and digits ("L000123"); check the rest with :func:`_id_ints`."""
+    """``(prefix, digits)`` of the first id when it is an ASCII prefix and digits ("L000123"); check the rest with :func:`id_ints`."""
     if not len(values):
         return None
     m = _ID.match(str(values.iloc[0]))
     return None if m is None else (m.group(1), len(m.group(2)))
 
 
-def _id_ints(values: pd.Series, shape: tuple[str, int]) -> np.ndarray | None:
-    """The numbers of ids of one shape as int64 (equal ids <-> equal numbers, same order), or None if one id differs."""
+def id_ints(values: pd.Series, shape: tuple[str, int]) -> np.ndarray | None:
+    """The numbers of ids of one shape as int64 (equal ids <-> equal numbers, same order), or None if one id differs.
+
+    >>> id_ints(pd.Series(["L007", "L120"]), ("L", 3)).tolist(), id_ints(pd.Series(["L007", "X120"]), ("L", 3))
+    ([7, 120], None)
+    """
     prefix, digits = shape
     arr = pa.array(pd.array(values, dtype="string"))
     if arr.null_count or not len(arr):
@@ -92,18 +97,6 @@ def _id_ints(values: pd.Series, shape: tuple[str, int]) -> np.ndarray | None:
     if not pc.all(pc.ascii_is_decimal(rest)).as_py():
         return None
     return pc.cast(rest, pa.int64()).to_numpy(zero_copy_only=False)
-
-
-def _key_time_order(key: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Stable order by (key, t) for non-negative int keys: one argsort of a combined int64 when it fits, else lexsort."""
-    if not len(key):
-        return np.arange(0)
-    tmin = int(t.min())
-    unit = int(np.gcd.reduce(t - tmin)) or 1
-    span = (int(t.max()) - tmin) // unit + 1
-    if (int(key.max()) + 1) * span < 2**62:
-        return np.argsort(key * np.int64(span) + (t - tmin) // unit, kind="stable")
-    return np.lexsort((t, key))
 
 
 def _stage_codes(values: pd.Series, definition: LeadDefinition, where: str) -> np.ndarray:
@@ -126,13 +119,22 @@ def _stage_codes(values: pd.Series, definition: LeadDefinition, where: str) -> n
     return out
 
 
-def _normalise_stages(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
-    """Stage ids or labels (any case) -> stage ids; unknown -> DataError naming the row."""
+def normalise_stages(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+    """Stage ids or labels (any case) -> stage ids; unknown -> DataError naming the row.
+
+    >>> normalise_stages(pd.Series(["Sales Lead", "name"]), load_definition(), "log").tolist()
+    ['sales_lead', 'name']
+    """
     ids = np.array(definition.funnel.stage_ids, dtype=object)
     return pd.Series(ids[_stage_codes(values, definition, where)], index=values.index, dtype="string").astype(str)
 
 
-def _to_local(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+def to_local(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+    """Times (datetimes, text, tz-aware) as naive local ``datetime64[ns]`` of the definition's calendar zone.
+
+    >>> to_local(pd.Series(["2026-03-02T09:00:00Z"]), load_definition(), "log").tolist()
+    [Timestamp('2026-03-02 10:00:00')]
+    """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return BusinessCalendar.from_definition(definition).localize(values)
     if values.dtype.kind == "M":
@@ -172,7 +174,7 @@ def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = No
     funnel does not allow (a first row outside the entry stages included).
     """
     definition = definition or load_definition()
-    c = _coded_log(log, definition, where)
+    c = coded_log(log, definition, where)
     ids = np.array(definition.funnel.stage_ids, dtype=object)
     df = pd.DataFrame(
         {
@@ -188,7 +190,7 @@ def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = No
 
 
 @dataclass
-class _CodedLog:
+class CodedLog:
     """A validated stage log as integer arrays, sorted by lead then time (rows of one lead at one moment keep input order).
 
     ``lead``: code of the lead (codes follow the sorted lead ids ``lead_ids``);
@@ -214,8 +216,14 @@ class _CodedLog:
     id_numbers: np.ndarray | None = None
 
 
-def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stage_log") -> _CodedLog:
-    """The checks of :func:`validate_stage_log` on integer codes (no sort or copy of text columns)."""
+def coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stage_log") -> CodedLog:
+    """The checks of :func:`validate_stage_log` on integer codes (no sort or copy of text columns).
+
+    >>> c = coded_log(pd.DataFrame({"lead_id": ["L2", "L1"], "stage": ["name", "Name"], "at": ["2026-03-02"] * 2}),
+    ...               load_definition())
+    >>> c.order.tolist(), list(c.lead_ids), c.stage.tolist()
+    ([1, 0], ['L1', 'L2'], [0, 0])
+    """
     if not isinstance(log, pd.DataFrame):
         raise SchemaError(f"a stage log is a DataFrame, got {type(log).__name__}", where=where)
     missing = [c for c in _REQUIRED if c not in log.columns]
@@ -226,9 +234,9 @@ def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stag
         )
     lead_text = log["lead_id"].astype("string")
     stage_in = _stage_codes(log["stage"], definition, where)
-    at_in = _to_local(log["at"], definition, where).to_numpy().view(np.int64)
+    at_in = to_local(log["at"], definition, where).to_numpy().view(np.int64)
     shape = _id_shape(lead_text)
-    nums = _id_ints(lead_text, shape) if shape else None
+    nums = id_ints(lead_text, shape) if shape else None
     if nums is not None:  # ids like L000123: sort and compare numbers, not text
         codes, uniq = pd.factorize(nums, sort=True)
         first = np.empty(len(uniq), dtype=np.int64)
@@ -250,8 +258,8 @@ def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stag
     else:
         owner_text = pd.Series(pd.NA, index=log.index, dtype="string")
         ocodes, onames = np.full(len(log), -1, dtype=np.int64), pd.Index([], dtype="string")
-    order = _key_time_order(np.asarray(codes, dtype=np.int64), at_in)  # stable: ties keep input order
-    c = _CodedLog(
+    order = stable_order(np.asarray(codes, dtype=np.int64), at_in)  # stable: ties keep input order
+    c = CodedLog(
         order=order,
         lead=codes[order],
         lead_ids=pd.Index(lead_ids),
@@ -270,7 +278,7 @@ def _coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stag
     return c
 
 
-def _check_moves(c: _CodedLog, definition: LeadDefinition, where: str) -> None:
+def _check_moves(c: CodedLog, definition: LeadDefinition, where: str) -> None:
     f = definition.funnel
     ids = f.stage_ids
     code = {s: i for i, s in enumerate(ids)}
@@ -320,7 +328,7 @@ def _typed(log: pd.DataFrame, definition: LeadDefinition | None) -> pd.DataFrame
     if missing:
         raise SchemaError(f"missing column(s) {missing}; a stage log needs lead_id, stage, at", where="stage_log")
     df = log.copy()
-    df["at"] = _to_local(df["at"], load_definition(), "stage_log")
+    df["at"] = to_local(df["at"], load_definition(), "stage_log")
     if "owner" not in df.columns:
         df["owner"] = pd.Series(pd.NA, index=df.index, dtype="string")
     if "reason" not in df.columns:
@@ -329,8 +337,13 @@ def _typed(log: pd.DataFrame, definition: LeadDefinition | None) -> pd.DataFrame
     return df.sort_values(["lead_id", "at", "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
 
 
-def _visits(log: pd.DataFrame) -> pd.DataFrame:
-    """Collapse re-assignments: one row per stage visit, with ``until`` (NaT while open)."""
+def visits(log: pd.DataFrame) -> pd.DataFrame:
+    """Collapse re-assignments of a sorted log: one row per stage visit, with ``until`` (NaT while open) and ``prev``.
+
+    >>> v = visits(pd.DataFrame({"lead_id": ["L1"] * 3, "stage": ["name", "name", "lead"], "at": [1, 2, 3]}))
+    >>> v["stage"].tolist(), v["until"].tolist()[:1], v["prev"].tolist()[1:]
+    (['name', 'lead'], [3.0], ['name'])
+    """
     lead = log["lead_id"].to_numpy()
     stage = log["stage"].to_numpy()
     new_lead = np.ones(len(log), dtype=bool)
@@ -360,7 +373,7 @@ def snapshot(log: pd.DataFrame, at: Any, definition: LeadDefinition | None = Non
     """
     df = _typed(log, definition)
     t = pd.Timestamp(at)
-    v = _visits(df)
+    v = visits(df)
     v = v[v["at"] <= t]
     last = v.groupby("lead_id", sort=True).tail(1)
     owners = df[df["at"] <= t].groupby("lead_id", sort=True)["owner"].last()
@@ -455,10 +468,10 @@ def waterfall(
     exits = [s for s in f.stages if s not in main]
     rank = {s.id: i for i, s in enumerate(main)}
 
-    v = _visits(df)
+    v = visits(df)
     first = v.groupby("lead_id", sort=True).head(1).set_index("lead_id")
-    lo = _timestamp(start, definition, "waterfall.start") if start is not None else None
-    hi = _timestamp(end, definition, "waterfall.end") if end is not None else None
+    lo = timestamp(start, definition, "waterfall.start") if start is not None else None
+    hi = timestamp(end, definition, "waterfall.end") if end is not None else None
     if lo is not None and hi is not None and not lo < hi:
         raise DataError(f"start {lo} must come before end {hi}", where="waterfall")
     keep = pd.Series(True, index=first.index)
@@ -567,7 +580,7 @@ def velocity(log: pd.DataFrame, definition: LeadDefinition | None = None) -> pd.
     """
     definition = definition or load_definition()
     df = validate_stage_log(log, definition)
-    v = _visits(df)
+    v = visits(df)
     dur = (v["until"] - v["at"]).dt.total_seconds() / 86400.0
     v = v.assign(days=dur)
     ids = definition.funnel.stage_ids

@@ -26,8 +26,6 @@ import html
 import io
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ import pandas as pd
 
 from leadsim.display import for_people, number_text
 from leadsim.errors import InputFileError
+from leadsim.files import write_atomic, write_folder_atomic
 
 __all__ = ["Report", "check_replaceable"]
 
@@ -135,9 +134,9 @@ class Report:
 
     def data(self, name: str, obj: Any) -> None:
         """Save a JSON-able result as ``name.json`` (not shown on the page), numbers rounded for people."""
-        from leadsim.cli._common import _plain
+        from leadsim.cli._common import json_ready
 
-        self.files[f"{name}.json"] = json.dumps(for_people(_plain(obj)), indent=2, default=str,
+        self.files[f"{name}.json"] = json.dumps(for_people(json_ready(obj)), indent=2, default=str,
                                                 ensure_ascii=False).encode()
 
     def attach(self, name: str, content: str | bytes) -> None:
@@ -187,16 +186,11 @@ class Report:
         """
         out = Path(out)
         check_replaceable(out, force=force, protect=protect)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+
+        def fill(tmp: Path) -> None:
             for name, content in self.files.items():
-                (tmp / name).write_bytes(content)
-            (tmp / "index.html").write_text(self.html(), encoding="utf-8")
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+                write_atomic(tmp / name, content, overwrite=True)
+            write_atomic(tmp / "index.html", self.html(), overwrite=True)
+
+        write_folder_atomic(out, fill, overwrite=True)  # check_replaceable decided that replacing loses nothing
         return out / "index.html"

@@ -46,7 +46,7 @@ def test_to_yaml_refuses_to_overwrite_and_is_atomic(tmp_path, monkeypatch):
     d = load_definition()
     path = tmp_path / "def.yaml"
     path.write_text("keep me", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"def\.yaml exists already"):
+    with pytest.raises(InputFileError, match=r"def\.yaml: exists already"):
         d.to_yaml(path)
     assert path.read_text(encoding="utf-8") == "keep me"
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from leadsim import load_definition
-from leadsim.datasets import _world
-from leadsim.datasets._world import (
+from leadsim.datasets import world
+from leadsim.datasets.world import (
     _AT,
     _DETAIL_OBJECTS,
     CAMPAIGNS,
@@ -308,7 +308,7 @@ def test_make_leads_equals_plain_version(seed, n, months):
     start = pd.Timestamp("2025-01-01")
     end = start + pd.DateOffset(months=months)
     fast_rng, plain_rng = np.random.default_rng(seed), np.random.default_rng(seed)
-    fast = _world.make_leads(fast_rng, n, start, end, DEFINITION.calendar)
+    fast = world.make_leads(fast_rng, n, start, end, DEFINITION.calendar)
     plain = plain_make_leads(plain_rng, n, start, end, DEFINITION.calendar)
     assert_same_leads(fast, plain)
     assert fast_rng.bit_generator.state == plain_rng.bit_generator.state
@@ -337,7 +337,7 @@ def test_session_rows_equals_plain_version(seed, n, codes):
     burst = (shape.random(n) < 0.3).astype(np.int8)
     seeker = shape.random(50) < 0.2
     fast_rng, plain_rng = np.random.default_rng(seed), np.random.default_rng(seed)
-    fast = _world.session_rows(fast_rng, lead, at, burst, seeker, codes=codes)
+    fast = world.session_rows(fast_rng, lead, at, burst, seeker, codes=codes)
     plain = plain_session_rows(plain_rng, lead, at, burst, seeker, codes=codes)
     assert list(fast) == list(plain)
     for key in plain:
@@ -347,8 +347,8 @@ def test_session_rows_equals_plain_version(seed, n, codes):
 
 
 def test_lead_ids_format_like_python():
-    assert _world.lead_ids(1500).tolist() == [f"L{i:06d}" for i in range(1, 1501)]
-    assert _world.lead_ids(1_000_001)[-3:].tolist() == ["L999999", "L1000000", "L1000001"]
+    assert world.lead_ids(1500).tolist() == [f"L{i:06d}" for i in range(1, 1501)]
+    assert world.lead_ids(1_000_001)[-3:].tolist() == ["L999999", "L1000000", "L1000001"]
 
 
 @settings(max_examples=25, deadline=None)
@@ -360,7 +360,7 @@ def test_creation_activities_equal_plain_version(seed, n):
     intent = shape.normal(0, 1.5, n)
     fast_rng, plain_rng = np.random.default_rng(seed), np.random.default_rng(seed)
     plain = plain_creation_activities(plain_rng, source, created, intent)
-    assert_frame_equal(_world.creation_activities(fast_rng, source, created, intent), plain, check_exact=True)
+    assert_frame_equal(world.creation_activities(fast_rng, source, created, intent), plain, check_exact=True)
     assert fast_rng.bit_generator.state == plain_rng.bit_generator.state
     # the simulation's codes name the same activities and details
     lead = shape.permutation(n)

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadsim import load_definition
-from leadsim.scoring import _segment_cumsum, mql_events
+from leadsim.scoring import mql_events
+from leadsim.scoring.mql import segment_cumsum
 from leadsim.simulation.moments import Moments
 from leadsim.simulation.stream import Stream
 
@@ -25,7 +26,7 @@ def test_short_segment_cumsum_is_pandas_groupby_cumsum(values):
     new = np.array([True] + [b for _, b in values[1:]])
     seg = np.cumsum(new) - 1
     want = pd.Series(v).groupby(seg).cumsum().to_numpy()
-    assert np.array_equal(_segment_cumsum(v, new, seg), want)
+    assert np.array_equal(segment_cumsum(v, new, seg), want)
 
 
 @st.composite

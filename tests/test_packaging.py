@@ -83,7 +83,8 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_carries_the_definition_sample_and_mappings(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("leadsim/_data/definition.yaml", "leadsim/_data/definition.de.yaml",
-                     "leadsim/_data/mappings/crm_example.yaml", "leadsim/__init__.py", "leadsim/io.py"):
+                     "leadsim/_data/mappings/crm_example.yaml", "leadsim/__init__.py", "leadsim/io/__init__.py",
+                     "leadsim/py.typed"):
         assert required in names, required
     sample = sorted(p.relative_to(ROOT / "data").as_posix() for p in (ROOT / "data" / "sample").rglob("*") if p.is_file())
     assert sample, "data/sample/ is empty in the checkout"

@@ -173,7 +173,7 @@ from unittest import mock  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-import leadsim.scoring  # noqa: E402
+import leadsim.scoring.mql  # noqa: E402
 from leadsim.definition import parse_definition  # noqa: E402
 from leadsim.scoring import mql_events  # noqa: E402
 from tests.reference_scorer import reference_mql_events, reference_score  # noqa: E402
@@ -369,7 +369,7 @@ def test_mql_events_agree_with_reference(definition, data, key_bits, known_fit):
     ref = reference_mql_events(leads, acts, d, until, stage_log=log)
     fit = score(leads, None, d, as_of=until)["fit_score"].to_numpy() if known_fit else None
     # 40-bit keys push times into coarse buckets, so ties inside a bucket go through the exact-time path
-    with mock.patch.object(leadsim.scoring, "_KEY_BITS", key_bits):
+    with mock.patch.object(leadsim.scoring.mql, "KEY_BITS", key_bits):
         got = mql_events(leads, acts, d, until, stage_log=log, fit_points=fit)
     ref = sorted(ref, key=lambda e: (e["at"], e["lead_id"]))
     assert len(got) == len(ref), (got, ref)

@@ -183,9 +183,9 @@ def test_audit_summary(definition):
     assert (res.alerts["fired_at"] == res.alerts["due_at"]).all()
     import json
 
-    from leadsim.cli._common import _plain
+    from leadsim.cli._common import json_ready
 
-    json.dumps(_plain(res.summary))
+    json.dumps(json_ready(res.summary))
 
 
 # ------------------------------------------------------------------ properties

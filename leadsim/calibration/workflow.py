@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +37,9 @@ from leadsim.calibration.estimator import MQLCalibrator
 from leadsim.calibration.evaluation import CalibrationReport, evaluate
 from leadsim.calibration.features import DEFAULT_HALF_LIVES, FeatureSet, build_features
 from leadsim.calibration.scorecard import diff_markdown, recalibrate, recommend_threshold, scorecard
-from leadsim.definition import LeadDefinition, LeadsimWarning, diff, write_text_atomic
+from leadsim.definition import LeadDefinition, LeadsimWarning, diff
 from leadsim.errors import DataError, InputFileError
+from leadsim.files import write_atomic
 from leadsim.points import at_or_over
 
 __all__ = [
@@ -140,24 +140,19 @@ class Calibration:
         files = {"definition": out / "definition.yaml", "diff_csv": out / "diff.csv", "diff_md": out / "diff.md",
                  "metrics": out / "metrics.json"}
         self.definition.to_yaml(files["definition"], overwrite=force)
-        write_text_atomic(files["diff_csv"], self.diff.to_csv(index=False), overwrite=force)
-        write_text_atomic(files["diff_md"], diff_markdown(self.previous, self.definition), overwrite=force)
+        write_atomic(files["diff_csv"], self.diff.to_csv(index=False), overwrite=force)
+        write_atomic(files["diff_md"], diff_markdown(self.previous, self.definition), overwrite=force)
         data = self.report.to_dict() | {"notes": self.notes, "version": self.definition.version}
-        write_text_atomic(files["metrics"], json.dumps(data, indent=2, default=_json_default), overwrite=force)
+        write_atomic(files["metrics"], json.dumps(data, indent=2, default=_json_default), overwrite=force)
         if figures:
             import matplotlib.pyplot as plt
 
             for name, fig in self.report.figures().items():
-                path = out / f"{name}.png"
-                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".png", dir=out)
-                os.close(fd)
                 try:
-                    fig.savefig(tmp, dpi=110)
-                    os.replace(tmp, path)
+                    files[name] = write_atomic(out / f"{name}.png", lambda tmp, fig=fig: fig.savefig(tmp, dpi=110),
+                                               overwrite=force)
                 finally:
-                    Path(tmp).unlink(missing_ok=True)
                     plt.close(fig)
-                files[name] = path
         return files
 
 

@@ -37,18 +37,22 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
 
 
-def _plain(obj: Any) -> Any:
-    """Make pandas/numpy objects JSON-friendly."""
+def json_ready(obj: Any) -> Any:
+    """Make pandas/numpy objects JSON-friendly: plain dicts, lists, numbers (NaN as None) and ISO times.
+
+    >>> json_ready({"n": np.int64(3), "rate": float("nan"), "at": pd.Timestamp("2026-03-02 10:00")})
+    {'n': 3, 'rate': None, 'at': '2026-03-02T10:00:00'}
+    """
     if isinstance(obj, pd.DataFrame):
         return json.loads(obj.to_json(orient="records", date_format="iso", default_handler=str))
     if isinstance(obj, pd.Series):
         return json.loads(obj.to_json(date_format="iso", default_handler=str))
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.generic):
-        return _plain(obj.item())
+        return json_ready(obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, pd.Timestamp):
@@ -56,10 +60,12 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+
+
 def emit(obj: Any, as_json: bool, *, title: str | None = None) -> None:
     """Print ``obj`` as JSON or as a readable table/text."""
     if as_json:
-        print(json.dumps(_plain(obj), indent=2, default=str, ensure_ascii=False))
+        print(json.dumps(json_ready(obj), indent=2, default=str, ensure_ascii=False))
         return
     if title:
         print(f"\n{title}\n{'-' * len(title)}")

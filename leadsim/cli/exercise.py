@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from leadsim.cli._common import _plain, add_json_flag, check_output_path
+from leadsim.cli._common import add_json_flag, check_output_path, json_ready
 from leadsim.errors import InputFileError
 
 
@@ -102,13 +102,13 @@ def run_compare(args: argparse.Namespace) -> int:
     if key is None:
         report.notes.append("no key file: every company weighs 1 and the definition's verdict is not compared")
     data = report.to_dict()
-    text = json.dumps(_plain(data), indent=2, ensure_ascii=False) if args.json else report.to_markdown()
+    text = json.dumps(json_ready(data), indent=2, ensure_ascii=False) if args.json else report.to_markdown()
     print(text)
     if args.out:
-        from leadsim.definition import write_text_atomic
+        from leadsim.files import write_atomic
 
         out = check_output_path(args.out, [*sheets, key_path], force=args.force)
-        body = (json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n" if out.suffix.lower() == ".json"
+        body = (json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n" if out.suffix.lower() == ".json"
                 else report.to_markdown(max_rows=1000))
-        write_text_atomic(out, body, overwrite=args.force)
+        write_atomic(out, body, overwrite=args.force, parents=True)
     return 0

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from leadsim.cli._common import _plain, add_json_flag, emit
+from leadsim.cli._common import add_json_flag, emit, json_ready
 from leadsim.definition import read_yaml
 from leadsim.display import for_people
 from leadsim.errors import InputFileError, ScenarioError
+from leadsim.files import write_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,14 +50,7 @@ def _new_dir(out: str) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, overwrite=True)  # into a folder that was empty: a repeated name replaces its file
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -70,7 +62,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         if args.out:
             d = _new_dir(args.out)
             _write(d / "kpis.csv", for_people(ci).to_csv(index_label="kpi"))
-            _write(d / "kpis.json", json.dumps(_plain(ci.reset_index(names="kpi")), indent=2))
+            _write(d / "kpis.json", json.dumps(json_ready(ci.reset_index(names="kpi")), indent=2))
         emit(ci, args.json, title=f"{sc.name}: {args.replications} replications, 95% intervals")
         return 0
     res = simulate(sc, args.seed)
@@ -82,7 +74,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         for name, table in {**res.tables, "mql_events": res.mql}.items():
             _write(d / f"{name}.csv", table.to_csv(index=False))
         _write(d / "kpis.csv", for_people(res.kpis.rename("value")).to_csv(index_label="kpi"))
-        _write(d / "kpis.json", json.dumps(_plain(summary), indent=2, ensure_ascii=False))
+        _write(d / "kpis.json", json.dumps(json_ready(summary), indent=2, ensure_ascii=False))
         summary["written_to"] = str(d)
     if args.json:
         emit(summary, True)
@@ -123,7 +115,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     if args.out:
         d = _new_dir(args.out)
         _write(d / "sweep.csv", for_people(out).to_csv(index=False))
-        _write(d / "sweep.json", json.dumps(_plain(out), indent=2))
+        _write(d / "sweep.json", json.dumps(json_ready(out), indent=2))
     if args.json:
         emit(out, True)
     else:

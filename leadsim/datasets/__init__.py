@@ -1,7 +1,8 @@
 """Synthetic lead histories with a known ground truth, and the shipped sample.
 
-:func:`make_history` builds the six tables of DESIGN.md section 3 (leads,
-activities, stage log, touches, owners, outcomes) plus the
+:func:`make_history` builds the six tables of ``docs/design.md`` section 2.2
+("The six input tables": leads, activities, stage log, touches, owners,
+outcomes) plus the
 :class:`~leadsim.datasets.truth.GroundTruth` of who becomes an SQL;
 :func:`load_sample` reads the embedded sample (20,000 leads, 2025-01-01 to
 2026-10-31, seed 2026) from Parquet in well under two seconds.
@@ -109,7 +110,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,10 +118,11 @@ import numpy as np
 import pandas as pd
 
 from leadsim.datasets._flow import Flow, Params
-from leadsim.datasets._world import make_activities, make_leads, make_owners
 from leadsim.datasets.truth import GroundTruth, default_truth
+from leadsim.datasets.world import make_activities, make_leads, make_owners
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.errors import DataError, InputFileError
+from leadsim.files import write_atomic
 
 __all__ = ["GroundTruth", "History", "default_truth", "load_sample", "make_history", "write_history"]
 
@@ -235,19 +236,9 @@ def write_history(history: History, folder: str | os.PathLike[str], *, args: dic
         path = folder / f"{name}.parquet"
         if path.exists() and not overwrite:
             raise InputFileError("exists already; pass overwrite=True (or --overwrite) to replace it", where=str(path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet", dir=folder)
-        os.close(fd)
-        try:
-            df.to_parquet(tmp, index=False, compression="zstd")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, lambda tmp, df=df: df.to_parquet(tmp, index=False, compression="zstd"), overwrite=True)
         manifest["tables"][name] = {"rows": len(df), "sha256": content_hash(df)}
-    from leadsim.definition import write_text_atomic
-
-    write_text_atomic(folder / "MANIFEST.json", json.dumps(manifest, indent=2) + "\n", overwrite=True)
+    write_atomic(folder / "MANIFEST.json", json.dumps(manifest, indent=2) + "\n", overwrite=True)
     return folder
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from leadsim.calendar import BusinessCalendar
-from leadsim.datasets._world import (
+from leadsim.datasets.truth import GroundTruth
+from leadsim.datasets.world import (
     DAY_MIN,
     MINUTE,
     burst_sessions,
@@ -21,7 +22,6 @@ from leadsim.datasets._world import (
     sessions_to_activities,
     sigmoid,
 )
-from leadsim.datasets.truth import GroundTruth
 from leadsim.definition import LeadDefinition
 from leadsim.scoring import mql_events
 

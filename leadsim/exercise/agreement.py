@@ -97,7 +97,7 @@ def normalise_verdict(value: Any, *, where: str | None = None) -> str | None:
     return verdict
 
 
-def _as_verdict_series(name: str, verdicts: Any) -> pd.Series:
+def as_verdict_series(name: str, verdicts: Any) -> pd.Series:
     """A reviewer's verdicts as an object Series of good/not/unsure/None indexed by company."""
     if isinstance(verdicts, pd.DataFrame):
         if "verdict" not in verdicts.columns:
@@ -400,14 +400,14 @@ def compare(
         raise ValueError(f"interval must be 'fce' or 'bootstrap', not {interval!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, not {level!r}")
-    series = {str(name): _as_verdict_series(str(name), v) for name, v in verdicts.items()}
+    series = {str(name): as_verdict_series(str(name), v) for name, v in verdicts.items()}
     reasons = {name: v["reason"] for name, v in verdicts.items()
                if isinstance(v, pd.DataFrame) and "reason" in v.columns}
     notes: list[str] = []
     if key is not None:
-        key = _check_key(key)
+        key = check_key(key)
         if "definition" not in series and "definition_verdict" in key.columns:
-            series["definition"] = _as_verdict_series("definition", key["definition_verdict"])
+            series["definition"] = as_verdict_series("definition", key["definition_verdict"])
         order = list(key.index)
         for name, s in series.items():
             extra = [c for c in s.index if c not in key.index]
@@ -481,7 +481,7 @@ def compare(
     )
 
 
-def _check_key(key: pd.DataFrame) -> pd.DataFrame:
+def check_key(key: pd.DataFrame) -> pd.DataFrame:
     if "company" in key.columns:
         key = key.set_index("company")
     if key.index.has_duplicates:
@@ -497,7 +497,7 @@ def _check_key(key: pd.DataFrame) -> pd.DataFrame:
     return key
 
 
-def _drivers_text(row: pd.Series, definition: Any, n: int = 3) -> str:
+def drivers_text(row: pd.Series, definition: Any, n: int = 3) -> str:
     """The ``n`` rules with the largest absolute contribution, as "label +25; label -10"; equal ones by rule id."""
     nz = row[row.abs() > POINTS_TOLERANCE]
     top = nz.reindex(sort_table(nz.abs(), ascending=False).index[:n])
@@ -538,7 +538,7 @@ def _disagreements(table: pd.DataFrame, heads: list[str], key: pd.DataFrame | No
         if contributions is not None and key is not None and "lead_id" in key.columns:
             lead = key.at[company, "lead_id"]
             if lead in contributions.index:
-                drivers = _drivers_text(contributions.loc[lead].astype(float), definition)
+                drivers = drivers_text(contributions.loc[lead].astype(float), definition)
         elif key is not None and "drivers" in key.columns:
             v = key.at[company, "drivers"]
             drivers = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)

@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 
 from leadsim.errors import DataError, SchemaError, VerdictError
-from leadsim.exercise.agreement import KEY_COLUMNS, _as_verdict_series, _check_key, _drivers_text
+from leadsim.exercise.agreement import KEY_COLUMNS, as_verdict_series, check_key, drivers_text
 from leadsim.exercise.worksheets import (
     DROPDOWN,
-    _cell_value,
-    _csv_text,
-    _read_rows,
-    _replace_atomically,
+    cell_value,
+    csv_text,
+    read_rows,
     write_exercise,
 )
+from leadsim.files import write_atomic
 from leadsim.points import POINTS_TOLERANCE, at_or_over, sort_table
 
 __all__ = [
@@ -240,7 +240,7 @@ def sample_companies(
             result[c] = out[c].to_numpy()
     if contributions is not None:
         result["drivers"] = [
-            _drivers_text(contributions.loc[lead].astype(float), definition) if lead in contributions.index else ""
+            drivers_text(contributions.loc[lead].astype(float), definition) if lead in contributions.index else ""
             for lead in out["lead_id"]]
     result["company"] = result["company"].astype(object)
     return result
@@ -250,7 +250,7 @@ def sample_companies(
 
 
 def _combined_labels(verdicts: Mapping[str, Any], combine: str) -> pd.Series:
-    series = {str(k): _as_verdict_series(str(k), v) for k, v in verdicts.items() if str(k) != "definition"}
+    series = {str(k): as_verdict_series(str(k), v) for k, v in verdicts.items() if str(k) != "definition"}
     if not series:
         raise VerdictError("no reviewer verdicts given (the definition's own verdict is not a label)")
     table = pd.DataFrame(series)
@@ -299,7 +299,7 @@ def as_labels(
     >>> list(X.index), y.tolist()
     (['A', 'B'], [1, 0])
     """
-    key = _check_key(key)
+    key = check_key(key)
     y = _combined_labels(verdicts, combine)
     unknown = [c for c in y.index if c not in key.index]
     if unknown:
@@ -441,12 +441,12 @@ def _reason(verdict: str, points: dict[str, float], bias: Mapping[str, float]) -
 def _fill_worksheet(path: Path, filled: pd.DataFrame) -> None:
     """Write verdict words and reasons into a worksheet written by :func:`write_worksheet`."""
     if path.suffix.lower() == ".csv":
-        _, rows, _, _ = _read_rows(path)
+        _, rows, _, _ = read_rows(path)
         header = rows[0]
         vi, ri = header.index("verdict"), header.index("reason")
         for r, (w, why) in zip(rows[1:], zip(filled["verdict"], filled["reason"], strict=True), strict=True):
-            r[vi], r[ri] = _cell_value(w), _cell_value(why)
-        _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text(rows), encoding="utf-8"))
+            r[vi], r[ri] = cell_value(w), cell_value(why)
+        write_atomic(path, csv_text(rows), overwrite=True)
         return
     from openpyxl import load_workbook
 
@@ -455,9 +455,9 @@ def _fill_worksheet(path: Path, filled: pd.DataFrame) -> None:
     header = [c.value for c in ws[1]]
     vi, ri = header.index("verdict") + 1, header.index("reason") + 1
     for i, (w, why) in enumerate(zip(filled["verdict"], filled["reason"], strict=True), start=2):
-        ws.cell(row=i, column=vi, value=_cell_value(w))
-        ws.cell(row=i, column=ri, value=_cell_value(why))
-    _replace_atomically(path, lambda tmp: wb.save(tmp))
+        ws.cell(row=i, column=vi, value=cell_value(w))
+        ws.cell(row=i, column=ri, value=cell_value(why))
+    write_atomic(path, wb.save, overwrite=True)
 
 
 def make_exercise(

@@ -13,7 +13,6 @@ import io
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,7 +23,8 @@ import pandas as pd
 
 from leadsim.display import POINTS_DIGITS, RATE_DIGITS
 from leadsim.errors import DataError, InputFileError, SchemaError, VerdictError
-from leadsim.exercise.agreement import KEY_COLUMNS, VERDICT_WORDS, _check_key, normalise_verdict
+from leadsim.exercise.agreement import KEY_COLUMNS, VERDICT_WORDS, check_key, normalise_verdict
+from leadsim.files import check_target, write_atomic
 
 __all__ = [
     "DROPDOWN",
@@ -61,7 +61,12 @@ def _unescape(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith((*_FORMULA_START, "'")) else text
 
 
-def _cell_value(v: Any) -> Any:
+def cell_value(v: Any) -> Any:
+    """A value as a worksheet cell holds it: missing as None, numpy scalars as Python, timestamps as datetimes.
+
+    >>> cell_value(np.int64(3)), cell_value(float("nan")), cell_value(pd.NA)
+    (3, None, None)
+    """
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, float) and math.isnan(v):
@@ -81,36 +86,17 @@ def worksheet_columns(sample: pd.DataFrame) -> list[str]:
     return ["company", *facts]
 
 
-def _atomic_target(path: Path, overwrite: bool) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise InputFileError("is a directory; give a file name", where=str(path))
-    if path.exists() and not overwrite:
-        raise InputFileError("exists already; leadsim does not write over files (choose another name)",
-                             where=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+def csv_text(rows: list[list[Any]]) -> str:
+    """Rows as CSV text, a text cell that a spreadsheet would run as a formula neutralised with an apostrophe.
 
-
-def _replace_atomically(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the file ordinary permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _csv_text(rows: list[list[Any]]) -> str:
+    >>> print(csv_text([["company", "n"], ["=cmd|x", 2]]), end="")
+    company,n
+    '=cmd|x,2
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     for r in rows:
-        w.writerow(["" if _cell_value(v) is None else _escape(v) if isinstance(v, str) else
+        w.writerow(["" if cell_value(v) is None else _escape(v) if isinstance(v, str) else
                     v.isoformat() if hasattr(v, "isoformat") else v for v in r])
     return buf.getvalue()
 
@@ -135,7 +121,7 @@ def write_worksheet(sample: pd.DataFrame, path: str | os.PathLike[str], *, revie
     >>> list(read_verdicts(p).index)
     ['=cmd|x', 'Acme']
     """
-    path = _atomic_target(Path(path), overwrite)
+    path = check_target(path, overwrite=overwrite, parents=True)  # before the work; write_atomic checks again
     cols = worksheet_columns(sample)
     if sample["company"].isna().any():
         raise DataError("the sample has a row without a company name; drop it first", where="sample")
@@ -144,20 +130,20 @@ def write_worksheet(sample: pd.DataFrame, path: str | os.PathLike[str], *, revie
         raise DataError(f"company {dup!r} appears twice in the sample; the worksheet lists each company once",
                          where="sample")
     header = ["#", *cols, "verdict", "reason"]
-    body = [[i, *(_cell_value(v) for v in row), None, None]
+    body = [[i, *(cell_value(v) for v in row), None, None]
             for i, row in enumerate(sample[cols].itertuples(index=False), 1)]
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text([header, *body]), encoding="utf-8"))
+        write_atomic(path, csv_text([header, *body]), overwrite=overwrite)
         return path
     if suffix != ".xlsx":
         raise InputFileError(f"unknown worksheet type {path.suffix!r}; use .xlsx or .csv", where=str(path))
     name = reviewer or path.stem
-    _replace_atomically(path, lambda tmp: _write_xlsx(tmp, name, header, body))
+    write_atomic(path, lambda tmp: _write_xlsx(tmp, name, header, body), overwrite=overwrite)
     return path
 
 
-def _write_xlsx(target: str, sheet: str, header: list[str], body: list[list[Any]]) -> None:
+def _write_xlsx(target: Path, sheet: str, header: list[str], body: list[list[Any]]) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -217,7 +203,7 @@ def write_key(sample: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: 
     The key is read by people: scores have one decimal, weights three
     (enough for the weighted estimates read back from it).
     """
-    path = _atomic_target(Path(path), overwrite)
+    path = check_target(path, overwrite=overwrite, parents=True)
     if "company" not in sample.columns:
         raise SchemaError(f"the sample needs a 'company' column; found {list(sample.columns)}", where="sample")
     rounded = {c: pd.to_numeric(sample[c]).round(POINTS_DIGITS) for c in ("score", "fit_score", "behaviour_score")
@@ -226,8 +212,8 @@ def write_key(sample: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: 
         rounded["weight"] = pd.to_numeric(sample["weight"]).round(RATE_DIGITS)
     sample = sample.assign(**rounded)
     cols = ["company", *[c for c in sample.columns if c != "company"]]
-    rows = [cols, *[[_cell_value(v) for v in r] for r in sample[cols].itertuples(index=False)]]
-    _replace_atomically(path, lambda tmp: Path(tmp).write_text(_csv_text(rows), encoding="utf-8"))
+    rows = [cols, *[[cell_value(v) for v in r] for r in sample[cols].itertuples(index=False)]]
+    write_atomic(path, csv_text(rows), overwrite=overwrite)
     return path
 
 
@@ -267,8 +253,14 @@ def _header(v: Any) -> str:
     return " ".join(str(v).split()).casefold() if v is not None else ""
 
 
-def _read_rows(path: Path) -> tuple[str, list[list[Any]], list[int], list[str]]:
-    """(sheet name, rows, spreadsheet row numbers, all sheet names)."""
+def read_rows(path: Path) -> tuple[str, list[list[Any]], list[int], list[str]]:
+    """(sheet name, rows, spreadsheet row numbers, all sheet names) of a worksheet (.xlsx or .csv).
+
+    >>> import tempfile, pathlib
+    >>> p = write_worksheet(pd.DataFrame({"company": ["Acme"]}), pathlib.Path(tempfile.mkdtemp()) / "s.csv")
+    >>> read_rows(p)[1]
+    [['#', 'company', 'verdict', 'reason'], ['1', 'Acme', '', '']]
+    """
     if not path.exists():
         raise InputFileError("no such file; check the path", where=str(path))
     if path.is_dir():
@@ -335,7 +327,7 @@ def read_verdicts(path: str | os.PathLike[str], *, key: pd.DataFrame | None = No
     different verdicts, a verdict without a company.
     """
     path = Path(path)
-    sheet, rows, numbers, _ = _read_rows(path)
+    sheet, rows, numbers, _ = read_rows(path)
     where = f"{path.name}, sheet {sheet!r}"
     h = _find_header(rows, COMPANY_HEADERS)
     if h is None:
@@ -391,7 +383,7 @@ def read_verdicts(path: str | os.PathLike[str], *, key: pd.DataFrame | None = No
     df.attrs.update(reviewer=sheet if path.suffix.lower() == ".xlsx" else path.stem, path=str(path),
                     missing=missing, duplicates=sorted(set(duplicates)))
     if key is not None:
-        k = _check_key(key)
+        k = check_key(key)
         df.attrs["unknown"] = [c for c in df.index if c not in k.index]
         df.attrs["not_reviewed"] = [c for c in k.index if c not in df.index]
         if df.attrs["unknown"]:
@@ -424,7 +416,7 @@ def read_key(path: str | os.PathLike[str]) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputFileError("no such key file; it is written beside the worksheets as key.csv", where=str(path))
-    _, rows, _, _ = _read_rows(path)
+    _, rows, _, _ = read_rows(path)
     if not rows or "company" not in rows[0]:
         raise VerdictError(f"a key needs a 'company' column; found {rows[0] if rows else []}", where=str(path))
     header = rows[0]
@@ -438,6 +430,6 @@ def read_key(path: str | os.PathLike[str]) -> pd.DataFrame:
         df["last_activity"] = pd.to_datetime(df["last_activity"], errors="coerce")
     df = df.set_index("company")
     df.index = pd.Index(df.index, dtype=object, name="company")
-    return _check_key(df)
+    return check_key(df)
 
 

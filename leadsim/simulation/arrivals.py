@@ -20,16 +20,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leadsim.datasets import _world
+from leadsim.datasets import world
 from leadsim.definition import LeadDefinition
 from leadsim.simulation.scenario import ArrivalProfile, Scenario
 
 __all__ = ["arrivals", "behaviour_stream", "creation_activities", "lead_table", "profile_arrivals"]
 
 DEEP = ("content_download", "webinar", "live_demo", "in_depth_demo", "form_fill")
-ACTIVITIES: list[str] = _world.KINDS.tolist()  # the codes of behaviour_stream's activity column
-DETAILS: list[str] = list(dict.fromkeys(_world.DETAILS.tolist()))  # ... and of its detail column (distinct names)
-_DETAIL_CODE = np.array([DETAILS.index(x) for x in _world.DETAILS.tolist()] + [-1])  # session code -> ours (-1 kept)
+ACTIVITIES: list[str] = world.KINDS.tolist()  # the codes of behaviour_stream's activity column
+DETAILS: list[str] = list(dict.fromkeys(world.DETAILS.tolist()))  # ... and of its detail column (distinct names)
+_DETAIL_CODE = np.array([DETAILS.index(x) for x in world.DETAILS.tolist()] + [-1])  # session code -> ours (-1 kept)
 _CLICK = ACTIVITIES.index("email_click")
 
 
@@ -84,7 +84,7 @@ def lead_table(rng: np.random.Generator, minutes: np.ndarray, source: np.ndarray
     """Lead records from the ``make_history`` generator, re-timed to the simulated arrivals."""
     n = len(minutes)
     end = start + pd.Timedelta(days=max(1.0, float(minutes.max()) / 1440 + 1 if n else 1.0))
-    leads, hidden = _world.make_leads(rng, max(n, 1), start, end, definition.calendar)
+    leads, hidden = world.make_leads(rng, max(n, 1), start, end, definition.calendar)
     leads = leads.iloc[:n]  # its lead ids are already L000001 ... (copy on write: the frame is our own)
     hidden = {k: v[:n] for k, v in hidden.items()}
     created = start.to_datetime64().astype("datetime64[ns]") + np.round(minutes * 60e9).astype("timedelta64[ns]")
@@ -131,10 +131,10 @@ def behaviour_stream(rng: np.random.Generator, created_ns: np.ndarray, intent: n
     n_s = rng.poisson(behaviour.sessions_per_month / 30.0 * span_days * np.exp(0.7 * li) * fade)
     s_pair = np.repeat(np.arange(len(lead)), n_s)
     s_t = lo[s_pair] + (rng.random(len(s_pair)) * (hi - lo)[s_pair]).astype(np.int64)
-    burst = rng.random(len(s_pair)) < _world.sigmoid(li[s_pair] - behaviour.burst_offset)
+    burst = rng.random(len(s_pair)) < world.sigmoid(li[s_pair] - behaviour.burst_offset)
     base = start.to_datetime64().astype("datetime64[ns]")
     # sessions are numbered so that each activity maps back to its session (lead and epoch end)
-    acts = _world.session_rows(rng, np.arange(len(s_pair)), base + s_t.astype("timedelta64[ns]"),
+    acts = world.session_rows(rng, np.arange(len(s_pair)), base + s_t.astype("timedelta64[ns]"),
                                burst.astype(np.int8), job_seeker[lead[s_pair]], codes=True)
     sess = acts["lead"]
     t = (acts["at"] - base).astype(np.int64)
@@ -156,7 +156,7 @@ def creation_activities(rng: np.random.Generator, lead: np.ndarray, source: np.n
                         intent: np.ndarray) -> dict[str, np.ndarray]:
     """What created each record (a form fill, a landing-page visit), at its creation; codes as in
     :func:`behaviour_stream`."""
-    rows = _world.creation_rows(rng, source, intent)
+    rows = world.creation_rows(rng, source, intent)
     idx = rows["lead"]
     return {"lead": lead[idx].astype(np.int64), "t": created_ns[idx].astype(np.int64),
             "activity": rows["activity"].astype(np.int64), "detail": _DETAIL_CODE[rows["detail"]]}

@@ -70,9 +70,9 @@ class Moments:
         self.next = {"t": np.full(n, _BIG, np.int64), "episode": np.full(n, -1, np.int64),
                      "reason": np.full(n, None, object), "trigger": np.full(n, None, object), "score": np.zeros(n)}
         self._bound_rules()
-        from leadsim.scoring import _MqlPlan
+        from leadsim.scoring.mql import MqlPlan
 
-        self.plan = _MqlPlan.build(d, stream.act_names, stream.det_names)  # the engine's rules on the stream's codes
+        self.plan = MqlPlan.build(d, stream.act_names, stream.det_names)  # the engine's rules on the stream's codes
 
     def recycled(self, lead: int, left: str, entered_ns: int, t_ns: int) -> None:
         """Lead ``lead`` left stage ``left`` (entered at ``entered_ns``) for the recycle stage at ``t_ns``."""
@@ -282,17 +282,18 @@ class Moments:
 
         Returns (position in ``cand``, time ns, reason, trigger, score).
         """
-        from leadsim.scoring import _Activities, _mql_core
+        from leadsim.scoring.inputs import Activities
+        from leadsim.scoring.mql import mql_core
 
         st = self.stream
         loc = np.full(self.n, -1, np.int64)
         loc[cand] = np.arange(len(cand))
         # absolute times, as in the tables (decay sums are rebased on absolute time chunks: same floats)
         b = self.base_ns
-        acts = _Activities(loc[st.lead[rows]], st.t[rows] + b, st.act[rows], st.act_names, st.det[rows], st.det_names)
+        acts = Activities(loc[st.lead[rows]], st.t[rows] + b, st.act[rows], st.act_names, st.det[rows], st.det_names)
         rec = [(int(loc[i]), at + b) for i in cand.tolist() for _prev, _entered, at in self.recycled_at.get(i, ())]
         rec_lead, rec_t = (np.array(c, np.int64).reshape(-1) for c in (zip(*rec, strict=True) if rec else ([], [])))
-        pos, t, hot, points = _mql_core(self.plan, self.fit[cand], np.asarray(created_ns, np.int64) + b, acts, rec_lead,
-                                        rec_t, until_ns + b)
+        pos, t, hot, points = mql_core(self.plan, self.fit[cand], np.asarray(created_ns, np.int64) + b, acts, rec_lead,
+                                       rec_t, until_ns + b)
         reason = np.where(hot >= 0, "hot", "score").astype(object)
         return pos, t - self.base_ns, reason, self.trigger_ids[hot], points

@@ -27,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from leadsim._resources import data_path
-from leadsim.definition import LeadDefinition, _format_validation, load_definition, parse_definition, read_yaml
+from leadsim.definition import LeadDefinition, format_validation_error, load_definition, parse_definition, read_yaml
 from leadsim.errors import LeadsimError, ScenarioError
 
 __all__ = ["ROUTINGS", "SOURCES", "Scenario", "load_scenario"]
@@ -334,7 +334,7 @@ def build(data: Any, *, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_validation(err), where=source) from None
+        raise ScenarioError(format_validation_error(err), where=source) from None
 
 
 def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:

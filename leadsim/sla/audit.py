@@ -17,9 +17,9 @@ import pyarrow as pa
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock
 from leadsim.errors import DataError, SchemaError
-from leadsim.funnel import _coded_log, _CodedLog, _id_ints, _normalise_stages, _to_local, _visits, validate_stage_log
+from leadsim.funnel import CodedLog, coded_log, id_ints, normalise_stages, to_local, validate_stage_log, visits
 from leadsim.points import sort_table
-from leadsim.scoring import _timestamp
+from leadsim.scoring.inputs import timestamp
 from leadsim.sla.ladder import (
     INF,
     Fired,
@@ -52,7 +52,7 @@ def _handoff_scores(scores: Any, h: Handoffs, definition: LeadDefinition) -> np.
     missing = [c for c in ("lead_id", "score") if c not in scores.columns]
     if missing:
         raise SchemaError(f"a score history needs lead_id, at, score; missing {missing}", where="scores")
-    at = _to_local(scores["at"], definition, "scores").to_numpy().astype("datetime64[ns]").view(np.int64)
+    at = to_local(scores["at"], definition, "scores").to_numpy().astype("datetime64[ns]").view(np.int64)
     lead = pd.Index(h.lead_ids).astype("string").get_indexer(scores["lead_id"].astype("string"))
     ok = lead >= 0
     lead, at, val = lead[ok], at[ok], pd.to_numeric(scores["score"], errors="coerce").to_numpy(float)[ok]
@@ -93,8 +93,8 @@ def schedule(
     missing = [c for c in ("lead_id", "stage", "at") if c not in handoffs.columns]
     if missing:
         raise SchemaError(f"missing column(s) {missing}; hand-offs need lead_id, stage, at, owner", where="handoffs")
-    stage = _normalise_stages(handoffs["stage"], definition, "handoffs").to_numpy()
-    at = _to_local(handoffs["at"], definition, "handoffs").to_numpy().astype("datetime64[ns]").view(np.int64)
+    stage = normalise_stages(handoffs["stage"], definition, "handoffs").to_numpy()
+    at = to_local(handoffs["at"], definition, "handoffs").to_numpy().astype("datetime64[ns]").view(np.int64)
     lead, lead_ids = _code_texts(handoffs["lead_id"])
     if "owner" in handoffs.columns:
         owner, owner_names = _code_texts(handoffs["owner"])
@@ -145,14 +145,14 @@ def handoffs_from_log(stage_log: pd.DataFrame, definition: LeadDefinition) -> pd
     Columns ``handoff_id, lead_id, stage, at, owner``; a re-assignment within
     the stage is not a new hand-off, a re-entry after a recycle is.
     """
-    v = _visits(validate_stage_log(stage_log, definition))
+    v = visits(validate_stage_log(stage_log, definition))
     watched = {c.stage for c in definition.sla.clocks}
     h = v[v["stage"].isin(watched)][["lead_id", "stage", "at", "owner"]].reset_index(drop=True)
     h.insert(0, "handoff_id", np.arange(len(h)))
     return h
 
 
-def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: _CodedLog, first_seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: CodedLog, first_seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Touches as (lead code, at ns, ``by`` code): ``by`` -1 when missing (anyone's touch), -2 for a name no hand-off has.
 
     A touch on a lead the log does not know, or before the lead's first log row, is a DataError.
@@ -164,8 +164,8 @@ def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: 
     if missing:
         raise SchemaError(f"missing column(s) {missing}; touches need lead_id, at, kind, by", where="touches")
     lead_text = touches["lead_id"].astype("string")
-    at = _to_local(touches["at"], definition, "touches").to_numpy().astype("datetime64[ns]").view(np.int64)
-    nums = _id_ints(lead_text, c.id_shape) if c.id_shape is not None and c.id_numbers is not None else None
+    at = to_local(touches["at"], definition, "touches").to_numpy().astype("datetime64[ns]").view(np.int64)
+    nums = id_ints(lead_text, c.id_shape) if c.id_shape is not None and c.id_numbers is not None else None
     if nums is not None:  # ids of the log's shape: look numbers up, not text
         lead = pd.Index(c.id_numbers).get_indexer(nums)  # a hash lookup; -1: unknown
     else:
@@ -272,13 +272,13 @@ def _last_at_or_before(key_t: np.ndarray, t_ns: np.ndarray, key_q: np.ndarray, q
     return np.where(lo > start, lo - 1, -1)
 
 
-def _holder(c: _CodedLog, lead: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+def _holder(c: CodedLog, lead: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
     """The owner code holding each lead at each time (the owner of its last log row at or before it; -1: none)."""
     pos = _last_at_or_before(c.lead, c.at, lead, t_ns)
     return np.where(pos >= 0, c.owner[np.maximum(pos, 0)], -1)
 
 
-def _first_touch(c: _CodedLog, h: Handoffs, t_lead: np.ndarray, t_ns: np.ndarray, t_by: np.ndarray) -> np.ndarray:
+def _first_touch(c: CodedLog, h: Handoffs, t_lead: np.ndarray, t_ns: np.ndarray, t_by: np.ndarray) -> np.ndarray:
     """First touch on each hand-off's lead at or after its start that counts: one by the owner holding the lead
     when it was made, or one when nobody held it, or one whose ``by`` is missing."""
     if not len(t_lead) or not len(h.at):
@@ -309,7 +309,7 @@ def audit(
     on int64 arrays and text is only made for the alerts that fired.
     """
     clocks = check_clocks(definition)
-    c = _coded_log(stage_log, definition, "stage_log")
+    c = coded_log(stage_log, definition, "stage_log")
     # visits: collapse re-assignments (same lead, same stage in a row)
     new_lead = np.ones(len(c.lead), dtype=bool)
     new_lead[1:] = c.lead[1:] != c.lead[:-1]
@@ -328,7 +328,7 @@ def audit(
     if as_of is None:
         cands = [int(x.max()) for x in (c.at, t_ns) if len(x)]
         as_of = pd.Timestamp(max(cands)) if len(c.at) else pd.Timestamp.max
-    as_of_ns = _timestamp(as_of, definition, "as_of").value
+    as_of_ns = timestamp(as_of, definition, "as_of").value
 
     f = definition.funnel
     sid = {s: i for i, s in enumerate(f.stage_ids)}

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock
 from leadsim.errors import DefinitionError, SchemaError
+from leadsim.keys import stable_order
 
 __all__ = [
     "ALERT_COLUMNS",
@@ -63,7 +64,6 @@ __all__ = [
     "level_days",
     "localised_number",
     "localised_numbers",
-    "order_by_time_then",
     "stop_time",
     "take_text",
     "text_series",
@@ -375,18 +375,6 @@ def _recipients(texts: AlertTexts, clock: SlaClock, level: int, ctx: dict[str, A
     return pa.array(out, pa.large_string())
 
 
-def order_by_time_then(t: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Order by ``t``, then ``a``, then ``b`` (non-negative ints): one argsort of a packed int64 when it fits."""
-    if not len(t):
-        return np.arange(0)
-    tmin = int(t.min())
-    unit = int(np.gcd.reduce(t - tmin)) or 1
-    na, nb = int(a.max()) + 1, int(b.max()) + 1
-    if ((int(t.max()) - tmin) // unit + 1) * na * nb < 2**62:
-        return np.argsort((t - tmin) // unit * np.int64(na * nb) + a * np.int64(nb) + b, kind="stable")
-    return np.lexsort((b, a, t))
-
-
 def build_alerts(h: Handoffs, clocks: list[SlaClock], fired: list[Fired], ctx: dict[str, Any]) -> pd.DataFrame:
     """The alert table (:data:`ALERT_COLUMNS`) of the levels that fired, ordered by due time, hand-off, clock, level.
 
@@ -406,7 +394,7 @@ def build_alerts(h: Handoffs, clocks: list[SlaClock], fired: list[Fired], ctx: d
     clk = np.concatenate([np.full(len(f.rows), f.clock, dtype=np.int64) for f in fired])
     lvl = np.concatenate([np.full(len(f.rows), f.level, dtype=np.int64) for f in fired])
     off = np.concatenate([np.full(len(f.rows), float(clocks[f.clock].levels[f.level].offset)) for f in fired])
-    order = order_by_time_then(due, h.hid[rows], clk * (max(len(k.levels) for k in clocks)) + lvl)
+    order = stable_order(due, h.hid[rows], clk * (max(len(k.levels) for k in clocks)) + lvl)
     msg = [_message(texts, f, clocks[f.clock], ctx) for f in fired]
     r, c, o = rows[order], clk[order], own[order]
     slots = len(h.owner_names) + 1
