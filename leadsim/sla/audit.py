@@ -236,40 +236,35 @@ def _first_at_or_after(key_t: np.ndarray, t_ns: np.ndarray, key_h: np.ndarray, h
         return out
     order = np.lexsort((t_ns, key_t))
     ks, ts = key_t[order], t_ns[order]
-    lo = np.searchsorted(ks, key_h, side="left")
-    hi = np.searchsorted(ks, key_h, side="right")
-    end = hi.copy()
-    while True:
-        act = np.flatnonzero(lo < hi)
-        if not len(act):
-            break
-        mid = (lo[act] + hi[act]) // 2
-        below = ts[mid] < h_ns[act]
-        lo[act[below]] = mid[below] + 1
-        hi[act[~below]] = mid[~below]
-    ok = lo < end
-    out[ok] = ts[lo[ok]]
+    _start, end, pos = _bisect_runs(ks, ts, key_h, h_ns, "left")
+    ok = pos < end
+    out[ok] = ts[pos[ok]]
     return out
 
 
-def _last_at_or_before(key_t: np.ndarray, t_ns: np.ndarray, key_q: np.ndarray, q_ns: np.ndarray) -> np.ndarray:
-    """For each query (key, time): the position of the last row with that key at or before the time, else -1.
-
-    ``key_t``/``t_ns`` are sorted by key, then time (a coded stage log); all
-    queries bisect their key's run in step (no Python loop over rows).
-    """
+def _bisect_runs(key_t: np.ndarray, t_ns: np.ndarray, key_q: np.ndarray, q_ns: np.ndarray,
+                 side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by key, then time: for each query (key, time), its key's run ``[start, end)`` and where the
+    time goes in it (``side`` as in ``np.searchsorted``); all queries bisect their runs in step."""
     lo = np.searchsorted(key_t, key_q, side="left")
     hi = np.searchsorted(key_t, key_q, side="right")
-    start = lo.copy()
+    start, end = lo.copy(), hi.copy()
     while True:
         act = np.flatnonzero(lo < hi)
         if not len(act):
             break
         mid = (lo[act] + hi[act]) // 2
-        after = t_ns[mid] > q_ns[act]
-        hi[act[after]] = mid[after]
-        lo[act[~after]] = mid[~after] + 1
-    return np.where(lo > start, lo - 1, -1)
+        right = t_ns[mid] < q_ns[act] if side == "left" else t_ns[mid] <= q_ns[act]
+        lo[act[right]] = mid[right] + 1
+        hi[act[~right]] = mid[~right]
+    return start, end, lo
+
+
+def _last_at_or_before(key_t: np.ndarray, t_ns: np.ndarray, key_q: np.ndarray, q_ns: np.ndarray) -> np.ndarray:
+    """For each query (key, time): the position of the last row with that key at or before the time, else -1
+    (``key_t``/``t_ns`` sorted by key, then time: a coded stage log)."""
+    start, _end, pos = _bisect_runs(key_t, t_ns, key_q, q_ns, "right")
+    return np.where(pos > start, pos - 1, -1)
 
 
 def _holder(c: CodedLog, lead: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
