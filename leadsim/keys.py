@@ -51,11 +51,11 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
     lows = [int(k.min()) for k in arrays]
     widths = [int(k.max()) - lo for k, lo in zip(arrays, lows, strict=True)]
     units = [1] * len(arrays)
-    if _product(w + 1 for w in widths) > _FITS:
+    if _product(w + 1 for w in widths) >= _FITS:  # every factor, and the product, must stay below 2**63
         if any(w >= _FITS for w in widths):  # k - low would not fit in int64
             return np.lexsort(arrays[::-1])
         units = [int(np.gcd.reduce(_shifted(k, lo))) or 1 for k, lo in zip(arrays, lows, strict=True)]
-        if _product(w // u + 1 for w, u in zip(widths, units, strict=True)) > _FITS:
+        if _product(w // u + 1 for w, u in zip(widths, units, strict=True)) >= _FITS:
             return np.lexsort(arrays[::-1])
     packed = None
     for k, lo, w, u in zip(arrays, lows, widths, units, strict=True):

@@ -8,10 +8,20 @@ Area-specific fixtures live in their own test modules.
 
 from __future__ import annotations
 
+import os
+
 import matplotlib
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
+
+# Property tests draw the same examples on every run and machine (derandomize), so a red run can be
+# rerun and a green one means the same thing everywhere. To hunt for new cases, run with
+# HYPOTHESIS_PROFILE=explore (random examples; a failure prints the blob to reproduce it).
+settings.register_profile("leadsim", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "leadsim"))
 
 #: Every reason a test may skip, by the start of its message.  Add one only
 #: for what no install step can provide, and say why here.

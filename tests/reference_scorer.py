@@ -134,7 +134,9 @@ def score_lead(lead: dict, acts: list, rec: list, definition, as_of: pd.Timestam
             hot = trig.id
             break
     total = sum(out[i] for i in definition.rule_ids)
-    return {"contrib": out, "score": total, "hot": hot, "mql": total >= definition.thresholds.mql or hot is not None}
+    # the documented tolerance: a score within a millionth of a point below the threshold reaches it
+    mql = total >= definition.thresholds.mql - 1e-6
+    return {"contrib": out, "score": total, "hot": hot, "mql": mql or hot is not None}
 
 
 def _by_lead(leads, activities, stage_log, definition):
