@@ -595,8 +595,10 @@ def velocity(log: pd.DataFrame, definition: LeadDefinition | None = None) -> pd.
     name_id = ids[0]
     start = v[v["stage"] == name_id].groupby("lead_id")["at"].min()
     firsts = v.groupby(["lead_id", "stage"])["at"].min().reset_index()
-    firsts = firsts[firsts["lead_id"].isin(start.index)]
-    firsts["to_days"] = (firsts["at"] - firsts["lead_id"].map(start)).dt.total_seconds() / 86400.0
+    pos = start.index.get_indexer(firsts["lead_id"])  # a hash look-up (isin on Arrow strings loops in Python)
+    firsts = firsts[pos >= 0].copy()
+    began = start.to_numpy(dtype="datetime64[ns]")[pos[pos >= 0]]
+    firsts["to_days"] = (firsts["at"].to_numpy(dtype="datetime64[ns]") - began) / np.timedelta64(1, "D")
     firsts = firsts[(firsts["stage"] != name_id) & (firsts["to_days"] >= 0)]
     tg = firsts.groupby("stage")["to_days"]
     out["from_name_leads"] = tg.size().reindex(ids, fill_value=0).astype(int)

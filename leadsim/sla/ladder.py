@@ -76,6 +76,7 @@ MISSING = "–"
 """What a message shows for a value nobody knows (a lead without company, a hand-off without score)."""
 STOP_EVENTS = ("touch", "leave_stage", "recycle")
 """The stop events besides a stage id (the lead's next entry into that stage)."""
+_SCALARS = (int, float)
 _COMMA_LANGS = ("de", "fr", "es", "it", "nl", "pt", "da", "sv", "no", "nb", "fi", "pl", "cs")
 ALERT_COLUMNS = [
     "handoff_id", "lead_id", "stage", "owner", "handoff_at", "clock", "level", "offset", "due_at", "recipients",
@@ -127,12 +128,16 @@ def stop_time(clock: SlaClock, events: Mapping[str, Any], restart: Any = INF) ->
     """
     stop = restart
     for ev in clock.stop_on:
-        stop = np.minimum(stop, events[ev])
+        t = events[ev]
+        # plain numbers (a run checks one clock at a time) take the builtin; arrays numpy's element-wise minimum
+        stop = min(stop, t) if type(t) in _SCALARS and type(stop) in _SCALARS else np.minimum(stop, t)
     return stop
 
 
 def fires(due: Any, stop: Any, as_of: Any = INF) -> Any:
     """The tie rule: a level fires when it is due strictly before the stop, and (in an audit) by ``as_of``."""
+    if type(due) in _SCALARS and type(stop) in _SCALARS:
+        return due < stop and due <= as_of
     return (np.asarray(due) < stop) & (np.asarray(due) <= as_of)
 
 
