@@ -141,3 +141,12 @@ def test_default_scores_no_protected_attribute():
     protected = {a.name for a in d.attributes if a.protected}
     assert protected == {"gender", "age_band"}
     assert not protected & {r.attribute for r in [*d.fit_rules, *d.bant.values()]}
+
+
+@pytest.mark.parametrize("part", ["fit_rules", "behaviour_rules", "bant"])
+def test_points_must_be_finite_in_every_kind_of_rule(part):
+    d = load_definition().to_dict()
+    rule = next(iter(d[part].values())) if part == "bant" else d[part][0]
+    rule["points"] = float("nan")
+    with pytest.raises(DefinitionError, match="points must be a finite number"):
+        parse_definition(d)

@@ -25,7 +25,7 @@ import string
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leadsim.errors import DefinitionError
 
@@ -232,27 +232,30 @@ class DetailFilter(StrictModel):
 _RULE_ID = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
 
+def _finite_points(v: float) -> float:
+    if not math.isfinite(v):
+        raise ValueError("points must be a finite number")
+    return v
+
+
+Points = Annotated[float, AfterValidator(_finite_points)]
+"""A rule's points: any finite number (negative allowed)."""
+
+
 class FitRule(Condition):
     """Explicit (who they are) points: demographic or firmographic."""
 
     id: _RULE_ID
     label: str = ""
     category: Literal["demographic", "firmographic"]
-    points: float
-
-    @field_validator("points")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError("points must be a finite number")
-        return v
+    points: Points
 
 
 class BantRule(Condition):
     """How one BANT fact is read from the data, and what it is worth."""
 
     label: str = ""
-    points: float
+    points: Points
 
 
 class BehaviourRule(StrictModel):
@@ -270,19 +273,12 @@ class BehaviourRule(StrictModel):
     label: str = ""
     activity: str | list[str]
     detail: DetailFilter | None = None
-    points: float
+    points: Points
     mode: Literal["each", "at_least", "recency"] = "each"
     min_count: int = Field(1, ge=1)
     cap: float | None = Field(None, gt=0)
     half_life_days: float | None = Field(None, gt=0)
     window_days: float | None = Field(None, gt=0)
-
-    @field_validator("points")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError("points must be a finite number")
-        return v
 
     @model_validator(mode="after")
     def _mode_fields(self) -> BehaviourRule:
