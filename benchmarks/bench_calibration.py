@@ -99,7 +99,7 @@ def baseline_loop(tables, definition, n: int, half_life: float) -> float:
     for row in out.itertuples(index=False):
         a = by_lead.get(row.lead_id, empty)
         a = a[a["at"] <= row.handed_at]
-        contributions(leads.loc[[row.lead_id]].reset_index(drop=True), a, counting, row.handed_at)
+        contributions(leads.loc[[row.lead_id]].reset_index(drop=True), a, counting, as_of=row.handed_at)
     return (time.perf_counter() - t) / n
 
 

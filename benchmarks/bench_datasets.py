@@ -14,6 +14,7 @@ import statistics
 import time
 
 from leadsim.datasets import load_sample, make_history
+from leadsim.definition import load_definition
 
 
 def _median_time(fn, repeat: int) -> tuple[float, object]:
@@ -32,7 +33,9 @@ def main() -> None:
     args = ap.parse_args()
     t_load, sample = _median_time(load_sample, args.repeat)
     print(f"load_sample: {sample} in {t_load:.2f} s (median of {args.repeat})")
-    t_make, h = _median_time(lambda: make_history(args.leads, "2025-01-01", "2026-11-01", seed=2026), args.repeat)
+    d = load_definition()
+    t_make, h = _median_time(
+        lambda: make_history(d, n_leads=args.leads, start="2025-01-01", end="2026-11-01", seed=2026), args.repeat)
     labelled = h.outcomes["sql"].notna().sum()
     print(f"make_history: {h}; {labelled} labelled hand-offs, {int(h.outcomes['sql'].sum())} SQLs")
     print(f"make_history seconds: {t_make:.2f}")

@@ -156,7 +156,7 @@ def run_leadsim(leads_path: Path, acts_path: Path, definition) -> pd.DataFrame:
     categories = [a.name for a in definition.attributes if a.type == "category" and a.name in cols["leads"]]
     leads = pq.read_table(leads_path, columns=cols["leads"], read_dictionary=categories).to_pandas()
     acts = pq.read_table(acts_path, columns=cols["activities"], read_dictionary=["lead_id", "activity", "detail"]).to_pandas()
-    c = contributions(leads, acts, definition, AS_OF)
+    c = contributions(leads, acts, definition, as_of=AS_OF)
     n_fit = len(definition.fit_rules) + len(definition.bant)
     values = c.to_numpy()
     return pd.DataFrame(
@@ -288,7 +288,7 @@ def run_mql(log_dir: Path, baseline: str, until: str, repeat: int) -> int:
         from leadsim.simulation import simulate
 
         print(f"writing the one-year simulation log to {log_dir} (once)")
-        res = simulate(year_scenario(), 2026)
+        res = simulate(year_scenario(), seed=2026)
         log_dir.mkdir(parents=True, exist_ok=True)
         for name in names:
             getattr(res, name).to_parquet(log_dir / f"{name}.parquet")
@@ -300,7 +300,7 @@ def run_mql(log_dir: Path, baseline: str, until: str, repeat: int) -> int:
     for _ in range(repeat):
         for name, fn in (("baseline", base.mql_events), ("current", mql_events)):
             t0 = time.perf_counter()
-            out[name] = fn(leads, acts, d, until=until, stage_log=log)
+            out[name] = fn(leads, acts, d, until, stage_log=log)  # positional: older revisions named it `until`
             runs[name].append(time.perf_counter() - t0)
     pd.testing.assert_frame_equal(out["current"], out["baseline"], check_exact=True)
     for name, ts in runs.items():

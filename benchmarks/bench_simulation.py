@@ -70,7 +70,7 @@ def leadsim_queueing(n_customers: int, seed: int = 1) -> tuple[float, int]:
     days = n_customers / LAM / 24.0
     sc = Scenario.queueing(LAM, MU, C, horizon_days=days, warmup_days=0)
     t = time.perf_counter()
-    r = simulate(sc, seed)
+    r = simulate(sc, seed=seed)
     el = time.perf_counter() - t
     served = int(r.kpis["customers"])
     return served / el, served
@@ -100,7 +100,7 @@ s = year_scenario(EPOCH)
 t, cpu = time.perf_counter(), time.process_time()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    r = simulate(s, 2026)
+    r = simulate(s, seed=2026)
 el, cpu = time.perf_counter() - t, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 print(json.dumps({"seconds": el, "cpu_seconds": cpu, "peak_gib": peak, "mql": len(r.mql), "leads": len(r.leads),
@@ -158,7 +158,7 @@ def sweep_speedup(runs: int = 16, customers: int = 60_000) -> tuple[float, float
     sc = Scenario.queueing(LAM, MU, C, patience_hours=1.0, horizon_days=customers / LAM / 24.0, warmup_days=0)
     grid = {"sdr_headcount": [3, 4, 5, 6]}
     b0, t = busy(), time.perf_counter()
-    a = sweep(sc, grid, runs // 4, executor=SerialExecutor(), progress=False)
+    a = sweep(sc, grid, replications=runs // 4, executor=SerialExecutor(), progress=False)
     serial = time.perf_counter() - t
     load_serial = others(b0, busy(), serial)
     b0, t0 = busy(), time.perf_counter()  # workers' CPU counts once they are reaped, so the window spans the pool
@@ -166,7 +166,7 @@ def sweep_speedup(runs: int = 16, customers: int = 60_000) -> tuple[float, float
         for f in [ex.submit(init_worker) for _ in range(2)]:  # start both workers (spawn starts them on demand)
             f.result()
         t = time.perf_counter()
-        b = sweep(sc, grid, runs // 4, executor=ex, progress=False)
+        b = sweep(sc, grid, replications=runs // 4, executor=ex, progress=False)
         pooled = time.perf_counter() - t
     load_pooled = others(b0, busy(), time.perf_counter() - t0)
     assert a.equals(b), "sweep results differ between executors"

@@ -23,7 +23,7 @@ import pandas as pd
 
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.definition_tables import definition_tables
-from leadsim.errors import InputFileError
+from leadsim.errors import DefinitionError, InputFileError
 from leadsim.report import Report, check_replaceable
 
 #: ``run_demo`` keywords that name input files (protected from ``--force``).
@@ -53,8 +53,12 @@ class DemoContext:
             self.as_of = pd.Timestamp(self.activities["at"].max()) if len(self.activities) else pd.Timestamp.now()
 
 
+#: The demo's definition unless told otherwise: the embedded sample's (``load_definition("default")``).
+SAMPLE_DEFINITION = "default"
+
+
 def load_context(
-    definition: str | os.PathLike[str] | LeadDefinition | None = None,
+    definition: str | os.PathLike[str] | LeadDefinition = SAMPLE_DEFINITION,
     leads: str | os.PathLike[str] | None = None,
     activities: str | os.PathLike[str] | None = None,
     outcomes: str | os.PathLike[str] | None = None,
@@ -64,25 +68,33 @@ def load_context(
     mapping: str | os.PathLike[str] | None = None,
     **kwargs: Any,
 ) -> DemoContext:
-    """The embedded sample, or the user's files (read with schema checks)."""
-    d = definition if isinstance(definition, LeadDefinition) else (
-        load_definition(definition) if definition is not None else None)
+    """The embedded sample, or the user's files (read with schema checks).
+
+    ``definition`` is a :class:`LeadDefinition`, a YAML path or a name
+    :func:`~leadsim.definition.load_definition` knows; the demo is an entry
+    point, so it names the sample definition (``"default"``) as its default
+    and passes it on explicitly: the library functions it calls take the
+    definition as a required argument.
+    """
+    if definition is None:
+        raise DefinitionError("no lead definition: pass a LeadDefinition, a YAML path or 'default' (the sample's)",
+                              where="demo")
+    d = definition if isinstance(definition, LeadDefinition) else load_definition(definition)
     if leads is None and activities is None:
         from leadsim.datasets import load_sample
 
         s = load_sample()
-        return DemoContext(d or s.definition, s.leads, s.activities, s.stage_log, s.touches, s.owners,
+        return DemoContext(d, s.leads, s.activities, s.stage_log, s.touches, s.owners,
                            s.outcomes, **kwargs)
     if leads is None or activities is None:
         raise InputFileError("give both --leads and --activities (or neither, for the embedded sample)",
                              where="demo")
     from leadsim.io import load_mapping, read_table
 
-    d = d or load_definition()
     m = load_mapping(mapping, d) if mapping is not None else None
     tables = {"leads": leads, "activities": activities, "outcomes": outcomes, "stage_log": stage_log,
               "touches": touches, "owners": owners}
-    read = {k: (read_table(v, k, definition=d, mapping=m) if v is not None else None) for k, v in tables.items()}
+    read = {k: (read_table(v, k, d, mapping=m) if v is not None else None) for k, v in tables.items()}
     return DemoContext(d, read["leads"], read["activities"], read["stage_log"], read["touches"], read["owners"],
                        read["outcomes"], **kwargs)
 
@@ -112,8 +124,8 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
     from leadsim.scoring import contributions, explain, score
 
     d = ctx.definition
-    scores = score(ctx.leads, ctx.activities, d, ctx.as_of, stage_log=ctx.stage_log)
-    parts = contributions(ctx.leads, ctx.activities, d, ctx.as_of, stage_log=ctx.stage_log)
+    scores = score(ctx.leads, ctx.activities, d, as_of=ctx.as_of, stage_log=ctx.stage_log)
+    parts = contributions(ctx.leads, ctx.activities, d, as_of=ctx.as_of, stage_log=ctx.stage_log)
     ctx.results["scores"], ctx.results["contributions"] = scores, parts
     n_mql, n_hot = int(scores["is_mql"].sum()), int(scores["is_hot"].sum())
     rep.section("Scoring", f"{len(scores):,} leads scored as of {ctx.as_of:%Y-%m-%d %H:%M}: {n_mql:,} are MQLs "
@@ -127,7 +139,7 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
     rep.table("scores", scores.reset_index(), title="Top leads by priority and score (all leads in scores.csv)",
               show=top)
     best = top["lead_id"].iloc[0]
-    rep.table("explain_top_lead", explain(best, parts, d), title=f"Why {best} scores highest", save=False)
+    rep.table("explain_top_lead", explain(parts, d, lead_id=best), title=f"Why {best} scores highest", save=False)
     rep.data("scoring_summary", {"as_of": ctx.as_of, "leads": len(scores), "mql": n_mql, "hot": n_hot,
                                  "grades": scores["grade"].value_counts().sort_index(kind="stable").to_dict()})
 
@@ -142,9 +154,9 @@ def step_funnel(ctx: DemoContext, rep: Report) -> None:
         rep.section("Funnel", "No stage log given: the funnel needs one (--stage-log).")
         return
     d = ctx.definition
-    wf = waterfall(ctx.stage_log, definition=d)
-    vel = velocity(ctx.stage_log, definition=d)
-    by_source = waterfall(ctx.stage_log, by="source", leads=ctx.leads, definition=d) if "source" in ctx.leads else None
+    wf = waterfall(ctx.stage_log, d)
+    vel = velocity(ctx.stage_log, d)
+    by_source = waterfall(ctx.stage_log, d, by="source", leads=ctx.leads) if "source" in ctx.leads else None
     ctx.results["waterfall"], ctx.results["velocity"] = wf, vel
     rep.section("Funnel", "How the leads went down the funnel (conversion from the previous stage), and how long "
                 "they stayed in each stage; recycled loops are counted as their own visits.")
@@ -223,7 +235,7 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
     c = scenario.sdr_headcount
     headcounts = sorted({max(c - 2, 1), max(c - 1, 1), c})  # can the team do with fewer SDRs?
     grid = {"sdr_headcount": headcounts, WINDOW_KEY: sorted({15.0, float(window)})}
-    sw = sweep(scenario.with_values({"horizon_days": 14 if ctx.quick else 21}), grid, 3, seed=ctx.seed,
+    sw = sweep(scenario.with_values({"horizon_days": 14 if ctx.quick else 21}), grid, replications=3, seed=ctx.seed,
                progress=False)
     advice = recommend(sw, cost="sdr_headcount", breach_kpi=BREACH_KPI, max_breach=0.10)
     ctx.results["sweep"], ctx.results["recommendation"] = sw, advice
@@ -252,7 +264,7 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
         rep.section("Calibration", "No outcomes given: calibration needs the sales feedback (--outcomes).")
         return
     tables = {"leads": ctx.leads, "activities": ctx.activities, "outcomes": ctx.outcomes}
-    cal = calibrate(tables, ctx.definition, rng=ctx.seed)
+    cal = calibrate(tables, ctx.definition, seed=ctx.seed)
     ctx.results["calibration"] = cal
     r = cal.report
     m = r.metrics
@@ -293,7 +305,7 @@ def step_exercise(ctx: DemoContext, rep: Report) -> None:
 
     key = read_key(data_path("exercise/key.csv"))
     verdicts = {name: read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key) for name in ("marketing", "sales")}
-    r = compare(verdicts, key=key, definition=ctx.definition)
+    r = compare(verdicts, ctx.definition, key=key)
     ctx.results["exercise"] = r
     rep.section("The 100-companies exercise",
                 "The heads of marketing and sales each qualified the same companies by hand (the filled sample "
@@ -340,7 +352,8 @@ def run_demo(
     """
     from leadsim._progress import tqdm
 
-    inputs = [v for k, v in context.items() if k in _INPUTS and not isinstance(v, LeadDefinition)]
+    inputs = [v for k, v in context.items()
+              if k in _INPUTS and not isinstance(v, LeadDefinition) and v != SAMPLE_DEFINITION]
     check_replaceable(out, force=force, protect=inputs)  # before any work: nothing of the user's is lost
     chosen = [s for s in STEPS if steps is None or s[0] in steps]
     bar = tqdm(total=len(chosen) + 1, desc="leadsim demo", disable=not progress, unit="step")

@@ -35,12 +35,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["OTHER_DIGITS", "POINTS_COLUMNS", "POINTS_DIGITS", "RATE_DIGITS", "for_people", "number_text"]
+__all__ = ["MISSING", "OTHER_DIGITS", "POINTS_COLUMNS", "POINTS_DIGITS", "RATE_DIGITS", "for_people", "localised_number",
+           "localised_numbers", "number_text"]
 
 POINTS_DIGITS = 1
 RATE_DIGITS = 3
 OTHER_DIGITS = 1
 POINTS_COLUMNS = frozenset({"score", "fit_score", "behaviour_score", "points", "lower bound", "threshold", "mql"})
+#: How a message shows a value that is missing.
+MISSING = "–"
+#: Languages that write a decimal comma.
+_COMMA_LANGS = ("de", "fr", "es", "it", "nl", "pt", "da", "sv", "no", "nb", "fi", "pl", "cs")
 
 
 def _is_points(name: Any) -> bool:
@@ -112,3 +117,24 @@ def number_text(x: Any, *, points: bool = False) -> str:
         return f"{v:,}"
     digits = POINTS_DIGITS if points else (RATE_DIGITS if abs(v) < 1 else OTHER_DIGITS)
     return f"{v:,.{digits}f}"
+
+
+def localised_numbers(x: pd.Series, language: str, decimals: int = 1) -> pd.Series:
+    """Numbers as short text for messages in ``language``: whole numbers without decimals, else ``decimals``
+    places, a decimal comma in German, French, ...; missing values as :data:`MISSING`.
+
+    >>> localised_numbers(pd.Series([1.5, 2.0, None], dtype="float64"), "de").tolist()
+    ['1,5', '2', '–']
+    """
+    r = x.round(decimals)
+    whole = r % 1 == 0
+    txt = pd.Series(np.where(whole, r.round(0).astype("Int64").astype("string"), r.astype("string")),
+                    index=x.index, dtype="string")
+    if language.split("-")[0].lower() in _COMMA_LANGS:
+        txt = txt.str.replace(".", ",", regex=False)
+    return txt.fillna(MISSING)
+
+
+def localised_number(x: float, language: str, decimals: int = 1) -> str:
+    """One number as :func:`localised_numbers` writes it."""
+    return str(localised_numbers(pd.Series([x], dtype="float64"), language, decimals).iloc[0])

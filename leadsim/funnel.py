@@ -19,9 +19,9 @@ over leads.
 >>> log = validate_stage_log(log, d)
 >>> log["stage"].tolist()
 ['name', 'lead', 'sales_lead', 'name']
->>> snapshot(log, pd.Timestamp("2026-03-04 12:00"))["stage"].to_dict()
+>>> snapshot(log, d, as_of="2026-03-04 12:00")["stage"].to_dict()
 {'L1': 'lead', 'L2': 'name'}
->>> wf = waterfall(log, "2026-03-01", "2026-04-01", definition=d)
+>>> wf = waterfall(log, d, start="2026-03-01", end="2026-04-01")
 >>> wf.stages.set_index("stage").loc[["name", "lead", "sales_lead"], "reached"].tolist()
 [2, 1, 1]
 """
@@ -39,7 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadsim.calendar import BusinessCalendar
-from leadsim.definition import LeadDefinition, load_definition
+from leadsim.definition import LeadDefinition
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, InvalidTransition, SchemaError
 from leadsim.keys import stable_order
 from leadsim.scoring.inputs import timestamp
@@ -119,20 +120,22 @@ def _stage_codes(values: pd.Series, definition: LeadDefinition, where: str) -> n
     return out
 
 
-def normalise_stages(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+def normalise_stages(values: pd.Series, definition: LeadDefinition, *, where: str) -> pd.Series:
     """Stage ids or labels (any case) -> stage ids; unknown -> DataError naming the row.
 
-    >>> normalise_stages(pd.Series(["Sales Lead", "name"]), load_definition(), "log").tolist()
+    >>> from leadsim import load_definition
+    >>> normalise_stages(pd.Series(["Sales Lead", "name"]), load_definition(), where="log").tolist()
     ['sales_lead', 'name']
     """
     ids = np.array(definition.funnel.stage_ids, dtype=object)
     return pd.Series(ids[_stage_codes(values, definition, where)], index=values.index, dtype="string").astype(str)
 
 
-def to_local(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Series:
+def to_local(values: pd.Series, definition: LeadDefinition, *, where: str) -> pd.Series:
     """Times (datetimes, text, tz-aware) as naive local ``datetime64[ns]`` of the definition's calendar zone.
 
-    >>> to_local(pd.Series(["2026-03-02T09:00:00Z"]), load_definition(), "log").tolist()
+    >>> from leadsim import load_definition
+    >>> to_local(pd.Series(["2026-03-02T09:00:00Z"]), load_definition(), where="log").tolist()
     [Timestamp('2026-03-02 10:00:00')]
     """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -159,7 +162,7 @@ def to_local(values: pd.Series, definition: LeadDefinition, where: str) -> pd.Se
     return out
 
 
-def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = None, *, where: str = "stage_log") -> pd.DataFrame:
+def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition, *, where: str = "stage_log") -> pd.DataFrame:
     """Check a stage log against the funnel and return it sorted and typed.
 
     Stages may be given as ids or display labels, in any case; they come back
@@ -173,8 +176,8 @@ def validate_stage_log(log: pd.DataFrame, definition: LeadDefinition | None = No
     :class:`~leadsim.errors.InvalidTransition` for the earliest move the
     funnel does not allow (a first row outside the entry stages included).
     """
-    definition = definition or load_definition()
-    c = coded_log(log, definition, where)
+    definition = require_definition(definition, where="validate_stage_log")
+    c = coded_log(log, definition, where=where)
     ids = np.array(definition.funnel.stage_ids, dtype=object)
     df = pd.DataFrame(
         {
@@ -216,9 +219,10 @@ class CodedLog:
     id_numbers: np.ndarray | None = None
 
 
-def coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stage_log") -> CodedLog:
+def coded_log(log: pd.DataFrame, definition: LeadDefinition, *, where: str = "stage_log") -> CodedLog:
     """The checks of :func:`validate_stage_log` on integer codes (no sort or copy of text columns).
 
+    >>> from leadsim import load_definition
     >>> c = coded_log(pd.DataFrame({"lead_id": ["L2", "L1"], "stage": ["name", "Name"], "at": ["2026-03-02"] * 2}),
     ...               load_definition())
     >>> c.order.tolist(), list(c.lead_ids), c.stage.tolist()
@@ -234,7 +238,7 @@ def coded_log(log: pd.DataFrame, definition: LeadDefinition, where: str = "stage
         )
     lead_text = log["lead_id"].astype("string")
     stage_in = _stage_codes(log["stage"], definition, where)
-    at_in = to_local(log["at"], definition, where).to_numpy().view(np.int64)
+    at_in = to_local(log["at"], definition, where=where).to_numpy().view(np.int64)
     shape = _id_shape(lead_text)
     nums = id_ints(lead_text, shape) if shape else None
     if nums is not None:  # ids like L000123: sort and compare numbers, not text
@@ -320,23 +324,6 @@ def _check_moves(c: CodedLog, definition: LeadDefinition, where: str) -> None:
     )
 
 
-def _typed(log: pd.DataFrame, definition: LeadDefinition | None) -> pd.DataFrame:
-    """The log validated when a definition is at hand, else just sorted and typed."""
-    if definition is not None:
-        return validate_stage_log(log, definition)
-    missing = [c for c in _REQUIRED if c not in log.columns]
-    if missing:
-        raise SchemaError(f"missing column(s) {missing}; a stage log needs lead_id, stage, at", where="stage_log")
-    df = log.copy()
-    df["at"] = to_local(df["at"], load_definition(), "stage_log")
-    if "owner" not in df.columns:
-        df["owner"] = pd.Series(pd.NA, index=df.index, dtype="string")
-    if "reason" not in df.columns:
-        df["reason"] = pd.Series(pd.NA, index=df.index, dtype="string")
-    df["_row"] = np.arange(len(df))
-    return df.sort_values(["lead_id", "at", "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
-
-
 def visits(log: pd.DataFrame) -> pd.DataFrame:
     """Collapse re-assignments of a sorted log: one row per stage visit, with ``until`` (NaT while open) and ``prev``.
 
@@ -363,16 +350,19 @@ def visits(log: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- snapshot
 
 
-def snapshot(log: pd.DataFrame, at: Any, definition: LeadDefinition | None = None) -> pd.DataFrame:
-    """The stage of every lead that exists at ``at``.
+def snapshot(log: pd.DataFrame, definition: LeadDefinition, *, as_of: Any) -> pd.DataFrame:
+    """The stage of every lead that exists at ``as_of``.
 
     Returns a DataFrame indexed by ``lead_id`` with ``stage``, ``since`` (when
     the lead entered it) and ``owner``.  A lead exists from its first log row
-    on (a row exactly at ``at`` counts), so the stage counts sum to the number
-    of leads that exist then.  With ``definition`` the log is validated first.
+    on (a row exactly at ``as_of`` counts), so the stage counts sum to the
+    number of leads that exist then.  The log is validated first
+    (:func:`validate_stage_log`); a string ``as_of`` is parsed, a tz-aware one
+    converted to the calendar's zone.
     """
-    df = _typed(log, definition)
-    t = pd.Timestamp(at)
+    definition = require_definition(definition, where="snapshot")
+    df = validate_stage_log(log, definition)
+    t = timestamp(as_of, definition, what="snapshot.as_of")
     v = visits(df)
     v = v[v["at"] <= t]
     last = v.groupby("lead_id", sort=True).tail(1)
@@ -445,13 +435,13 @@ def _group_of(df: pd.DataFrame, v: pd.DataFrame, first: pd.DataFrame, by: str | 
 
 def waterfall(
     log: pd.DataFrame,
+    definition: LeadDefinition,
+    *,
     start: Any = None,
     end: Any = None,
     by: str | None = None,
     groups: Any = None,
-    *,
     leads: pd.DataFrame | None = None,
-    definition: LeadDefinition | None = None,
 ) -> Waterfall:
     """How a cohort went down the funnel.
 
@@ -461,7 +451,7 @@ def waterfall(
     ``leads`` (e.g. ``"source"``); ``groups`` (a Series lead_id -> group)
     groups it any other way.  See :class:`Waterfall` for the columns.
     """
-    definition = definition or load_definition()
+    definition = require_definition(definition, where="waterfall")
     df = validate_stage_log(log, definition)
     f = definition.funnel
     main = [s for s in f.stages if s.part != "exit" and s.id not in (f.disqualify.to, f.lost.to)]
@@ -470,8 +460,8 @@ def waterfall(
 
     v = visits(df)
     first = v.groupby("lead_id", sort=True).head(1).set_index("lead_id")
-    lo = timestamp(start, definition, "waterfall.start") if start is not None else None
-    hi = timestamp(end, definition, "waterfall.end") if end is not None else None
+    lo = timestamp(start, definition, what="waterfall.start") if start is not None else None
+    hi = timestamp(end, definition, what="waterfall.end") if end is not None else None
     if lo is not None and hi is not None and not lo < hi:
         raise DataError(f"start {lo} must come before end {hi}", where="waterfall")
     keep = pd.Series(True, index=first.index)
@@ -560,7 +550,7 @@ def waterfall(
 # --------------------------------------------------------------------------- velocity
 
 
-def velocity(log: pd.DataFrame, definition: LeadDefinition | None = None) -> pd.DataFrame:
+def velocity(log: pd.DataFrame, definition: LeadDefinition) -> pd.DataFrame:
     """Time spent in each stage and time from Name to each later stage, in days.
 
     Every visit counts: a lead recycled from Lead to Target and back to Lead
@@ -571,14 +561,15 @@ def velocity(log: pd.DataFrame, definition: LeadDefinition | None = None) -> pd.
     leads that started at Name and got there.
 
     >>> import pandas as pd
+    >>> from leadsim import load_definition
     >>> log = pd.DataFrame({"lead_id": ["A", "A", "A", "A", "A"],
     ...     "stage": ["name", "target", "lead", "target", "lead"],
     ...     "at": pd.to_datetime(["2026-03-01", "2026-03-03", "2026-03-04", "2026-03-08", "2026-03-09"])})
-    >>> v = velocity(log)
+    >>> v = velocity(log, load_definition())
     >>> int(v.at["target", "visits"]), float(v.at["target", "median_days"]), float(v.at["lead", "from_name_median_days"])
     (2, 1.0, 3.0)
     """
-    definition = definition or load_definition()
+    definition = require_definition(definition, where="velocity")
     df = validate_stage_log(log, definition)
     v = visits(df)
     dur = (v["until"] - v["at"]).dt.total_seconds() / 86400.0

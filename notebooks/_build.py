@@ -218,7 +218,7 @@ NB02 = [
     history = leadsim.load_sample()
     d = history.definition
     as_of = pd.Timestamp(AS_OF) if AS_OF else history.activities["at"].max()
-    scores = leadsim.score(history.leads, history.activities, d, as_of, stage_log=history.stage_log)
+    scores = leadsim.score(history.leads, history.activities, d, as_of=as_of, stage_log=history.stage_log)
     scores.head()
     """),
     check("""
@@ -242,7 +242,7 @@ NB02 = [
     exactly; `explain` picks each lead's top three pluses and minuses.
     """),
     code("""
-    parts = leadsim.contributions(history.leads, history.activities, d, as_of, stage_log=history.stage_log)
+    parts = leadsim.contributions(history.leads, history.activities, d, as_of=as_of, stage_log=history.stage_log)
     gap = (parts.sum(axis=1) - scores["score"]).abs().max()
     """),
     check("""
@@ -251,16 +251,16 @@ NB02 = [
     md("The best lead by stars and score:"),
     code("""
     best = scores.sort_values(["priority", "score"], ascending=False).index[0]
-    leadsim.explain(best, parts, d)
+    leadsim.explain(parts, d, lead_id=best)
     """),
     md("The highest-scoring lead that is *not* an MQL (a near miss):"),
     code("""
     near_miss = scores.loc[~scores["is_mql"], "score"].idxmax()
-    leadsim.explain(near_miss, parts, d)
+    leadsim.explain(parts, d, lead_id=near_miss)
     """),
     md("The lowest-scoring lead:"),
     code("""
-    leadsim.explain(scores["score"].idxmin(), parts, d)
+    leadsim.explain(parts, d, lead_id=scores["score"].idxmin())
     """),
     md("""
     ## Stars and flames
@@ -281,7 +281,7 @@ NB02 = [
     lead can become an MQL again), per month and reason:
     """),
     code("""
-    events = leadsim.mql_events(history.leads, history.activities, d, until=as_of, stage_log=history.stage_log)
+    events = leadsim.mql_events(history.leads, history.activities, d, as_of=as_of, stage_log=history.stage_log)
     events.groupby([events["at"].dt.to_period("M"), "reason"]).size().unstack(fill_value=0).T
     """),
     check("""
@@ -324,7 +324,7 @@ NB03 = [
 
     history = leadsim.load_sample()
     d = history.definition
-    wf = leadsim.waterfall(history.stage_log, definition=d)
+    wf = leadsim.waterfall(history.stage_log, d)
     wf.stages
     """),
     check("""
@@ -344,7 +344,7 @@ NB03 = [
     that sales accepts?
     """),
     code("""
-    by_source = leadsim.waterfall(history.stage_log, by=BY, leads=history.leads, definition=d)
+    by_source = leadsim.waterfall(history.stage_log, d, by=BY, leads=history.leads)
     by_source.stages.pivot(index="stage", columns=BY, values="conversion").reindex(d.funnel.stage_ids).dropna(how="all")
     """),
     md("## Velocity"),
@@ -428,7 +428,7 @@ NB06 = [
     history = leadsim.load_sample()
     d = history.definition
     as_of = history.activities["at"].max()
-    scores = leadsim.score(history.leads, history.activities, d, as_of, stage_log=history.stage_log)
+    scores = leadsim.score(history.leads, history.activities, d, as_of=as_of, stage_log=history.stage_log)
     """),
     md("""
     ## Sample the list
@@ -436,7 +436,7 @@ NB06 = [
     worksheets the heads get show the facts only — not the score.
     """),
     code("""
-    companies = leadsim.sample_companies(history.leads, scores, n=N_COMPANIES, seed=SEED, definition=d,
+    companies = leadsim.sample_companies(history.leads, scores, d, n=N_COMPANIES, seed=SEED,
                                          activities=history.activities, as_of=as_of)
     companies.head()
     """),
@@ -457,7 +457,7 @@ NB06 = [
     """),
     md("## Agreement"),
     code("""
-    report = leadsim.compare(verdicts, key=key, definition=d)
+    report = leadsim.compare(verdicts, d, key=key)
     report.pairs
     """),
     check("""
@@ -560,7 +560,7 @@ NB04 = [
     """),
     code("""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4))
-    plot_waterfall(leadsim.waterfall(run.stage_log, definition=d), ax=axes[0])
+    plot_waterfall(leadsim.waterfall(run.stage_log, d), ax=axes[0])
     plot_sla_breach(leadsim.audit(run.stage_log, run.touches, d, owners=run.owners).summary["levels"], ax=axes[1]);
     """),
     md("""
@@ -573,7 +573,7 @@ NB04 = [
     """),
     code("""
     grid = {"sdr_headcount": SDR_HEADCOUNTS, WINDOW_KEY: WINDOWS}
-    sweep = leadsim.sweep(scenario, grid, N_REPLICATIONS, seed=SEED, progress=False)
+    sweep = leadsim.sweep(scenario, grid, replications=N_REPLICATIONS, seed=SEED, progress=False)
     sweep[sweep["kpi"].isin([BREACH_KPI, RATE_KPI])].round(3)
     """),
     code("""
@@ -653,7 +653,7 @@ NB05 = [
     from leadsim.plots.calibration import plot_gain, plot_lift, plot_points, plot_reliability, plot_volume_precision
 
     history = leadsim.load_sample()
-    cal = leadsim.calibrate(history, history.definition, capacity=CAPACITY, target_rate=TARGET_RATE, rng=SEED)
+    cal = leadsim.calibrate(history, history.definition, capacity=CAPACITY, target_rate=TARGET_RATE, seed=SEED)
     cal.notes
     """),
     md("## Compared with the current definition"),

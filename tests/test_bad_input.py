@@ -201,19 +201,19 @@ def test_definition_file_missing(tmp_path):
 def test_missing_lead_id_column(tmp_path):
     path = write_csv(tmp_path, "id,created_at\nL1,2026-01-05\n")
     with pytest.raises(SchemaError, match=r"t\.csv: required column 'lead_id' is missing.*found columns \['id', 'created_at'\]"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_missing_lead_id_value(tmp_path):
     path = write_csv(tmp_path, "lead_id,created_at\nL1,2026-01-05\n,2026-01-06\n")
     with pytest.raises(DataError, match=r"t\.csv: column 'lead_id': 1 value\(s\) missing.*row 3"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_activities_for_unknown_leads(tmp_path):
-    leads = read_table(write_csv(tmp_path, LEADS_OK, "leads.csv"), "leads")
+    leads = read_table(write_csv(tmp_path, LEADS_OK, "leads.csv"), "leads", load_definition())
     acts = read_table(write_csv(tmp_path, "lead_id,activity,at\nL1,web_visit,2026-01-07\nL7,webinar,2026-01-08\n"
-                                "L8,webinar,2026-01-08\nL7,webinar,2026-01-09\n", "acts.csv"), "activities")
+                                "L8,webinar,2026-01-08\nL7,webinar,2026-01-09\n", "acts.csv"), "activities", load_definition())
     with pytest.raises(DataError, match=r"activities: 3 row\(s\) refer to lead\(s\) not in the leads table: "
                                         r"'L7' \(rows 3, 5\), 'L8' \(row 4\)"):
         check_references(leads, activities=acts)
@@ -232,7 +232,7 @@ def test_unparseable_dates_name_row_and_value(tmp_path):
     path = write_csv(tmp_path, "lead_id,created_at\nL1,2026-01-05\nL2,31.02.2026\nL3,yesterday\n")
     with pytest.raises(DataError, match=r"t\.csv: column 'created_at': 2 value\(s\) are not dates "
                                         r"\(row 3: '31\.02\.2026', row 4: 'yesterday'\); expected ISO 8601"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_date_not_matching_the_mapped_format(tmp_path):
@@ -240,35 +240,35 @@ def test_date_not_matching_the_mapped_format(tmp_path):
     mapping = write_csv(tmp_path, "tables:\n  leads:\n    columns: {lead_id: Lead, created_at: Created}\n"
                         "    dates: {created_at: '%d/%m/%Y'}\n", "m.yaml")
     with pytest.raises(DataError, match=r"column 'created_at'.*row 3: '2026-01-06'.*the format '%d/%m/%Y'"):
-        read_table(path, "leads", mapping=mapping)
+        read_table(path, "leads", load_definition(), mapping=mapping)
 
 
 def test_empty_table_file(tmp_path):
     path = write_csv(tmp_path, "")
     with pytest.raises(InputFileError, match=r"t\.csv: the file is empty"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_blank_lines_only(tmp_path):
     path = write_csv(tmp_path, "\n\n")
     with pytest.raises(InputFileError, match=r"t\.csv: the file is empty"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_directory_instead_of_table(tmp_path):
     with pytest.raises(InputFileError, match=rf"{tmp_path}: is a directory"):
-        read_table(tmp_path, "leads")
+        read_table(tmp_path, "leads", load_definition())
 
 
 def test_missing_table_file(tmp_path):
     with pytest.raises(InputFileError, match=r"gone\.csv: file not found"):
-        read_table(tmp_path / "gone.csv", "leads")
+        read_table(tmp_path / "gone.csv", "leads", load_definition())
 
 
 def test_unknown_extension(tmp_path):
     path = write_csv(tmp_path, LEADS_OK, "leads.json")
     with pytest.raises(InputFileError, match=r"leads\.json: unknown file type '\.json'"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 
@@ -276,7 +276,7 @@ def test_unknown_extension(tmp_path):
 def test_text_or_old_excel_file_named_xls(tmp_path, name):
     path = write_csv(tmp_path, LEADS_OK, name)  # a CSV saved under an Excel name, or an old binary .xls
     with pytest.raises(InputFileError) as err:
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
     assert str(err.value) == (f"{path}: is not an Excel workbook in .xlsx format (old .xls and text files named "
                               ".xls/.xlsx cannot be read); save it as .xlsx or .csv")
     assert path.read_text(encoding="utf-8") == LEADS_OK
@@ -284,26 +284,26 @@ def test_text_or_old_excel_file_named_xls(tmp_path, name):
 def test_corrupt_parquet(tmp_path):
     path = write_csv(tmp_path, LEADS_OK, "leads.parquet")
     with pytest.raises(InputFileError, match=r"leads\.parquet: cannot read as parquet"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_ragged_csv_row(tmp_path):
     path = write_csv(tmp_path, "lead_id,created_at\nL1,2026-01-05\nL2,2026-01-06,extra\n")
     with pytest.raises(InputFileError, match=r"t\.csv: row 3 has 3 fields but the header has 2"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_duplicate_lead_ids(tmp_path):
     path = write_csv(tmp_path, LEADS_OK + "L1,2026-01-07 10:00,vp\n")
     with pytest.raises(DataError, match=r"column 'lead_id': 1 lead_id value\(s\) occur more than once \('L1'; rows 2, 4\)"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_unknown_category_lists_values_rows_and_allowed(tmp_path):
     path = write_csv(tmp_path, "lead_id,created_at,industry\nL1,2026-01-05,software\nL2,2026-01-05,Telecom\n"
                      "L3,2026-01-05,telecom\nL4,2026-01-05,Telecom\n")
     with pytest.raises(DataError) as err:
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
     msg = str(err.value)
     assert "column 'industry'" in msg
     assert "'Telecom' (rows 3, 5)" in msg and "'telecom' (row 4)" in msg
@@ -313,19 +313,19 @@ def test_unknown_category_lists_values_rows_and_allowed(tmp_path):
 def test_unknown_stage_in_stage_log(tmp_path):
     path = write_csv(tmp_path, "lead_id,stage,at\nL1,Lead,2026-01-05\nL1,MQL,2026-01-06\n")
     with pytest.raises(DataError, match=r"column 'stage': unknown stage\(s\) \['MQL'\] \(row 3\).*lead \(Lead\)"):
-        read_table(path, "stage_log")
+        read_table(path, "stage_log", load_definition())
 
 
 def test_not_a_whole_number(tmp_path):
     path = write_csv(tmp_path, "lead_id,created_at,company_size\nL1,2026-01-05,12\nL2,2026-01-05,twelve\n")
     with pytest.raises(DataError, match=r"column 'company_size': 1 value\(s\) are not whole numbers \(row 3: 'twelve'\)"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_outcome_not_yes_or_no(tmp_path):
     path = write_csv(tmp_path, "lead_id,handed_at,sql\nL1,2026-01-05,yes\nL2,2026-01-05,maybe\n")
     with pytest.raises(DataError, match=r"column 'sql': 1 value\(s\) are not yes/no \(row 3: 'maybe'\)"):
-        read_table(path, "outcomes")
+        read_table(path, "outcomes", load_definition())
 
 
 # --------------------------------------------------------------------------- mappings
@@ -334,7 +334,7 @@ def test_outcome_not_yes_or_no(tmp_path):
 def test_malformed_mapping_yaml(tmp_path):
     path = write_csv(tmp_path, "tables:\n  leads: {columns: [\n", "m.yaml")
     with pytest.raises(MappingError, match=r"m\.yaml: malformed YAML at line"):
-        load_mapping(path)
+        load_mapping(path, load_definition())
 
 
 def test_mapping_onto_unknown_attribute(tmp_path):
@@ -353,20 +353,20 @@ def test_mapping_onto_disallowed_value(tmp_path):
 def test_mapping_bare_yes_key(tmp_path):
     path = write_csv(tmp_path, "tables:\n  outcomes:\n    values:\n      sql: {Yes: true, No: false}\n", "m.yaml")
     with pytest.raises(MappingError, match=r"tables\.outcomes.*values\.sql: key True is not text; quote it"):
-        load_mapping(path)
+        load_mapping(path, load_definition())
 
 
 def test_mapping_names_a_column_the_export_lacks(tmp_path):
     data = write_csv(tmp_path, "Lead,Created\nL1,2026-01-05\n")
     path = write_csv(tmp_path, "tables:\n  leads:\n    columns: {lead_id: Lead ID, created_at: Created}\n", "m.yaml")
     with pytest.raises(SchemaError, match=r"t\.csv: the mapping names export column\(s\) \['Lead ID'\].*did you mean 'Lead'"):
-        read_table(data, "leads", mapping=path)
+        read_table(data, "leads", load_definition(), mapping=path)
 
 
 def test_mapping_unknown_table_kind(tmp_path):
     path = write_csv(tmp_path, "tables:\n  contacts:\n    columns: {lead_id: Id}\n", "m.yaml")
     with pytest.raises(MappingError, match=r"m\.yaml: tables\.contacts.*'leads'"):
-        load_mapping(path)
+        load_mapping(path, load_definition())
 
 
 # --------------------------------------------------------------------------- the command line
@@ -423,9 +423,9 @@ def test_api_bad_times_in_waterfall_and_audit(tmp_path):
     from leadsim.funnel import waterfall
     from leadsim.sla import audit
 
-    log = read_table(write_csv(tmp_path, LOG_OK, "log.csv"), "stage_log")
+    log = read_table(write_csv(tmp_path, LOG_OK, "log.csv"), "stage_log", load_definition())
     with pytest.raises(DataError, match=r"waterfall\.start: cannot read 'soon' as a date/time"):
-        waterfall(log, "soon", None)
+        waterfall(log, load_definition(), start="soon", end=None)
     with pytest.raises(DataError, match=r"as_of: cannot read 'soon' as a date/time"):
         audit(log, None, load_definition(), as_of="soon")
 
@@ -457,7 +457,7 @@ def test_explain_needs_at_least_one_factor(capsys):
     parts = pd.DataFrame({"director": [20.0], "careers_page": [-5.0]}, index=pd.Index(["L1"], name="lead_id"))
     for n in (0, -1, 1.5):
         with pytest.raises(DataError, match=rf"n: the number of factors per direction .* at least 1; got {n!r}"):
-            explain("L1", parts, load_definition(), n=n)
+            explain(parts, load_definition(), lead_id="L1", n=n)
     assert main(["explain", "L000001", "-n", "-1"]) == 2
     assert capsys.readouterr().err == "leadsim: error: -n: -1 factors per direction; give -n 1 or more\n"
 
@@ -469,3 +469,17 @@ def test_protected_attribute_allowed_warns(tmp_path):
 
     with pytest.warns(LeadsimWarning, match=r"fit_rules\.women scores the protected attribute 'gender'"):
         load_definition(write_def(tmp_path, change))
+
+
+def test_shifts_and_mapping_zones_are_checked_like_the_calendars(tmp_path):
+    from leadsim.errors import ScenarioError
+    from leadsim.simulation import load_scenario
+
+    with pytest.raises(ScenarioError, match=r"shifts\.sdr \['17:00', '09:00'\]: the opening must come before"):
+        load_scenario().with_values({"shifts": {"sdr": ["17:00", "09:00"]}})
+    with pytest.raises(ScenarioError, match=r"shifts\.rep \['9', '17:00'\] must be two times"):
+        load_scenario().with_values({"shifts": {"rep": ["9", "17:00"]}})
+    bad = tmp_path / "m.yaml"
+    bad.write_text("timezone: Europe/Berln\ntables: {leads: {columns: {lead_id: ID}}}\n")
+    with pytest.raises(MappingError, match=r"unknown time zone 'Europe/Berln'; use an IANA name"):
+        load_mapping(bad, load_definition())

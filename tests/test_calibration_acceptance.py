@@ -16,7 +16,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from leadsim.calibration import MQLCalibrator, build_features, calibrate, conversion_below_threshold, selection_weights
-from leadsim.definition import LeadsimWarning
+from leadsim.definition import LeadsimWarning, load_definition
 from leadsim.errors import DataError
 
 SEEDS = (11, 12)
@@ -28,7 +28,7 @@ def _history(seed):
     if ("h", seed) not in _CACHE:
         from leadsim.datasets import make_history
 
-        _CACHE["h", seed] = make_history(9000, "2025-01-01", "2026-01-01", seed=seed, exploration=0.25)
+        _CACHE["h", seed] = make_history(load_definition(), n_leads=9000, start="2025-01-01", end="2026-01-01", seed=seed, exploration=0.25)
     return _CACHE["h", seed]
 
 
@@ -37,9 +37,25 @@ def _calibration(seed):
         h = _history(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LeadsimWarning)  # fewer than Einstein's 1,000 hand-offs + 120 SQLs? no: checked below
-            fs = build_features(h, half_lives=(14, 21, 30))
-            _CACHE["c", seed] = calibrate(h, features=fs)
+            fs = build_features(h, h.definition, half_lives=(14, 21, 30))
+            _CACHE["c", seed] = calibrate(h, h.definition, features=fs)
     return _CACHE["c", seed]
+
+
+def perfect_model_ece(reliability: pd.DataFrame, model: str, q: float) -> float:
+    """The ``q`` quantile of the ECE a perfectly calibrated model shows by chance: outcomes drawn at the predicted rate."""
+    r = reliability[reliability["model"] == model]
+    n, p = r["n"].to_numpy()[:, None], r["mean_predicted"].to_numpy()[:, None]
+    draws = np.random.default_rng(0).binomial(n, p, (len(r), 20_000))
+    ece = (np.abs(draws - n * p)).sum(axis=0) / n.sum()
+    return float(np.quantile(ece, q))
+
+
+def test_the_noise_bound_of_a_perfect_model_by_hand():
+    # one bin of 100 predictions at 0.5: ECE = |k - 50| / 100, k ~ Binomial(100, 0.5); P(|k - 50| <= 7) = 0.867 and
+    # P(|k - 50| <= 8) = 0.911 (scipy.stats.binom), so the 90% quantile is 8 / 100
+    rel = pd.DataFrame({"model": ["m"], "n": [100], "mean_predicted": [0.5]})
+    assert perfect_model_ece(rel, "m", 0.9) == pytest.approx(0.08, abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -64,7 +80,9 @@ def test_calibrated_definition_beats_the_default_on_a_later_slice(seed):
     # the newest 30% of hand-offs: the calibrated *definition* (integer points) ranks better than the default
     assert m.loc["calibrated definition", "roc_auc"] > m.loc["current definition", "roc_auc"]
     assert m.loc["calibrated", "roc_auc"] > m.loc["naive Bayes", "roc_auc"]
-    assert m.loc["calibrated", "ece"] < 0.05
+    # calibrated up to sampling noise: no worse than a perfectly calibrated model's ECE on the same bins and
+    # counts in 999 of 1,000 draws (about 550 test hand-offs put even a perfect model's median ECE near 0.03)
+    assert m.loc["calibrated", "ece"] < perfect_model_ece(cal.report.reliability, "calibrated", 0.999)
     # the revised definition really scores that way: its points on the features reproduce the report's scorecard
     card = cal.report.scorecard
     assert {r.id: r.points for r in cal.definition.fit_rules} == {k: card.points[k] for k in cal.features.fit_columns
@@ -117,7 +135,7 @@ def test_without_exploration_conversion_below_threshold_is_refused():
         conversion_below_threshold(sub)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
-        cal2 = calibrate(None, features=sub, half_lives=21)
+        cal2 = calibrate(None, sub.definition, features=sub, half_lives=21)
     assert cal2.report.selection["below_threshold_rate"] is None
     assert any("no exploration hand-offs" in n for n in cal2.notes)
 
@@ -126,10 +144,10 @@ def test_data_sufficiency_warns_then_refuses():
     fs = _calibration(SEEDS[1]).features
     small = fs.subset(np.arange(600))
     with pytest.warns(LeadsimWarning, match="Einstein"):
-        calibrate(None, features=small)
+        calibrate(None, small.definition, features=small)
     tiny = fs.subset(np.arange(150))
     with pytest.raises(DataError, match="too few labelled hand-offs"):
-        calibrate(None, features=tiny)
+        calibrate(None, tiny.definition, features=tiny)
 
 
 def test_a_single_outcome_class_is_refused():
@@ -137,4 +155,4 @@ def test_a_single_outcome_class_is_refused():
     one = fs.subset(np.arange(len(fs)))
     one.y = pd.Series(False, index=one.X.index, name="sql")
     with pytest.raises(DataError, match="0 SQLs"):
-        calibrate(None, features=one)
+        calibrate(None, one.definition, features=one)

@@ -10,7 +10,7 @@ import pytest
 
 from leadsim.calibration import FeatureSet, build_features, parse_outcome, recalibrate, scorecard
 from leadsim.calibration.scorecard import Scorecard
-from leadsim.definition import LeadsimWarning, diff
+from leadsim.definition import LeadsimWarning, diff, load_definition
 from leadsim.errors import DataError, DefinitionError, LeadsimError, SchemaError
 from leadsim.scoring import contributions, required_columns
 
@@ -66,7 +66,7 @@ def test_hand_computed_features_as_of_each_handoff(definition):
     assert x.loc["H2", "owner"] == "bob"
     assert fs.y.tolist() == [False, True, False]
     # the current definition's score at each hand-off (capped, its own half-lives)
-    ref = contributions(_tables(definition)["leads"], _tables(definition)["activities"], definition, "2026-03-31 12:00")
+    ref = contributions(_tables(definition)["leads"], _tables(definition)["activities"], definition, as_of="2026-03-31 12:00")
     assert fs.current_score["H1"] == pytest.approx(ref.loc["L1"].sum())
     assert "deal_size_eur" not in x
 
@@ -74,15 +74,15 @@ def test_hand_computed_features_as_of_each_handoff(definition):
 def test_matches_a_per_handoff_loop_on_generated_data(definition):
     from leadsim.datasets import make_history
 
-    h = make_history(500, "2025-01-01", "2025-08-01", seed=4)
-    fs = build_features(h, half_lives=21)
+    h = make_history(load_definition(), n_leads=500, start="2025-01-01", end="2025-08-01", seed=4)
+    fs = build_features(h, h.definition, half_lives=21)
     counting = h.truth.counting_definition()  # points 1, no caps, half-life 21
     for hid in fs.X.index[:: max(len(fs) // 12, 1)]:
         row = h.outcomes.set_index("handoff_id").loc[hid]
         lead = h.leads[h.leads.lead_id == row.lead_id]
         acts = h.activities[h.activities.lead_id == row.lead_id]
         acts = acts[acts["at"] <= row.handed_at]  # the obvious way: nothing after the hand-off
-        ref = contributions(lead, acts, counting, row.handed_at).iloc[0]
+        ref = contributions(lead, acts, counting, as_of=row.handed_at).iloc[0]
         got = fs.X.loc[hid, ref.index].astype(float)
         np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), atol=1e-9, err_msg=hid)
 
@@ -168,7 +168,7 @@ def test_recalibrate_moves_only_points_and_writes_atomically(definition, tmp_pat
     card = Scorecard(points=pts, raw_points=pts, coefficients=pts / 50, threshold=100, factor=50, intercept=-2,
                      cutoff_probability=0.5, half_life_days=14.0)
     path = tmp_path / "new.yaml"
-    new = recalibrate(definition, card, path=path)
+    new = recalibrate(card, definition, path=path)
     assert new.version == "1.0.1" and new.changelog[-1].version == "1.0.1"
     assert new.thresholds.mql == definition.thresholds.mql
     d = diff(definition, new)
@@ -181,6 +181,6 @@ def test_recalibrate_moves_only_points_and_writes_atomically(definition, tmp_pat
 
     assert load_definition(path).fit_rules[1].points == 30
     with pytest.raises(LeadsimError, match="exists already"):
-        recalibrate(definition, card, path=path)
-    kept = recalibrate(definition, card, keep_caps=True)
+        recalibrate(card, definition, path=path)
+    kept = recalibrate(card, definition, keep_caps=True)
     assert next(r for r in kept.behaviour_rules if r.id == "webinar").cap == round(12 * 30 / 15)

@@ -235,7 +235,7 @@ def test_score_on_the_sample(sample, capsys):
     as_of = sample.activities["at"].max()
     assert pd.Timestamp(got["as_of"]) == as_of
     assert got["leads_scored"] == len(sample.leads)
-    direct = score(sample.leads, sample.activities, sample.definition, as_of, stage_log=sample.stage_log)
+    direct = score(sample.leads, sample.activities, sample.definition, as_of=as_of, stage_log=sample.stage_log)
     assert got["mqls"] == int(direct["is_mql"].sum()) and got["hot"] == int(direct["is_hot"].sum())
     assert [r["score"] for r in got["top"]] == pytest.approx(direct["score"].nlargest(5).tolist())
 
@@ -246,7 +246,7 @@ def test_explain_on_the_sample(sample, capsys):
     as_of = sample.activities["at"].max()
     lead = sample.activities.loc[sample.activities["at"] == as_of, "lead_id"].iloc[0]   # an active lead
     got = run_json(capsys, "explain", lead)["leads"][0]
-    parts = contributions(sample.leads, sample.activities, sample.definition, as_of, stage_log=sample.stage_log)
+    parts = contributions(sample.leads, sample.activities, sample.definition, as_of=as_of, stage_log=sample.stage_log)
     row = parts.loc[lead]
     assert got["lead_id"] == lead and got["score"] == pytest.approx(row.sum())
     best = sorted((rule for rule in row.index if row[rule] > 0), key=lambda r: (-round(row[r], 6), r))[:3]

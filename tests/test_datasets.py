@@ -15,6 +15,7 @@ from pandas.testing import assert_frame_equal
 from leadsim._resources import data_path
 from leadsim.datasets import SAMPLE_ARGS, History, content_hash, load_sample, make_history, read_history, write_history
 from leadsim.datasets.truth import GroundTruth, default_truth
+from leadsim.definition import load_definition
 from leadsim.errors import DataError, InputFileError
 from leadsim.scoring import mql_events, score
 
@@ -32,7 +33,7 @@ COLUMNS = {
 TIME_COLUMNS = {"leads": ["created_at"], "activities": ["at"], "stage_log": ["at"], "touches": ["at"],
                 "outcomes": ["handed_at"]}
 REASONS = {"created", "score", "hot", "exploration", "qualified", "recycle", "disqualify", "converted", "won", "lost",
-           "outbound", "import"}
+           "outbound", "import", "progression"}
 ACTIVITIES = {"web_visit", "email_click", "content_download", "webinar", "live_demo", "in_depth_demo", "form_fill",
               "unsubscribe"}
 SMALL = dict(n_leads=2500, start="2025-01-01", end="2025-10-01", seed=11)
@@ -45,7 +46,7 @@ def sample() -> History:
 
 @pytest.fixture(scope="module")
 def small() -> History:
-    return make_history(**SMALL)
+    return make_history(load_definition(), **SMALL)
 
 
 @pytest.fixture(scope="module", params=["sample", "small"])
@@ -57,13 +58,13 @@ def history(request, sample, small) -> History:
 
 
 def test_same_seed_gives_identical_tables(small):
-    fresh = make_history(**SMALL)
+    fresh = make_history(load_definition(), **SMALL)
     for name, df in small.tables().items():
         assert_frame_equal(df, fresh.tables()[name], obj=name)
 
 
 def test_other_seed_gives_other_tables(small):
-    other = make_history(**{**SMALL, "n_leads": 300, "seed": 12})
+    other = make_history(load_definition(), **{**SMALL, "n_leads": 300, "seed": 12})
     assert not small.leads.head(300).equals(other.leads)
     assert not small.activities.head(len(other.activities)).equals(other.activities)
 
@@ -79,7 +80,7 @@ def test_shipped_sample_matches_its_manifest(sample):
 def test_regenerating_the_sample_reproduces_the_shipped_tables(sample):
     """data/sample is what make_history writes today, up to float noise (a change detector for the generator:
     after a deliberate change, rewrite it with ``python -m leadsim.datasets --write data/sample --overwrite``)."""
-    fresh = make_history(**SAMPLE_ARGS)
+    fresh = make_history(load_definition(), **SAMPLE_ARGS)
     for name, df in sample.tables().items():
         assert_frame_equal(df, fresh.tables()[name], obj=name, check_exact=False, rtol=1e-9, atol=1e-9)
 
@@ -91,8 +92,8 @@ def test_cli_writes_what_make_history_makes_and_never_overwrites(tmp_path):
     assert main(["--write", str(folder), "--n-leads", "150", "--end", "2025-03-01"]) == 0
     manifest = json.loads((folder / "MANIFEST.json").read_text())
     assert manifest["tables"]["leads"]["rows"] == 150
-    back = read_history(folder)
-    expected = make_history(150, SAMPLE_ARGS["start"], "2025-03-01", seed=SAMPLE_ARGS["seed"])
+    back = read_history(folder, load_definition())
+    expected = make_history(load_definition(), n_leads=150, start=SAMPLE_ARGS["start"], end="2025-03-01", seed=SAMPLE_ARGS["seed"])
     for name, df in expected.tables().items():
         assert_frame_equal(back.tables()[name], df, obj=name)
     assert main(["--write", str(folder), "--n-leads", "150", "--end", "2025-03-01"]) == 2
@@ -100,7 +101,7 @@ def test_cli_writes_what_make_history_makes_and_never_overwrites(tmp_path):
         write_history(expected, folder)
     (folder / "outcomes.parquet").unlink()
     with pytest.raises(InputFileError, match=r"missing outcomes\.parquet"):
-        read_history(folder)
+        read_history(folder, load_definition())
 
 
 @pytest.mark.parametrize(
@@ -114,7 +115,7 @@ def test_cli_writes_what_make_history_makes_and_never_overwrites(tmp_path):
 )
 def test_bad_arguments_raise_data_error(kwargs, match):
     with pytest.raises(DataError, match=match):
-        make_history(**kwargs)
+        make_history(load_definition(), **kwargs)
 
 
 # --------------------------------------------------------------------------- contracts
@@ -247,9 +248,9 @@ def test_sql_share_and_labels_agree_with_the_truth(sample):
 
 
 def test_truth_shape():
-    t = default_truth()
+    t = default_truth(load_definition())
     assert isinstance(t, GroundTruth)
-    ids = set(t.rules.rule_ids)
+    ids = set(t.definition.rule_ids)
     assert set(t.coefficients) == ids | {"response_minutes_log"}
     assert all(b == 0 or abs(b) >= 0.3 for b in t.coefficients.values())
     assert t.coefficients["response_minutes_log"] < 0
@@ -260,7 +261,7 @@ def test_truth_shape():
 
 def test_truth_features_against_a_hand_count():
     """Counting features for one hand-off computed by hand."""
-    t = default_truth()
+    t = default_truth(load_definition())
     leads = pd.DataFrame({
         "lead_id": ["L1"], "job_title": ["Head of Sales"], "seniority": ["director"], "years_experience": [3.0],
         "email": ["a@b.de"], "company_size": [250], "industry": ["retail"], "region": ["DACH"],
@@ -295,7 +296,7 @@ def test_truth_features_against_a_hand_count():
 
 def test_handoffs_are_the_mql_events_of_scoring(small):
     h = small
-    ev = mql_events(h.leads, h.activities, h.definition, pd.Timestamp(SMALL["end"]), stage_log=h.stage_log)
+    ev = mql_events(h.leads, h.activities, h.definition, as_of=pd.Timestamp(SMALL["end"]), stage_log=h.stage_log)
     keys = set(zip(ev["lead_id"].astype(str), ev["at"], ev["reason"].astype(str), strict=True))
     o = h.outcomes[h.outcomes["handoff_reason"] != "exploration"]
     missing = [r for r in zip(o["lead_id"], o["handed_at"], o["handoff_reason"], strict=True) if r not in keys]
@@ -312,7 +313,7 @@ def test_exploration_handoffs_are_below_threshold_with_propensity(sample):
     for row in x.sample(12, random_state=0).itertuples():
         lead = sample.leads[sample.leads["lead_id"] == row.lead_id]
         acts = sample.activities[sample.activities["lead_id"] == row.lead_id]
-        s = score(lead, acts, d, row.handed_at).iloc[0]
+        s = score(lead, acts, d, as_of=row.handed_at).iloc[0]
         assert s["score"] < d.thresholds.mql and not s["is_hot"], row
 
 
@@ -384,7 +385,7 @@ def test_attribute_texture(sample):
 
 def test_protected_attributes_play_no_part(sample):
     t = sample.truth
-    attrs = {r.attribute for r in t.rules.fit_rules} | {r.attribute for r in t.rules.bant.values()}
+    attrs = {r.attribute for r in t.definition.fit_rules} | {r.attribute for r in t.definition.bant.values()}
     assert not attrs & {"gender", "age_band"}
     o = sample.outcomes[sample.outcomes["sql"].notna()].merge(sample.leads[["lead_id", "gender"]], on="lead_id")
     rates = o[o["gender"].isin(["female", "male"])].groupby("gender")["sql"].mean()
@@ -397,7 +398,7 @@ def test_the_definition_drives_the_handoffs(small):
     strict = load_definition().model_copy(deep=True)
     strict.thresholds.mql = 160
     strict.version = "1.1.0"
-    h = make_history(**SMALL, definition=strict)
+    h = make_history(strict, **SMALL)
     assert set(h.outcomes["definition_version"]) == {"1.1.0"}
     assert set(small.outcomes["definition_version"]) == {small.definition.version}
     n_score = (h.outcomes["handoff_reason"] == "score").sum()
@@ -410,7 +411,7 @@ def test_the_definition_drives_the_handoffs(small):
 @given(n=st.integers(1, 60), days=st.integers(1, 120), seed=st.integers(0, 10_000))
 def test_tiny_histories_keep_the_invariants(n, days, seed):
     end = pd.Timestamp("2025-03-01") + pd.Timedelta(days=days)
-    h = make_history(n, "2025-03-01", end, seed=seed)
+    h = make_history(load_definition(), n_leads=n, start="2025-03-01", end=end, seed=seed)
     assert len(h.leads) == n and h.leads["lead_id"].is_unique
     allowed = h.definition.funnel.allowed()
     for _, g in h.stage_log.groupby("lead_id"):

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
 
+from leadsim.datasets import load_sample
+from leadsim.definition import load_definition
 from leadsim.errors import LeadsimError, VerdictError
 from leadsim.exercise import (
     VERDICT_WORDS,
@@ -54,7 +56,7 @@ def test_kappa_and_agreement_equal_sklearn_on_random_data(seed):
     weights = rng.uniform(0.5, 4.0, n)
     names = [f"C{i:03d}" for i in range(n)]
     key = pd.DataFrame({"company": names, "weight": weights})
-    rep = compare({"m": _series(a), "s": _series(b)}, key=key)
+    rep = compare({"m": _series(a), "s": _series(b)}, load_definition(), key=key)
     ok = np.isin(a, ["good", "not"]) & np.isin(b, ["good", "not"])
     row = rep.pairs.iloc[0]
     assert row["n"] == ok.sum()
@@ -72,7 +74,7 @@ def test_kappa_and_agreement_equal_sklearn_on_random_data(seed):
 @given(st.lists(st.tuples(st.sampled_from(["good", "not"]), st.sampled_from(["good", "not"])), min_size=2, max_size=40))
 def test_kappa_equals_sklearn_property(pairs):
     a, b = [p[0] for p in pairs], [p[1] for p in pairs]
-    rep = compare({"a": _series(a), "b": _series(b)})
+    rep = compare({"a": _series(a), "b": _series(b)}, load_definition())
     k = rep.pairs.iloc[0]["kappa"]
     if len(set(a)) == 1 and set(a) == set(b):  # both constant and equal: kappa undefined
         assert math.isnan(k)
@@ -93,7 +95,7 @@ def test_fce_interval_hand_computed_2x2():
     # var = (A + B - C) / (n (1-p_e)^2) = .2016 / 12.5 = .016128;  se = .1269961
     # 95 %: .4 -+ 1.959964 * .1269961 = (.151092, .648908)
     cells = [("good", "good")] * 20 + [("good", "not")] * 5 + [("not", "good")] * 10 + [("not", "not")] * 15
-    rep = compare({"marketing": _series([c[0] for c in cells]), "sales": _series([c[1] for c in cells])})
+    rep = compare({"marketing": _series([c[0] for c in cells]), "sales": _series([c[1] for c in cells])}, load_definition())
     row = rep.pairs.iloc[0]
     assert row["kappa"] == pytest.approx(0.4)
     assert row["kappa_low"] == pytest.approx(0.151092, abs=1e-6)
@@ -135,9 +137,9 @@ def test_bootstrap_interval_is_seeded_and_close_to_fce():
     a = rng.choice(["good", "not"], 400)
     b = np.where(rng.random(400) < 0.75, a, rng.choice(["good", "not"], 400))
     v = {"a": _series(a), "b": _series(b)}
-    r1 = compare(v, interval="bootstrap", n_boot=800, rng=5).pairs.iloc[0]
-    r2 = compare(v, interval="bootstrap", n_boot=800, rng=5).pairs.iloc[0]
-    fce = compare(v).pairs.iloc[0]
+    r1 = compare(v, load_definition(), interval="bootstrap", n_boot=800, seed=5).pairs.iloc[0]
+    r2 = compare(v, load_definition(), interval="bootstrap", n_boot=800, seed=5).pairs.iloc[0]
+    fce = compare(v, load_definition()).pairs.iloc[0]
     assert (r1["kappa_low"], r1["kappa_high"]) == (r2["kappa_low"], r2["kappa_high"])
     assert r1["kappa_low"] < r1["kappa"] < r1["kappa_high"]
     assert r1["kappa_low"] == pytest.approx(fce["kappa_low"], abs=0.03)
@@ -364,7 +366,7 @@ def _planted():
 
 def test_report_disagreements_suggestions_and_serialisation(definition):
     key, m, s = _planted()
-    rep = compare({"marketing": m, "sales": s}, key=key, definition=definition)
+    rep = compare({"marketing": m, "sales": s}, definition, key=key)
     assert rep.reviewers == ["marketing", "sales", "definition"]
     assert len(rep.pairs) == 3 and set(rep.confusion) == {("marketing", "sales"), ("marketing", "definition"),
                                                           ("sales", "definition")}
@@ -385,9 +387,9 @@ def test_report_disagreements_suggestions_and_serialisation(definition):
 
 def test_compare_needs_two_reviewers():
     with pytest.raises(VerdictError, match="two reviewers"):
-        compare({"marketing": _series(["good"])})
+        compare({"marketing": _series(["good"])}, load_definition())
     with pytest.raises(VerdictError, match="banana"):
-        compare({"a": _series(["good"]), "b": _series(["banana"])})
+        compare({"a": _series(["good"]), "b": _series(["banana"])}, load_definition())
 
 
 # --------------------------------------------------------------------------- sampling and labels
@@ -411,7 +413,7 @@ def _leads_and_scores(n_leads=600, seed=0):
 
 def test_sample_companies_one_best_lead_per_company_with_weights(definition):
     leads, scores = _leads_and_scores()
-    s = sample_companies(leads, scores, n=100, seed=4, definition=definition)
+    s = sample_companies(leads, scores, definition, n=100, seed=4)
     assert len(s) == 100 and s["company"].is_unique
     # the lead kept is the company's best-scored one (slow reference)
     joined = leads.join(scores, on="lead_id")
@@ -431,9 +433,9 @@ def test_sample_companies_one_best_lead_per_company_with_weights(definition):
     near = s["band"].str.startswith("near").mean()
     assert near > bands.str.startswith("near").mean()
     # deterministic under a seed
-    pd.testing.assert_frame_equal(s, sample_companies(leads, scores, n=100, seed=4, definition=definition))
+    pd.testing.assert_frame_equal(s, sample_companies(leads, scores, definition, n=100, seed=4))
     for how in ("score_source", "source", None):
-        t = sample_companies(leads, scores, n=60, seed=1, stratify=how, definition=definition)
+        t = sample_companies(leads, scores, definition, n=60, seed=1, stratify=how)
         assert len(t) == 60 and t["weight"].sum() == pytest.approx(best.shape[0])
 
 
@@ -460,7 +462,7 @@ def test_figures_return_axes(definition):
     from leadsim.plots.exercise import plot_agreement_matrix, plot_scores_by_verdict
 
     key, m, s = _planted()
-    rep = compare({"marketing": m, "sales": s}, key=key, definition=definition)
+    rep = compare({"marketing": m, "sales": s}, definition, key=key)
     fig, axes = plt.subplots(1, 2)
     assert plot_agreement_matrix(rep, ax=axes[0]) is axes[0]
     texts = [t.get_text() for t in axes[0].texts]
@@ -470,7 +472,7 @@ def test_figures_return_axes(definition):
     assert [t.get_text() for t in axes[1].get_yticklabels()] == ["marketing", "sales"]
     plt.close(fig)
     with pytest.raises(VerdictError, match="no scores"):
-        plot_scores_by_verdict(compare({"a": m, "b": s}))
+        plot_scores_by_verdict(compare({"a": m, "b": s}, load_definition()))
 
 
 def test_cli_compare_on_shipped_sample_and_files(tmp_path, capsys):
@@ -556,7 +558,7 @@ def test_the_shipped_worksheets_are_what_make_exercise_writes_from_the_sample_to
     from leadsim._resources import data_path
     from leadsim.exercise.sampling import make_exercise
 
-    make_exercise(tmp_path, n=100, seed=2026, simulate=True)
+    make_exercise(load_sample(), tmp_path, n=100, seed=2026, simulate=True)
     shipped = data_path("exercise")
     rounded = {"score": 0.1, "fit_score": 0.1, "behaviour_score": 0.1, "weight": 0.001}
     for name in ("key.csv", "marketing.csv", "sales.csv"):

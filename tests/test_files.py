@@ -80,7 +80,7 @@ def _every_writer(folder: Path) -> dict[str, Path]:
     out["worksheet xlsx"] = write_worksheet(sample, folder / "sales.xlsx")
     out["worksheet csv"] = write_worksheet(sample, folder / "sales.csv")
     out["key csv"] = write_key(sample, folder / "key.csv")
-    history = make_history(60, "2025-01-01", "2025-02-01", seed=1)
+    history = make_history(load_definition(), n_leads=60, start="2025-01-01", end="2025-02-01", seed=1)
     write_history(history, folder / "history")
     out["history parquet"] = folder / "history" / "leads.parquet"
     out["history manifest"] = folder / "history" / "MANIFEST.json"

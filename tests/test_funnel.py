@@ -78,15 +78,15 @@ def test_tz_aware_times_are_converted(definition):
     assert validate_stage_log(raw, definition)["at"].iloc[0] == T("2026-03-02 10:00")
 
 
-def test_snapshot_by_hand(log):
-    s = snapshot(log, T("2026-03-07 12:00"))
+def test_snapshot_by_hand(log, definition):
+    s = snapshot(log, definition, as_of=T("2026-03-07 12:00"))
     assert s["stage"].to_dict() == {"A": "sales_lead", "B": "target", "C": "sales_lead"}
     assert s.loc["B", "since"] == T("2026-03-07 12:00")
     assert s.loc["A", "owner"] == "ana"
 
 
 def test_waterfall_by_hand(log, definition):
-    wf = waterfall(log, "2026-03-01", "2026-04-01", definition=definition)
+    wf = waterfall(log, definition, start="2026-03-01", end="2026-04-01")
     st_ = wf.stages.set_index("stage")
     # cohort A, B, C; "reached" = that stage or a later main-path stage
     assert st_["reached"].to_dict() == {
@@ -125,7 +125,7 @@ def test_conversion_counts_only_leads_that_went_through_the_stage(definition):
         ("N4", "name", "2026-03-02 11:30", None),
         ("N4", "target", "2026-03-06 11:30", None),
     ]
-    st_ = waterfall(_log(rows), definition=definition).stages.set_index("stage")
+    st_ = waterfall(_log(rows), definition).stages.set_index("stage")
     assert st_.loc["sales_lead", "conversion"] == 0.5  # 1 of the 2 that entered Lead; the outbound leads do not count
     assert st_.loc["sales_lead", "converted"] == 1 and st_.loc["lead", "entered"] == 2
     assert st_.loc["sales_lead", "reached"] == 3 and st_.loc["sales_lead", "entered_here"] == 2
@@ -136,15 +136,15 @@ def test_conversion_counts_only_leads_that_went_through_the_stage(definition):
 
 def test_waterfall_grouped(log, definition):
     leads = pd.DataFrame({"lead_id": ["A", "B", "C", "D"], "source": ["web_form", "web_form", "outbound", "paid"]})
-    wf = waterfall(log, by="source", leads=leads, definition=definition)
+    wf = waterfall(log, definition, by="source", leads=leads)
     reached = wf.stages.set_index(["source", "stage"])["reached"]
     assert reached[("web_form", "name")] == 2 and reached[("outbound", "sales_lead")] == 1 and reached[("paid", "active")] == 1
-    by_month = waterfall(log, by="month", definition=definition).exits.set_index("month")["cohort"].to_dict()
+    by_month = waterfall(log, definition, by="month").exits.set_index("month")["cohort"].to_dict()
     assert by_month == {"2026-03": 3, "2026-04": 1}
-    by_owner = waterfall(log, by="owner", definition=definition).exits.set_index("owner")["cohort"].to_dict()
+    by_owner = waterfall(log, definition, by="owner").exits.set_index("owner")["cohort"].to_dict()
     assert by_owner == {"(none)": 1, "ben": 1, "sdr1": 2}
     with pytest.raises(SchemaError, match="no column 'region'"):
-        waterfall(log, by="region", leads=leads, definition=definition)
+        waterfall(log, definition, by="region", leads=leads)
 
 
 def test_velocity_by_hand(log, definition):
@@ -186,7 +186,7 @@ def test_snapshot_conservation(definition, seed, day):
     raw = _random_log(seed, definition)
     log = validate_stage_log(raw.sample(frac=1, random_state=seed % 1000), definition)  # input order does not matter
     at = T("2026-03-01") + pd.Timedelta(days=day)
-    snap = snapshot(log, at)
+    snap = snapshot(log, definition, as_of=at)
     exist = raw.groupby("lead_id")["at"].min()
     assert snap["stage"].value_counts().sum() == int((exist <= at).sum())
     # reference: the last row at or before `at`, lead by lead
@@ -195,7 +195,7 @@ def test_snapshot_conservation(definition, seed, day):
         if len(before):
             assert snap.loc[lead, "stage"] == before.iloc[-1]["stage"]
     # waterfall monotone along the main path
-    wf = waterfall(log, definition=definition).stages
+    wf = waterfall(log, definition).stages
     main = wf[wf["part"] != "exit"]["reached"].to_numpy()
     assert (np.diff(main) <= 0).all() and main[0] == log["lead_id"].nunique()
     # conversion: reference loop lead by lead (entered A, later reached B or a later main stage)
@@ -231,7 +231,7 @@ def test_cli_and_plots(tmp_path, capsys, log, definition):
     _log([("A", "name", "2026-03-02", None), ("A", "customer", "2026-03-03", None)]).to_csv(bad, index=False)
     assert main(["funnel", "--log", str(bad)]) == 2
     assert "moves from Name to Customer" in capsys.readouterr().err
-    ax = plot_waterfall(waterfall(log, definition=definition))
+    ax = plot_waterfall(waterfall(log, definition))
     assert len(ax.patches) == len(definition.funnel.stages)
     ax = plot_time_in_stage(velocity(log, definition))
     assert ax.get_xlabel().startswith("days")

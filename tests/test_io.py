@@ -44,7 +44,7 @@ def leads():
 def test_write_then_read_gives_the_same_table(tmp_path, leads, ext):
     path = write_table(leads, tmp_path / f"leads{ext}")
     with pytest.warns(LeadsimWarning, match="no column"):
-        back = read_table(path, "leads")
+        back = read_table(path, "leads", load_definition())
     cols = list(leads.columns)
     got = back[cols]
     assert got["created_at"].dtype == "datetime64[ns]"
@@ -74,7 +74,7 @@ def test_tz_aware_parquet_column(tmp_path):
     df = pd.DataFrame({"lead_id": ["a"], "activity": ["webinar"],
                        "at": pd.to_datetime(["2026-07-01 12:00"]).tz_localize("America/New_York")})
     path = write_table(df, tmp_path / "a.parquet")
-    assert read_table(path, "activities")["at"].tolist() == [TS("2026-07-01 18:00")]
+    assert read_table(path, "activities", load_definition())["at"].tolist() == [TS("2026-07-01 18:00")]
 
 
 def test_excel_native_dates_and_numbers(tmp_path):
@@ -83,7 +83,7 @@ def test_excel_native_dates_and_numbers(tmp_path):
     path = tmp_path / "l.xlsx"
     df.to_excel(path, index=False)
     with pytest.warns(LeadsimWarning):
-        got = read_table(path, "leads")
+        got = read_table(path, "leads", load_definition())
     assert got["lead_id"].tolist() == ["101", "102"]                   # ids are text
     assert got["created_at"].tolist() == [TS("2026-01-05 10:00"), TS("2026-01-06")]
     assert got["company_size"].tolist() == [12, 13]
@@ -93,7 +93,7 @@ def test_numbers_booleans_and_integers_are_coerced(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("lead_id,handed_at,sql,won,propensity,response_minutes\n"
                     "L1,2026-01-05,Yes,,0.25,1e3\nL2,2026-01-05,no,TRUE, 1 ,\nL3,2026-01-06,1,0,NA,7\n")
-    got = read_table(path, "outcomes")
+    got = read_table(path, "outcomes", load_definition())
     assert got["sql"].dtype == bool and got["sql"].tolist() == [True, False, True]
     assert got["won"].dtype == "boolean" and got["won"].tolist()[1:] == [True, False] and pd.isna(got["won"][0])
     np.testing.assert_array_equal(got["propensity"], [0.25, 1.0, np.nan])
@@ -105,16 +105,16 @@ def test_fractional_integer_is_an_error(tmp_path):
     path = tmp_path / "l.csv"
     path.write_text("lead_id,created_at,subsidiaries\nL1,2026-01-05,2.5\n")
     with pytest.raises(DataError, match=r"column 'subsidiaries': 1 value\(s\) are not whole numbers \(row 2: '2.5'\)"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
 
 
 def test_unknown_categories_can_be_set_missing_with_a_warning(tmp_path):
     path = tmp_path / "l.csv"
     path.write_text("lead_id,created_at,region\nL1,2026-01-05,DACH\nL2,2026-01-05,Mars\n")
     with pytest.raises(DataError, match=r"'Mars' \(row 3\)"):
-        read_table(path, "leads")
+        read_table(path, "leads", load_definition())
     with pytest.warns(LeadsimWarning, match=r"column 'region'.*'Mars' \(row 3\).*set to missing"):
-        got = read_table(path, "leads", on_unknown="na")
+        got = read_table(path, "leads", load_definition(), on_unknown="na")
     assert got["region"].iloc[0] == "DACH" and pd.isna(got["region"].iloc[1])
 
 
@@ -132,7 +132,7 @@ def test_semicolon_csv_with_decimal_comma_through_a_mapping(tmp_path):
     mapping.write_text("tables:\n  leads:\n    columns: {lead_id: Id, created_at: Erstellt, revenue_musd: Umsatz}\n"
                        "    dates: {created_at: '%d.%m.%Y %H:%M'}\n    decimal: ','\n")
     with pytest.warns(LeadsimWarning):
-        got = read_table(data, "leads", mapping=mapping)
+        got = read_table(data, "leads", load_definition(), mapping=mapping)
     assert got["created_at"].tolist() == [TS("2026-01-05 10:00")]
     assert got["revenue_musd"].tolist() == [1234.5]
 
@@ -171,7 +171,7 @@ def test_check_references_owners(tmp_path):
 
 
 def test_crm_leads_export_maps_onto_leads():
-    got = read_table(HERE / "crm_export_leads.csv", "leads", mapping=MAPPING).set_index("lead_id")
+    got = read_table(HERE / "crm_export_leads.csv", "leads", load_definition(), mapping=MAPPING).set_index("lead_id")
     assert got.index.tolist() == ["00Q0001", "00Q0002", "00Q0003", "00Q0004", "00Q0005", "00Q0006"]
     expected = {
         "source": ["web_form", "paid", "organic", "web_form", "event", "outbound"],
@@ -194,7 +194,7 @@ def test_crm_leads_export_maps_onto_leads():
 
 
 def test_crm_status_history_becomes_a_stage_log():
-    got = read_table(HERE / "crm_export_status_history.csv", "stage_log", mapping=MAPPING)
+    got = read_table(HERE / "crm_export_status_history.csv", "stage_log", load_definition(), mapping=MAPPING)
     expected = {
         "lead_id": ["00Q0001"] * 3 + ["00Q0002"] * 2 + ["00Q0003"] * 2 + ["00Q0006"] * 2,
         "stage": ["name", "lead", "sales_lead", "name", "lead", "name", "disqualified", "sales_lead", "opportunity"],
@@ -210,7 +210,7 @@ def test_crm_status_history_becomes_a_stage_log():
 
 
 def test_crm_handoffs_become_outcomes():
-    got = read_table(HERE / "crm_export_handoffs.csv", "outcomes", mapping=MAPPING)
+    got = read_table(HERE / "crm_export_handoffs.csv", "outcomes", load_definition(), mapping=MAPPING)
     assert got["lead_id"].tolist() == ["00Q0001", "00Q0002", "00Q0006"]
     assert got["sql"].tolist() == [True, False, True]
     assert got["opportunity"].tolist()[::2] == [False, True] and pd.isna(got["opportunity"][1])
@@ -219,7 +219,7 @@ def test_crm_handoffs_become_outcomes():
 
 def test_read_tables_reads_and_cross_checks():
     tables = read_tables(HERE / "crm_export_leads.csv", stage_log=HERE / "crm_export_status_history.csv",
-                         outcomes=HERE / "crm_export_handoffs.csv", mapping=MAPPING)
+                         outcomes=HERE / "crm_export_handoffs.csv", definition=load_definition(), mapping=MAPPING)
     assert set(tables) == {"leads", "stage_log", "outcomes"}
     assert len(tables["stage_log"]) == 9
 
@@ -233,7 +233,7 @@ def test_activity_names_no_rule_knows_are_warned_about(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("lead_id,activity,at\nL1,web_visit,2026-01-05\nL1,Page View,2026-01-06\nL2,Page View,2026-01-07\n")
     with pytest.warns(LeadsimWarning, match=r"column 'activity': 'Page View' \(2 rows\) match no rule"):
-        got = read_table(path, "activities")
+        got = read_table(path, "activities", load_definition())
     assert got["activity"].tolist() == ["web_visit", "Page View", "Page View"]
 
 
@@ -244,10 +244,10 @@ def test_mapping_time_zone_for_naive_export_times(tmp_path):
     path.write_text("lead_id,activity,at\nL1,webinar,2026-07-01 08:00\n")
     mapping = tmp_path / "m.yaml"
     mapping.write_text("timezone: America/New_York\ntables: {activities: {}}\n")
-    assert read_table(path, "activities", mapping=mapping)["at"].tolist() == [TS("2026-07-01 14:00")]
+    assert read_table(path, "activities", load_definition(), mapping=mapping)["at"].tolist() == [TS("2026-07-01 14:00")]
     path.write_text("lead_id,activity,at\nL1,webinar,2026-10-25 01:30\nL1,webinar,2026-10-25T01:30:00-04:00\n")
     mapping.write_text("timezone: Europe/London\ntables: {activities: {}}\n")
-    got = read_table(path, "activities", mapping=mapping)["at"].tolist()
+    got = read_table(path, "activities", load_definition(), mapping=mapping)["at"].tolist()
     # An explicit offset wins over the mapping's zone: 01:30-04:00 is 05:30 UTC, 06:30 in Berlin.
     assert got == [TS("2026-10-25 02:30"), TS("2026-10-25 06:30")]
 
@@ -257,6 +257,6 @@ def test_csv_with_a_quoted_line_break_and_a_bom(tmp_path):
     path.write_text('lead_id,created_at,company\nL1,2026-01-05,"Acme\nMaschinenbau"\nL2,2026-01-06, Beta \n',
                     encoding="utf-8-sig")
     with pytest.warns(LeadsimWarning):
-        got = read_table(path, "leads")
+        got = read_table(path, "leads", load_definition())
     assert got["lead_id"].tolist() == ["L1", "L2"]
     assert got["company"].tolist() == ["Acme\nMaschinenbau", "Beta"]

@@ -66,7 +66,7 @@ def test_at_a_recycle_is_mql_events_at_that_moment(history):
     leads = pd.DataFrame({"lead_id": ids, "created_at": [START] * n_leads})
     stage_log = pd.DataFrame({"lead_id": [f"L{lead}"] * 2, "stage": ["lead", "target"],
                               "at": [START, START + pd.Timedelta(t_rec, "ns")]})
-    ev = mql_events(leads, acts, d, START + pd.Timedelta(t_rec, "ns"), stage_log, fit_points=fit)
+    ev = mql_events(leads, acts, d, as_of=START + pd.Timedelta(t_rec, "ns"), stage_log=stage_log, fit_points=fit)
     ev = ev[ev["at"] == START + pd.Timedelta(t_rec, "ns")]
     want = [(r.reason, None if pd.isna(r.trigger) else r.trigger, r.score) for r in ev.itertuples()]
     assert got == want

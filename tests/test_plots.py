@@ -39,3 +39,21 @@ def test_heatmap_shows_every_cell_mean():
     assert shown == sorted(round(0.5 / s, 2) for s in (1, 2, 3) for _ in (15, 30))
     assert ax.get_ylabel() == "response level 1 offset"
     plt.close(fig)
+
+
+def test_calibration_curves_draw_one_line_per_model_over_the_diagonal():
+    from types import SimpleNamespace
+
+    from leadsim.plots.calibration import plot_gain, plot_reliability
+
+    lift = pd.DataFrame({"model": ["a", "a", "b", "b"], "decile": [1, 2, 1, 2], "cum_gain": [0.6, 1.0, 0.5, 1.0]})
+    rel = pd.DataFrame({"model": ["a", "a"], "mean_predicted": [0.2, 0.7], "observed": [0.25, 0.6]})
+    rep = SimpleNamespace(lift=lift, reliability=rel)
+    ax = plot_gain(rep)
+    assert [ln.get_label() for ln in ax.lines] == ["random", "a", "b"]
+    assert ax.lines[1].get_xdata().tolist() == [0.5, 1.0] and ax.lines[2].get_ydata().tolist() == [0.5, 1.0]
+    assert ax.get_title() == "Cumulative gain"
+    ax = plot_reliability(rep)
+    assert [ln.get_label() for ln in ax.lines] == ["perfect", "a"]
+    assert ax.lines[1].get_xdata().tolist() == [0.2, 0.7] and ax.get_ylabel() == "observed SQL rate"
+    plt.close("all")

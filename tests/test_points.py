@@ -55,7 +55,7 @@ def test_explain_orders_equal_points_by_rule_id():
     d = load_definition()
     row = pd.DataFrame({"senior_exec": [15.0], "bant_authority": [15.0 + 1e-13], "core_industry": [15.0 - 1e-13],
                         "business_email": [10.0]}, index=pd.Index(["L1"], name="lead_id"))
-    got = explain("L1", row, d, n=3)["rule_id"].tolist()
+    got = explain(row, d, lead_id="L1", n=3)["rule_id"].tolist()
     assert got == ["bant_authority", "core_industry", "senior_exec"]
 
 

@@ -38,7 +38,7 @@ def test_hand_computed_lead(definition):
             ("L1", "webinar", "2026-04-02", None),  # after as_of: ignored
         ]
     )
-    c = contributions(leads, acts, definition, "2026-03-31")
+    c = contributions(leads, acts, definition, as_of="2026-03-31")
     # fit: director 15 + revenue_role 10 + business e-mail 10 + 1000+ 25 + ERP 10 + budget 15
     assert c.loc["L1", ["director", "revenue_role", "business_email", "size_enterprise", "runs_erp", "bant_budget"]].tolist() == [15, 10, 10, 25, 10, 15]
     assert c.loc["L1", "web_visit"] == pytest.approx(1.5)
@@ -47,7 +47,7 @@ def test_hand_computed_lead(definition):
     assert c.loc["L1", "recently_active"] == 5
     assert c.loc["L1", "webinar"] == 0
     assert c.loc["L2"].sum() == -40 - 10  # student, private e-mail; no business_email (negated regex, present)
-    s = score(leads, acts, definition, "2026-03-31")
+    s = score(leads, acts, definition, as_of="2026-03-31")
     assert s.loc["L1", "fit_score"] == 85
     assert s.loc["L1", "behaviour_score"] == pytest.approx(1.5 + 5 - 30 + 5)
     assert s.loc["L1", "grade"] == "A" and s.loc["L2", "grade"] == "D"
@@ -57,21 +57,21 @@ def test_hand_computed_lead(definition):
 
 def test_missing_value_never_matches_even_negated(definition):
     leads = _leads(definition, [{"lead_id": "L1"}])
-    c = contributions(leads, None, definition, "2026-01-01")
+    c = contributions(leads, None, definition, as_of="2026-01-01")
     assert (c.loc["L1"] == 0).all()  # business_email is a negated regex: no e-mail, no points
 
 
 def test_cap_and_hot_and_mql(definition):
     leads = _leads(definition, [{"lead_id": "L1"}])
     acts = _acts([("L1", "form_fill", "2026-03-30", "contact_us")] + [("L1", "web_visit", "2026-03-31", "/x")] * 40)
-    s = score(leads, acts, definition, "2026-03-31")
-    c = contributions(leads, acts, definition, "2026-03-31")
+    s = score(leads, acts, definition, as_of="2026-03-31")
+    c = contributions(leads, acts, definition, as_of="2026-03-31")
     assert c.loc["L1", "web_visit"] == 15  # capped
     assert c.loc["L1", "frequent_visitor"] == 10
     assert bool(s.loc["L1", "is_hot"]) and s.loc["L1", "hot_reason"] == "Contact-us form"
     assert bool(s.loc["L1", "is_mql"])
     # the hot window is 14 days: 20 days later the trigger is gone
-    later = score(leads, acts, definition, "2026-04-20")
+    later = score(leads, acts, definition, as_of="2026-04-20")
     assert not bool(later.loc["L1", "is_hot"])
 
 
@@ -82,8 +82,8 @@ def test_restart_on_recycle_ignores_earlier_activities(definition):
         {"lead_id": ["L1"] * 3, "stage": ["target", "lead", "target"],
          "at": pd.to_datetime(["2026-02-01", "2026-03-02", "2026-03-10"])}
     )
-    with_log = contributions(leads, acts, definition, "2026-03-20", stage_log=log)
-    without = contributions(leads, acts, definition, "2026-03-20")
+    with_log = contributions(leads, acts, definition, as_of="2026-03-20", stage_log=log)
+    without = contributions(leads, acts, definition, as_of="2026-03-20")
     assert with_log.loc["L1", "webinar"] == 15
     assert without.loc["L1", "webinar"] == pytest.approx(15 + 15 * 0.5 ** (19 / 45))
 
@@ -92,42 +92,42 @@ def test_timezones_and_string_as_of(definition):
     leads = _leads(definition, [{"lead_id": "L1"}])
     acts = _acts([("L1", "webinar", "2026-03-31 22:30", None)])
     acts["at"] = acts["at"].dt.tz_localize("UTC")  # 00:30 on April 1st in Berlin
-    assert contributions(leads, acts, definition, "2026-03-31 23:59").loc["L1", "webinar"] == 0
-    assert contributions(leads, acts, definition, "2026-04-01 00:30").loc["L1", "webinar"] == 15
+    assert contributions(leads, acts, definition, as_of="2026-03-31 23:59").loc["L1", "webinar"] == 0
+    assert contributions(leads, acts, definition, as_of="2026-04-01 00:30").loc["L1", "webinar"] == 15
 
 
 def test_unknown_lead_ids_raise(definition):
     leads = _leads(definition, [{"lead_id": "L1"}])
     acts = _acts([("L9", "webinar", "2026-03-01", None), ("L8", "webinar", "2026-03-01", None)])
     with pytest.raises(DataError, match="L9"):
-        score(leads, acts, definition, "2026-03-31")
+        score(leads, acts, definition, as_of="2026-03-31")
 
 
 def test_missing_columns_raise(definition):
     leads = _leads(definition, [{"lead_id": "L1"}]).drop(columns="seniority")
     with pytest.raises(SchemaError, match=r"leads.*seniority"):
-        score(leads, None, definition, "2026-03-31")
+        score(leads, None, definition, as_of="2026-03-31")
     acts = _acts([]).drop(columns="at")
     with pytest.raises(SchemaError, match=r"activities.*'at'"):
-        score(_leads(definition, [{"lead_id": "L1"}]), acts, definition, "2026-03-31")
+        score(_leads(definition, [{"lead_id": "L1"}]), acts, definition, as_of="2026-03-31")
 
 
 def test_bad_as_of_and_duplicate_leads(definition):
     leads = _leads(definition, [{"lead_id": "L1"}])
     with pytest.raises(DataError, match="as_of"):
-        score(leads, None, definition, "not a date")
+        score(leads, None, definition, as_of="not a date")
     with pytest.raises(DataError, match=r"duplicate.*L1"):
-        score(pd.concat([leads, leads]), None, definition, "2026-01-01")
+        score(pd.concat([leads, leads]), None, definition, as_of="2026-01-01")
 
 
 def test_explain_orders_factors(definition):
     c = pd.DataFrame({"a": [5.0], "b": [-3.0], "c": [9.0], "d": [0.0]}, index=pd.Index(["L1"], name="lead_id"))
     d = definition.model_copy(deep=True)
-    ex = explain("L1", c.rename(columns={"a": "director", "b": "student", "c": "senior_exec", "d": "manager"}), d, n=3)
+    ex = explain(c.rename(columns={"a": "director", "b": "student", "c": "senior_exec", "d": "manager"}), d, lead_id="L1", n=3)
     assert ex["rule_id"].tolist() == ["senior_exec", "director", "student"]
     assert ex["direction"].tolist() == ["+", "+", "-"]
     with pytest.raises(DataError, match="L2"):
-        explain("L2", c, d)
+        explain(c, d, lead_id="L2")
 
 
 def test_priority_and_urgency(definition):
@@ -135,7 +135,7 @@ def test_priority_and_urgency(definition):
     leads = _leads(definition, [{"lead_id": i} for i in ids])
     # L0..L9 attend 0..9 webinars two days before as_of (each 15 * 0.5**(2/45), capped at 30)
     rows = [(lid, "webinar", "2026-03-29", None) for k, lid in enumerate(ids) for _ in range(k)]
-    s = score(leads, _acts(rows), definition, "2026-03-31")
+    s = score(leads, _acts(rows), definition, as_of="2026-03-31")
     one = 15 * 0.5 ** (2 / 45)
     assert s.loc["L1", "behaviour_score"] == pytest.approx(one + 5)  # + recently active
     # scores 0, one + 5 and eight times 35: both percentiles are 35, nobody is above: one star each
@@ -148,7 +148,7 @@ def test_priority_stars_follow_percentiles(definition):
     ids = [f"L{i}" for i in range(5)]
     sizes = [None, 60, 300, 2000, 2000]  # fit 0, 10, 20, 25, 25
     leads = _leads(definition, [{"lead_id": i, "company_size": z} for i, z in zip(ids, sizes, strict=True)])
-    s = score(leads, None, definition, "2026-03-31")
+    s = score(leads, None, definition, as_of="2026-03-31")
     # 50th percentile 20, 80th 25: stars 1 + (score > 20) + (score > 25)
     assert s["priority"].tolist() == [1, 1, 1, 2, 2]
 
@@ -157,7 +157,7 @@ def test_plots_from_a_snapshot(definition):
     from leadsim.plots.scoring import plot_grade_engagement, plot_score_distribution
 
     leads = _leads(definition, [{"lead_id": "L1", "seniority": "vp"}, {"lead_id": "L2", "company_size": 5000}])
-    s = score(leads, None, definition, "2026-03-31")
+    s = score(leads, None, definition, as_of="2026-03-31")
     ax = plot_score_distribution(s, mql=definition.thresholds.mql, grades=definition.thresholds.fit_grades)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["A", "B", "C", "D"]
     ax = plot_grade_engagement(s, grades=definition.thresholds.fit_grades, engagement=definition.thresholds.engagement)
@@ -346,8 +346,8 @@ def test_engine_agrees_with_reference(definition, data):
     d = data.draw(definitions(definition))
     leads, acts, log, as_of = data.draw(tables())
     ref = reference_score(leads, acts, d, as_of, stage_log=log)
-    c = contributions(leads, acts, d, as_of, stage_log=log)
-    s = score(leads, acts, d, as_of, stage_log=log)
+    c = contributions(leads, acts, d, as_of=as_of, stage_log=log)
+    s = score(leads, acts, d, as_of=as_of, stage_log=log)
     assert list(c.columns) == d.rule_ids
     labels = {t.id: t.label for t in d.hot_triggers}
     for lid, r in ref.items():
@@ -370,7 +370,7 @@ def test_mql_events_agree_with_reference(definition, data, key_bits, known_fit):
     fit = score(leads, None, d, as_of=until)["fit_score"].to_numpy() if known_fit else None
     # 40-bit keys push times into coarse buckets, so ties inside a bucket go through the exact-time path
     with mock.patch.object(leadsim.scoring.mql, "KEY_BITS", key_bits):
-        got = mql_events(leads, acts, d, until, stage_log=log, fit_points=fit)
+        got = mql_events(leads, acts, d, as_of=until, stage_log=log, fit_points=fit)
     ref = sorted(ref, key=lambda e: (e["at"], e["lead_id"]))
     assert len(got) == len(ref), (got, ref)
     for g, r in zip(got.to_dict("records"), ref, strict=False):
@@ -382,7 +382,7 @@ def test_mql_events_agree_with_reference(definition, data, key_bits, known_fit):
 def test_fit_points_must_have_one_number_per_lead(definition):
     leads = pd.DataFrame({"lead_id": ["L1", "L2"], "created_at": [BASE, BASE]})
     with pytest.raises(DataError, match=r"one number per lead \(2\)"):
-        mql_events(leads, None, definition, BASE + pd.Timedelta(days=1), fit_points=np.zeros(3))
+        mql_events(leads, None, definition, as_of=BASE + pd.Timedelta(days=1), fit_points=np.zeros(3))
 
 
 def _positive(d):
@@ -405,8 +405,8 @@ def test_adding_a_positive_activity_never_lowers_a_score(definition, data):
             "detail": [data.draw(st.sampled_from(DETAILS))],
         }
     )
-    before = score(leads, acts, d, as_of, stage_log=log)["score"]
-    after = score(leads, pd.concat([acts, extra], ignore_index=True), d, as_of, stage_log=log)["score"]
+    before = score(leads, acts, d, as_of=as_of, stage_log=log)["score"]
+    after = score(leads, pd.concat([acts, extra], ignore_index=True), d, as_of=as_of, stage_log=log)["score"]
     assert (after >= before - 1e-9).all()
 
 
@@ -416,6 +416,6 @@ def test_activities_after_as_of_are_ignored(definition, data):
     d = data.draw(definitions(definition))
     leads, acts, log, as_of = data.draw(tables())
     early = acts[acts["at"] <= as_of]
-    a = score(leads, early, d, as_of, stage_log=log)
-    b = score(leads, acts, d, as_of, stage_log=log)
+    a = score(leads, early, d, as_of=as_of, stage_log=log)
+    b = score(leads, acts, d, as_of=as_of, stage_log=log)
     pd.testing.assert_frame_equal(a, b)

@@ -182,7 +182,7 @@ def test_shared_tables_have_the_shared_columns(run):
 
 
 def test_scoring_on_the_simulated_log_gives_the_runs_mql_moments_and_scores(run, definition):
-    ev = mql_events(run.leads, run.activities, definition, until=end_of(run), stage_log=run.stage_log)
+    ev = mql_events(run.leads, run.activities, definition, as_of=end_of(run), stage_log=run.stage_log)
     assert len(ev) > 10
     cols = ["lead_id", "at", "reason", "trigger"]
     pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), run.mql[cols].reset_index(drop=True),
@@ -218,7 +218,7 @@ def test_mql_moments_match_scoring_when_history_before_a_recycle_or_the_offer_co
     sc = base.with_values({"definition": d})
     res = simulate(sc, seed=2)
     assert (res.stage_log["reason"] == "recycle").sum() >= 5
-    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, as_of=end_of(res), stage_log=res.stage_log)
     cols = ["lead_id", "at", "reason", "trigger"]
     pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
                                   check_dtype=False)
@@ -253,8 +253,8 @@ def test_the_runs_mql_bound_never_hides_a_moment_scoring_finds(d, seed):
     sc = small(horizon_days=35, **{"arrivals.web_form.per_week": 60}).with_values({"definition": d})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
-        res = simulate(sc, seed)
-    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+        res = simulate(sc, seed=seed)
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, as_of=end_of(res), stage_log=res.stage_log)
     cols = ["lead_id", "at", "reason", "trigger"]
     pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
                                   check_dtype=False)
@@ -282,8 +282,8 @@ def test_a_false_mql_at_a_folded_recycle_moment_does_not_hide_the_real_one():
     sc = small(horizon_days=70, **{"arrivals.web_form.per_week": 60}).with_values({"definition": d})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
-        res = simulate(sc, 43)
-    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+        res = simulate(sc, seed=43)
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, as_of=end_of(res), stage_log=res.stage_log)
     cols = ["lead_id", "at", "reason"]
     assert (res.stage_log["reason"] == "recycle").sum() > 100  # plenty of new episodes
     pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
@@ -315,8 +315,8 @@ def _windows(base, seed):
                               "definition.sla.clocks.response.levels.2.offset": 10})
     loose = base.with_values({"definition.sla.clocks.response.levels.1.offset": 2000,
                               "definition.sla.clocks.response.levels.2.offset": 2100})
-    return (simulate(tight, seed).outcomes["response_minutes"].dropna(),
-            simulate(loose, seed).outcomes["response_minutes"].dropna())
+    return (simulate(tight, seed=seed).outcomes["response_minutes"].dropna(),
+            simulate(loose, seed=seed).outcomes["response_minutes"].dropna())
 
 
 def _busy_sdr(routing, days):
@@ -433,10 +433,10 @@ def test_invariants_hold_for_any_seed_and_staffing(seed, sdrs, routing, auto_ret
                **{"definition.sla.auto_return_after_last": auto_return})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
-        res = simulate(sc, seed)
+        res = simulate(sc, seed=seed)
     _check_invariants(res, sc.lead_definition)
     # and the run's MQL moments are exactly what scoring finds on its log
-    ev = mql_events(res.leads, res.activities, sc.lead_definition, until=end_of(res), stage_log=res.stage_log)
+    ev = mql_events(res.leads, res.activities, sc.lead_definition, as_of=end_of(res), stage_log=res.stage_log)
     cols = ["lead_id", "at", "reason"]
     pd.testing.assert_frame_equal(ev[cols].reset_index(drop=True), res.mql[cols].reset_index(drop=True),
                                   check_dtype=False)

@@ -37,7 +37,7 @@ def test_reduced_model_reproduces_erlang(lam, mu, c, patience, days):
     rows = []
     all_seeds = seeds(42, 120)
     for k, s in enumerate(all_seeds):
-        r = simulate(scenario, s)
+        r = simulate(scenario, seed=s)
         rows.append({m: getattr(r, m) for m in metrics})
         if k >= 5 and (k + 1) % 4 == 0:
             ci = confidence_intervals(pd.DataFrame(rows))

@@ -48,7 +48,7 @@ def scenario(escalation: str, language: str, wall_clock: bool, **over):
 def run(sc, seed=7):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
-        return simulate(sc, seed)
+        return simulate(sc, seed=seed)
 
 
 def rows(alerts: pd.DataFrame) -> pd.DataFrame:
@@ -107,6 +107,7 @@ def renamed(definition: dict, old: str, new: str) -> dict:
     for exit_ in ("recycle", "disqualify", "lost"):
         f[exit_] = {"from": [swap(x) for x in f[exit_]["from"]], "to": swap(f[exit_]["to"])}
     f["milestones"] = {k: swap(v) for k, v in f.get("milestones", {}).items()}
+    f["progression"] = [{**step, "from": swap(step["from"]), "to": swap(step["to"])} for step in f["progression"]]
     for c in d["sla"]["clocks"]:
         c["stage"] = swap(c["stage"])
         c["stop_on"] = [swap(x) for x in c["stop_on"]]
@@ -147,5 +148,5 @@ def test_a_funnel_the_simulation_cannot_run_is_refused_naming_the_stage():
 
     d = renamed(load_definition().to_dict(), "active", "aktiv")
     d["funnel"]["transitions"]["aktiv"] = ["lead"]  # no way on to Target
-    with pytest.raises(LeadsimError, match=r"stage 'aktiv'.*from 'aktiv' to 'target'"):
+    with pytest.raises(LeadsimError, match=r"aktiv -> target.*does not allow this move.*transitions\.aktiv"):
         load_scenario().with_values({"definition": d})

@@ -32,7 +32,7 @@ def test_seeds_are_stable_and_distinct():
 def test_replicate_interval_matches_a_hand_computed_t_interval(base):
     runs = replicate(base, 5, seed=3, runs=True)
     ci = replicate(base, 5, seed=3)
-    x = np.array([simulate(base, s).p_wait for s in seeds(3, 5)])
+    x = np.array([simulate(base, seed=s).p_wait for s in seeds(3, 5)])
     np.testing.assert_allclose(runs["p_wait"].to_numpy(), x)
     hw = 2.7764451051977987 * x.std(ddof=1) / np.sqrt(5)  # t(0.975, 4)
     assert ci.loc["p_wait", "mean"] == pytest.approx(x.mean())
@@ -42,29 +42,33 @@ def test_replicate_interval_matches_a_hand_computed_t_interval(base):
 
 
 def test_sweep_grid_keys_reach_into_the_definition():
-    s = Scenario.queueing(8.0, 3.0, 3, horizon_days=0.5, warmup_days=0.1)
+    from leadsim import load_definition
+
+    # the queueing model needs no definition; give it one so the grid has something to reach into
+    s = Scenario.queueing(8.0, 3.0, 3, horizon_days=0.5, warmup_days=0.1).with_values(
+        {"definition": load_definition().to_dict()})
     out = sweep(s, {"definition.thresholds.mql": [80, 120], "definition.sla.clocks.touch.levels.1.offset": [0.5, 1]},
-                2, executor=SerialExecutor(), progress=False)
+                replications=2, executor=SerialExecutor(), progress=False)
     assert len(out[["definition.thresholds.mql", "definition.sla.clocks.touch.levels.1.offset"]]
                .drop_duplicates()) == 4
     with pytest.raises(ScenarioError, match="unknown key 'sdr_headcont'"):
-        sweep(s, {"sdr_headcont": [1, 2]}, 2, executor=SerialExecutor(), progress=False)
+        sweep(s, {"sdr_headcont": [1, 2]}, replications=2, executor=SerialExecutor(), progress=False)
     with pytest.raises(ScenarioError, match="non-empty list"):
-        sweep(s, {"sdr_headcount": []}, 2, executor=SerialExecutor(), progress=False)
+        sweep(s, {"sdr_headcount": []}, replications=2, executor=SerialExecutor(), progress=False)
 
 
 def test_more_sdrs_shorten_the_wait(base):
-    out = sweep(base, {"sdr_headcount": [3, 5]}, 3, executor=SerialExecutor(), progress=False)
+    out = sweep(base, {"sdr_headcount": [3, 5]}, replications=3, executor=SerialExecutor(), progress=False)
     w = out[out["kpi"] == "mean_wait_hours"].set_index("sdr_headcount")["mean"]
     assert w[5] < w[3]
 
 
 def test_same_results_serial_thread_and_process_pool(base):
     grid = {"sdr_headcount": [3, 4]}
-    serial = sweep(base, grid, 2, executor=SerialExecutor(), progress=False)
+    serial = sweep(base, grid, replications=2, executor=SerialExecutor(), progress=False)
     with cf.ThreadPoolExecutor(2) as ex:
-        threads = sweep(base, grid, 2, executor=ex, progress=False)
-    pool = sweep(base, grid, 2, progress=False)  # the default local process pool
+        threads = sweep(base, grid, replications=2, executor=ex, progress=False)
+    pool = sweep(base, grid, replications=2, progress=False)  # the default local process pool
     pd.testing.assert_frame_equal(serial, threads)
     pd.testing.assert_frame_equal(serial, pool)
 
@@ -73,12 +77,12 @@ def test_same_results_on_a_dask_cluster(base):
     import distributed  # in the test extra
 
     grid = {"sdr_headcount": [3, 4]}
-    serial = sweep(base, grid, 2, executor=SerialExecutor(), progress=False)
+    serial = sweep(base, grid, replications=2, executor=SerialExecutor(), progress=False)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None)
     try:
         with distributed.Client(cluster) as client:
-            dask = sweep(base, grid, 2, executor=client.get_executor(), progress=False)
+            dask = sweep(base, grid, replications=2, executor=client.get_executor(), progress=False)
     finally:
         cluster.close()
     pd.testing.assert_frame_equal(serial, dask)
@@ -86,9 +90,9 @@ def test_same_results_on_a_dask_cluster(base):
 
 def test_same_results_on_spawned_workers_started_by_init_worker(base):
     grid = {"sdr_headcount": [3, 4]}
-    serial = sweep(base, grid, 2, executor=SerialExecutor(), progress=False)
+    serial = sweep(base, grid, replications=2, executor=SerialExecutor(), progress=False)
     with cf.ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"), initializer=init_worker) as ex:
-        spawned = sweep(base, grid, 2, executor=ex, progress=False)
+        spawned = sweep(base, grid, replications=2, executor=ex, progress=False)
     pd.testing.assert_frame_equal(serial, spawned)
 
 

@@ -152,8 +152,8 @@ def _nb_matrix(features, rows) -> np.ndarray:
 
 def evaluate(
     features,
-    model: MQLCalibrator | None = None,
     *,
+    model: MQLCalibrator | None = None,
     split: str = "time",
     test_size: float = 0.3,
     n_splits: int = 5,
@@ -162,7 +162,7 @@ def evaluate(
     target_rate: float | None = None,
     pdo: float | None = None,
     n_bins: int = 10,
-    rng: np.random.Generator | int | None = 0,
+    seed: np.random.Generator | int | None = 0,
 ) -> CalibrationReport:
     """Fit on the training part(s), compare the three rankings on the held-out part(s).
 
@@ -176,7 +176,7 @@ def evaluate(
     T = features.definition.thresholds.mql
     parts = []
     card = curve = None
-    for tr, te in _splits(features, split, test_size, n_splits, rng):
+    for tr, te in _splits(features, split, test_size, n_splits, seed):
         ftr, fte = features.subset(tr), features.subset(te)
         if ftr.y.nunique() < 2 or fte.y.nunique() < 2:
             raise DataError("a training or test part holds only one class; use more data or split='kfold'", where="evaluate")

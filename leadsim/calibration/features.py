@@ -16,9 +16,10 @@ the data exactly as scoring does.  Each hand-off is scored at its own
 ``handed_at`` by shifting its lead's activities so that all hand-offs share
 one reference time: nothing recorded after the hand-off leaks in.
 
+>>> from leadsim import load_definition
 >>> from leadsim.datasets import make_history
->>> h = make_history(400, "2025-01-01", "2025-07-01", seed=3)
->>> fs = build_features(h, half_lives=(21,))
+>>> h = make_history(load_definition(), n_leads=400, start="2025-01-01", end="2025-07-01", seed=3)
+>>> fs = build_features(h, h.definition, half_lives=(21,))
 >>> fs.X.shape[0] == fs.y.shape[0] and "runs_erp" in fs.X and "owner" in fs.X
 True
 """
@@ -27,13 +28,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from leadsim.definition import BehaviourRule, LeadDefinition, LeadsimWarning
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, DefinitionError, SchemaError
 from leadsim.scoring import rule_matches
 
@@ -53,6 +55,7 @@ class FeatureSet:
     y: pd.Series
     meta: pd.DataFrame
     definition: LeadDefinition
+    _: KW_ONLY
     fit_columns: list[str]
     behaviour_columns: list[str]
     control_columns: list[str]
@@ -68,9 +71,11 @@ class FeatureSet:
     def subset(self, rows: np.ndarray) -> FeatureSet:
         """The same feature set restricted to row positions ``rows``."""
         return FeatureSet(
-            self.X.iloc[rows], self.y.iloc[rows], self.meta.iloc[rows], self.definition, self.fit_columns,
-            self.behaviour_columns, self.control_columns, self.half_life_days, self.current_score.iloc[rows],
-            self.half_life_scores, self.excluded,
+            self.X.iloc[rows], self.y.iloc[rows], self.meta.iloc[rows], self.definition,
+            fit_columns=self.fit_columns, behaviour_columns=self.behaviour_columns,
+            control_columns=self.control_columns, half_life_days=self.half_life_days,
+            current_score=self.current_score.iloc[rows], half_life_scores=self.half_life_scores,
+            excluded=self.excluded,
         )
 
     def __len__(self) -> int:
@@ -240,7 +245,7 @@ def _current_behaviour(pairs: _Pairs, definition: LeadDefinition, ids: np.ndarra
                                             categories=pairs.combos.attrs["details"]),
     })
     leads = pd.DataFrame({"lead_id": pd.Categorical(ids)})
-    return contributions(leads, acts, _behaviour_only(definition), pd.Timestamp(ref)).sum(axis=1).to_numpy()
+    return contributions(leads, acts, _behaviour_only(definition), as_of=pd.Timestamp(ref)).sum(axis=1).to_numpy()
 
 
 def _select_half_life(fit_x: pd.DataFrame, beh: dict[float, pd.DataFrame], controls: pd.DataFrame, y: np.ndarray,
@@ -278,28 +283,26 @@ def _select_half_life(fit_x: pd.DataFrame, beh: dict[float, pd.DataFrame], contr
 
 def build_features(
     sample_or_tables: Any,
-    definition: LeadDefinition | None = None,
+    definition: LeadDefinition,
     *,
     half_lives: Sequence[float] | float = DEFAULT_HALF_LIVES,
     include: Sequence[str] = (),
     controls: bool = True,
     labelled_only: bool = True,
     cv_rows: int = 100_000,
-    rng: np.random.Generator | int | None = 0,
+    seed: np.random.Generator | int | None = 0,
 ) -> FeatureSet:
     """Features of every (labelled) hand-off as of its ``handed_at``; see the module docstring.
 
     ``sample_or_tables`` is a :class:`leadsim.datasets.History` or a dict of
-    ``leads``, ``activities`` and ``outcomes``; ``definition`` defaults to the
-    sample's.  ``half_lives``: one value, or a grid chosen by time-ordered CV
+    ``leads``, ``activities`` and ``outcomes``; ``definition`` is the one in
+    force (a History's own: ``build_features(h, h.definition)``).  ``half_lives``: one value, or a grid chosen by time-ordered CV
     (on at most ``cv_rows`` randomly drawn hand-offs).  ``include`` opts in
     attributes recorded after the hand-off or protected (with a
     :class:`LeadsimWarning`); rules on them are left out otherwise.
     """
+    definition = require_definition(definition, where="build_features")
     tables = _tables(sample_or_tables)
-    definition = definition if definition is not None else tables.get("definition")
-    if not isinstance(definition, LeadDefinition):
-        raise DefinitionError("no lead definition given; pass definition=load_definition(...)")
     leads, activities, outcomes = tables["leads"], tables["activities"], tables["outcomes"]
     _require(outcomes, "outcomes", ["handoff_id", "lead_id", "handed_at", "sql"])
     _require(leads, "leads", ["lead_id"])
@@ -346,10 +349,10 @@ def build_features(
                 where=f"leads.{r.attribute}",
             )
     t_any = pd.Timestamp(handed_np.max())
-    fit_df = contributions(handed_leads, None, _counting(used, fit=True), t_any)
+    fit_df = contributions(handed_leads, None, _counting(used, fit=True), as_of=t_any)
     fit_x = fit_df.reindex(lead_ids).reset_index(drop=True)
     fit_cols = list(fit_x.columns)
-    current_fit = contributions(handed_leads, None, _fit_only(definition), t_any).sum(axis=1).reindex(lead_ids).to_numpy()
+    current_fit = contributions(handed_leads, None, _fit_only(definition), as_of=t_any).sum(axis=1).reindex(lead_ids).to_numpy()
 
     # behaviour: decayed windowed counts with the half-life chosen by CV
     windows = [r.window_days for r in used.behaviour_rules]
@@ -370,7 +373,7 @@ def build_features(
     yb = y.to_numpy(dtype=bool)
     scores = None
     if len(grid) > 1:
-        gen = np.random.default_rng(rng)
+        gen = np.random.default_rng(seed)
         rows = np.arange(len(out)) if len(out) <= cv_rows else np.sort(gen.choice(len(out), cv_rows, replace=False))
         full = {h: pairs.counts(h) for h in grid}
         scores = _select_half_life(fit_x.iloc[rows], {h: b.iloc[rows] for h, b in full.items()}, ctrl.iloc[rows],

@@ -10,9 +10,11 @@ effect.  So the intercept is absorbed into the threshold and only points
 move.  Choose either the PDO (the cut-off probability follows) or the cut-off
 probability (the PDO follows), e.g. from :func:`recommend_threshold`.
 
+>>> from leadsim import load_definition
 >>> from leadsim.datasets import make_history
 >>> from leadsim.calibration import MQLCalibrator, build_features
->>> fs = build_features(make_history(600, "2025-01-01", "2025-09-01", seed=5), half_lives=21)
+>>> h = make_history(load_definition(), n_leads=600, start="2025-01-01", end="2025-09-01", seed=5)
+>>> fs = build_features(h, h.definition, half_lives=21)
 >>> m = MQLCalibrator(cv=3).fit(fs.X, fs.y)
 >>> card = scorecard(m, fs, cutoff_probability=0.5)
 >>> card.threshold, bool(card.pdo > 0)
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from leadsim.definition import BehaviourRule, LeadDefinition, diff
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError
 from leadsim.points import at_or_over
 
@@ -175,8 +178,8 @@ def recommend_threshold(
 
 
 def recalibrate(
-    definition: LeadDefinition,
     card: Scorecard,
+    definition: LeadDefinition,
     *,
     note: str | None = None,
     by: str = "leadsim calibrate",
@@ -194,6 +197,10 @@ def recalibrate(
     YAML is written atomically (never over an existing file unless
     ``overwrite``).
     """
+    definition = require_definition(definition, where="recalibrate")
+    if not isinstance(card, Scorecard):
+        raise DataError(f"expected a Scorecard (from scorecard() or calibrate()), got {type(card).__name__}; "
+                        "call recalibrate(card, definition)", where="recalibrate")
     pts = card.points
     new = definition.bump(
         note or (f"Recalibrated on SQL outcomes: points scaled at {card.pdo:.1f} points to double the odds, "

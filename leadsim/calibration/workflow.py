@@ -12,10 +12,11 @@ below the threshold have a small one) gives inverse-propensity weights
 exploration hand-offs nothing is known about leads below the old threshold:
 the report says so and :func:`conversion_below_threshold` refuses.
 
+>>> from leadsim import load_definition
 >>> from leadsim.datasets import make_history
->>> h = make_history(300, "2025-01-01", "2025-05-01", seed=2)
+>>> h = make_history(load_definition(), n_leads=300, start="2025-01-01", end="2025-05-01", seed=2)
 >>> try:
-...     calibrate(h)
+...     calibrate(h, h.definition)
 ... except DataError as err:
 ...     print("too few labelled hand-offs" in str(err))
 True
@@ -26,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from leadsim.calibration.evaluation import CalibrationReport, evaluate
 from leadsim.calibration.features import DEFAULT_HALF_LIVES, FeatureSet, build_features
 from leadsim.calibration.scorecard import diff_markdown, recalibrate, recommend_threshold, scorecard
 from leadsim.definition import LeadDefinition, LeadsimWarning, diff
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, InputFileError
 from leadsim.files import write_atomic
 from leadsim.points import at_or_over
@@ -114,6 +116,7 @@ class Calibration:
     """The outcome of :func:`calibrate`: revised definition, model, evidence."""
 
     definition: LeadDefinition
+    _: KW_ONLY
     previous: LeadDefinition
     model: MQLCalibrator
     features: FeatureSet
@@ -184,7 +187,7 @@ def _check_sufficiency(fs: FeatureSet) -> None:
 
 def calibrate(
     sample_or_tables: Any,
-    definition: LeadDefinition | None = None,
+    definition: LeadDefinition,
     *,
     half_lives=DEFAULT_HALF_LIVES,
     include=(),
@@ -199,7 +202,7 @@ def calibrate(
     note: str | None = None,
     keep_caps: bool = False,
     features: FeatureSet | None = None,
-    rng: np.random.Generator | int | None = 0,
+    seed: np.random.Generator | int | None = 0,
 ) -> Calibration:
     """Features -> checks -> weights -> held-out evaluation -> final fit -> revised definition.
 
@@ -207,10 +210,11 @@ def calibrate(
     ``target_rate`` (Lead -> Sales Lead) set the threshold; ``pdo`` fixes the
     points scale instead; none: the current volume is kept.  ``weighting``:
     ``"ipw"`` (inverse-propensity weights in every fit) or ``"none"``.  Pass ready
-    ``features`` to skip :func:`build_features`.
+    ``features`` (built with ``definition``) to skip :func:`build_features`.
     """
+    require_definition(definition, where="calibrate")
     fs = features if features is not None else build_features(
-        sample_or_tables, definition, half_lives=half_lives, include=include, rng=rng)
+        sample_or_tables, definition, half_lives=half_lives, include=include, seed=seed)
     definition = fs.definition
     _check_sufficiency(fs)
     weights, sel = selection_weights(fs, clip)
@@ -235,8 +239,8 @@ def calibrate(
     if sel.get("clipped"):
         notes.append(f"{sel['clipped']} inverse-propensity weight(s) clipped at {clip:g}")
     model = model if model is not None else MQLCalibrator(random_state=0)
-    report = evaluate(fs, model, split=split, test_size=test_size, weights=weights, capacity=capacity,
-                      target_rate=target_rate, pdo=pdo, rng=rng)
+    report = evaluate(fs, model=model, split=split, test_size=test_size, weights=weights, capacity=capacity,
+                      target_rate=target_rate, pdo=pdo, seed=seed)
     from sklearn.base import clone
 
     final = clone(model).fit(fs.X, fs.y.to_numpy(), sample_weight=weights)
@@ -257,6 +261,6 @@ def calibrate(
     report.notes.extend(notes)
     if fs.excluded:
         report.notes.append(f"rules left out (attributes recorded after hand-off or protected): {fs.excluded}")
-    new = recalibrate(definition, card, note=note, keep_caps=keep_caps)
+    new = recalibrate(card, definition, note=note, keep_caps=keep_caps)
     return Calibration(definition=new, previous=definition, model=final, features=fs, report=report,
                        weights=weights, notes=report.notes)

@@ -15,12 +15,22 @@ from leadsim.definition import LeadDefinition
 from leadsim.display import for_people
 from leadsim.errors import DataError, InputFileError
 
+#: What ``--definition`` names when it is not given: the embedded sample definition (``load_definition("default")``).
+#: The library never falls back to it; the command line passes it explicitly.
+SAMPLE_DEFINITION = "default"
+
+
+def add_definition_option(p: Any, what: str = "lead definition YAML") -> None:
+    """``--definition FILE``, defaulting to the embedded sample definition (``default``; ``de`` for the German one)."""
+    p.add_argument("--definition", metavar="FILE", default=SAMPLE_DEFINITION,
+                   help=f"{what} (default: the embedded sample definition; 'de' for the German one)")
+
 
 def add_data_options(p: argparse.ArgumentParser, *, stage_log: bool = True, as_of: bool = True,
                      outcomes: bool = False) -> None:
     """The options every command that reads lead data shares (default: the embedded sample)."""
     g = p.add_argument_group("data (default: the embedded sample)")
-    g.add_argument("--definition", metavar="FILE", help="lead definition YAML (default: the sample's, i.e. the embedded one)")
+    add_definition_option(g)
     g.add_argument("--leads", metavar="FILE", help="leads table (.csv, .parquet or .xlsx)")
     g.add_argument("--activities", metavar="FILE", help="activities table")
     if stage_log:

@@ -55,7 +55,7 @@ def _tables(args: argparse.Namespace):
         from leadsim.datasets import load_sample
 
         sample = load_sample()
-        definition = load_definition(args.definition) if args.definition else sample.definition
+        definition = load_definition(args.definition)
         return {"leads": sample.leads, "activities": sample.activities, "outcomes": sample.outcomes}, definition
     missing = [f"--{k}" for k in ("leads", "outcomes") if not files[k]]
     if missing:
@@ -65,10 +65,10 @@ def _tables(args: argparse.Namespace):
 
     definition = load_definition(args.definition)
     mapping = load_mapping(args.mapping, definition) if args.mapping else None
-    leads = read_table(args.leads, "leads", definition, mapping)
-    outcomes = read_table(args.outcomes, "outcomes", definition, mapping)
+    leads = read_table(args.leads, "leads", definition, mapping=mapping)
+    outcomes = read_table(args.outcomes, "outcomes", definition, mapping=mapping)
     if args.activities:
-        acts = read_table(args.activities, "activities", definition, mapping)
+        acts = read_table(args.activities, "activities", definition, mapping=mapping)
     else:
         acts = pd.DataFrame({"lead_id": pd.Series([], dtype=str), "activity": pd.Series([], dtype=str),
                              "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype=str)})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from leadsim.cli._common import add_definition_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -14,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="leadsim-report", help="report folder (default: leadsim-report)")
     p.add_argument("--force", action="store_true", help="replace an existing report folder")
-    p.add_argument("--definition", help="lead definition YAML (default: the embedded one)")
+    add_definition_option(p)
     p.add_argument("--leads", help="leads table (CSV, Parquet or Excel)")
     p.add_argument("--activities", help="activities table")
     p.add_argument("--outcomes", help="outcomes table (hand-offs with sql true/false)")

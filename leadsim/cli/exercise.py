@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from leadsim.cli._common import add_json_flag, check_output_path, json_ready
+from leadsim.cli._common import add_definition_option, add_json_flag, check_output_path, json_ready
 from leadsim.errors import InputFileError
 
 
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="filled worksheets (.xlsx or .csv); the reviewer is the file name "
                         "(default: the filled sample in data/exercise/)")
     c.add_argument("--key", metavar="FILE", help="key file (default: key.csv beside the first worksheet)")
-    c.add_argument("--definition", metavar="FILE", help="lead definition for rule labels (default: embedded)")
+    add_definition_option(c, "lead definition for rule labels and the threshold")
     c.add_argument("--interval", choices=["fce", "bootstrap"], default="fce",
                    help="kappa interval: Fleiss-Cohen-Everitt standard error (default) or bootstrap")
     c.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
@@ -63,7 +63,7 @@ def run_sample(args: argparse.Namespace) -> int:
     inputs = load_inputs(args)
     history = SimpleNamespace(leads=inputs.leads, activities=inputs.activities, stage_log=inputs.stage_log,
                               definition=inputs.definition)
-    paths = make_exercise(out, n=args.n, seed=args.seed, history=history, as_of=inputs.as_of, force=args.force,
+    paths = make_exercise(history, out, n=args.n, seed=args.seed, as_of=inputs.as_of, force=args.force,
                           stratify=None if args.stratify == "none" else args.stratify)
     n = len(read_key(paths["key"])) if "key" in paths else args.n
     fewer = f" (asked for {args.n}; that is every company there is)" if n < args.n else ""
@@ -95,10 +95,10 @@ def run_compare(args: argparse.Namespace) -> int:
         raise InputFileError("give two worksheets, or one worksheet and --key (to compare with the definition)",
                              where="WORKSHEET")
     key = read_key(key_path) if key_path is not None else None
-    definition = load_definition(args.definition) if args.definition else load_definition()
+    definition = load_definition(args.definition)
     verdicts = {p.stem: read_verdicts(p, key=key) for p in sheets}
-    report = compare(verdicts, key=key, definition=definition, interval=args.interval, n_boot=args.n_boot,
-                     rng=args.seed)
+    report = compare(verdicts, definition, key=key, interval=args.interval, n_boot=args.n_boot,
+                     seed=args.seed)
     if key is None:
         report.notes.append("no key file: every company weighs 1 and the definition's verdict is not compared")
     data = report.to_dict()

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from leadsim.cli._common import add_json_flag, emit
+from leadsim.cli._common import add_definition_option, add_json_flag, emit
 from leadsim.definition import load_definition
 from leadsim.errors import LeadsimError
 from leadsim.funnel import velocity, waterfall
@@ -14,7 +14,7 @@ from leadsim.funnel import velocity, waterfall
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("funnel", help="funnel waterfall and time in stage of a stage log")
-    p.add_argument("--definition", metavar="FILE", help="lead definition YAML (default: the embedded one)")
+    add_definition_option(p)
     p.add_argument("--log", metavar="FILE", help="stage log (.csv, .parquet, .xlsx); default: the embedded sample")
     p.add_argument("--leads", metavar="FILE", help="leads table (needed for --by on one of its columns)")
     p.add_argument("--by", metavar="COLUMN", help="group the cohort: source, month, owner or a leads column")
@@ -28,16 +28,14 @@ def load_history_tables(args: argparse.Namespace, need: tuple[str, ...]) -> dict
     """Tables from files, or from the embedded sample when no file is given."""
     from leadsim.io import read_table
 
-    d = load_definition(args.definition) if getattr(args, "definition", None) else None
+    d = load_definition(args.definition)
     files = {k: getattr(args, k, None) for k in need}
     out: dict = {}
     if any(v is None for k, v in files.items() if k in ("log",)):
         from leadsim.datasets import load_sample
 
         h = load_sample()
-        d = d or h.definition
         out = {"log": h.stage_log, "leads": h.leads, "touches": h.touches, "owners": h.owners}
-    d = d or load_definition()
     kinds = {"log": "stage_log", "leads": "leads", "touches": "touches", "owners": "owners"}
     for k, path in files.items():
         if path is not None:
@@ -65,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     start, end = (parse_time(v, flag, t["definition"]) if v is not None else None
                   for v, flag in ((args.start, "--start"), (args.end, "--end")))
     with naming_files(args):
-        wf = waterfall(t["log"], start, end, by=args.by, leads=t.get("leads"), definition=t["definition"])
+        wf = waterfall(t["log"], t["definition"], start=start, end=end, by=args.by, leads=t.get("leads"))
         vel = velocity(t["log"], t["definition"])
     out = {"waterfall": wf.stages, "exits": wf.exits, "velocity": vel.reset_index()}
     emit(out, args.json)

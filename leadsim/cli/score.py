@@ -50,20 +50,20 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
         from leadsim.datasets import load_sample
 
         sample = load_sample()
-        definition = load_definition(args.definition) if args.definition else sample.definition
+        definition = load_definition(args.definition)
         acts = sample.activities
         default = acts["at"].max() if len(acts) else sample.leads["created_at"].max()
         return Inputs(definition, sample.leads, acts, sample.stage_log, _as_of(args.as_of, default, definition),
                       [args.definition], "the embedded sample")
     definition = load_definition(args.definition)
     mapping = load_mapping(args.mapping, definition) if args.mapping else None
-    leads = read_table(args.leads, "leads", definition, mapping)
+    leads = read_table(args.leads, "leads", definition, mapping=mapping)
     if args.activities:
-        acts = read_table(args.activities, "activities", definition, mapping)
+        acts = read_table(args.activities, "activities", definition, mapping=mapping)
     else:
         acts = pd.DataFrame({"lead_id": pd.Series([], dtype=str), "activity": pd.Series([], dtype=str),
                              "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype=str)})
-    log = read_table(args.stage_log, "stage_log", definition, mapping) if args.stage_log else None
+    log = read_table(args.stage_log, "stage_log", definition, mapping=mapping) if args.stage_log else None
     check_references(leads, activities=acts, stage_log=log, files=files)
     default = acts["at"].max() if len(acts) else leads["created_at"].max()
     if pd.isna(default):
@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _score(inp: Inputs) -> pd.DataFrame:
     from leadsim.scoring import score
 
-    return score(inp.leads, inp.activities, inp.definition, inp.as_of, stage_log=inp.stage_log)
+    return score(inp.leads, inp.activities, inp.definition, as_of=inp.as_of, stage_log=inp.stage_log)
 
 
 def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
@@ -161,12 +161,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # Scores and contributions are per lead, so scoring just the leads asked about gives the same numbers.
     sub = Inputs(inp.definition, only(inp.leads), only(inp.activities), only(inp.stage_log), inp.as_of,
                  inp.paths, inp.origin)
-    parts = contributions(sub.leads, sub.activities, sub.definition, sub.as_of, stage_log=sub.stage_log)
+    parts = contributions(sub.leads, sub.activities, sub.definition, as_of=sub.as_of, stage_log=sub.stage_log)
     scores = _score(sub)
     result = []
     for lead_id in dict.fromkeys(args.lead_ids):
         row = scores.loc[lead_id]
-        factors = explain(lead_id, parts, inp.definition, n=args.n)
+        factors = explain(parts, inp.definition, lead_id=lead_id, n=args.n)
         result.append({
             "lead_id": lead_id,
             "score": float(row["score"]),

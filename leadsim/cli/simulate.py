@@ -1,6 +1,8 @@
 """``leadsim simulate`` and ``leadsim sweep``: run a scenario, or a grid of them.
 
-Without ``--scenario`` the embedded sample scenario runs.  Outputs (with
+Without ``--scenario`` the embedded sample scenario runs.  A scenario file
+that names no ``definition:`` runs with ``--definition`` (default: the
+embedded sample definition); one that names its own keeps it.  Outputs (with
 ``--out DIR``): the six shared tables, alerts and KPIs as CSV, plus
 ``kpis.json``; a sweep writes ``sweep.csv`` and ``sweep.json``.
 """
@@ -10,8 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
-from leadsim.cli._common import add_json_flag, emit, json_ready
+from leadsim.cli._common import add_definition_option, add_json_flag, emit, json_ready
 from leadsim.definition import read_yaml
 from leadsim.display import for_people
 from leadsim.errors import InputFileError, ScenarioError
@@ -21,6 +24,7 @@ from leadsim.files import write_atomic
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate lead flow, rep capacity and SLA clocks for a scenario")
     p.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: the embedded sample)")
+    add_definition_option(p, "lead definition for a scenario that names none")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--replications", type=int, default=1, help="runs with 95%% intervals (default 1: one run)")
     p.add_argument("--out", metavar="DIR", help="write the tables, alerts and KPIs into this new folder")
@@ -29,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = sub.add_parser("sweep", help="run a grid of scenario variants with replications")
     q.add_argument("--scenario", metavar="FILE", help="base scenario YAML (default: the embedded sample)")
+    add_definition_option(q, "lead definition for a scenario that names none")
     q.add_argument("--grid", metavar="FILE", required=True,
                    help="YAML mapping dotted scenario keys to lists, e.g. 'sdr_headcount: [2, 3]'")
     q.add_argument("--replications", type=int, default=5, help="runs per grid point (default 5)")
@@ -53,10 +58,23 @@ def _write(path: Path, text: str) -> None:
     write_atomic(path, text, overwrite=True)  # into a folder that was empty: a repeated name replaces its file
 
 
-def run_simulate(args: argparse.Namespace) -> int:
-    from leadsim.simulation import load_scenario, replicate, simulate  # SimPy/SciPy only when a run is asked for
+def scenario_of(args: argparse.Namespace) -> Any:
+    """The ``--scenario`` file (default: the embedded sample), given ``--definition`` when it names none."""
+    from leadsim.simulation import load_scenario
+    from leadsim.simulation.scenario import build
 
-    sc = load_scenario(args.scenario)
+    if args.scenario is None or str(args.scenario) == "sample":
+        return load_scenario(args.scenario)
+    data = read_yaml(args.scenario, "scenario")
+    if isinstance(data, dict) and data.get("definition") is None:  # the CLI passes the sample explicitly
+        data = {**data, "definition": args.definition if data.get("mode", "full") == "full" else None}
+    return build(data, source=str(args.scenario))
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from leadsim.simulation import replicate, simulate  # SimPy/SciPy only when a run is asked for
+
+    sc = scenario_of(args)
     if args.replications > 1:
         ci = replicate(sc, args.replications, seed=args.seed, progress=not args.json)
         if args.out:
@@ -65,7 +83,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             _write(d / "kpis.json", json.dumps(json_ready(ci.reset_index(names="kpi")), indent=2))
         emit(ci, args.json, title=f"{sc.name}: {args.replications} replications, 95% intervals")
         return 0
-    res = simulate(sc, args.seed)
+    res = simulate(sc, seed=args.seed)
     summary = {"scenario": sc.name, "seed": args.seed, "curve": res.curve, "leads": len(res.leads),
                "activities": len(res.activities), "alerts": len(res.alerts), "warnings": res.warnings,
                "kpis": res.kpis.to_dict()}
@@ -90,9 +108,9 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from leadsim.simulation import load_scenario, sweep
+    from leadsim.simulation import sweep
 
-    sc = load_scenario(args.scenario)
+    sc = scenario_of(args)
     grid = read_yaml(args.grid, "sweep grid")
     if not isinstance(grid, dict):
         raise ScenarioError("a grid file maps dotted scenario keys to lists, e.g. 'sdr_headcount: [2, 3]'",
@@ -108,10 +126,10 @@ def run_sweep(args: argparse.Namespace) -> int:
         except (OSError, TimeoutError) as err:
             raise ScenarioError(f"cannot reach the Dask scheduler: {err}", where=args.scheduler) from None
         with client:
-            out = sweep(sc, grid, args.replications, executor=client.get_executor(), seed=args.seed,
+            out = sweep(sc, grid, replications=args.replications, executor=client.get_executor(), seed=args.seed,
                         progress=not args.json)
     else:
-        out = sweep(sc, grid, args.replications, seed=args.seed, progress=not args.json)
+        out = sweep(sc, grid, replications=args.replications, seed=args.seed, progress=not args.json)
     if args.out:
         d = _new_dir(args.out)
         _write(d / "sweep.csv", for_people(out).to_csv(index=False))

@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from leadsim.cli._common import add_json_flag, emit
+from leadsim.cli._common import add_definition_option, add_json_flag, emit
 from leadsim.cli.funnel import load_history_tables, naming_files
 from leadsim.sla import audit, handoffs_from_log, schedule
 
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, fn, hlp in (("schedule", run_schedule, "alerts each hand-off would get if nobody acted"),
                           ("audit", run_audit, "alerts that fired in a history, breach rates, escalations")):
         q = ss.add_parser(name, help=hlp)
-        q.add_argument("--definition", metavar="FILE", help="lead definition YAML (default: the embedded one)")
+        add_definition_option(q)
         q.add_argument("--log", metavar="FILE", help="stage log; hand-offs are its entries into watched stages "
                        "(default: the embedded sample)")
         q.add_argument("--owners", metavar="FILE", help="owners table (resolves managers)")

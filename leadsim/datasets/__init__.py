@@ -7,7 +7,8 @@ outcomes) plus the
 :func:`load_sample` reads the embedded sample (20,000 leads, 2025-01-01 to
 2026-10-31, seed 2026) from Parquet in well under two seconds.
 
->>> h = make_history(300, "2025-01-01", "2025-07-01", seed=1)
+>>> from leadsim import load_definition
+>>> h = make_history(load_definition(), n_leads=300, start="2025-01-01", end="2025-07-01", seed=1)
 >>> sorted(h.tables())
 ['activities', 'leads', 'outcomes', 'owners', 'stage_log', 'touches']
 >>> h.leads["lead_id"].is_unique, set(h.owners["role"]) == {"sdr", "rep"}
@@ -110,7 +111,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,7 @@ from leadsim.datasets._flow import Flow, Params
 from leadsim.datasets.truth import GroundTruth, default_truth
 from leadsim.datasets.world import make_activities, make_leads, make_owners
 from leadsim.definition import LeadDefinition, load_definition
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, InputFileError
 from leadsim.files import write_atomic
 
@@ -142,6 +144,7 @@ class History:
     owners: pd.DataFrame
     outcomes: pd.DataFrame
     definition: LeadDefinition
+    _: KW_ONLY
     truth: GroundTruth | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -163,18 +166,21 @@ def _ts(value: Any, what: str) -> pd.Timestamp:
 
 
 def make_history(
+    definition: LeadDefinition,
+    *,
     n_leads: int,
     start: Any,
     end: Any,
     seed: np.random.Generator | int | None = None,
-    definition: LeadDefinition | None = None,
     truth: GroundTruth | None = None,
     **params: Any,
 ) -> History:
     """A synthetic history of ``n_leads`` leads created in ``[start, end)``.
 
-    ``definition`` (default: the embedded one) drives the MQL hand-offs;
-    ``truth`` (default :func:`default_truth`) decides who becomes an SQL.
+    ``definition`` drives the MQL hand-offs (the shipped sample uses
+    ``load_definition()``); ``truth`` decides who becomes an SQL (default: the
+    synthetic world's, :func:`default_truth` on the sample definition's rules,
+    whatever definition drives the hand-offs).
     ``params`` override the funnel knobs of :class:`leadsim.datasets._flow.Params`
     (``exploration``, ``sdr_reaction_min``, ``sdr_forget``, ``opp_bias`` ...).
     See the module docstring for the full model.
@@ -188,9 +194,9 @@ def make_history(
     unknown = sorted(set(params) - known)
     if unknown:
         raise DataError(f"unknown parameter(s) {unknown}; known: {sorted(known)}", where="make_history")
+    definition = require_definition(definition, where="make_history")
     rng = np.random.default_rng(seed)
-    definition = definition if definition is not None else load_definition()
-    truth = truth if truth is not None else default_truth()
+    truth = truth if truth is not None else _world_truth()
     owners = make_owners(rng)
     leads, hidden = make_leads(rng, int(n_leads), start_ts, end_ts, definition.calendar)
     raw = make_activities(rng, leads, hidden, definition.calendar)
@@ -201,6 +207,16 @@ def make_history(
     leads = _deal_sizes(rng, leads, stage_log, hidden["size"])
     return History(leads=leads, activities=flow.activities, stage_log=stage_log, touches=flow.touches_frame(),
                    owners=owners, outcomes=outcomes, definition=definition, truth=truth)
+
+
+def _world_truth() -> GroundTruth:
+    """The synthetic world's truth: its features are the sample definition's rules (see :mod:`leadsim.datasets.truth`).
+
+    Not a fall-back for a missing definition: the world is the same whatever
+    definition drives the hand-offs, so a stricter threshold changes who is
+    handed over, never who would buy.
+    """
+    return default_truth(load_definition("default"))
 
 
 def _deal_sizes(rng: np.random.Generator, leads: pd.DataFrame, stage_log: pd.DataFrame, size: np.ndarray) -> pd.DataFrame:
@@ -242,9 +258,13 @@ def write_history(history: History, folder: str | os.PathLike[str], *, args: dic
     return folder
 
 
-def read_history(folder: str | os.PathLike[str], definition: LeadDefinition | None = None,
+def read_history(folder: str | os.PathLike[str], definition: LeadDefinition, *,
                  truth: GroundTruth | None = None) -> History:
-    """Read a history written by :func:`write_history`."""
+    """Read a history written by :func:`write_history`; ``definition`` is the one it was made with.
+
+    ``truth`` defaults to the synthetic world's, as in :func:`make_history`.
+    """
+    definition = require_definition(definition, where="read_history")
     folder = Path(folder)
     tables = {}
     for name in TABLES:
@@ -253,15 +273,14 @@ def read_history(folder: str | os.PathLike[str], definition: LeadDefinition | No
             raise InputFileError(f"missing {name}.parquet; regenerate with python -m leadsim.datasets --write",
                                  where=str(path))
         tables[name] = pd.read_parquet(path)
-    definition = definition if definition is not None else load_definition()
-    return History(**tables, definition=definition, truth=truth if truth is not None else default_truth())
+    return History(**tables, definition=definition, truth=truth if truth is not None else _world_truth())
 
 
 def load_sample() -> History:
     """The embedded sample history (read from Parquet; works in an installed wheel).
 
     20,000 leads created 2025-01-01 .. 2026-10-31 with the default definition
-    and truth, made by ``make_history(**SAMPLE_ARGS)``; ``MANIFEST.json`` next
+    and truth, made by ``make_history(load_definition(), **SAMPLE_ARGS)``; ``MANIFEST.json`` next
     to the files holds row counts and content hashes.
 
     >>> s = load_sample()
@@ -270,4 +289,5 @@ def load_sample() -> History:
     """
     from leadsim._resources import data_path
 
-    return read_history(data_path("sample/leads.parquet").parent)
+    # the sample entry point: it names the sample definition the files were made with
+    return read_history(data_path("sample/leads.parquet").parent, load_definition())

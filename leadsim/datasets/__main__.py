@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from leadsim.datasets import SAMPLE_ARGS, make_history, write_history
+from leadsim.definition import load_definition
 from leadsim.errors import LeadsimError
 
 
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     hist_args = {k: getattr(args, k) for k in SAMPLE_ARGS}
     try:
-        history = make_history(**hist_args)
+        history = make_history(load_definition(), **hist_args)  # the sample is made with the sample definition
         folder = write_history(history, args.write, args=hist_args, overwrite=args.overwrite)
     except LeadsimError as err:
         print(f"leadsim: error: {err}", file=sys.stderr)

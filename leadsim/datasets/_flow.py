@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from leadsim import progression
 from leadsim.calendar import BusinessCalendar
 from leadsim.datasets.truth import GroundTruth
 from leadsim.datasets.world import (
@@ -23,10 +24,11 @@ from leadsim.datasets.world import (
     sigmoid,
 )
 from leadsim.definition import LeadDefinition
-from leadsim.scoring import mql_events
+from leadsim.errors import DefinitionError
+from leadsim.scoring import mql_events, score
 
 #: rank of a stage-log row among rows of the same lead at the same moment
-_RANK = {"created": 0, "active": 1, "target": 2, "mql": 3, "sales": 4, "opp": 5, "close": 6, "exit": 7}
+_RANK = {"created": 0, "tofu": 1, "mql": 3, "sales": 4, "opp": 5, "close": 6, "exit": 7}
 NAT = np.datetime64("NaT", "ns")
 
 
@@ -92,6 +94,12 @@ class Flow:
                          "response_minutes", "sql", "opportunity", "won", "reason"))
         self.n_handoffs = 0
         self.activities = finish_activities(raw_acts, leads, end)
+        entry = definition.funnel.inbound_entry
+        if entry is None:
+            raise DefinitionError("no marketing stage (before the MQL stage) is listed under funnel.entry: new leads "
+                                  "could not enter the history", where="funnel.entry")
+        self.entry_stage = entry
+        self.fit = score(leads, None, definition, as_of=pd.Timestamp(end))["fit_score"].to_numpy(float)
 
     # ------------------------------------------------------------------ helpers
 
@@ -112,12 +120,13 @@ class Flow:
         """``t`` plus so many working minutes (from the next opening), to the second."""
         return self.clock.timestamps(self.clock.add_minutes_array(self.clock.minutes(t), minutes), unit="s")
 
-    def _log(self, lead: np.ndarray, stage: str, at: np.ndarray, reason: str | np.ndarray,
+    def _log(self, lead: np.ndarray, stage: str | np.ndarray, at: np.ndarray, reason: str | np.ndarray,
              owner: object | np.ndarray, rank: str) -> None:
         if len(lead):
             own = owner if isinstance(owner, np.ndarray) else np.full(len(lead), owner, dtype=object)
             rsn = reason if isinstance(reason, np.ndarray) else np.full(len(lead), reason, dtype=object)
-            self.stage.add(lead=lead, stage=np.full(len(lead), stage, dtype=object), at=at, reason=rsn,
+            stg = stage if isinstance(stage, np.ndarray) else np.full(len(lead), stage, dtype=object)
+            self.stage.add(lead=lead, stage=stg, at=at, reason=rsn,
                            owner=own, rank=np.full(len(lead), _RANK[rank]))
 
     def _touches(self, lead: np.ndarray, t0: np.ndarray, t1: np.ndarray, by: np.ndarray, lam: float,
@@ -144,26 +153,16 @@ class Flow:
 
     def creation(self) -> None:
         src = self.leads["source"].to_numpy(dtype=object)
-        n = len(src)
-        first = self.raw_acts.groupby("lead").head(1).set_index("lead")
-        gated = np.zeros(n, bool)
-        g = first["activity"] == "content_download"
-        gated[first.index[g.to_numpy()]] = True
-        gated &= src == "web_form"
         ob = np.flatnonzero(src == "outbound")
         mk = np.flatnonzero(src != "outbound")
-        stage = np.where(gated[mk], "active", "name")
         reason = np.where(src[mk] == "event", "import", "created").astype(object)
-        for s in ("name", "active"):
-            m = stage == s
-            self._log(mk[m], s, self.created[mk[m]], reason[m], None, "created")
+        self._log(mk, self.entry_stage, self.created[mk], reason, None, "created")
         at_opp = self.rng.random(len(ob)) < 0.3
         reps = self._reps_for(ob)
         self._log(ob[~at_opp], "sales_lead", self.created[ob[~at_opp]], "outbound", reps[~at_opp], "created")
         self._log(ob[at_opp], "opportunity", self.created[ob[at_opp]], "outbound", reps[at_opp], "created")
         self.marketing = mk
         self.outbound = (ob[~at_opp], reps[~at_opp], ob[at_opp], reps[at_opp])
-        self.initial_stage = dict(zip(mk, stage, strict=True))
 
     def first_round(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Marketing's clean-up, progression to Target and exploration, up to each lead's first hand-off.
@@ -173,7 +172,7 @@ class Flow:
         mk = self.marketing
         n = len(self.ids)
         acts = self.activities[self.activities["lead_id"].isin(self.ids[mk])]
-        ev = mql_events(self.leads.iloc[mk], acts, self.d, pd.Timestamp(self.end))
+        ev = mql_events(self.leads.iloc[mk], acts, self.d, as_of=pd.Timestamp(self.end))
         t_mql = np.full(n, NAT)
         r_mql = np.full(n, None, dtype=object)
         pos = self.pos.get_indexer(ev["lead_id"].astype(str).to_numpy())
@@ -189,28 +188,24 @@ class Flow:
         dq[self.outbound[0]] = dq[self.outbound[2]] = False
         stop = np.where(dq, t_dq, stop)
 
-        # progression: name -> active at the first deeper interaction, active -> target at the next activity
+        # the TOFU progression (the definition's rule), up to each lead's MQL moment or disqualification
         a = self.activities
         a_lead = self.pos.get_indexer(a["lead_id"].to_numpy(dtype=object))
         a_t = a["at"].to_numpy(dtype="datetime64[ns]")
-        deep = a["activity"].isin(["content_download", "webinar", "live_demo", "in_depth_demo", "form_fill"]).to_numpy()
         is_mk = np.zeros(n, bool)
         is_mk[mk] = True
         before = is_mk[a_lead] & (a_t < stop[a_lead])
-        t_active = np.full(n, NAT)
-        starts_active = np.zeros(n, bool)
-        starts_active[[k for k, s in self.initial_stage.items() if s == "active"]] = True
-        t_active[starts_active] = self.created[starts_active]
-        sel = before & deep & ~starts_active[a_lead] & (a_t > self.created[a_lead])
-        fa = pd.Series(a_t[sel]).groupby(a_lead[sel]).min()
-        t_active[fa.index.to_numpy()] = fa.to_numpy(dtype="datetime64[ns]")
-        sel = before & ~np.isnat(t_active[a_lead]) & (a_t > t_active[a_lead])
-        ft = pd.Series(a_t[sel]).groupby(a_lead[sel]).min()
+        stage = np.full(n, self.entry_stage, dtype=object)
+        moves = progression.climb(lead=a_lead[before], t=a_t[before],
+                                  activity=a["activity"].to_numpy(dtype=object)[before], stage=stage,
+                                  entered=self.created, stop=stop, fit=self.fit, definition=self.d)
+        scored = self.d.funnel.milestones.scored
         t_target = np.full(n, NAT)
-        t_target[ft.index.to_numpy()] = ft.to_numpy(dtype="datetime64[ns]")
+        s = moves.stage == scored
+        t_target[moves.lead[s]] = moves.t[s]
 
-        # exploration: one of the lead's activities in Target before any MQL; 5% of those leads are handed over
-        sel = before & ~np.isnat(t_target[a_lead]) & (a_t >= t_target[a_lead])
+        # exploration: one of the lead's activities after it reached Target, before any MQL; 5% of those are handed over
+        sel = before & ~np.isnat(t_target[a_lead]) & (a_t > t_target[a_lead])
         cand = np.flatnonzero(sel)
         pick = pd.Series(self.rng.random(len(cand))).groupby(a_lead[cand]).idxmin()
         chosen = cand[pick.to_numpy()]
@@ -220,10 +215,7 @@ class Flow:
         t_x[x_lead] = a_t[explore]
         dq[x_lead] = False  # handed over before marketing got round to disqualifying it
 
-        active_lead = np.flatnonzero(~np.isnat(t_active) & ~starts_active)
-        self._log(active_lead, "active", t_active[active_lead], "converted", None, "active")
-        tl = np.flatnonzero(~np.isnat(t_target))
-        self._log(tl, "target", t_target[tl], "converted", None, "target")
+        self._log(moves.lead, moves.stage, moves.t, progression.REASON, None, "tofu")  # in the moves' order
         d = np.flatnonzero(dq)
         self._log(d, "disqualified", t_dq[d], "disqualify", None, "exit")
 
@@ -239,7 +231,7 @@ class Flow:
         log = self.stage_log_frame()
         log = log[log["lead_id"].isin(sub_ids)]
         acts = self.activities[self.activities["lead_id"].isin(sub_ids)]
-        ev = mql_events(self.leads.iloc[recycled], acts, self.d, pd.Timestamp(self.end), stage_log=log)
+        ev = mql_events(self.leads.iloc[recycled], acts, self.d, as_of=pd.Timestamp(self.end), stage_log=log)
         pos = self.pos.get_indexer(ev["lead_id"].astype(str).to_numpy())
         since_of = pd.Series(since, index=recycled)
         after = ev["at"].to_numpy(dtype="datetime64[ns]") > since_of.reindex(pos).to_numpy(dtype="datetime64[ns]")
@@ -303,7 +295,7 @@ class Flow:
         t_end = np.where(decided, decide, self.end)
         self._touches(lead[touched], touch[touched], t_end[touched], owner[touched], 1.2, ["call", "email"], [0.6, 0.4])
         self._log(lead[dq], "disqualified", decide[dq], "disqualify", None, "exit")
-        self._log(lead[rec], "target", decide[rec], "recycle", None, "exit")
+        self._log(lead[rec], self.d.funnel.recycle.to, decide[rec], "recycle", None, "exit")
         s = np.flatnonzero(sql)
         opp, won = self.sales(lead[s], decide[s], self._reps_for(lead[s]))
         opportunity = pd.array(np.where(decided, False, None), dtype="boolean")
@@ -350,7 +342,7 @@ class Flow:
             dq = lost_sl & (rng.random(n) < 0.45)
             rec = lost_sl & ~dq
             self._log(lead[dq], "disqualified", decide[dq], "disqualify", None, "exit")
-            self._log(lead[rec], "target", decide[rec], "recycle", None, "exit")
+            self._log(lead[rec], self.d.funnel.recycle.to, decide[rec], "recycle", None, "exit")
             self.sales_recycles.append((lead[rec], decide[rec]))
             self._log(lead[conv], "opportunity", decide[conv], "converted", rep[conv], "opp")
             opp_at = decide

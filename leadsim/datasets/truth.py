@@ -5,8 +5,9 @@ A hand-off ``h`` of lead ``i`` at time ``t`` becomes an SQL with probability
     P(sql) = E_e[ logistic(intercept + sum_k b_k * x_k(h) + b_rm * log1p(response_minutes) + e) ],
     e ~ Normal(0, latent_sd), independent of everything observed,
 
-where the features ``x_k`` are keyed by the rule ids of :attr:`GroundTruth.rules`
-(the default definition's rules, whatever definition drove the hand-offs):
+where the features ``x_k`` are keyed by the rule ids of :attr:`GroundTruth.definition`
+(in :func:`leadsim.datasets.make_history`: the sample definition's rules,
+whatever definition drove the hand-offs):
 
 - fit rule and ``bant_<fact>`` ids: 1 if the rule fires on the lead's
   attributes, else 0 (points play no part);
@@ -23,7 +24,8 @@ Features are computed with :func:`leadsim.scoring.contributions` on a
 "counting" copy of the rules (every point 1, no caps, the truth's half-life),
 so the truth reads attributes and activities exactly as scoring does.
 
->>> t = default_truth()
+>>> from leadsim import load_definition
+>>> t = default_truth(load_definition())
 >>> t.coefficients["runs_erp"], t.coefficients["core_industry"], t.coefficients["response_minutes_log"]
 (0.8, 0.0, -0.3)
 >>> import pandas as pd
@@ -36,12 +38,13 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from leadsim.definition import BehaviourRule, LeadDefinition, load_definition
+from leadsim.definition import BehaviourRule, LeadDefinition
+from leadsim.definition.loading import require_definition
 from leadsim.errors import SchemaError
 
 __all__ = ["GroundTruth", "default_truth"]
@@ -79,9 +82,10 @@ class GroundTruth:
 
     intercept: float
     coefficients: dict[str, float]
+    definition: LeadDefinition = field(repr=False, compare=False)
+    _: KW_ONLY
     latent_sd: float = 0.5
     half_life_days: float = 21.0
-    rules: LeadDefinition = field(default_factory=load_definition, repr=False, compare=False)
 
     @property
     def feature_names(self) -> list[str]:
@@ -106,7 +110,7 @@ class GroundTruth:
 
     def counting_definition(self) -> LeadDefinition:
         """The truth's rules as a definition whose contributions *are* the features."""
-        d = self.rules
+        d = self.definition
         fit = [r.model_copy(update={"points": 1.0}) for r in d.fit_rules]
         bant = {k: r.model_copy(update={"points": 1.0}) for k, r in d.bant.items()}
         beh = [
@@ -146,14 +150,18 @@ class GroundTruth:
         acts["at"] = acts["at"].to_numpy(dtype="datetime64[ns]") + acts["shift"].to_numpy()
         acts["lead_id"] = acts["handoff_id"]
         contrib = contributions(pseudo, acts.drop(columns=["handoff_id", "shift"]), self.counting_definition(),
-                                pd.Timestamp(ref))
+                                as_of=pd.Timestamp(ref))
         out = contrib.reindex(columns=[k for k in self.feature_names if k != "response_minutes_log"], fill_value=0.0)
         out["response_minutes_log"] = np.log1p(ho["response_minutes"].to_numpy(dtype=float, na_value=np.nan))
         out.index = pd.Index(ho["handoff_id"].astype(str).to_numpy(), name="handoff_id")
         return out[self.feature_names].astype(float)
 
 
-def default_truth(rules: LeadDefinition | None = None) -> GroundTruth:
-    """The truth every :func:`leadsim.datasets.make_history` uses unless told otherwise."""
-    rules = rules if rules is not None else load_definition()
-    return GroundTruth(intercept=TRUE_INTERCEPT, coefficients=dict(TRUE_COEFFICIENTS), rules=rules)
+def default_truth(definition: LeadDefinition) -> GroundTruth:
+    """The synthetic world's truth, its features counted with ``definition``'s rules.
+
+    :func:`leadsim.datasets.make_history` uses it with the sample definition
+    unless given another ``truth``.
+    """
+    definition = require_definition(definition, where="default_truth")
+    return GroundTruth(TRUE_INTERCEPT, dict(TRUE_COEFFICIENTS), definition)

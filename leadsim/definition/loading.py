@@ -33,8 +33,31 @@ __all__ = [
     "load_definition",
     "parse_definition",
     "read_yaml",
+    "require_definition",
     "write_definition",
 ]
+
+#: How every function that needs a definition says so when it gets none.
+PASS_DEFINITION = "pass a LeadDefinition (e.g. leadsim.load_definition())"
+
+
+def require_definition(definition: Any, *, where: str = "definition") -> LeadDefinition:
+    """``definition`` when it is a :class:`LeadDefinition`; else a :class:`DefinitionError` naming the fix.
+
+    Library functions take the definition as a required argument and never
+    fall back to the embedded sample (``docs/design.md`` section 5.6, "The
+    public API's shape"): only the command line, the demo and the notebooks
+    pass the sample, explicitly.
+
+    >>> require_definition(None, where="funnel.velocity")
+    Traceback (most recent call last):
+    ...
+    leadsim.errors.DefinitionError: funnel.velocity: expected a LeadDefinition, got None; pass a LeadDefinition (e.g. leadsim.load_definition())
+    """
+    if isinstance(definition, LeadDefinition):
+        return definition
+    got = "None" if definition is None else type(definition).__name__
+    raise DefinitionError(f"expected a LeadDefinition, got {got}; {PASS_DEFINITION}", where=where)
 
 
 def definition_yaml(definition: LeadDefinition) -> str:

@@ -46,6 +46,7 @@ __all__ = [
     "HotTrigger",
     "LeadsimWarning",
     "Milestones",
+    "ProgressionStep",
     "SideExit",
     "Sla",
     "SlaClock",
@@ -54,6 +55,8 @@ __all__ = [
     "StrictModel",
     "Thresholds",
     "UrgencyBands",
+    "opening_hours",
+    "time_zone",
 ]
 
 #: The closed set of operators a rule condition may use.
@@ -65,6 +68,34 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class LeadsimWarning(UserWarning):
     """A legal but risky choice (a protected attribute scored, a thin sample ...)."""
+
+
+def time_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone, else a ``ValueError`` saying what to write (for pydantic validators).
+
+    >>> time_zone("Europe/Berlin")
+    'Europe/Berlin'
+    """
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from None
+    return name
+
+
+def opening_hours(v: tuple[str, str], what: str) -> tuple[str, str]:
+    """Two ``HH:MM`` times, the first before the second (working hours, shifts), else a ``ValueError`` naming ``what``.
+
+    >>> opening_hours(("08:30", "17:00"), "shifts.sdr")
+    ('08:30', '17:00')
+    """
+    try:
+        start, end = (dt.time.fromisoformat(x) for x in v)
+    except ValueError:
+        raise ValueError(f"{what} {list(v)} must be two times like ['09:00', '17:00']") from None
+    if not start < end:
+        raise ValueError(f"{what} {list(v)}: the opening must come before the closing time")
+    return v
 
 
 class StrictModel(BaseModel):
@@ -102,11 +133,7 @@ class Calendar(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(v)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as 'Europe/Berlin'") from None
-        return v
+        return time_zone(v)
 
     @field_validator("working_days")
     @classmethod
@@ -120,13 +147,7 @@ class Calendar(StrictModel):
     @field_validator("working_hours")
     @classmethod
     def _hours(cls, v: tuple[str, str]) -> tuple[str, str]:
-        try:
-            start, end = (dt.time.fromisoformat(x) for x in v)
-        except ValueError:
-            raise ValueError(f"working hours {list(v)} must be two times like ['09:00', '17:00']") from None
-        if not start < end:
-            raise ValueError(f"working hours {list(v)}: the opening must come before the closing time")
-        return v
+        return opening_hours(v, "working hours")
 
     @property
     def opening(self) -> dt.time:
@@ -407,8 +428,44 @@ class Milestones(StrictModel):
     won: str = "customer"
 
 
+class ProgressionStep(StrictModel):
+    """What moves a lead on through the marketing stages before it is an MQL.
+
+    A lead in ``from`` moves to ``to`` at its first activity at or after it
+    entered ``from`` whose type is one of ``activities`` (any type when
+    left out), provided its fit score is at least ``min_fit`` (no fit check
+    when omitted).  One activity moves a lead one step at most.  The rule is
+    applied by :func:`leadsim.progression.climb`; see ``docs/design.md``,
+    "Stages and the TOFU progression".
+
+    >>> ProgressionStep.model_validate({"from": "name", "to": "active", "activities": ["webinar"]}).activities
+    ['webinar']
+    """
+
+    from_: _RULE_ID = Field(alias="from")
+    to: _RULE_ID
+    activities: list[str] | None = None
+    min_fit: float | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+
+    @field_validator("activities")
+    @classmethod
+    def _some(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not v:
+            raise ValueError("'activities' lists the activity types that move a lead on; leave it out to mean any activity")
+        return v
+
+    @field_validator("min_fit")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError(f"min_fit must be a finite number of fit points, got {v}")
+        return v
+
+
 class Funnel(StrictModel):
-    """Stages in order, where leads may enter, and every allowed move."""
+    """Stages in order, where leads may enter, every allowed move, and what moves a lead through TOFU."""
 
     stages: list[Stage]
     entry: list[str]
@@ -417,6 +474,7 @@ class Funnel(StrictModel):
     disqualify: SideExit
     lost: SideExit
     milestones: Milestones = Field(default_factory=Milestones)
+    progression: list[ProgressionStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Funnel:
@@ -442,11 +500,40 @@ class Funnel(StrictModel):
                 check(f, f"{exit_name}.from")
         for role, sid in self.milestones.model_dump().items():
             check(sid, f"milestones.{role}")
+        self._check_progression(ids)
         return self
+
+    def _check_progression(self, ids: list[str]) -> None:
+        if self.milestones.mql not in ids:
+            return
+        marketing = self.marketing_stages
+        allowed = self.allowed()
+        for k, step in enumerate(self.progression):
+            where = f"progression[{k}] ({step.from_} -> {step.to})"
+            for sid in (step.from_, step.to):
+                if sid not in marketing:
+                    raise ValueError(f"{where}: {sid!r} is not a marketing stage (one before the MQL stage "
+                                     f"{self.milestones.mql!r}: {marketing}); the progression moves leads through those only")
+            if (step.from_, step.to) not in allowed:
+                raise ValueError(f"{where}: the funnel does not allow this move; add {step.to!r} under "
+                                 f"transitions.{step.from_}")
+            if ids.index(step.to) <= ids.index(step.from_):
+                raise ValueError(f"{where}: a progression step moves a lead forward, to a later stage")
 
     @property
     def stage_ids(self) -> list[str]:
         return [s.id for s in self.stages]
+
+    @property
+    def marketing_stages(self) -> list[str]:
+        """The stages before the MQL milestone, in the funnel's order (where the progression moves leads)."""
+        ids = self.stage_ids
+        return ids[: ids.index(self.milestones.mql)]
+
+    @property
+    def inbound_entry(self) -> str | None:
+        """Where a new inbound lead enters: the first marketing stage listed under ``entry`` (None: none is)."""
+        return next((s for s in self.marketing_stages if s in self.entry), None)
 
     def allowed(self) -> set[tuple[str, str]]:
         """Every allowed (from, to) move, side exits included."""

@@ -21,8 +21,8 @@ The steps, each one function:
    attribute values that separate the heads' "good" from "not" most.
 5. :func:`as_labels` turns the verdicts into ``X, y`` for a calibrator.
 
-:func:`make_exercise` does steps 1-2 from a history (the embedded sample by
-default); with ``simulate=True`` it also fills the worksheets with
+:func:`make_exercise` does steps 1-2 from a history (for instance the
+embedded sample, ``load_sample()``); with ``simulate=True`` it also fills the worksheets with
 :func:`simulate_verdicts`, which is how ``data/exercise/`` was made.
 
 Modules: :mod:`~leadsim.exercise.agreement` (verdict words, kappa, report),
@@ -30,9 +30,10 @@ Modules: :mod:`~leadsim.exercise.agreement` (verdict words, kappa, report),
 (sample, simulated heads, labels).
 
 >>> import pandas as pd
+>>> from leadsim import load_definition
 >>> m = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "good", "Dax": "unsure"})
 >>> s = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "not", "Dax": "good"})
->>> compare({"marketing": m, "sales": s}).pairs[["n", "agreement", "kappa"]].round(3).to_dict("records")
+>>> compare({"marketing": m, "sales": s}, load_definition()).pairs[["n", "agreement", "kappa"]].round(3).to_dict("records")
 [{'n': 3, 'agreement': 0.667, 'kappa': 0.4}]
 >>> normalise_verdict(" Ja "), normalise_verdict("not a lead"), normalise_verdict("?")
 ('good', 'not', 'unsure')

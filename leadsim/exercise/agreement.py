@@ -1,9 +1,10 @@
 """Agreement between reviewers: verdict words, Cohen's kappa, the comparison report.
 
 >>> import pandas as pd
+>>> from leadsim import load_definition
 >>> m = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "good", "Dax": "unsure"})
 >>> s = pd.Series({"Acme": "good", "Bolt": "not", "Cora": "not", "Dax": "good"})
->>> rep = compare({"marketing": m, "sales": s})
+>>> rep = compare({"marketing": m, "sales": s}, load_definition())
 >>> rep.pairs[["a", "b", "n", "agreement", "kappa"]].round(3).to_dict("records")
 [{'a': 'marketing', 'b': 'sales', 'n': 3, 'agreement': 0.667, 'kappa': 0.4}]
 """
@@ -19,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadsim.definition import LeadDefinition
+from leadsim.definition.loading import require_definition
 from leadsim.errors import SchemaError, VerdictError
 from leadsim.points import POINTS_TOLERANCE, sort_table
 
@@ -358,13 +361,13 @@ def _md_table(df: pd.DataFrame, *, floats: int = 3) -> list[str]:
 
 def compare(
     verdicts: Mapping[str, Any],
+    definition: LeadDefinition,
     *,
     key: pd.DataFrame | None = None,
     contributions: pd.DataFrame | None = None,
-    definition: Any = None,
     interval: str = "fce",
     n_boot: int = 2000,
-    rng: np.random.Generator | int | None = None,
+    seed: np.random.Generator | int | None = None,
     level: float = 0.95,
     min_support: int = 3,
 ) -> AgreementReport:
@@ -378,6 +381,9 @@ def compare(
         :func:`read_verdicts` is accepted too (its ``reason`` column is kept).
         The definition's verdict is one more reviewer named ``"definition"``;
         with a ``key`` it is added from ``key["definition_verdict"]``.
+    definition
+        The :class:`~leadsim.definition.LeadDefinition` the key was made with,
+        for rule labels, the threshold and the rules a suggestion touches.
     key
         The key written beside the worksheets (:func:`read_key`), indexed by
         company: ``weight`` for the population estimates, ``lead_id``,
@@ -386,16 +392,14 @@ def compare(
     contributions
         Optional rule contributions (``leadsim.scoring.contributions``) indexed
         by lead id; they replace the key's ``drivers`` text.
-    definition
-        Optional :class:`~leadsim.definition.LeadDefinition`, for rule labels,
-        the threshold and the rules a suggestion touches.
     interval
         ``"fce"`` (large-sample standard error) or ``"bootstrap"`` (percentile
-        interval over ``n_boot`` resamples of the companies, seeded by ``rng``).
+        interval over ``n_boot`` resamples of the companies, seeded by ``seed``).
 
     Companies where either reviewer of a pair is unsure or gave no verdict are
     left out of that pair and counted in ``.counts``.
     """
+    definition = require_definition(definition, where="compare")
     if interval not in ("fce", "bootstrap"):
         raise ValueError(f"interval must be 'fce' or 'bootstrap', not {interval!r}")
     if not 0 < level < 1:
@@ -429,7 +433,7 @@ def compare(
     table["weight"] = weight.to_numpy()
     if key is not None and "score" in key.columns:
         table["score"] = pd.to_numeric(key["score"], errors="coerce").reindex(order).to_numpy()
-    generator = np.random.default_rng(rng)
+    generator = np.random.default_rng(seed)
 
     pair_rows, weighted_rows, count_rows, confusion = [], [], [], {}
     cats = ["good", "not"]

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadsim.definition import LeadDefinition
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, SchemaError, VerdictError
 from leadsim.exercise.agreement import KEY_COLUMNS, as_verdict_series, check_key, drivers_text
 from leadsim.exercise.worksheets import (
@@ -111,11 +113,11 @@ def _allocate(sizes: pd.Series, n: int) -> pd.Series:
 def sample_companies(
     leads: pd.DataFrame,
     scores: pd.DataFrame,
+    definition: LeadDefinition,
+    *,
     n: int = 100,
     seed: np.random.Generator | int | None = None,
     stratify: str | None = "score",
-    *,
-    definition: Any = None,
     activities: pd.DataFrame | None = None,
     contributions: pd.DataFrame | None = None,
     as_of: Any = None,
@@ -155,13 +157,12 @@ def sample_companies(
     >>> scores = pd.DataFrame({"score": [10, 90, 50, 120, 99, 140, 5, 85],
     ...                        "is_mql": [False, False, False, True, False, True, False, False]},
     ...                       index=pd.Index(leads["lead_id"], name="lead_id"))
-    >>> s = sample_companies(leads, scores, n=5, seed=1)
+    >>> from leadsim import load_definition
+    >>> s = sample_companies(leads, scores, load_definition(), n=5, seed=1)
     >>> len(s), s["company"].is_unique, round(s["weight"].sum())
     (5, True, 7)
     """
-    from leadsim.definition import load_definition
-
-    definition = definition or load_definition()
+    definition = require_definition(definition, where="sample_companies")
     if stratify not in ("score", "score_source", "source", None):
         raise ValueError(f"stratify must be 'score', 'score_source', 'source' or None, not {stratify!r}")
     if pick not in ("best", "recent"):
@@ -367,10 +368,10 @@ def _rule_groups(definition: Any, columns: Iterable[str]) -> dict[str, list[str]
 def simulate_verdicts(
     sample: pd.DataFrame,
     contributions: pd.DataFrame,
-    reviewer: str,
-    rng: np.random.Generator | int | None = None,
+    definition: LeadDefinition,
     *,
-    definition: Any = None,
+    reviewer: str,
+    seed: np.random.Generator | int | None = None,
     bias: Mapping[str, float] | None = None,
     noise: float = 12.0,
     blank_rate: float = 0.03,
@@ -391,10 +392,8 @@ def simulate_verdicts(
     Returns a DataFrame indexed like ``sample`` with ``company``, ``verdict``
     (the word as typed, or None) and ``reason``.
     """
-    from leadsim.definition import load_definition
-
-    definition = definition or load_definition()
-    gen = np.random.default_rng(rng)
+    definition = require_definition(definition, where="simulate_verdicts")
+    gen = np.random.default_rng(seed)
     bias = dict(HEAD_BIASES.get(reviewer, {}) if bias is None else bias)
     leads = sample["lead_id"]
     missing = [lead for lead in leads if lead not in contributions.index]
@@ -461,11 +460,11 @@ def _fill_worksheet(path: Path, filled: pd.DataFrame) -> None:
 
 
 def make_exercise(
+    history: Any,
     out_dir: str | os.PathLike[str],
     *,
     n: int = 100,
     seed: int | None = 2026,
-    history: Any = None,
     as_of: Any = None,
     simulate: bool = False,
     stratify: str | None = "score",
@@ -473,8 +472,9 @@ def make_exercise(
 ) -> dict[str, Path]:
     """Sample ``n`` companies from a history and write the exercise into ``out_dir``.
 
-    ``history`` defaults to :func:`leadsim.datasets.load_sample`; leads are
-    scored at ``as_of`` (default: the history's last activity or creation)
+    ``history`` is a :class:`leadsim.datasets.History` (or anything with its
+    ``leads``, ``activities``, optional ``stage_log`` and ``definition``); leads
+    are scored at ``as_of`` (default: the history's last activity or creation)
     with the history's definition, and :func:`sample_companies` draws the
     companies (seeded by ``seed``).  Writes ``marketing.xlsx``,
     ``sales.xlsx``, CSV copies and ``key.csv`` (:func:`write_exercise`).
@@ -482,29 +482,27 @@ def make_exercise(
     ``simulate=True`` also fills the worksheets with :func:`simulate_verdicts`
     (seeded by ``seed``): this is how ``data/exercise/`` was made::
 
-        make_exercise("data/exercise", n=100, seed=2026, simulate=True)
+        make_exercise(load_sample(), "data/exercise", n=100, seed=2026, simulate=True)
     """
-    from leadsim.datasets import load_sample
     from leadsim.scoring import contributions as rule_points
     from leadsim.scoring import score
 
-    history = history if history is not None else load_sample()
-    d = history.definition
+    d = require_definition(getattr(history, "definition", None), where="make_exercise: history.definition")
     if as_of is None:
         times = [pd.to_datetime(history.leads["created_at"]).max()]
         if len(history.activities):
             times.append(pd.to_datetime(history.activities["at"]).max())
         as_of = max(times)
     stage_log = getattr(history, "stage_log", None)
-    contrib = rule_points(history.leads, history.activities, d, as_of, stage_log)
-    scores = score(history.leads, history.activities, d, as_of, stage_log)
+    contrib = rule_points(history.leads, history.activities, d, as_of=as_of, stage_log=stage_log)
+    scores = score(history.leads, history.activities, d, as_of=as_of, stage_log=stage_log)
     rng = np.random.default_rng(seed)
-    sample = sample_companies(history.leads, scores, n=n, seed=rng, stratify=stratify, definition=d,
+    sample = sample_companies(history.leads, scores, d, n=n, seed=rng, stratify=stratify,
                               activities=history.activities, contributions=contrib, as_of=as_of)
     paths = write_exercise(sample, out_dir, force=force)
     if simulate:
         for reviewer in ("marketing", "sales"):
-            filled = simulate_verdicts(sample, contrib, reviewer, rng, definition=d)
+            filled = simulate_verdicts(sample, contrib, d, reviewer=reviewer, seed=rng)
             for suffix in ("", "_csv"):
                 _fill_worksheet(paths[reviewer + suffix], filled)
     return paths

@@ -9,13 +9,14 @@ export with it before the table is validated.
 from __future__ import annotations
 
 import os
-import zoneinfo
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from leadsim.definition import LeadDefinition, format_validation_error, read_yaml
+from leadsim.definition.loading import require_definition
+from leadsim.definition.parts import time_zone
 from leadsim.errors import InputFileError, LeadsimError, MappingError, SchemaError
 from leadsim.io.schema import COLUMNS, Kind, allowed_values, columns_for, did_you_mean, strip_cells
 
@@ -105,12 +106,7 @@ class ColumnMapping(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                zoneinfo.ZoneInfo(v)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {v!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from None
-        return v
+        return v if v is None else time_zone(v)
 
     @field_validator("date_format")
     @classmethod
@@ -144,14 +140,16 @@ class ColumnMapping(_Model):
         return self
 
 
-def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition | None = None) -> ColumnMapping:
-    """Read a column-mapping YAML file; with ``definition``, also check it against it.
+def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition) -> ColumnMapping:
+    """Read a column-mapping YAML file and check it against ``definition``.
 
+    >>> from leadsim import load_definition
     >>> from leadsim._resources import data_dir
-    >>> m = load_mapping(data_dir() / "mappings" / "crm_example.yaml")
+    >>> m = load_mapping(data_dir() / "mappings" / "crm_example.yaml", load_definition())
     >>> m.tables["leads"].columns["lead_id"]
     'Lead ID'
     """
+    definition = require_definition(definition, where=str(path))
     try:
         data = read_yaml(path, "column mapping")
     except LeadsimError as err:
@@ -165,8 +163,7 @@ def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition | None
         mapping = ColumnMapping.model_validate(data)
     except ValidationError as err:
         raise MappingError(format_validation_error(err, data), where=str(path)) from None
-    if definition is not None:
-        mapping.check(definition, source=str(path))
+    mapping.check(definition, source=str(path))
     return mapping
 
 

@@ -17,7 +17,8 @@ from typing import Literal
 
 import pandas as pd
 
-from leadsim.definition import LeadDefinition, load_definition
+from leadsim.definition import LeadDefinition
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, InputFileError, SchemaError
 from leadsim.io.mapping import ColumnMapping, TableMapping, apply_mapping, load_mapping
 from leadsim.io.schema import COLUMNS, DEFAULT_MISSING, FILE_FORMATS, KINDS, Kind, columns_for, rows_text, strip_cells
@@ -113,26 +114,27 @@ def _read_csv(path: Path, sep: str, encoding: str) -> pd.DataFrame:
 def read_table(
     path: str | os.PathLike[str],
     kind: Kind,
-    definition: LeadDefinition | None = None,
-    mapping: ColumnMapping | str | os.PathLike[str] | None = None,
+    definition: LeadDefinition,
     *,
+    mapping: ColumnMapping | str | os.PathLike[str] | None = None,
     on_unknown: Literal["error", "na"] = "error",
 ) -> pd.DataFrame:
     """Read one table of ``kind`` from a CSV, Parquet or Excel file and check it.
 
     ``mapping`` (a :class:`ColumnMapping` or the path of its YAML file)
     renames and recodes a CRM export first; the mapping's table of ``kind``
-    is used when it has one.  Without ``definition`` the embedded default is
-    used for attribute types and the calendar zone.
+    is used when it has one.  ``definition`` gives the attribute types and the
+    calendar zone.
 
+    >>> from leadsim import load_definition
     >>> from leadsim._resources import data_path
-    >>> owners = read_table(data_path("sample/owners.parquet"), "owners")
+    >>> owners = read_table(data_path("sample/owners.parquet"), "owners", load_definition())
     >>> list(owners.columns), sorted(owners["role"].unique())
     (['owner', 'role', 'manager', 'team'], ['rep', 'sdr'])
     """
     if kind not in COLUMNS:
         raise SchemaError(f"unknown table kind {kind!r}; use one of {list(KINDS)}", where=str(path))
-    definition = definition or load_definition()
+    definition = require_definition(definition, where=str(path))
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping, definition)
     elif mapping is not None:
@@ -220,25 +222,28 @@ def read_tables(
     touches: str | os.PathLike[str] | None = None,
     owners: str | os.PathLike[str] | None = None,
     outcomes: str | os.PathLike[str] | None = None,
-    definition: LeadDefinition | None = None,
+    definition: LeadDefinition,
     mapping: ColumnMapping | str | os.PathLike[str] | None = None,
     on_unknown: Literal["error", "na"] = "error",
 ) -> dict[str, pd.DataFrame]:
     """Read several tables, check each, then check the references between them.
 
-    Returns a dict keyed by kind (only the tables given).
+    Returns a dict keyed by kind (only the tables given).  ``definition`` is
+    required (keyword-only, after the tables).
 
+    >>> from leadsim import load_definition
     >>> from leadsim._resources import data_path
-    >>> tables = read_tables(data_path("sample/leads.parquet"), touches=data_path("sample/touches.parquet"))
+    >>> tables = read_tables(data_path("sample/leads.parquet"), touches=data_path("sample/touches.parquet"),
+    ...                      definition=load_definition())
     >>> sorted(tables)
     ['leads', 'touches']
     """
-    definition = definition or load_definition()
+    definition = require_definition(definition, where="read_tables")
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping, definition)
     paths = {"leads": leads, "activities": activities, "stage_log": stage_log, "touches": touches,
              "owners": owners, "outcomes": outcomes}
-    out = {k: read_table(p, k, definition, mapping, on_unknown=on_unknown)  # type: ignore[arg-type]
+    out = {k: read_table(p, k, definition, mapping=mapping, on_unknown=on_unknown)  # type: ignore[arg-type]
            for k, p in paths.items() if p is not None}
     check_references(out["leads"], **{k: v for k, v in out.items() if k != "leads"}, files=paths)
     return out

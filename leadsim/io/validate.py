@@ -18,7 +18,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from leadsim.definition import LeadDefinition, LeadsimWarning, load_definition
+from leadsim.definition import LeadDefinition, LeadsimWarning
+from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, SchemaError
 from leadsim.io.schema import (
     ACTIVITIES,
@@ -129,7 +130,7 @@ def _finish_bool(s: pd.Series) -> pd.Series:
 def validate_table(
     df: pd.DataFrame,
     kind: Kind,
-    definition: LeadDefinition | None = None,
+    definition: LeadDefinition,
     *,
     source: str = "<table>",
     date_formats: Mapping[str, str] | None = None,
@@ -147,16 +148,17 @@ def validate_table(
 
     >>> import pandas as pd
     >>> owners = pd.DataFrame({"owner": ["ana", "ben"], "role": ["sdr", "boss"]})
-    >>> validate_table(owners, "owners", source="owners.csv")
+    >>> from leadsim import load_definition
+    >>> validate_table(owners, "owners", load_definition(), source="owners.csv")
     Traceback (most recent call last):
     ...
     leadsim.errors.DataError: owners.csv: column 'role': 1 value(s) outside the allowed values: 'boss' (row 3); ...
-    >>> validate_table(owners.replace("boss", "rep"), "owners")["role"].tolist()
+    >>> validate_table(owners.replace("boss", "rep"), "owners", load_definition())["role"].tolist()
     ['sdr', 'rep']
     """
     if kind not in COLUMNS:
         raise SchemaError(f"unknown table kind {kind!r}; use one of {list(KINDS)}", where=source)
-    definition = definition or load_definition()
+    definition = require_definition(definition, where=source)
     zone = definition.calendar.timezone
     date_formats = dict(date_formats or {})
     cols = columns_for(kind, definition)

@@ -23,30 +23,30 @@ def _ax(ax):
     return ax if ax is not None else plt.subplots(figsize=(6, 4))[1]
 
 
+def _per_model(ax, table, x, y, *, reference, labels, legend):
+    """One line per model over a dashed diagonal (``reference`` names it); ``x`` may be a function of a model's rows."""
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label=reference)
+    for name, g in table.groupby("model", sort=False):
+        ax.plot(x(g) if callable(x) else g[x], g[y], marker="o", label=name)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(labels[2])
+    ax.legend(loc=legend, fontsize=8)
+    return ax
+
+
 def plot_reliability(report, ax=None):
     """Observed SQL rate against predicted chance, per model (the diagonal is perfect calibration)."""
-    ax = _ax(ax)
-    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect")
-    for name, g in report.reliability.groupby("model", sort=False):
-        ax.plot(g["mean_predicted"], g["observed"], marker="o", label=name)
-    ax.set_xlabel("predicted chance of SQL")
-    ax.set_ylabel("observed SQL rate")
-    ax.set_title("Reliability (held-out hand-offs)")
-    ax.legend(loc="upper left", fontsize=8)
-    return ax
+    return _per_model(_ax(ax), report.reliability, "mean_predicted", "observed", reference="perfect",
+                      labels=("predicted chance of SQL", "observed SQL rate", "Reliability (held-out hand-offs)"),
+                      legend="upper left")
 
 
 def plot_gain(report, ax=None):
     """Cumulative share of SQLs found against share of hand-offs, ranked by each model."""
-    ax = _ax(ax)
-    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="random")
-    for name, g in report.lift.groupby("model", sort=False):
-        ax.plot(g["decile"] / g["decile"].max(), g["cum_gain"], marker="o", label=name)
-    ax.set_xlabel("share of hand-offs (best first)")
-    ax.set_ylabel("share of all SQLs")
-    ax.set_title("Cumulative gain")
-    ax.legend(loc="lower right", fontsize=8)
-    return ax
+    return _per_model(_ax(ax), report.lift, lambda g: g["decile"] / g["decile"].max(), "cum_gain",
+                      reference="random", labels=("share of hand-offs (best first)", "share of all SQLs",
+                                                  "Cumulative gain"), legend="lower right")
 
 
 def plot_lift(report, ax=None):

@@ -1,9 +1,10 @@
 """Figures of the 100-companies exercise: the agreement matrix and scores by verdict.
 
 >>> import pandas as pd
+>>> from leadsim import load_definition
 >>> from leadsim.exercise import compare
 >>> rep = compare({"marketing": pd.Series({"A": "good", "B": "not", "C": "good"}),
-...                "sales": pd.Series({"A": "good", "B": "not", "C": "not"})})
+...                "sales": pd.Series({"A": "good", "B": "not", "C": "not"})}, load_definition())
 >>> ax = plot_agreement_matrix(rep)
 >>> ax.get_title()
 "Cohen's kappa between reviewers"

@@ -5,10 +5,11 @@ Each takes ``ax=None`` (a new figure when None) and returns the axes.
 >>> import matplotlib
 >>> matplotlib.use("Agg")
 >>> import pandas as pd
+>>> from leadsim import load_definition
 >>> from leadsim.funnel import waterfall
 >>> log = pd.DataFrame({"lead_id": ["A", "A", "B"], "stage": ["name", "lead", "name"],
 ...                     "at": pd.to_datetime(["2026-03-02", "2026-03-03", "2026-03-04"])})
->>> ax = plot_waterfall(waterfall(log))
+>>> ax = plot_waterfall(waterfall(log, load_definition()))
 >>> ax.get_ylabel()
 'leads'
 """

@@ -61,7 +61,7 @@ category and text values as strings (exactly), numbers as numbers.
   converted to the definition's calendar zone and made naive.
 * ``mql_events``: per lead, the moments checked are the creation time, every
   recycle and every activity time (an activity before creation counts at
-  creation) up to ``until``.  The lead is an MQL at a moment when the snapshot
+  creation) up to ``as_of``.  The lead is an MQL at a moment when the snapshot
   above says ``is_mql`` at that moment; an *event* is the first such moment of
   each episode (the episode count is the number of recycles at or before the
   moment, so each recycle starts a new episode).  ``reason`` is ``"hot"`` when
@@ -85,7 +85,7 @@ L2           -40.0         0.000000  -40.000000     D   False             <NA>
 >>> c = contributions(leads, acts, d, as_of="2026-03-02")
 >>> bool((c.sum(axis=1) == s["score"]).all())
 True
->>> explain("L1", c, d, n=2)[["rule_id", "points"]]
+>>> explain(c, d, lead_id="L1", n=2)[["rule_id", "points"]]
        rule_id  points
 0   free_trial    50.0
 1  senior_exec    25.0

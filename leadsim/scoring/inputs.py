@@ -80,7 +80,7 @@ def days_ns(days: float) -> int:
     return int(pd.Timedelta(days=days).value)
 
 
-def timestamp(value: Any, definition: LeadDefinition, what: str) -> pd.Timestamp:
+def timestamp(value: Any, definition: LeadDefinition, *, what: str) -> pd.Timestamp:
     """One moment (a string or anything ``pd.Timestamp`` reads) as a naive calendar-local ns timestamp.
 
     ``what`` names the input in the error of an unreadable or missing value.
@@ -96,7 +96,7 @@ def timestamp(value: Any, definition: LeadDefinition, what: str) -> pd.Timestamp
     return ts.as_unit("ns")
 
 
-def times_ns(col: pd.Series, definition: LeadDefinition, where: str, *, allow_missing: bool = False) -> np.ndarray:
+def times_ns(col: pd.Series, definition: LeadDefinition, *, where: str, allow_missing: bool = False) -> np.ndarray:
     """A time column as int64 nanoseconds of naive calendar-local time (NaT -> NEVER)."""
     s = col
     if not isinstance(s.dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(s.dtype):
@@ -348,7 +348,7 @@ class Activities:
         if activities is None:
             return cls(*(np.empty(0, np.int64),) * 3, pa.array([], pa.string()), np.empty(0, np.int64), pa.array([], pa.string()))
         _require(activities, "activities", ["lead_id", "activity", "at"])
-        t = times_ns(activities["at"], definition, "activities.at")
+        t = times_ns(activities["at"], definition, where="activities.at")
         act, act_u = _codes(activities["activity"])
         if "detail" in activities.columns:
             det, det_u = _codes(activities["detail"])
@@ -424,7 +424,7 @@ def recycles(stage_log: pd.DataFrame | None, lead: np.ndarray | None, definition
     if stage_log is None or len(stage_log) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     _require(stage_log, "stage_log", ["lead_id", "stage", "at"])
-    t = times_ns(stage_log["at"], definition, "stage_log.at")
+    t = times_ns(stage_log["at"], definition, where="stage_log.at")
     codes, uniques = _codes(stage_log["stage"])
     if (codes < 0).any():
         rows = np.flatnonzero(codes < 0)[:5].tolist()

@@ -45,7 +45,8 @@ import pandas as pd
 import pyarrow as pa
 
 from leadsim.definition import LeadDefinition
-from leadsim.errors import DataError, DefinitionError
+from leadsim.definition.loading import require_definition
+from leadsim.errors import DataError
 from leadsim.points import at_or_over
 from leadsim.scoring.inputs import (
     DAY_NS,
@@ -78,12 +79,12 @@ def mql_events(
     leads: pd.DataFrame,
     activities: pd.DataFrame | None,
     definition: LeadDefinition,
-    until: Any,
-    stage_log: pd.DataFrame | None = None,
     *,
+    as_of: Any,
+    stage_log: pd.DataFrame | None = None,
     fit_points: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The moments leads became MQLs up to ``until`` (see :mod:`leadsim.scoring`).
+    """The moments leads became MQLs up to ``as_of`` (see :mod:`leadsim.scoring`).
 
     Returns ``lead_id, at, reason ("score"|"hot"), trigger (hot-trigger id or
     NA), score``, sorted by time then lead.  ``fit_points``: the leads' fit and
@@ -99,13 +100,12 @@ def mql_events(
     >>> leads = leads.reindex(columns=required_columns(d)["leads"] + ["created_at"])
     >>> acts = pd.DataFrame({"lead_id": ["L1"] * 2, "activity": ["webinar", "live_demo"],
     ...                      "at": pd.to_datetime(["2026-03-02", "2026-03-05"]), "detail": [None, None]})
-    >>> mql_events(leads, acts, d, until="2026-03-31")[["lead_id", "at", "reason", "trigger"]]
+    >>> mql_events(leads, acts, d, as_of="2026-03-31")[["lead_id", "at", "reason", "trigger"]]
       lead_id         at reason        trigger
     0      L1 2026-03-05    hot  hot_live_demo
     """
-    if not isinstance(definition, LeadDefinition):
-        raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
-    t_end = int(timestamp(until, definition, "until").value)
+    require_definition(definition, where="mql_events")
+    t_end = int(timestamp(as_of, definition, what="as_of").value)
     index, rows = lead_rows(leads, {"activities": activities, "stage_log": stage_log})
     n = len(index)
     if fit_points is None:
@@ -119,7 +119,7 @@ def mql_events(
     rec_lead, rec_t = recycles(stage_log, rows.get("stage_log"), definition)
     created = np.full(n, NEVER, np.int64)
     if "created_at" in leads.columns:
-        created = times_ns(leads["created_at"], definition, "leads.created_at", allow_missing=True)
+        created = times_ns(leads["created_at"], definition, where="leads.created_at", allow_missing=True)
     plan = MqlPlan.build(definition, acts.act_uniques, acts.det_uniques)
     lead, at, trigger, points = mql_core(plan, np.asarray(fit_points, float), created, acts, rec_lead, rec_t, t_end)
     triggers = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
@@ -208,7 +208,7 @@ def mql_core(plan: MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts: A
     rec_lead, rec_t = rec_lead[keep], rec_t[keep]
     born = np.flatnonzero((created != NEVER) & (created <= t_end))
     m_lead, m_t, n_act, n_rec = _moments(born, created, acts, rec_lead, rec_t, n)
-    keep = m_t <= t_end  # an activity before a creation after `until` is no moment yet
+    keep = m_t <= t_end  # an activity before a creation after `as_of` is no moment yet
     m_lead, m_t, n_act, n_rec = m_lead[keep], m_t[keep], n_act[keep], n_rec[keep]
     at = _ActIndex.build(acts.lead, acts.t, n)
     early = np.flatnonzero(m_t < created[m_lead])  # recycles before creation: activities not moved

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from leadsim.definition import BehaviourRule, HotTrigger, LeadDefinition
-from leadsim.errors import DataError, DefinitionError
+from leadsim.definition.loading import require_definition
+from leadsim.errors import DataError
 from leadsim.points import at_or_over, over, sort_table
 from leadsim.scoring.inputs import (
     DAY_NS,
@@ -124,9 +125,8 @@ class _Scored:
 
 
 def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
-    if not isinstance(definition, LeadDefinition):
-        raise DefinitionError(f"expected a LeadDefinition, got {type(definition).__name__}; use load_definition()")
-    t0 = int(timestamp(as_of, definition, "as_of").value)
+    require_definition(definition)
+    t0 = int(timestamp(as_of, definition, what="as_of").value)
     index, rows = lead_rows(leads, {"activities": activities, "stage_log": stage_log})
     n_fit = len(definition.fit_rules) + len(definition.bant)
     rules = np.zeros((len(definition.rule_ids), len(index)))
@@ -144,6 +144,7 @@ def contributions(
     leads: pd.DataFrame,
     activities: pd.DataFrame | None,
     definition: LeadDefinition,
+    *,
     as_of: Any,
     stage_log: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -168,6 +169,7 @@ def score(
     leads: pd.DataFrame,
     activities: pd.DataFrame | None,
     definition: LeadDefinition,
+    *,
     as_of: Any,
     stage_log: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -268,16 +270,17 @@ def rule_matches(acts: pd.DataFrame, definition: LeadDefinition) -> tuple[np.nda
                     min_count=1, cap=None, half_life_days=None, window_days=None) for r in rules]
     d = definition.model_copy(update={"fit_rules": [], "bant": {}, "behaviour_rules": beh, "hot_triggers": [],
                                       "on_recycle": "keep"})
-    m = contributions(pd.DataFrame({"lead_id": names}), pseudo_acts, d, t0).to_numpy() > 0
+    m = contributions(pd.DataFrame({"lead_id": names}), pseudo_acts, d, as_of=t0).to_numpy() > 0
     return codes.astype(np.int64), m, u
 
 
-def explain(lead_id: str, contributions: pd.DataFrame, definition: LeadDefinition, n: int = 3) -> pd.DataFrame:
-    """The top ``n`` positive and top ``n`` negative factors of one lead's score.
+def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id: str, n: int = 3) -> pd.DataFrame:
+    """The top ``n`` positive and top ``n`` negative factors of lead ``lead_id``'s score.
 
     Columns: ``rule_id``, ``label``, ``points``, ``direction`` (``+``/``-``);
     positives first (largest first), then negatives (most negative first).
     """
+    require_definition(definition, where="explain")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise DataError(f"the number of factors per direction must be a whole number of at least 1; got {n!r}", where="n")
     if lead_id not in contributions.index:

@@ -26,7 +26,6 @@ from leadsim.simulation.scenario import ArrivalProfile, Scenario
 
 __all__ = ["arrivals", "behaviour_stream", "creation_activities", "lead_table", "profile_arrivals"]
 
-DEEP = ("content_download", "webinar", "live_demo", "in_depth_demo", "form_fill")
 ACTIVITIES: list[str] = world.KINDS.tolist()  # the codes of behaviour_stream's activity column
 DETAILS: list[str] = list(dict.fromkeys(world.DETAILS.tolist()))  # ... and of its detail column (distinct names)
 _DETAIL_CODE = np.array([DETAILS.index(x) for x in world.DETAILS.tolist()] + [-1])  # session code -> ours (-1 kept)

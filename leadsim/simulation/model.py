@@ -16,7 +16,7 @@ How a run works (full mode):
   cannot reach the threshold).  At the start of each epoch
   (``behaviour.epoch_days``) the run sets which offer each of the epoch's
   nurture clicks was on (the offers of the stage the lead is in), schedules
-  the epoch's MQL moments, moves leads through the TOFU stages at deep
+  the epoch's MQL moments, moves leads through the TOFU stages by the definition's progression at
   activities and draws the exploration hand-offs.  A lead recycled goes quiet
   for the rest of its epoch (those activities are dropped) and its new
   episode's MQL moment is computed when the next epoch starts, on the stage
@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from leadsim import progression
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadsimWarning
 from leadsim.points import at_or_over
@@ -141,8 +142,6 @@ class Model(Work, SlaWatch):
             parts.append({**first, "nurture": np.zeros(len(first["t"]), bool), "pick": np.zeros(len(first["t"]))})
         self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers,
                              vocab=(arr.ACTIVITIES, arr.DETAILS))
-        self.is_deep = np.zeros(len(self.stream.act_vocab), bool)  # by activity code
-        self.is_deep[self.stream.codes(arr.DEEP)] = True
         # does the offer a click was on (or a click dropped in a stage without offers) change a score?
         on_clicks = [r for r in [*d.behaviour_rules, *d.hot_triggers] if "email_click" in r.activities]
         live_stages = [s for s in d.funnel.stages if not s.terminal]
@@ -166,7 +165,8 @@ class Model(Work, SlaWatch):
         # mirrors LeadState.stage as a code into stage_ids (before creation: the stage the lead will enter)
         self.stage_code = np.array([self.code_of[e] for e in entry.tolist()], np.int16)
         self.is_marketing = np.isin(ids, roles.marketing)  # by stage code
-        self.is_early = np.isin(ids, roles.climbing)  # stages a deep activity moves on
+        self.climbs = np.isin(ids, [s.from_ for s in d.funnel.progression])  # stages the progression moves on from
+        self.entered_at = self.created_ns.copy()  # mirrors LeadState.entered_ns
         self.closed = np.zeros(n, bool)  # in a terminal stage
         self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
         # each lead's next MQL moment, from scoring's engine on the stream (see leadsim.simulation.moments)
@@ -222,6 +222,7 @@ class Model(Work, SlaWatch):
         lead.entered_ns = t_ns
         lead.stage = stage
         self.stage_code[lead.i] = self.code_of[stage]
+        self.entered_at[lead.i] = t_ns
         lead.owner = owner
         lead.seq += 1
         if now:
@@ -317,21 +318,14 @@ class Model(Work, SlaWatch):
         mark[(self.created_ns >= t0) & (self.created_ns < t1)] = True
         cand = mark & ~self.ep_mql & ~self.closed
         stop = np.where(current, nm["t"], NEVER_NS)
-        # TOFU moves at deep activities before the MQL moment
-        deep = rows[self.is_deep[st.act[rows]]]
-        dl = st.lead[deep]
-        early = cand[dl] & (st.t[deep] < stop[dl]) & self.is_early[self.stage_code[dl]]
-        deep, dl = deep[early], dl[early]
-        if len(deep):
-            first = np.ones(len(deep), bool)
-            first[1:] = dl[1:] != dl[:-1]
-            start = np.flatnonzero(first)
-            rank = np.arange(len(deep)) - np.repeat(start, np.diff(np.append(start, len(deep))))
-            for pos in np.flatnonzero(rank < 2).tolist():
-                lead = self.L[int(dl[pos])]
-                if rank[pos] == 0 or lead.stage == self.roles.engaged:
-                    self._set_stage(lead, self.roles.climb(lead.stage), "score", None,
-                                    ns=int(st.t[deep[pos]]), now=False)
+        # the TOFU progression (the definition's rule) before each lead's MQL moment
+        climbing = rows[self.climbs[self.stage_code[st.lead[rows]]] & cand[st.lead[rows]]]
+        if len(climbing):
+            moves = progression.climb(lead=st.lead[climbing], t=st.t[climbing], activity=st.act[climbing],
+                                      vocab=st.act_vocab, stage=self.stage_code, entered=self.entered_at,
+                                      stop=stop, fit=self.fit, definition=self.d)
+            for i, to, t_ns in zip(moves.lead.tolist(), moves.stage.tolist(), moves.t.tolist(), strict=True):
+                self._set_stage(self.L[i], to, progression.REASON, None, ns=t_ns, now=False)
         # exploration: below-threshold leads handed over anyway, with their propensity
         share = self.scenario.exploration_share
         if share > 0:
@@ -385,7 +379,7 @@ class Model(Work, SlaWatch):
         self.env.run(until=self.horizon)
         return collect(self)
 
-def simulate(scenario: Scenario, seed: Any = 0) -> SimulationResult:
+def simulate(scenario: Scenario, *, seed: Any = 0) -> SimulationResult:
     """Run ``scenario`` once; ``seed`` an int, a ``SeedSequence`` entropy or a Generator."""
     if scenario.mode == "queueing":
         return run_queueing(scenario, seed)

@@ -57,7 +57,7 @@ def run_kpis(scenario: dict[str, Any] | Scenario, seed: int) -> dict[str, float]
     from leadsim.simulation.model import simulate
 
     sc = scenario if isinstance(scenario, Scenario) else build(scenario, source="sweep")
-    return {k: float(v) for k, v in simulate(sc, seed).kpis.items()}
+    return {k: float(v) for k, v in simulate(sc, seed=seed).kpis.items()}
 
 
 def confidence_intervals(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def _execute(tasks: list[tuple[dict[str, Any], int]], executor: cf.Executor | No
             executor.shutdown()
 
 
-def replicate(scenario: Scenario, n: int, seed: int | None = 0, *, executor: cf.Executor | None = None,
+def replicate(scenario: Scenario, n: int, *, seed: int | None = 0, executor: cf.Executor | None = None,
               progress: bool = False, level: float = 0.95, runs: bool = False) -> pd.DataFrame:
     """``n`` replications of ``scenario``: KPIs with ``level`` confidence intervals.
 
@@ -109,8 +109,8 @@ def replicate(scenario: Scenario, n: int, seed: int | None = 0, *, executor: cf.
     return table if runs else confidence_intervals(table, level)
 
 
-def sweep(base: Scenario, grid: dict[str, list[Any]], replications: int = 5, executor: cf.Executor | None = None,
-          *, seed: int | None = 0, progress: bool = True, level: float = 0.95) -> pd.DataFrame:
+def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = 5, executor: cf.Executor | None = None,
+          seed: int | None = 0, progress: bool = True, level: float = 0.95) -> pd.DataFrame:
     """Every combination of ``grid`` (dotted keys into the scenario) x ``replications``.
 
     ``executor``: any :class:`concurrent.futures.Executor`; default a local
@@ -119,7 +119,7 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], replications: int = 5, exe
 
     >>> from leadsim.simulation.scenario import Scenario
     >>> s = Scenario.queueing(6, 3, 3, horizon_days=1, warmup_days=0.1)
-    >>> out = sweep(s, {"sdr_headcount": [3, 4]}, 2, executor=SerialExecutor(), progress=False)
+    >>> out = sweep(s, {"sdr_headcount": [3, 4]}, replications=2, executor=SerialExecutor(), progress=False)
     >>> sorted(out["sdr_headcount"].unique().tolist())
     [3, 4]
     """

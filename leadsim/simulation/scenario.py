@@ -2,7 +2,11 @@
 
 A :class:`Scenario` *embeds* the lead definition's content (not a path), so a
 remote worker needs no local files.  In YAML, ``definition:`` may also be
-``default``/``de`` or a file path; it is read once and embedded.
+``default``/``de`` or a file path; it is read once and embedded.  A full
+scenario must name its definition (the sample's YAML says ``definition:
+default``); there is no silent fall-back to the sample.  Only the reduced
+queueing model (:meth:`Scenario.queueing`) runs without one (``definition:
+null``).
 
 >>> s = load_scenario()                         # the embedded sample
 >>> s.routing, s.sdr_headcount, s.lead_definition.thresholds.mql
@@ -28,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from leadsim._resources import data_path
 from leadsim.definition import LeadDefinition, format_validation_error, load_definition, parse_definition, read_yaml
+from leadsim.definition.parts import opening_hours
 from leadsim.errors import LeadsimError, ScenarioError
 
 __all__ = ["ROUTINGS", "SOURCES", "Scenario", "load_scenario"]
@@ -36,6 +41,10 @@ __all__ = ["ROUTINGS", "SOURCES", "Scenario", "load_scenario"]
 ROUTINGS = ("fifo", "hot_first", "score_first", "deadline_first")
 #: Lead sources with their own arrival profile (outbound is configured separately).
 SOURCES = ("web_form", "paid", "organic", "event")
+
+#: How to give a scenario its definition (in messages).
+_NAME_DEFINITION = ("put 'definition: default' (the sample), 'de' or a file path in the scenario YAML, "
+                    "or pass Scenario(definition=leadsim.load_definition(...), ...)")
 
 _OFFICE_HOURS = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.2, 3.0, 5.5, 6.5, 6.5, 4.5, 5.5, 6.5, 6.0,
                  5.0, 3.5, 2.0, 1.8, 1.8, 1.5, 1.0, 0.5]
@@ -145,7 +154,9 @@ class Scenario(_Model):
 
     name: str = "scenario"
     mode: Literal["full", "queueing"] = "full"
-    definition: dict[str, Any] = Field(default_factory=lambda: load_definition().to_dict())
+    definition: dict[str, Any] | None = Field(
+        ..., description="the lead definition's content; in YAML also default, de or a file path; null only for "
+        "the queueing model")
     start: dt.date = dt.date(2026, 1, 5)
     horizon_days: float = 91
     warmup_days: float = Field(0, ge=0)
@@ -181,7 +192,9 @@ class Scenario(_Model):
 
     @field_validator("definition")
     @classmethod
-    def _valid_definition(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _valid_definition(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
         try:
             parse_definition(v, source="definition")
         except LeadsimError as err:
@@ -226,14 +239,11 @@ class Scenario(_Model):
             raise ValueError(f"warmup_days {self.warmup_days} must be shorter than horizon_days {self.horizon_days}")
         for role, sh in self.shifts.items():
             if sh is not None:
-                try:
-                    a, b = (dt.time.fromisoformat(x) for x in sh)
-                except ValueError:
-                    raise ValueError(f"shifts.{role}: {list(sh)} must be two times like ['09:00', '17:00']") from None
-                if not a < b:
-                    raise ValueError(f"shifts.{role}: the shift must start before it ends, got {list(sh)}")
+                opening_hours(sh, f"shifts.{role}")
         if self.mode == "queueing" and self.queueing_spec is None:
             raise ValueError("mode 'queueing' needs queueing_spec (use Scenario.queueing(...))")
+        if self.mode == "full" and self.definition is None:
+            raise ValueError(f"definition: a full scenario needs a lead definition, not null; {_NAME_DEFINITION}")
         if self.mode == "full":  # a funnel the simulation cannot run is refused here, naming the stage
             from leadsim.simulation.stages import StageRoles
 
@@ -245,6 +255,9 @@ class Scenario(_Model):
     @property
     def lead_definition(self) -> LeadDefinition:
         """The embedded definition as a validated :class:`LeadDefinition` (cached)."""
+        if self.definition is None:
+            raise ScenarioError(f"this scenario carries no lead definition; {_NAME_DEFINITION}",
+                                where="scenario.definition")
         if self._definition is None:
             self._definition = parse_definition(self.definition, source="scenario.definition")
         return self._definition
@@ -272,7 +285,7 @@ class Scenario(_Model):
         spec = dict(arrivals_per_hour=arrivals_per_hour, services_per_hour=services_per_hour,
                     servers=servers, patience_hours=patience_hours)
         return build(
-            {"name": "queueing", "mode": "queueing", "horizon_days": horizon_days, "warmup_days": warmup_days,
+            {"name": "queueing", "mode": "queueing", "definition": None, "horizon_days": horizon_days, "warmup_days": warmup_days,
              "sdr_headcount": servers, "rep_headcount": 0, "routing": "fifo", "escalation": "none",
              "patience_hours": patience_hours, "queueing_spec": spec},
             source="Scenario.queueing",
@@ -334,7 +347,9 @@ def build(data: Any, *, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(format_validation_error(err), where=source) from None
+        missing = "definition: required key is missing"  # as format_validation_error words it: add the fix
+        msg = format_validation_error(err).replace(missing, f"{missing} ({_NAME_DEFINITION})", 1)
+        raise ScenarioError(msg, where=source) from None
 
 
 def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:

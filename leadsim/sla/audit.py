@@ -52,7 +52,7 @@ def _handoff_scores(scores: Any, h: Handoffs, definition: LeadDefinition) -> np.
     missing = [c for c in ("lead_id", "score") if c not in scores.columns]
     if missing:
         raise SchemaError(f"a score history needs lead_id, at, score; missing {missing}", where="scores")
-    at = to_local(scores["at"], definition, "scores").to_numpy().astype("datetime64[ns]").view(np.int64)
+    at = to_local(scores["at"], definition, where="scores").to_numpy().astype("datetime64[ns]").view(np.int64)
     lead = pd.Index(h.lead_ids).astype("string").get_indexer(scores["lead_id"].astype("string"))
     ok = lead >= 0
     lead, at, val = lead[ok], at[ok], pd.to_numeric(scores["score"], errors="coerce").to_numpy(float)[ok]
@@ -93,8 +93,8 @@ def schedule(
     missing = [c for c in ("lead_id", "stage", "at") if c not in handoffs.columns]
     if missing:
         raise SchemaError(f"missing column(s) {missing}; hand-offs need lead_id, stage, at, owner", where="handoffs")
-    stage = normalise_stages(handoffs["stage"], definition, "handoffs").to_numpy()
-    at = to_local(handoffs["at"], definition, "handoffs").to_numpy().astype("datetime64[ns]").view(np.int64)
+    stage = normalise_stages(handoffs["stage"], definition, where="handoffs").to_numpy()
+    at = to_local(handoffs["at"], definition, where="handoffs").to_numpy().astype("datetime64[ns]").view(np.int64)
     lead, lead_ids = _code_texts(handoffs["lead_id"])
     if "owner" in handoffs.columns:
         owner, owner_names = _code_texts(handoffs["owner"])
@@ -164,7 +164,7 @@ def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: 
     if missing:
         raise SchemaError(f"missing column(s) {missing}; touches need lead_id, at, kind, by", where="touches")
     lead_text = touches["lead_id"].astype("string")
-    at = to_local(touches["at"], definition, "touches").to_numpy().astype("datetime64[ns]").view(np.int64)
+    at = to_local(touches["at"], definition, where="touches").to_numpy().astype("datetime64[ns]").view(np.int64)
     nums = id_ints(lead_text, c.id_shape) if c.id_shape is not None and c.id_numbers is not None else None
     if nums is not None:  # ids of the log's shape: look numbers up, not text
         lead = pd.Index(c.id_numbers).get_indexer(nums)  # a hash lookup; -1: unknown
@@ -304,7 +304,7 @@ def audit(
     on int64 arrays and text is only made for the alerts that fired.
     """
     clocks = check_clocks(definition)
-    c = coded_log(stage_log, definition, "stage_log")
+    c = coded_log(stage_log, definition, where="stage_log")
     # visits: collapse re-assignments (same lead, same stage in a row)
     new_lead = np.ones(len(c.lead), dtype=bool)
     new_lead[1:] = c.lead[1:] != c.lead[:-1]
@@ -323,7 +323,7 @@ def audit(
     if as_of is None:
         cands = [int(x.max()) for x in (c.at, t_ns) if len(x)]
         as_of = pd.Timestamp(max(cands)) if len(c.at) else pd.Timestamp.max
-    as_of_ns = timestamp(as_of, definition, "as_of").value
+    as_of_ns = timestamp(as_of, definition, what="as_of").value
 
     f = definition.funnel
     sid = {s: i for i, s in enumerate(f.stage_ids)}

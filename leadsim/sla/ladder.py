@@ -44,13 +44,13 @@ import pyarrow.compute as pc
 
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadDefinition, SlaClock
+from leadsim.display import MISSING, localised_number, localised_numbers
 from leadsim.errors import DefinitionError, SchemaError
 from leadsim.keys import stable_order
 
 __all__ = [
     "ALERT_COLUMNS",
     "INF",
-    "MISSING",
     "STOP_EVENTS",
     "AlertTexts",
     "Fired",
@@ -62,8 +62,6 @@ __all__ = [
     "due_times",
     "fires",
     "level_days",
-    "localised_number",
-    "localised_numbers",
     "stop_time",
     "take_text",
     "text_series",
@@ -72,12 +70,10 @@ __all__ = [
 
 INF = np.iinfo(np.int64).max
 """A time (int64 ns) that never comes: no stop event, or a level past the horizon."""
-MISSING = "–"
 """What a message shows for a value nobody knows (a lead without company, a hand-off without score)."""
 STOP_EVENTS = ("touch", "leave_stage", "recycle")
 """The stop events besides a stage id (the lead's next entry into that stage)."""
 _SCALARS = (int, float)
-_COMMA_LANGS = ("de", "fr", "es", "it", "nl", "pt", "da", "sv", "no", "nb", "fi", "pl", "cs")
 ALERT_COLUMNS = [
     "handoff_id", "lead_id", "stage", "owner", "handoff_at", "clock", "level", "offset", "due_at", "recipients",
     "message",
@@ -147,23 +143,6 @@ def level_days(clock: SlaClock, offset: float, calendar: BusinessCalendar) -> fl
         return offset
     minutes = offset * (60 if clock.unit == "hours" else 1)
     return minutes / (1440 if clock.wall_clock else calendar.day_minutes)
-
-
-def localised_numbers(x: pd.Series, language: str, decimals: int = 1) -> pd.Series:
-    """Numbers as short text for messages: whole numbers without decimals, else ``decimals`` places, in the
-    definition's language (a decimal comma in German, French, ...); missing values as :data:`MISSING`."""
-    r = x.round(decimals)
-    whole = r % 1 == 0
-    txt = pd.Series(np.where(whole, r.round(0).astype("Int64").astype("string"), r.astype("string")),
-                    index=x.index, dtype="string")
-    if language.split("-")[0].lower() in _COMMA_LANGS:
-        txt = txt.str.replace(".", ",", regex=False)
-    return txt.fillna(MISSING)
-
-
-def localised_number(x: float, language: str, decimals: int = 1) -> str:
-    """One number as :func:`localised_numbers` writes it."""
-    return str(localised_numbers(pd.Series([x], dtype="float64"), language, decimals).iloc[0])
 
 
 def unassigned(clock: SlaClock) -> str:
