@@ -23,16 +23,21 @@ def _ax(ax):
     return ax if ax is not None else plt.subplots(figsize=(6, 4))[1]
 
 
-def _per_model(ax, table, x, y, *, reference, labels, legend):
-    """One line per model over a dashed diagonal (``reference`` names it); ``x`` may be a function of a model's rows."""
-    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label=reference)
-    for name, g in table.groupby("model", sort=False):
-        ax.plot(x(g) if callable(x) else g[x], g[y], marker="o", label=name)
+def _labels(ax, labels, legend="best"):
+    """Axis labels and title (``labels``: x, y, title) and a small legend."""
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.set_title(labels[2])
     ax.legend(loc=legend, fontsize=8)
     return ax
+
+
+def _per_model(ax, table, x, y, *, reference, labels, legend):
+    """One line per model over a dashed diagonal (``reference`` names it); ``x`` may be a function of a model's rows."""
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label=reference)
+    for name, g in table.groupby("model", sort=False):
+        ax.plot(x(g) if callable(x) else g[x], g[y], marker="o", label=name)
+    return _labels(ax, labels, legend)
 
 
 def plot_reliability(report, ax=None):
@@ -58,11 +63,7 @@ def plot_lift(report, ax=None):
         g = report.lift[report.lift["model"] == name]
         ax.bar(g["decile"] + (i - (len(models) - 1) / 2) * width, g["lift"], width=width, label=name)
     ax.axhline(1.0, color="grey", lw=1)
-    ax.set_xlabel("decile (1 = highest score)")
-    ax.set_ylabel("lift")
-    ax.set_title("Lift by decile")
-    ax.legend(fontsize=8)
-    return ax
+    return _labels(ax, ("decile (1 = highest score)", "lift", "Lift by decile"))
 
 
 def plot_volume_precision(report, ax=None):
@@ -75,11 +76,7 @@ def plot_volume_precision(report, ax=None):
     sel = c[c["cutoff"] >= cut]
     if len(sel):
         ax.axvline(sel["per_week"].iloc[-1], color="black", ls=":", label=f"proposed (p >= {cut:.2f})")
-    ax.set_xlabel("hand-offs per week")
-    ax.set_ylabel("Lead -> Sales Lead rate")
-    ax.set_title("Volume / precision trade-off")
-    ax.legend(fontsize=8)
-    return ax
+    return _labels(ax, ("hand-offs per week", "Lead -> Sales Lead rate", "Volume / precision trade-off"))
 
 
 def plot_points(report, ax=None):
