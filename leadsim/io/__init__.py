@@ -33,9 +33,10 @@ The package has one module per concern; import from here:
 
 from __future__ import annotations
 
-from leadsim.io.mapping import ColumnMapping, TableMapping, apply_mapping, load_mapping
+from leadsim.io.mapping import ColumnMapping, TableMapping, load_mapping
 from leadsim.io.reading import check_references, read_table, read_tables
 from leadsim.io.schema import ACTIVITIES, COLUMNS, DEFAULT_MISSING, FILE_FORMATS, KINDS, VOCABULARIES, Kind
+from leadsim.io.transforms import apply_mapping
 from leadsim.io.validate import validate_table
 from leadsim.io.writing import write_table
 

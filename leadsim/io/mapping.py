@@ -1,56 +1,109 @@
 """CRM column mappings: how a CRM export's columns and values become a leadsim table.
 
-A mapping file (YAML, see ``data/mappings/crm_example.yaml``) has one
+A mapping file (YAML; ``data/mappings/`` holds templates for Salesforce,
+HubSpot and Marketo, and ``crm_example.yaml`` for single files) has one
 :class:`TableMapping` per table kind under ``tables:``; :func:`load_mapping`
-reads and checks it, :func:`apply_mapping` renames, filters and recodes one
-export with it before the table is validated.
+reads and checks it.  :mod:`leadsim.io.transforms` runs a source's row steps
+and maps its columns; :mod:`leadsim.io.export` reads a whole export folder.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Literal
 
-import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from leadsim.definition import LeadDefinition, format_validation_error, read_yaml
 from leadsim.definition.loading import require_definition
 from leadsim.definition.parts import time_zone
-from leadsim.errors import InputFileError, LeadsimError, MappingError, SchemaError
-from leadsim.io.schema import COLUMNS, Kind, allowed_values, columns_for, did_you_mean, strip_cells
+from leadsim.errors import InputFileError, LeadsimError, MappingError
+from leadsim.io.schema import Kind, allowed_values, columns_for, did_you_mean
 
-__all__ = ["ColumnMapping", "TableMapping", "apply_mapping", "load_mapping"]
+__all__ = ["FROM_STAGE", "IGNORE", "ColumnMapping", "JsonField", "Lookup", "SourceMapping", "TableMapping", "Unpivot",
+           "load_mapping", "mapped_columns"]
+
+#: A mapped value that leaves its row out (a status that is no stage, an activity type leadsim does not score).
+IGNORE = "ignore"
+#: A stage log's pseudo-column: the stage a change row moves *from* (Salesforce's OldValue); it sets the entry stage.
+FROM_STAGE = "from_stage"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class TableMapping(_Model):
-    """How one CRM export becomes one leadsim table.
+class Lookup(_Model):
+    """Replace a column's values through another file of the export (a join).
 
-    ``columns`` maps a leadsim column to the export's column name; ``values``
-    recodes a leadsim column's values (export value -> leadsim value, ``null``
-    for missing); ``dates`` gives a ``strptime`` format per date column;
-    ``defaults`` fills a column the export lacks with a constant;
-    ``rows_where`` keeps only rows whose export column holds one of the listed
-    values (e.g. the "Lead Status" rows of a field-history export);
-    ``collapse_repeats`` (stage logs) drops a status change that maps onto the
-    stage the lead is already in.
+    A value equal to one of the ``match`` columns of a row of ``file`` becomes
+    that row's ``take`` value; a value found nowhere becomes missing (or stays,
+    with ``unmatched: keep``).  Salesforce example: a task's ``WhoId`` is the
+    lead's id *or*, once the lead is converted, its contact's id:
+    ``{file: Lead.csv, match: [Id, ConvertedContactId], take: Id}``.
     """
 
+    file: str
+    match: list[str]
+    take: str
+    unmatched: Literal["missing", "keep"] = "missing"
+
+
+class JsonField(_Model):
+    """A new export column holding ``key`` of the JSON object in ``column`` (Marketo's ``attributes``)."""
+
+    column: str
+    key: str
+
+
+class Unpivot(_Model):
+    """One row per non-empty cell of ``columns`` (export column -> the value it stands for).
+
+    The new rows carry ``into[0]`` (the value) and ``into[1]`` (the cell),
+    plus every other column of their row.  HubSpot example: ``columns:
+    {"Became a Lead Date": Lead, ...}, into: [Stage, Date]``.
+    """
+
+    columns: dict[str, str]
+    into: tuple[str, str] = ("value", "cell")
+
+
+class SourceMapping(_Model):
+    """How the rows of one export file become rows of a leadsim table.
+
+    Steps, in this order: ``json`` adds columns read from a JSON column;
+    ``rows_where`` keeps rows whose column holds one of the listed values and
+    ``rows_matching`` / ``rows_not_matching`` those whose column matches (or
+    does not match) a regular expression; ``split`` turns a cell listing
+    several values (``"401263;401264"``) into one row per value; ``unpivot``
+    turns date columns into rows; ``lookup`` replaces ids through another
+    file.  Then ``columns`` maps a leadsim column to the export's column (case
+    does not matter), ``values`` recodes a leadsim column's values (export
+    value -> leadsim value; ``null`` for missing; ``ignore`` drops the row),
+    ``dates`` gives a ``strptime`` format per date column and ``defaults``
+    fills a column the export lacks.  ``file`` names the file inside an
+    export folder (``--export``); its name's case does not matter either.
+    """
+
+    file: str | None = None
+    json_fields: dict[str, JsonField] = Field(default_factory=dict, alias="json")
+    rows_where: dict[str, list[str]] = Field(default_factory=dict)
+    rows_matching: dict[str, str] = Field(default_factory=dict)
+    rows_not_matching: dict[str, str] = Field(default_factory=dict)
+    split: dict[str, str] = Field(default_factory=dict)
+    unpivot: Unpivot | None = None
+    lookup: dict[str, Lookup] = Field(default_factory=dict)
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, Any]] = Field(default_factory=dict)
     dates: dict[str, str] = Field(default_factory=dict)
     missing: list[str] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)
-    rows_where: dict[str, list[str]] = Field(default_factory=dict)
-    collapse_repeats: bool = True
     sep: str | None = None
     decimal: Literal[".", ","] = "."
     encoding: str = "utf-8-sig"
     sheet: str | int | None = None
+    entry: bool = False
 
     @field_validator("dates")
     @classmethod
@@ -58,6 +111,16 @@ class TableMapping(_Model):
         for col, fmt in v.items():
             if "%" not in fmt:
                 raise ValueError(f"date format {fmt!r} for {col!r} has no % directive; write e.g. '%d.%m.%Y %H:%M'")
+        return v
+
+    @field_validator("rows_matching", "rows_not_matching")
+    @classmethod
+    def _patterns(cls, v: dict[str, str]) -> dict[str, str]:
+        for col, pattern in v.items():
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"pattern {pattern!r} for {col!r} is not a regular expression: {err}") from None
         return v
 
     @field_validator("values", mode="before")
@@ -81,11 +144,42 @@ class TableMapping(_Model):
     @field_validator("columns")
     @classmethod
     def _distinct_sources(cls, v: dict[str, str]) -> dict[str, str]:
-        src = list(v.values())
+        src = [x.casefold() for x in v.values()]
         dup = sorted({s for s in src if src.count(s) > 1})
         if dup:
             raise ValueError(f"export column(s) {dup} mapped onto more than one leadsim column")
         return v
+
+
+class TableMapping(SourceMapping):
+    """How an export becomes one leadsim table: one source, or several ``parts`` read and stacked.
+
+    ``parts`` (each a :class:`SourceMapping` with its own ``file``) build one
+    table from several files or row kinds, e.g. a Salesforce stage log from
+    the lead history's status rows, its owner rows and the opportunity
+    history.  ``collapse_repeats`` (stage logs) drops a row that maps onto the
+    stage the lead is in already and names no new owner; ``carry`` fills a
+    row's missing values of these columns from the lead's previous row in time
+    order (an owner-change row takes the stage the lead is in; a status row the
+    owner who holds it).  A part with ``entry: true`` gives each lead's entry
+    row; when the lead's first change row maps a ``from_stage``, the entry is
+    in that stage.
+    """
+
+    parts: list[SourceMapping] = Field(default_factory=list)
+    collapse_repeats: bool = True
+    carry: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TableMapping:
+        if self.parts and (self.file or self.columns or self.rows_where or self.unpivot is not None):
+            raise ValueError("a table with 'parts' reads its files in the parts; move file, columns and row filters "
+                             "into them")
+        return self
+
+    def sources(self) -> list[SourceMapping]:
+        """The parts, or the table itself when it has none."""
+        return list(self.parts) or [self]
 
 
 class ColumnMapping(_Model):
@@ -118,26 +212,43 @@ class ColumnMapping(_Model):
     def check(self, definition: LeadDefinition, *, source: str = "<mapping>") -> ColumnMapping:
         """Check that every mapped column and value exists in ``definition``; return self."""
         for kind, tm in self.tables.items():
-            known = columns_for(kind, definition)
-            for part in ("columns", "values", "dates", "defaults"):
-                for col in getattr(tm, part):
-                    if col not in known:
+            known = mapped_columns(kind, definition)
+            for col in tm.carry:
+                if col not in known:
+                    raise MappingError(f"carry names unknown leadsim column {col!r}{did_you_mean(col, known)}",
+                                       where=f"{source}: tables.{kind}.carry")
+            for k, src in enumerate(tm.sources()):
+                at = f"tables.{kind}" + (f".parts[{k}]" if tm.parts else "")
+                if src.entry and kind != "stage_log":
+                    raise MappingError("'entry: true' marks the entry rows of a stage log", where=f"{source}: {at}")
+                for part in ("columns", "values", "dates", "defaults"):
+                    for col in getattr(src, part):
+                        if col not in known:
+                            raise MappingError(
+                                f"unknown leadsim column {col!r} for table {kind}{did_you_mean(col, known)}; "
+                                f"known columns: {list(known)}",
+                                where=f"{source}: {at}.{part}",
+                            )
+                for col, recode in src.values.items():
+                    allowed = allowed_values(kind, col, known[col], definition)
+                    if allowed is None:
+                        continue
+                    bad = [v for v in recode.values() if v is not None and v != IGNORE and v not in allowed]
+                    if bad:
                         raise MappingError(
-                            f"unknown leadsim column {col!r} for table {kind}{did_you_mean(col, known)}; "
-                            f"known columns: {list(known)}",
-                            where=f"{source}: tables.{kind}.{part}",
+                            f"maps onto value(s) {bad} that {col!r} does not allow; allowed: "
+                            f"{sorted(allowed, key=str)} (or {IGNORE!r} to leave the row out)",
+                            where=f"{source}: {at}.values.{col}",
                         )
-            for col, recode in tm.values.items():
-                allowed = allowed_values(kind, col, known[col], definition)
-                if allowed is None:
-                    continue
-                bad = [v for v in recode.values() if v is not None and v not in allowed]
-                if bad:
-                    raise MappingError(
-                        f"maps onto value(s) {bad} that {col!r} does not allow; allowed: {sorted(allowed, key=str)}",
-                        where=f"{source}: tables.{kind}.values.{col}",
-                    )
         return self
+
+
+def mapped_columns(kind: str, definition: LeadDefinition) -> dict[str, str]:
+    """The leadsim columns a mapping may fill for ``kind``: the table's own, plus a stage log's ``from_stage``."""
+    known = columns_for(kind, definition)
+    if kind == "stage_log":
+        known = {**known, FROM_STAGE: "stage"}
+    return known
 
 
 def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition) -> ColumnMapping:
@@ -165,47 +276,3 @@ def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition) -> Co
         raise MappingError(format_validation_error(err, data), where=str(path)) from None
     mapping.check(definition, source=str(path))
     return mapping
-
-
-def apply_mapping(df: pd.DataFrame, kind: str, tm: TableMapping, where: str) -> pd.DataFrame:
-    """An export's rows and columns as a ``kind`` table: rows filtered, columns renamed, values recoded, defaults filled.
-
-    Export columns that are not mapped are kept when they are leadsim columns
-    of ``kind`` (every column, for leads: they may be attributes).  ``where``
-    names the file in messages.
-
-    >>> tm = TableMapping(columns={"lead_id": "ID"}, values={"source": {"Web": "web_form"}})
-    >>> apply_mapping(pd.DataFrame({"ID": ["L1"], "source": ["Web"]}), "leads", tm, "x.csv").to_dict("records")
-    [{'lead_id': 'L1', 'source': 'web_form'}]
-    """
-    for col, keep in tm.rows_where.items():
-        if col not in df.columns:
-            raise MappingError(f"rows_where names export column {col!r}, which the file lacks; "
-                               f"its columns are {list(df.columns)}", where=where)
-        df = df[df[col].isin(keep).fillna(False).astype(bool)].reset_index(drop=True)
-    missing = [src for src in tm.columns.values() if src not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"the mapping names export column(s) {missing} that the file lacks{did_you_mean(missing[0], df.columns)}; "
-            f"its columns are {list(df.columns)}",
-            where=where,
-        )
-    known = set(COLUMNS[kind])
-    keep = {src: dst for dst, src in tm.columns.items()}
-    out = pd.DataFrame(index=df.index)
-    for c in df.columns:
-        if c in keep:
-            out[keep[c]] = df[c]
-        elif (c in known or kind == "leads") and c not in tm.columns:
-            out[c] = df[c]
-    for col, recode in tm.values.items():
-        if col in out.columns:
-            key = strip_cells(out[col])
-            hit = key.isin(list(recode)).fillna(False).astype(bool)
-            out[col] = out[col].astype(object).where(~hit, key[hit].map(recode))
-    for col, value in tm.defaults.items():
-        if col not in out.columns:
-            out[col] = value
-        else:
-            out[col] = out[col].where(out[col].notna(), value)
-    return out

@@ -19,15 +19,18 @@ import pandas as pd
 
 from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
-from leadsim.errors import DataError, InputFileError, SchemaError
-from leadsim.io.mapping import ColumnMapping, TableMapping, apply_mapping, load_mapping
+from leadsim.errors import DataError, InputFileError, MappingError, SchemaError
+from leadsim.io.mapping import ColumnMapping, SourceMapping, load_mapping
 from leadsim.io.schema import COLUMNS, DEFAULT_MISSING, FILE_FORMATS, KINDS, Kind, columns_for, rows_text, strip_cells
+from leadsim.io.transforms import apply_mapping, prepare
 from leadsim.io.validate import validate_table
 
-__all__ = ["check_references", "read_table", "read_tables"]
+__all__ = ["check_references", "read_raw", "read_table", "read_tables"]
 
 
-def _read_raw(path: Path, tm: TableMapping | None, missing: list[str]) -> pd.DataFrame:
+def read_raw(path: Path, tm: SourceMapping | None, missing: list[str]) -> pd.DataFrame:
+    """One file's rows as text, cells stripped and missing markers set missing; ``tm`` gives its encoding,
+    separator and sheet.  Errors name the file and the fix (encoding, type, empty file)."""
     if not path.exists():
         raise InputFileError("file not found; check the path", where=str(path))
     if path.is_dir():
@@ -146,9 +149,12 @@ def read_table(
     if tm is not None:
         missing |= set(tm.missing)
     p = Path(path)
-    df = _read_raw(p, tm, sorted(missing))
+    df = read_raw(p, tm, sorted(missing))
     if tm is not None:
-        df = apply_mapping(df, kind, tm, str(p))
+        if tm.parts or tm.entry:
+            raise MappingError(f"the mapping builds the {kind} table from several files of an export folder; "
+                               "give the folder (--export DIR) instead of single files", where=str(p))
+        df = apply_mapping(prepare(df, tm, where=str(p), other=None), kind, tm, str(p))
     formats: dict[str, str] = {}
     if mapping is not None and mapping.date_format:
         formats = {c: mapping.date_format for c, t in columns_for(kind, definition).items() if t in ("datetime", "date")}

@@ -93,11 +93,10 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
     },
 }
 
-#: Closed vocabularies of core columns.
+#: Closed vocabularies of core columns.  Sources, campaigns and owner roles (BDR, AE, manager ...) are a
+#: company's own: open text, which a mapping may group under 'values:'.
 VOCABULARIES: dict[str, tuple[str, ...]] = {
-    "source": ("web_form", "paid", "organic", "event", "outbound"),
-    "role": ("sdr", "rep"),
-    "handoff_reason": ("score", "hot", "exploration"),
+    "handoff_reason": ("score", "hot", "manual", "exploration"),
 }
 
 #: The activity vocabulary of leadsim's sample and simulation.
@@ -132,8 +131,10 @@ def allowed_values(kind: str, col: str, typ: str, definition: LeadDefinition) ->
     """The values column ``col`` (of type ``typ``) of a ``kind`` table may hold, or None when any will do.
 
     >>> from leadsim.definition import load_definition
-    >>> sorted(allowed_values("owners", "role", "role", load_definition()))
-    ['rep', 'sdr']
+    >>> sorted(allowed_values("outcomes", "handoff_reason", "handoff_reason", load_definition()))
+    ['exploration', 'hot', 'manual', 'score']
+    >>> allowed_values("owners", "role", "role", load_definition()) is None  # a company's own roles: BDR, AE ...
+    True
     """
     if typ == "stage":
         return set(definition.funnel.stage_ids)

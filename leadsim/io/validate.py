@@ -147,14 +147,16 @@ def validate_table(
     missing instead.
 
     >>> import pandas as pd
-    >>> owners = pd.DataFrame({"owner": ["ana", "ben"], "role": ["sdr", "boss"]})
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2"], "created_at": ["2026-03-02 09:00", "2026-03-02 10:00"],
+    ...                       "industry": ["software", "mining"]})
     >>> from leadsim import load_definition
-    >>> validate_table(owners, "owners", load_definition(), source="owners.csv")
+    >>> validate_table(leads, "leads", load_definition(), source="leads.csv")
     Traceback (most recent call last):
     ...
-    leadsim.errors.DataError: owners.csv: column 'role': 1 value(s) outside the allowed values: 'boss' (row 3); ...
-    >>> validate_table(owners.replace("boss", "rep"), "owners", load_definition())["role"].tolist()
-    ['sdr', 'rep']
+    leadsim.errors.DataError: leads.csv: column 'industry': 1 value(s) outside the allowed values: 'mining' (row 3); ...
+    >>> owners = pd.DataFrame({"owner": ["ana", "ben"], "role": ["BDR", "Account Executive"]})  # roles are open
+    >>> validate_table(owners, "owners", load_definition())["role"].tolist()
+    ['BDR', 'Account Executive']
     """
     if kind not in COLUMNS:
         raise SchemaError(f"unknown table kind {kind!r}; use one of {list(KINDS)}", where=source)
