@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "read_table": "leadsim.io",
     "read_tables": "leadsim.io",
     "write_table": "leadsim.io",
+    "from_history": "leadsim.outcomes",
     # scoring
     "contributions": "leadsim.scoring",
     "explain": "leadsim.scoring",
@@ -119,6 +120,7 @@ if TYPE_CHECKING:  # what IDEs and type checkers see; at run time each name load
     )
     from leadsim.funnel import Waterfall, snapshot, validate_stage_log, velocity, waterfall
     from leadsim.io import load_mapping, read_table, read_tables, write_table
+    from leadsim.outcomes import from_history
     from leadsim.report import Report
     from leadsim.scoring import contributions, explain, mql_events, rule_matches, score
     from leadsim.simulation import (

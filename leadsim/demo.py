@@ -23,7 +23,7 @@ import pandas as pd
 
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.definition_tables import definition_tables
-from leadsim.errors import DefinitionError, InputFileError
+from leadsim.errors import DataError, DefinitionError, InputFileError
 from leadsim.report import Report, check_replaceable
 
 #: ``run_demo`` keywords that name input files (protected from ``--force``).
@@ -47,6 +47,9 @@ class DemoContext:
     seed: int = 7
     quick: bool = False
     results: dict[str, Any] = field(default_factory=dict)
+    #: where the history came from; not the embedded sample: the steps speak of the user's own data
+    origin: str = "the embedded sample"
+    own_data: bool = False
 
     def __post_init__(self) -> None:
         if self.as_of is None:
@@ -209,6 +212,11 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
     from leadsim.simulation import load_scenario, simulate, sweep
     from leadsim.simulation.advice import recommend
 
+    if ctx.own_data:
+        rep.section("Simulation on the sample scenario",
+                    f"This what-if runs leadsim's sample scenario (its arrivals, team sizes and response curve) with "
+                    f"your definition; it is not yet fitted to {ctx.origin}. Read it as what your definition's SLA "
+                    "windows do to a typical flow, not as a forecast of yours.")
     scenario = load_scenario().with_values({"horizon_days": 14 if ctx.quick else 28,
                                             "definition": ctx.definition.to_dict()})
     run = simulate(scenario, seed=ctx.seed)
@@ -260,11 +268,17 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
     from leadsim.calibration import calibrate, diff_markdown
     from leadsim.plots.calibration import plot_gain, plot_points, plot_reliability, plot_volume_precision
 
-    if ctx.outcomes is None:
-        rep.section("Calibration", "No outcomes given: calibration needs the sales feedback (--outcomes).")
+    if ctx.outcomes is None and ctx.stage_log is None:
+        rep.section("Calibration", "No outcomes and no stage log given: calibration learns from the sales "
+                    "feedback (--outcomes, or a stage log and touches to derive it from).")
         return
-    tables = {"leads": ctx.leads, "activities": ctx.activities, "outcomes": ctx.outcomes}
-    cal = calibrate(tables, ctx.definition, seed=ctx.seed)
+    tables = {"leads": ctx.leads, "activities": ctx.activities, "outcomes": ctx.outcomes,
+              "stage_log": ctx.stage_log, "touches": ctx.touches}
+    try:
+        cal = calibrate({k: v for k, v in tables.items() if v is not None}, ctx.definition, seed=ctx.seed)
+    except DataError as err:  # below the data floor: say so and go on with the other steps
+        rep.section("Calibration", f"Not run on {ctx.origin}: {err.message}")
+        return
     ctx.results["calibration"] = cal
     r = cal.report
     m = r.metrics
@@ -303,6 +317,9 @@ def step_exercise(ctx: DemoContext, rep: Report) -> None:
     from leadsim.exercise import compare, read_key, read_verdicts
     from leadsim.plots.exercise import plot_agreement_matrix, plot_scores_by_verdict
 
+    if ctx.own_data:
+        _blank_worksheets(ctx, rep)
+        return
     key = read_key(data_path("exercise/key.csv"))
     verdicts = {name: read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key) for name in ("marketing", "sales")}
     r = compare(verdicts, ctx.definition, key=key)
@@ -321,6 +338,27 @@ def step_exercise(ctx: DemoContext, rep: Report) -> None:
     rep.table("exercise_disagreements", r.disagreements, title="Where the heads disagree with the definition",
               max_rows=10)
     rep.data("exercise", r.to_dict())
+
+
+def _blank_worksheets(ctx: DemoContext, rep: Report) -> None:
+    """For the user's own history: worksheets for their companies, blank for the two heads to fill in."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from leadsim.exercise import make_exercise
+
+    history = SimpleNamespace(leads=ctx.leads, activities=ctx.activities, stage_log=ctx.stage_log,
+                              definition=ctx.definition)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = make_exercise(history, Path(tmp) / "exercise", n=100, seed=ctx.seed, as_of=ctx.as_of)
+        for path in paths.values():
+            rep.attach(f"exercise-{Path(path).name}", Path(path).read_bytes())
+    rep.section("The 100-companies exercise: your worksheets",
+                f"Companies sampled from {ctx.origin} across score bands, written beside this page as "
+                "exercise-marketing.xlsx and exercise-sales.xlsx (blank) and exercise-key.csv. Next step: the heads "
+                "of marketing and sales each fill in their worksheet without talking to each other; then run "
+                "`leadsim exercise compare exercise-marketing.xlsx exercise-sales.xlsx --key exercise-key.csv` "
+                "to measure how far they agree with each other and with the definition.")
 
 
 #: The demo's steps in order: (name, function, what the progress bar says).
@@ -347,18 +385,22 @@ def run_demo(
 
     ``context`` goes to :func:`load_context` (``definition``, ``leads``,
     ``activities``, ``outcomes``, ``stage_log``, ``touches``, ``owners``,
-    ``mapping``, ``seed``, ``quick``).  An existing, non-empty ``out`` is only
-    replaced with ``force=True`` — checked before any work starts.
+    ``mapping``, ``seed``, ``quick``), or ``ctx`` is a ready :class:`DemoContext`
+    (with ``protect``: the input paths the report must never replace).  An
+    existing, non-empty ``out`` is only replaced with ``force=True`` — checked
+    before any work starts.
     """
     from leadsim._progress import tqdm
 
+    given = context.pop("ctx", None)
     inputs = [v for k, v in context.items()
               if k in _INPUTS and not isinstance(v, LeadDefinition) and v != SAMPLE_DEFINITION]
+    inputs += list(context.pop("protect", []))
     check_replaceable(out, force=force, protect=inputs)  # before any work: nothing of the user's is lost
     chosen = [s for s in STEPS if steps is None or s[0] in steps]
     bar = tqdm(total=len(chosen) + 1, desc="leadsim demo", disable=not progress, unit="step")
     bar.set_postfix_str("loading data")
-    ctx = load_context(**context)
+    ctx = given if given is not None else load_context(**context)
     bar.update()
     rep = Report(f"leadsim report — {ctx.definition.name} v{ctx.definition.version}")
     for _name, fn, what in chosen:

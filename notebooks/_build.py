@@ -38,6 +38,100 @@ def check(text: str) -> tuple[str, str, list[str]]:
     return ("code", CHECK + dedent(text).strip(), [])
 
 
+# --------------------------------------------------------------------------- 00
+
+NB00 = [
+    md("""
+    # 0 · The first hour with your own data
+
+    **What this step answers:** does leadsim read *your* CRM export, what did it
+    keep, what did it set aside and why, and what do your funnel and scores look
+    like under your definition?
+
+    **How to use it:** export your CRM's standard objects into one folder and
+    pick the template of your system: `data/mappings/salesforce.yaml`,
+    `hubspot.yaml` or `marketo.yaml` (each says which files to export). Set
+    `EXPORT` and `MAPPING` below and run every cell. The parameters point at the
+    Salesforce fixture shipped with leadsim, so the notebook runs as it is.
+
+    **How to read the result:** the mapping check shows which export column and
+    value feeds each leadsim column, and what is left unmapped (add those values
+    to your copy of the template). Rows that break the funnel (an unknown status,
+    a move the funnel does not allow, a duplicate, a change before the lead was
+    created) are *set aside* with their reason, never silently dropped: kept +
+    set aside = read, for every table.
+
+    Same from the command line: `leadsim mapping check --mapping M --export DIR`,
+    then `leadsim funnel --mapping M --export DIR --set-aside set_aside.csv`.
+    """),
+    code("""
+    # Parameters
+    EXPORT = None         # your export folder; None: the Salesforce fixture shipped with leadsim
+    MAPPING = None        # your mapping (a copy of a template); None: data/mappings/salesforce.yaml
+    DEFINITION = None     # None: the embedded sample definition; or the path of your YAML file
+    """),
+    code("""
+    %matplotlib inline
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    import leadsim
+    from leadsim._resources import data_path
+    from leadsim.io.check import check_mapping
+    from leadsim.io.export import read_export
+    from leadsim.plots.funnel import plot_waterfall
+    from leadsim.plots.scoring import plot_score_distribution
+
+    export = EXPORT or data_path("exports/salesforce")
+    mapping = MAPPING or data_path("mappings/salesforce.yaml")
+    d = leadsim.load_definition(DEFINITION)
+    warnings.simplefilter("ignore", leadsim.LeadsimWarning)  # values outside the definition's categories: listed below
+    """),
+    md("## 1. The mapping check: what each column and value becomes"),
+    code("""
+    c = check_mapping(export, d, mapping=mapping)
+    c.columns
+    """),
+    code("""
+    c.values[c.values["maps_to"].isin(["(unmapped)", "(as is)"])]
+    """),
+    check("""
+    for line in c.summary:
+        print(line)
+    """),
+    md("## 2. The rows set aside, with their reasons"),
+    code("""
+    ex = read_export(export, d, mapping=mapping)
+    ex.set_aside
+    """),
+    check("""
+    for table, n in ex.read.items():
+        print(f"{table}: read {n}, kept {ex.kept(table)}, set aside {n - ex.kept(table)}")
+    """),
+    md("## 3. Your funnel"),
+    code("""
+    log, leads = ex.tables["stage_log"], ex.tables["leads"]
+    wf = leadsim.waterfall(log, d)
+    plot_waterfall(wf)
+    plt.show()
+    wf.stages
+    """),
+    md("## 4. Your score distribution under the definition"),
+    code("""
+    acts = ex.tables.get("activities")
+    as_of = max(log["at"].max(), leads["created_at"].max())
+    scores = leadsim.score(leads, acts, d, as_of=as_of, stage_log=log)
+    plot_score_distribution(scores, mql=d.thresholds.mql, grades=list(d.thresholds.fit_grades))
+    plt.show()
+    """),
+    check("""
+    print(f"{len(scores)} leads scored as of {as_of:%Y-%m-%d %H:%M}; {int(scores['is_mql'].sum())} at or over "
+          f"the MQL threshold {d.thresholds.mql:g}; median score {scores['score'].median():.1f}")
+    """),
+]
+
+
 # --------------------------------------------------------------------------- 01
 
 NB01 = [
@@ -709,6 +803,7 @@ NB05 = [
 
 
 NOTEBOOKS: dict[str, list[tuple[str, str, list[str]]]] = {
+    "00-your-data": NB00,
     "01-lead-definition": NB01,
     "02-scoring": NB02,
     "03-funnel-and-sla": NB03,

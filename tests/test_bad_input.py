@@ -223,10 +223,13 @@ def test_activities_for_unknown_leads(tmp_path):
 def test_unknown_leads_named_by_file_with_a_fix(tmp_path, capsys):
     leads = write_csv(tmp_path, LEADS_OK, "leads.csv")
     acts = write_csv(tmp_path, "lead_id,activity,at\nL1,web_visit,2026-01-07\nL7,webinar,2026-01-08\n", "crm_acts.csv")
-    assert main(["score", "--leads", str(leads), "--activities", str(acts)]) == 2
+    assert main(["score", "--leads", str(leads), "--activities", str(acts)]) == 0
+    err = capsys.readouterr().err
+    assert "activities: kept 1 of 2 rows; 1 set aside: 1 lead not in the leads table" in err
+    assert main(["score", "--leads", str(leads), "--activities", str(acts), "--strict"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "crm_acts.csv: 1 row(s) refer to lead(s) not in the leads table: 'L7' (row 3); add those leads" in err
+    assert f"{acts}, line 3: lead not in the leads table (lead L7); --strict stops at the first row" in err
 
 def test_unparseable_dates_name_row_and_value(tmp_path):
     path = write_csv(tmp_path, "lead_id,created_at\nL1,2026-01-05\nL2,31.02.2026\nL3,yesterday\n")
@@ -404,10 +407,16 @@ def test_cli_bad_time_flags_exit_2_naming_the_flag(tmp_path, capsys, argv, flag)
 @pytest.mark.parametrize("argv", [["funnel"], ["sla", "audit"], ["sla", "schedule"]])
 def test_cli_illegal_move_names_the_log_file(tmp_path, capsys, argv):
     log = write_csv(tmp_path, LOG_OK + "L1,customer,2026-01-07 10:00,won,ann\n", "crm_log.csv")
-    assert main([*argv, "--log", str(log)]) == 2
+    aside = tmp_path / "aside.csv"
+    assert main([*argv, "--log", str(log), "--set-aside", str(aside)]) == 0  # set aside, the rest runs
+    err = capsys.readouterr().err
+    assert "stage_log: kept 2 of 3 rows; 1 set aside: 1 illegal move Lead → Customer" in err
+    assert pd.read_csv(aside)[["line", "lead_id", "reason"]].to_dict("records") == [
+        {"line": 4, "lead_id": "L1", "reason": "illegal move Lead → Customer"}]
+    assert main([*argv, "--log", str(log), "--strict"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert "crm_log.csv: lead L1 moves from Lead to Customer" in err
+    assert f"{log}, line 4: illegal move Lead → Customer (lead L1); --strict stops" in err
 
 
 def test_cli_touch_before_lead_names_file_and_file_row(tmp_path, capsys):

@@ -66,7 +66,7 @@ def test_mapping_to_an_unknown_attribute_is_a_mapping_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["--leads", "x.csv"], "--outcomes needed"),
+    (["--leads", "x.csv"], "calibration learns from hand-off outcomes: give --outcomes FILE, or the stage log"),
     (["--capacity", "0"], "capacity"),
 ])
 def test_bad_arguments(tmp_path, capsys, argv, needle):

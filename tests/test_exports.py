@@ -180,3 +180,78 @@ def test_an_export_in_another_encoding_is_named_with_the_fix(tmp_path):
     (folder / "activities.csv").write_bytes((folder / "activities-semicolon.csv").read_bytes())
     with pytest.raises(InputFileError, match=r"activities\.csv: not utf-8 text.*set 'encoding:' \(e\.g\. cp1252\)"):
         read_export(folder, load_definition(), mapping=data_path("mappings/marketo.yaml"))
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def export_args(vendor: str) -> list[str]:
+    return ["--export", str(data_path(f"exports/{vendor}")), "--mapping", str(data_path(f"mappings/{vendor}.yaml"))]
+
+
+COMMANDS = {
+    "score": ["score"],
+    "explain": ["explain", "00QHp0000006KHHMA2"],
+    "funnel": ["funnel"],
+    "sla audit": ["sla", "audit"],
+    "sla schedule": ["sla", "schedule"],
+    "exercise sample": ["exercise", "sample", "--n", "5", "--out", "{tmp}/ws"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_reads_an_export_and_honours_strict(name, tmp_path, capsys):
+    from leadsim.cli import main
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in COMMANDS[name]]
+    assert main([*argv, *export_args("salesforce")]) == 0
+    err = capsys.readouterr().err
+    assert "stage_log: kept 82 of 89 rows; 7 set aside" in err
+    argv = [a.replace("/ws", "/ws2") for a in argv]
+    assert main([*argv, *export_args("salesforce"), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "LeadHistory.csv, line 20: unknown stage value 'Recycled - Nurture'" in err and "Traceback" not in err
+
+
+def test_calibrate_from_an_export_derives_outcomes_and_refuses_below_its_floor(tmp_path, capsys):
+    from leadsim.cli import main
+
+    assert main(["calibrate", *export_args("salesforce"), "--out", str(tmp_path / "cal")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "too few labelled hand-offs to calibrate: 19 hand-offs with 7 SQLs" in err
+    assert "derived from the stage log" in err
+
+
+def test_mapping_check_explains_each_fixture(capsys):
+    from leadsim.cli import main
+
+    assert main(["mapping", "check", *export_args("marketo")]) == 0
+    out = capsys.readouterr().out
+    assert "stage_log: kept 53 of 57 rows; 4 set aside" in out
+    assert "stage_log.stage: unmapped value(s) 'Partner Nurture' (1)" in out
+    assert "activities: kept 11 of 11 rows (6 more left out by the mapping's 'ignore')" in out
+    assert main(["mapping", "check", *export_args("hubspot"), "--json"]) == 0
+    import json
+
+    got = json.loads(capsys.readouterr().out)
+    assert {r["table"]: r["read"] for r in got["rows"]} == {"leads": 19, "stage_log": 48, "touches": 16}
+    assert {"file": "contacts.csv", "column": "Lead Status"} in got["unread"]
+    cols = {(r["table"], r["leadsim"]): r["status"] for r in got["columns"]}
+    assert cols[("leads", "created_at")] == "found"
+
+
+@pytest.mark.parametrize("vendor", sorted(EXPECTED))
+def test_the_demo_on_an_export_is_about_that_export(vendor, tmp_path, capsys):
+    from leadsim.cli import main
+
+    out = tmp_path / "report"
+    assert main(["demo", *export_args(vendor), "--out", str(out), "--quiet"]) == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "not yet fitted to the export" in page  # the what-if says it runs the sample scenario
+    assert "exercise-marketing.xlsx and exercise-sales.xlsx (blank)" in page  # worksheets, not the sample's kappa
+    assert (out / "exercise-marketing.xlsx").is_file() and (out / "exercise-key.csv").is_file()
+    key = pd.read_csv(out / "exercise-key.csv", dtype=str)
+    assert set(key["lead_id"]) <= set(read(vendor).tables["leads"]["lead_id"])
+    wf = pd.read_csv(out / "waterfall.csv")
+    assert wf.set_index("stage")["reached"].to_dict()[
+        "customer"] == EXPECTED[vendor]["entered"]["customer"]

@@ -89,7 +89,8 @@ def _tables(sample_or_tables: Any) -> dict[str, pd.DataFrame]:
         tables = {k: getattr(sample_or_tables, k, None) for k in ("leads", "activities", "outcomes", "definition")}
     for name in ("leads", "outcomes"):
         if not isinstance(tables.get(name), pd.DataFrame):
-            raise SchemaError(f"no {name} table given; pass a History or a dict with 'leads', 'activities', 'outcomes'",
+            raise SchemaError(f"no {name} table given; pass a History or a dict with 'leads', 'activities', 'outcomes' "
+                              "(calibrate derives outcomes from a 'stage_log' and 'touches')",
                               where=name)
     if tables.get("activities") is None:
         tables["activities"] = pd.DataFrame({"lead_id": [], "activity": [], "at": pd.Series([], dtype="datetime64[ns]")})

@@ -4,6 +4,12 @@ Data sufficiency lives here, not in the estimator: below 1,000 labelled
 hand-offs or 120 SQLs (Salesforce Einstein's floor) a :class:`LeadsimWarning`;
 below 200 hand-offs or 30 SQLs (or 30 non-SQLs) a :class:`DataError`.
 
+Without an ``outcomes`` table, but with a ``stage_log`` (and ``touches``),
+:func:`calibrate` derives the outcomes with :func:`leadsim.outcomes.from_history`
+as of ``as_of`` (default: the latest time in those two tables); hand-offs whose
+SQL window is still open are unlabelled and left out, and the floor's message
+says how many.
+
 Selection bias: labels exist only for leads that were handed over, mostly
 because they crossed the old threshold.  Each hand-off's ``propensity`` (its
 chance of hand-off under the policy in force; exploration hand-offs of leads
@@ -42,7 +48,9 @@ from leadsim.definition import LeadDefinition, LeadsimWarning, diff
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, InputFileError
 from leadsim.files import write_atomic
+from leadsim.outcomes import from_history, latest_time
 from leadsim.points import at_or_over
+from leadsim.scoring.inputs import timestamp
 
 __all__ = [
     "HARD_MIN_HANDOFFS",
@@ -64,7 +72,9 @@ HARD_MIN_HANDOFFS, HARD_MIN_SQLS = 200, 30
 def selection_weights(features: FeatureSet, clip: float = 50.0) -> tuple[np.ndarray, dict[str, Any]]:
     """Inverse-propensity weights ``min(1 / propensity, clip)`` and what was done.
 
-    Without a ``propensity`` column every hand-off weighs 1.
+    Without a ``propensity`` column every hand-off weighs 1; a hand-off whose
+    propensity is missing (an exploration hand-off derived from a stage log
+    that carries none) weighs 1 too, counted in ``unknown_propensity``.
     """
     meta = features.meta
     reasons = meta["handoff_reason"].astype(str) if "handoff_reason" in meta else pd.Series("score", index=meta.index)
@@ -74,7 +84,8 @@ def selection_weights(features: FeatureSet, clip: float = 50.0) -> tuple[np.ndar
         info.update(weighted=False, clipped=0, note="no propensity column: every hand-off weighs 1")
         return np.ones(len(meta)), info
     p = pd.to_numeric(meta["propensity"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = ~((p > 0) & (p <= 1))
+    known = ~np.isnan(p)
+    bad = known & ~((p > 0) & (p <= 1))
     if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
         raise DataError(
@@ -84,10 +95,10 @@ def selection_weights(features: FeatureSet, clip: float = 50.0) -> tuple[np.ndar
         )
     if not clip >= 1:
         raise DataError(f"clip {clip} must be at least 1", where="calibrate")
-    raw = 1.0 / p
+    raw = np.where(known, 1.0 / np.where(known, p, 1.0), 1.0)
     w = np.minimum(raw, clip)
     info.update(weighted=True, clipped=int((raw > clip).sum()), max_weight=float(w.max()),
-                clipped_share=float((raw > clip).mean()))
+                clipped_share=float((raw > clip).mean()), unknown_propensity=int((~known).sum()))
     return w, info
 
 
@@ -167,22 +178,55 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def _check_sufficiency(fs: FeatureSet) -> None:
-    n, n_sql = len(fs), int(fs.y.sum())
+def _refuse_below_floor(n: int, n_sql: int, derived: dict[str, Any] | None) -> None:
+    """One-line DataError below the hard floor; says so when the outcomes were derived from the stage log."""
     n_not = n - n_sql
-    if n < HARD_MIN_HANDOFFS or n_sql < HARD_MIN_SQLS or n_not < HARD_MIN_SQLS:
-        raise DataError(
-            f"too few labelled hand-offs to calibrate: {n} hand-offs with {n_sql} SQLs and {n_not} non-SQLs; "
-            f"leadsim needs at least {HARD_MIN_HANDOFFS} hand-offs and {HARD_MIN_SQLS} of each outcome "
-            f"(and recommends {MIN_HANDOFFS:,} with {MIN_SQLS} SQLs); collect more outcomes first",
-            where="outcomes",
-        )
+    if n >= HARD_MIN_HANDOFFS and n_sql >= HARD_MIN_SQLS and n_not >= HARD_MIN_SQLS:
+        return
+    origin, fix, where = "", "collect more outcomes first", "outcomes"
+    if derived is not None:
+        origin = (f" (outcomes derived from the stage log as of {derived['as_of']}: {derived['handoffs']} hand-offs, "
+                  f"{derived['unlabelled']} still inside their {derived['window_days']}-day SQL window and unlabelled)")
+        fix = "give a longer history, or a later as_of once more windows have closed"
+        where = "stage_log"
+    raise DataError(
+        f"too few labelled hand-offs to calibrate: {n} hand-offs with {n_sql} SQLs and {n_not} non-SQLs{origin}; "
+        f"leadsim needs at least {HARD_MIN_HANDOFFS} hand-offs and {HARD_MIN_SQLS} of each outcome "
+        f"(and recommends {MIN_HANDOFFS:,} with {MIN_SQLS} SQLs); {fix}",
+        where=where,
+    )
+
+
+def _check_sufficiency(fs: FeatureSet, derived: dict[str, Any] | None = None) -> None:
+    n, n_sql = len(fs), int(fs.y.sum())
+    _refuse_below_floor(n, n_sql, derived)
     if n < MIN_HANDOFFS or n_sql < MIN_SQLS:
         warnings.warn(
             f"only {n} labelled hand-offs with {n_sql} SQLs (Salesforce Einstein asks for at least "
             f"{MIN_HANDOFFS:,} with {MIN_SQLS} conversions): treat the revised points with care",
             LeadsimWarning, stacklevel=3,
         )
+
+
+def _with_outcomes(sample_or_tables: Any, definition: LeadDefinition, as_of: Any) -> tuple[Any, dict[str, Any] | None]:
+    """The tables, with outcomes derived from the stage log and touches when none are given (and what was derived)."""
+    if isinstance(sample_or_tables, dict):
+        tables = dict(sample_or_tables)
+    else:
+        tables = {k: getattr(sample_or_tables, k, None)
+                  for k in ("leads", "activities", "outcomes", "stage_log", "touches")}
+    log = tables.get("stage_log")
+    if isinstance(tables.get("outcomes"), pd.DataFrame) or not isinstance(log, pd.DataFrame):
+        return sample_or_tables, None  # given outcomes (or nothing to derive them from: build_features says so)
+    touches = tables.get("touches")
+    moment = latest_time(log, touches, definition) if as_of is None else timestamp(as_of, definition, what="as_of")
+    out = from_history(log, touches, definition, as_of=moment)
+    tables["outcomes"] = out
+    sql = out["sql"]
+    derived = {"as_of": moment, "handoffs": len(out), "unlabelled": int(sql.isna().sum()),
+               "window_days": definition.funnel.outcome_window_days}
+    _refuse_below_floor(int(sql.notna().sum()), int(sql.sum()), derived)
+    return tables, derived
 
 
 def calibrate(
@@ -203,8 +247,16 @@ def calibrate(
     keep_caps: bool = False,
     features: FeatureSet | None = None,
     seed: np.random.Generator | int | None = 0,
+    as_of: Any = None,
 ) -> Calibration:
     """Features -> checks -> weights -> held-out evaluation -> final fit -> revised definition.
+
+    ``sample_or_tables``: a :class:`leadsim.datasets.History` or a dict of
+    ``leads``, ``activities`` and ``outcomes``; without ``outcomes`` but with
+    a ``stage_log`` (and ``touches``) the outcomes are derived by
+    :func:`leadsim.outcomes.from_history` as of ``as_of`` (the moment the
+    history was exported; default: the latest time in the stage log and
+    touches).  ``as_of`` is not used when outcomes are given.
 
     ``capacity`` (hand-offs per week sales can hold a conversation with) or
     ``target_rate`` (Lead -> Sales Lead) set the threshold; ``pdo`` fixes the
@@ -213,10 +265,13 @@ def calibrate(
     ``features`` (built with ``definition``) to skip :func:`build_features`.
     """
     require_definition(definition, where="calibrate")
+    derived = None
+    if features is None:
+        sample_or_tables, derived = _with_outcomes(sample_or_tables, definition, as_of)
     fs = features if features is not None else build_features(
         sample_or_tables, definition, half_lives=half_lives, include=include, seed=seed)
     definition = fs.definition
-    _check_sufficiency(fs)
+    _check_sufficiency(fs, derived)
     weights, sel = selection_weights(fs, clip)
     if weighting == "none":
         weights = np.ones(len(fs))
@@ -224,6 +279,15 @@ def calibrate(
     elif weighting != "ipw":
         raise DataError(f"weighting {weighting!r}: use 'ipw' or 'none'", where="calibrate")
     notes = []
+    if derived is not None:
+        sel["derived_outcomes"] = derived
+        notes.append(f"outcomes derived from the stage log as of {derived['as_of']}: {derived['handoffs']} hand-offs, "
+                     f"{derived['unlabelled']} still inside their {derived['window_days']}-day SQL window "
+                     "(unlabelled, left out)")
+    if sel.get("unknown_propensity"):
+        notes.append(f"{sel['unknown_propensity']} hand-off(s) without a propensity (exploration hand-offs the "
+                     "stage log gives none for) weigh 1, so leads below the old threshold count less than they "
+                     "should; add a propensity column to the stage log")
     if sel["exploration_handoffs"] == 0:
         notes.append("no exploration hand-offs: nothing is known about leads below the old threshold, so their "
                      "conversion is not estimated and the curve covers the handed-over leads only")

@@ -26,23 +26,6 @@ def add_definition_option(p: Any, what: str = "lead definition YAML") -> None:
                    help=f"{what} (default: the embedded sample definition; 'de' for the German one)")
 
 
-def add_data_options(p: argparse.ArgumentParser, *, stage_log: bool = True, as_of: bool = True,
-                     outcomes: bool = False) -> None:
-    """The options every command that reads lead data shares (default: the embedded sample)."""
-    g = p.add_argument_group("data (default: the embedded sample)")
-    add_definition_option(g)
-    g.add_argument("--leads", metavar="FILE", help="leads table (.csv, .parquet or .xlsx)")
-    g.add_argument("--activities", metavar="FILE", help="activities table")
-    if stage_log:
-        g.add_argument("--stage-log", metavar="FILE", help="stage log (needed for on_recycle: restart)")
-    if outcomes:
-        g.add_argument("--outcomes", metavar="FILE", help="hand-off outcomes (handoff_id, lead_id, handed_at, sql ...)")
-    g.add_argument("--mapping", metavar="FILE", help="CRM column-mapping YAML applied to the files")
-    if as_of:
-        g.add_argument("--as-of", metavar="TIME", help="score at this local time, e.g. '2026-03-31 17:00' "
-                       "(default: the last activity)")
-
-
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import warnings
 
-import pandas as pd
-
-from leadsim.cli._common import add_data_options, emit
-from leadsim.definition import LeadsimWarning, load_definition
+from leadsim.cli._common import emit
+from leadsim.cli.data import add_data_options, load_data, no_activities
+from leadsim.definition import LeadsimWarning
 from leadsim.errors import InputFileError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="recalibrate the lead definition's points from SQL outcomes")
-    add_data_options(p, stage_log=False, as_of=False, outcomes=True)
+    add_data_options(p, tables=("leads", "activities", "outcomes", "stage_log", "touches"))
     t = p.add_mutually_exclusive_group()
     t.add_argument("--capacity", type=float, metavar="N", help="hand-offs per week sales can hold a conversation with")
     t.add_argument("--target-rate", type=float, metavar="R", help="target Lead -> Sales Lead rate, e.g. 0.35")
@@ -48,33 +47,18 @@ def _half_lives(text: str) -> list[float]:
 
 
 def _tables(args: argparse.Namespace):
-    files = {"leads": args.leads, "activities": args.activities, "outcomes": args.outcomes}
-    if not any(files.values()):
-        if args.mapping:
-            raise InputFileError("--mapping applies to files; give --leads, --activities and --outcomes", where="--mapping")
-        from leadsim.datasets import load_sample
-
-        sample = load_sample()
-        definition = load_definition(args.definition)
-        return {"leads": sample.leads, "activities": sample.activities, "outcomes": sample.outcomes}, definition
-    missing = [f"--{k}" for k in ("leads", "outcomes") if not files[k]]
-    if missing:
-        raise InputFileError(f"{', '.join(missing)} needed with data files (or give none to use the sample)",
-                             where=missing[0])
-    from leadsim.io import check_references, load_mapping, read_table
-
-    definition = load_definition(args.definition)
-    mapping = load_mapping(args.mapping, definition) if args.mapping else None
-    leads = read_table(args.leads, "leads", definition, mapping=mapping)
-    outcomes = read_table(args.outcomes, "outcomes", definition, mapping=mapping)
-    if args.activities:
-        acts = read_table(args.activities, "activities", definition, mapping=mapping)
+    files = args.leads or args.activities or args.touches
+    if files and not (args.outcomes or args.stage_log):
+        tables: dict = {}
     else:
-        acts = pd.DataFrame({"lead_id": pd.Series([], dtype=str), "activity": pd.Series([], dtype=str),
-                             "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype=str)})
-    check_references(leads, activities=acts, outcomes=outcomes,
-                     files={"activities": args.activities, "outcomes": args.outcomes})
-    return {"leads": leads, "activities": acts, "outcomes": outcomes}, definition
+        data = load_data(args, need=("leads",))
+        tables = dict(data.tables)
+    if "outcomes" not in tables and "stage_log" not in tables:
+        raise InputFileError("calibration learns from hand-off outcomes: give --outcomes FILE, or the stage log "
+                             "(--stage-log, or an export whose mapping has one) to derive them", where="--outcomes")
+    if "activities" not in tables:
+        tables["activities"] = no_activities()
+    return tables, data.definition
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -83,7 +67,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from leadsim.calibration import calibrate
 
     out = Path(args.out)
-    inputs = [p for p in (args.definition, args.leads, args.activities, args.outcomes, args.mapping) if p]
+    inputs = [p for p in (args.definition, args.leads, args.activities, args.outcomes, args.stage_log, args.touches,
+                          args.mapping, args.export) if p]
     for p in inputs:
         if Path(p).exists() and out.exists() and out.resolve() == Path(p).resolve():
             raise InputFileError("--out names an input file; choose a new folder", where=str(out))

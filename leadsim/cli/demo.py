@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from leadsim.cli._common import add_definition_option
+from leadsim.cli.data import add_data_options, load_data, no_activities
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,26 +16,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="leadsim-report", help="report folder (default: leadsim-report)")
     p.add_argument("--force", action="store_true", help="replace an existing report folder")
-    add_definition_option(p)
-    p.add_argument("--leads", help="leads table (CSV, Parquet or Excel)")
-    p.add_argument("--activities", help="activities table")
-    p.add_argument("--outcomes", help="outcomes table (hand-offs with sql true/false)")
-    p.add_argument("--stage-log", dest="stage_log", help="stage log table")
-    p.add_argument("--touches", help="touches table")
-    p.add_argument("--owners", help="owners table")
-    p.add_argument("--mapping", help="column-mapping YAML for a CRM export")
+    add_data_options(p, tables=("leads", "activities", "stage_log", "touches", "owners", "outcomes"))
     p.add_argument("--seed", type=int, default=7, help="seed of the simulation and sampling steps")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from leadsim.demo import run_demo
+    from pathlib import Path
 
-    page = run_demo(
-        args.out, force=args.force, progress=not args.quiet, definition=args.definition, leads=args.leads,
-        activities=args.activities, outcomes=args.outcomes, stage_log=args.stage_log, touches=args.touches,
-        owners=args.owners, mapping=args.mapping, seed=args.seed,
-    )
+    from leadsim.cli.data import OPTIONS
+    from leadsim.demo import DemoContext, run_demo
+    from leadsim.report import check_replaceable
+
+    given = [args.export, args.mapping, *(getattr(args, k, None) for k in OPTIONS)]
+    if Path(args.definition).exists():  # a file, not the name of an embedded definition
+        given.append(args.definition)
+    check_replaceable(args.out, force=args.force, protect=given)  # before reading anything
+    data = load_data(args, need=("leads", "activities") if not args.export else ("leads",))
+    t = data.tables
+    acts = t.get("activities")
+    if acts is None:
+        acts = no_activities()
+    own = data.origin != "the embedded sample"
+    as_of = None
+    if own and not len(acts):  # no behaviour: score as of the last stage change or creation
+        times = [x for x in (t["leads"]["created_at"].max(),
+                             t["stage_log"]["at"].max() if "stage_log" in t else None) if x is not None]
+        as_of = max(times)
+    ctx = DemoContext(data.definition, t["leads"], acts, t.get("stage_log"), t.get("touches"), t.get("owners"),
+                      t.get("outcomes"), as_of=as_of, seed=args.seed, origin=data.origin, own_data=own)
+    page = run_demo(args.out, force=args.force, progress=not args.quiet, ctx=ctx, protect=data.paths)
     print(f"report written: {page}")
     return 0

@@ -18,7 +18,7 @@ from leadsim.errors import InputFileError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from leadsim.cli._common import add_data_options
+    from leadsim.cli.score import add_options
 
     p = subparsers.add_parser("exercise", help="the 100-companies exercise: worksheets and agreement",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--stratify", choices=["score", "score_source", "source", "none"], default="score",
                    help="how to stratify the sample (default: score bands, spread over sources)")
     s.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing its worksheets")
-    add_data_options(s)
+    add_options(s)
     s.set_defaults(func=run_sample)
 
     c = sub.add_parser("compare", help="compare the filled worksheets with each other and the definition")

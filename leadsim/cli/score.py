@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from leadsim.cli._common import add_data_options, add_json_flag, check_output_path, emit, parse_time
-from leadsim.definition import LeadDefinition, load_definition
+from leadsim.cli._common import add_json_flag, check_output_path, emit, parse_time
+from leadsim.cli.data import add_data_options, load_data, no_activities
+from leadsim.definition import LeadDefinition
 from leadsim.display import for_people
 from leadsim.errors import DataError, InputFileError
-from leadsim.io import check_references, load_mapping, read_table, write_table
+from leadsim.io import write_table
 from leadsim.points import sort_table
 
 SUMMARY_COLUMNS = ["company", "score", "fit_score", "behaviour_score", "grade", "engagement", "is_mql", "is_hot",
@@ -38,43 +39,29 @@ def _as_of(value: str | None, default: pd.Timestamp, definition: LeadDefinition)
 
 
 def load_inputs(args: argparse.Namespace) -> Inputs:
-    """Read the tables the options name, or the embedded sample when none is named."""
-    files = {"leads": args.leads, "activities": args.activities, "stage_log": args.stage_log}
-    if args.leads is None and any(files.values()):
-        given = [f"--{k.replace('_', '-')}" for k, v in files.items() if v]
-        raise InputFileError(f"{', '.join(given)} needs --leads too (or give no files to use the sample)",
-                             where="--leads")
-    if args.leads is None:
-        if args.mapping:
-            raise InputFileError("--mapping applies to files; give --leads (and --activities) too", where="--mapping")
-        from leadsim.datasets import load_sample
-
-        sample = load_sample()
-        definition = load_definition(args.definition)
-        acts = sample.activities
-        default = acts["at"].max() if len(acts) else sample.leads["created_at"].max()
-        return Inputs(definition, sample.leads, acts, sample.stage_log, _as_of(args.as_of, default, definition),
-                      [args.definition], "the embedded sample")
-    definition = load_definition(args.definition)
-    mapping = load_mapping(args.mapping, definition) if args.mapping else None
-    leads = read_table(args.leads, "leads", definition, mapping=mapping)
-    if args.activities:
-        acts = read_table(args.activities, "activities", definition, mapping=mapping)
-    else:
-        acts = pd.DataFrame({"lead_id": pd.Series([], dtype=str), "activity": pd.Series([], dtype=str),
-                             "at": pd.Series([], dtype="datetime64[ns]"), "detail": pd.Series([], dtype=str)})
-    log = read_table(args.stage_log, "stage_log", definition, mapping=mapping) if args.stage_log else None
-    check_references(leads, activities=acts, stage_log=log, files=files)
+    """Read the tables the data options name (see :mod:`leadsim.cli.data`), or the embedded sample."""
+    data = load_data(args, need=("leads",))
+    leads, definition = data.tables["leads"], data.definition
+    acts = data.get("activities")
+    if acts is None:
+        acts = no_activities()
     default = acts["at"].max() if len(acts) else leads["created_at"].max()
-    if pd.isna(default):
-        raise DataError("no activity or creation time to score at; give --as-of", where=str(args.leads))
-    paths = [args.definition, args.leads, args.activities, args.stage_log, args.mapping]
-    return Inputs(definition, leads, acts, log, _as_of(args.as_of, default, definition), paths, args.leads)
+    if pd.isna(default) and args.as_of is None:
+        raise DataError("no activity or creation time to score at; give --as-of", where=data.origin)
+    return Inputs(definition, leads, acts, data.get("stage_log"), _as_of(args.as_of, default, definition),
+                  [p for p in data.paths if p], data.origin)
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """The data options of score, explain and exercise sample, and ``--as-of``."""
+    add_data_options(p, tables=("leads", "activities", "stage_log"))
+    p.add_argument("--as-of", metavar="TIME", help="score at this local time, e.g. '2026-03-31 17:00' "
+                   "(default: the last activity)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score leads with a lead definition and summarise the result")
-    add_data_options(p)
+    add_options(p)
     p.add_argument("--out", metavar="FILE", help="write every lead's scores to a .csv or .parquet file")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists (never an input file)")
     p.add_argument("--top", type=int, default=10, metavar="N", help="how many top leads to list (default 10)")
@@ -84,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("explain", help="why a lead scores what it scores: its top positive and negative factors")
     e.add_argument("lead_ids", nargs="+", metavar="LEAD_ID")
     e.add_argument("-n", type=int, default=3, help="factors per direction (default 3)")
-    add_data_options(e)
+    add_options(e)
     add_json_flag(e)
     e.set_defaults(func=cmd_explain)
 

@@ -6,8 +6,9 @@ import argparse
 
 import pandas as pd
 
-from leadsim.cli._common import add_definition_option, add_json_flag, emit
-from leadsim.cli.funnel import load_history_tables, naming_files
+from leadsim.cli._common import add_json_flag, emit
+from leadsim.cli.data import add_data_options, load_data
+from leadsim.cli.funnel import naming_files
 from leadsim.sla import audit, handoffs_from_log, schedule
 
 
@@ -17,13 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, fn, hlp in (("schedule", run_schedule, "alerts each hand-off would get if nobody acted"),
                           ("audit", run_audit, "alerts that fired in a history, breach rates, escalations")):
         q = ss.add_parser(name, help=hlp)
-        add_definition_option(q)
-        q.add_argument("--log", metavar="FILE", help="stage log; hand-offs are its entries into watched stages "
-                       "(default: the embedded sample)")
-        q.add_argument("--owners", metavar="FILE", help="owners table (resolves managers)")
-        q.add_argument("--leads", metavar="FILE", help="leads table (company and source in messages)")
+        add_data_options(q, tables=("stage_log", "owners", "leads", *(("touches",) if name == "audit" else ())))
         if name == "audit":
-            q.add_argument("--touches", metavar="FILE", help="touches table")
             q.add_argument("--as-of", metavar="TIME", help="audit up to this local time (default: the data's end)")
         else:
             q.add_argument("--limit", type=int, default=50, help="alerts to print (default 50; --json prints all)")
@@ -32,10 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_schedule(args: argparse.Namespace) -> int:
-    t = load_history_tables(args, ("log", "owners", "leads"))
-    with naming_files(args):
-        h = handoffs_from_log(t["log"], t["definition"])
-        alerts = schedule(h, t["definition"], owners=t.get("owners"), leads=t.get("leads"))
+    data = load_data(args, need=("stage_log",))
+    with naming_files(data):
+        h = handoffs_from_log(data.tables["stage_log"], data.definition)
+        alerts = schedule(h, data.definition, owners=data.get("owners"), leads=data.get("leads"))
     emit(alerts if args.json else alerts.head(args.limit), args.json, title=None if args.json else f"{len(alerts)} alerts")
     return 0
 
@@ -43,13 +39,15 @@ def run_schedule(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     from leadsim.cli._common import parse_time
 
-    t = load_history_tables(args, ("log", "touches", "owners", "leads"))
-    as_of = parse_time(args.as_of, "--as-of", t["definition"]) if args.as_of else None
-    touches = t.get("touches")
-    if args.touches:  # rows as the file counts them (header is row 1), like every other message on a file
+    data = load_data(args, need=("stage_log",))
+    d = data.definition
+    as_of = parse_time(args.as_of, "--as-of", d) if args.as_of else None
+    touches = data.get("touches")
+    if getattr(args, "touches", None):  # rows as the file counts them (header is row 1), like every other message
         touches = touches.set_axis(pd.RangeIndex(2, len(touches) + 2))
-    with naming_files(args):
-        res = audit(t["log"], touches, t["definition"], owners=t.get("owners"), leads=t.get("leads"), as_of=as_of)
+    with naming_files(data):
+        res = audit(data.tables["stage_log"], touches, d, owners=data.get("owners"), leads=data.get("leads"),
+                    as_of=as_of)
     if args.json:
         emit({"summary": res.summary, "alerts": res.alerts}, True)
     else:

@@ -475,6 +475,8 @@ class Funnel(StrictModel):
     lost: SideExit
     milestones: Milestones = Field(default_factory=Milestones)
     progression: list[ProgressionStep] = Field(default_factory=list)
+    #: calendar days after a hand-off within which reaching the ``sql`` milestone counts (leadsim.outcomes)
+    outcome_window_days: int = Field(30, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Funnel:

@@ -152,10 +152,13 @@ def handoffs_from_log(stage_log: pd.DataFrame, definition: LeadDefinition) -> pd
     return h
 
 
-def _coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: CodedLog, first_seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def coded_touches(touches: pd.DataFrame | None, definition: LeadDefinition, c: CodedLog, first_seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Touches as (lead code, at ns, ``by`` code): ``by`` -1 when missing (anyone's touch), -2 for a name no hand-off has.
 
-    A touch on a lead the log does not know, or before the lead's first log row, is a DataError.
+    ``c`` is the coded stage log (:func:`leadsim.funnel.coded_log`) and ``first_seen`` each lead's first log
+    time (ns, by lead code).  Missing ``lead_id``/``at`` columns are a SchemaError; a touch on a lead the log
+    does not know, or before the lead's first log row, is a DataError naming the row.  Without a ``by``
+    column every touch counts as anyone's (-1).
     """
     if touches is None:
         e = np.empty(0, dtype=np.int64)
@@ -267,19 +270,29 @@ def _last_at_or_before(key_t: np.ndarray, t_ns: np.ndarray, key_q: np.ndarray, q
     return np.where(pos > start, pos - 1, -1)
 
 
-def _holder(c: CodedLog, lead: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
-    """The owner code holding each lead at each time (the owner of its last log row at or before it; -1: none)."""
+def holder(c: CodedLog, lead: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+    """The owner code holding each lead at each time (the owner of its last log row at or before it; -1: none).
+
+    ``c`` is a coded stage log (:func:`leadsim.funnel.coded_log`), ``lead`` codes into ``c.lead_ids`` and
+    ``t_ns`` int64 nanoseconds; owner codes index ``c.owner_names``.  The holder-at-time rule of
+    ``docs/design.md`` section 1.5 ("Who holds a lead"), shared by :func:`audit` and :mod:`leadsim.outcomes`.
+    """
     pos = _last_at_or_before(c.lead, c.at, lead, t_ns)
     return np.where(pos >= 0, c.owner[np.maximum(pos, 0)], -1)
 
 
-def _first_touch(c: CodedLog, h: Handoffs, t_lead: np.ndarray, t_ns: np.ndarray, t_by: np.ndarray) -> np.ndarray:
+def first_touch(c: CodedLog, h: Handoffs, t_lead: np.ndarray, t_ns: np.ndarray, t_by: np.ndarray) -> np.ndarray:
     """First touch on each hand-off's lead at or after its start that counts: one by the owner holding the lead
-    when it was made, or one when nobody held it, or one whose ``by`` is missing."""
+    when it was made, or one when nobody held it, or one whose ``by`` is missing.
+
+    The touch stop rule of ``docs/design.md`` section 1.5, in one place: :func:`audit` stops its clocks with it
+    and :func:`leadsim.outcomes.from_history` measures response times with it.  ``h`` needs only ``lead`` (codes
+    of ``c``) and ``at`` (ns); the touches come from :func:`coded_touches`.  Returns ns, ``INF`` when none.
+    """
     if not len(t_lead) or not len(h.at):
         return np.full(len(h.at), INF, dtype=np.int64)
-    holder = _holder(c, t_lead, t_ns)
-    counts = (t_by == -1) | (holder == -1) | (t_by == holder)
+    held = holder(c, t_lead, t_ns)
+    counts = (t_by == -1) | (held == -1) | (t_by == held)
     return _first_at_or_after(t_lead[counts], t_ns[counts], h.lead, h.at)
 
 
@@ -319,7 +332,7 @@ def audit(
 
     first_seen = np.zeros(len(c.lead_ids), dtype=np.int64)
     first_seen[c.lead[new_lead]] = c.at[new_lead]
-    t_lead, t_ns, t_by = _coded_touches(touches, definition, c, first_seen)
+    t_lead, t_ns, t_by = coded_touches(touches, definition, c, first_seen)
     if as_of is None:
         cands = [int(x.max()) for x in (c.at, t_ns) if len(x)]
         as_of = pd.Timestamp(max(cands)) if len(c.at) else pd.Timestamp.max
@@ -338,7 +351,7 @@ def audit(
         owner=owner[hpos], owner_names=c.owner_names, at=at_ns[hpos],
     )
     h.score = _handoff_scores(scores, h, definition)
-    touch_ns = _first_touch(c, h, t_lead, t_ns, t_by)
+    touch_ns = first_touch(c, h, t_lead, t_ns, t_by)
     stage_ids = pa.array(f.stage_ids, pa.large_string())
     hand = pd.DataFrame(
         {
@@ -400,7 +413,7 @@ def audit(
             )
             if n_fired:
                 due_f = due[fired]
-                fired_parts.append(Fired(ci, i, rows[fired], due_f, _holder(c, lead_code[pos[fired]], due_f)))
+                fired_parts.append(Fired(ci, i, rows[fired], due_f, holder(c, lead_code[pos[fired]], due_f)))
         if "touch" in clock.stop_on:
             ttf_rows.append(_ttf_row(clock, start, touch_ns[sel], cal))
 
