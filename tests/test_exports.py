@@ -255,3 +255,59 @@ def test_the_demo_on_an_export_is_about_that_export(vendor, tmp_path, capsys):
     wf = pd.read_csv(out / "waterfall.csv")
     assert wf.set_index("stage")["reached"].to_dict()[
         "customer"] == EXPECTED[vendor]["entered"]["customer"]
+
+
+def test_mixed_time_zones_in_one_column_are_refused(tmp_path):
+    from leadsim.io import read_table
+
+    path = tmp_path / "leads.csv"
+    path.write_text("lead_id,created_at\nL1,2026-03-02T08:00:00Z\nL2,2026-03-02 09:00\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"leads\.csv: column 'created_at': mixed time zones: 1 value\(s\) carry a "
+                                        r"zone \(row 2: '2026-03-02T08:00:00Z'\) and 1 do not \(row 3"):
+        read_table(path, "leads", load_definition())
+
+
+def test_a_semicolon_file_with_decimal_commas_says_how_to_read_it(tmp_path):
+    from leadsim.io import read_table
+
+    path = tmp_path / "leads.csv"  # as German Excel saves it: ';' between cells, a decimal comma, Windows-1252
+    path.write_bytes("lead_id;created_at;revenue_musd;company\nL1;2026-03-02 09:00;12,5;Müller GmbH\n"
+                     .encode("cp1252"))
+    with pytest.raises(InputFileError, match=r"not utf-8 text.*set 'encoding:' \(e\.g\. cp1252\)"):
+        read_table(path, "leads", load_definition())
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("tables:\n  leads: {encoding: cp1252}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"revenue_musd.*\(row 2: '12,5'\); they are written with a decimal comma: "
+                                        r"set decimal: ','"):
+        read_table(path, "leads", load_definition(), mapping=mapping)
+    mapping.write_text("tables:\n  leads: {encoding: cp1252, decimal: ','}\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LeadsimWarning)
+        leads = read_table(path, "leads", load_definition(), mapping=mapping)
+    assert leads.loc[0, "revenue_musd"] == 12.5 and leads.loc[0, "company"] == "Müller GmbH"
+
+
+def test_the_marketo_excel_resave_reads_once_its_encoding_is_named(tmp_path):
+    folder = copy_export(tmp_path, "marketo")
+    (folder / "activities.csv").write_bytes((folder / "activities-semicolon.csv").read_bytes())
+    text = data_path("mappings/marketo.yaml").read_text(encoding="utf-8")
+    text = text.replace("      - file: activities.csv\n", "      - file: activities.csv\n        encoding: cp1252\n")
+    text = text.replace("    file: activities.csv\n", "    file: activities.csv\n    encoding: cp1252\n")
+    (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+    ex = read_export(folder, load_definition(), mapping=tmp_path / "m.yaml")
+    # the five lines (README): two revenue-stage changes (101, 102), a send (6) and two interesting moments (46)
+    assert ex.read["stage_log"] == 2 and ex.read["activities"] == 0 and ex.ignored["activities"] == 3
+
+
+def test_calibrate_runs_from_a_stage_log_and_touches_alone(tmp_path, capsys):
+    from leadsim.cli import main
+    from leadsim.datasets import make_history
+
+    h = make_history(load_definition(), n_leads=4000, start="2025-01-01", end="2026-01-01", seed=5)
+    files = []
+    for name in ("leads", "activities", "stage_log", "touches"):
+        getattr(h, name).to_parquet(tmp_path / f"{name}.parquet")
+        files += [f"--{name.replace('_', '-')}", str(tmp_path / f"{name}.parquet")]
+    assert main(["calibrate", *files, "--out", str(tmp_path / "cal"), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and (tmp_path / "cal" / "definition.yaml").is_file()

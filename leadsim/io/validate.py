@@ -66,8 +66,12 @@ def _localize(naive: pd.Series, src_zone: str, zone: str) -> pd.Series:
     return aware.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
 
 
-def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | None) -> tuple[pd.Series, pd.Series]:
-    """Parse to naive local ``datetime64[ns]`` of ``zone``; return (values, bad mask)."""
+def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | None,
+                     where: str = "<column>") -> tuple[pd.Series, pd.Series]:
+    """Parse to naive local ``datetime64[ns]`` of ``zone``; return (values, bad mask).
+
+    Text with a zone (``...Z``, ``+01:00``) and text without one in the same column is an error: the naive ones
+    would be read in another zone than the rest without anybody noticing."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]"), pd.Series(False, index=s.index)
     if pd.api.types.is_datetime64_dtype(s):
@@ -83,6 +87,10 @@ def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | N
     present = txt.notna()
     aware = present & txt.str.contains(_TZ_SUFFIX, na=False)
     naive = present & ~aware
+    if aware.any() and naive.any():
+        raise DataError(f"mixed time zones: {int(aware.sum())} value(s) carry a zone ({_examples(s, aware)}) and "
+                        f"{int(naive.sum())} do not ({_examples(s, naive)}); export the column one way (all UTC, or "
+                        "all local with 'timezone:' in the column mapping)", where=where)
     if aware.any():
         parsed = pd.to_datetime(txt[aware], utc=True, format=fmt or "ISO8601", errors="coerce")
         out[aware] = parsed.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
@@ -189,7 +197,7 @@ def validate_table(
             continue
         s = df[col]
         if typ in ("datetime", "date"):
-            values, bad = _coerce_datetime(s, date_formats.get(col), zone, source_timezone)
+            values, bad = _coerce_datetime(s, date_formats.get(col), zone, source_timezone, where)
             if bad.any():
                 fmt = date_formats.get(col)
                 expect = f"the format {fmt!r}" if fmt else "ISO 8601 such as '2026-01-05 14:30' or '2026-01-05T14:30:00+01:00'"
@@ -203,7 +211,10 @@ def validate_table(
         elif typ == "number":
             values, bad = _coerce_number(s, decimal)
             if bad.any():
-                raise DataError(f"{int(bad.sum())} value(s) are not numbers ({_examples(s, bad)})", where=where)
+                comma = decimal == "." and _text(s)[bad].str.fullmatch(r"-?[\d.]*\d,\d+").fillna(False).all()
+                hint = "; they are written with a decimal comma: set decimal: ',' for this table in the column " \
+                       "mapping" if comma else ""
+                raise DataError(f"{int(bad.sum())} value(s) are not numbers ({_examples(s, bad)}){hint}", where=where)
         elif typ == "integer":
             values, bad = _coerce_integer(s, decimal)
             if bad.any():
