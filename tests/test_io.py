@@ -61,13 +61,16 @@ def test_write_then_read_gives_the_same_table(tmp_path, leads, ext):
 
 def test_tz_aware_times_become_local_naive_times():
     # Berlin is UTC+1 in January and UTC+2 in July.
-    raw = pd.DataFrame({"lead_id": ["a", "b", "c", "d"], "activity": "web_visit",
-                        "at": ["2026-01-05T08:00:00Z", "2026-07-01T12:00:00+00:00", "2026-07-01 12:00",
-                               "2026-03-29T01:30:00-05:00"]})
+    raw = pd.DataFrame({"lead_id": ["a", "b", "d"], "activity": "web_visit",
+                        "at": ["2026-01-05T08:00:00Z", "2026-07-01T12:00:00+00:00", "2026-03-29T01:30:00-05:00"]})
     got = validate_table(raw, "activities", load_definition())
-    assert got["at"].tolist() == [TS("2026-01-05 09:00"), TS("2026-07-01 14:00"), TS("2026-07-01 12:00"),
-                                  TS("2026-03-29 08:30")]
+    assert got["at"].tolist() == [TS("2026-01-05 09:00"), TS("2026-07-01 14:00"), TS("2026-03-29 08:30")]
     assert got["at"].dtype == "datetime64[ns]"
+    naive = pd.DataFrame({"lead_id": ["c"], "activity": "web_visit", "at": ["2026-07-01 12:00"]})
+    assert validate_table(naive, "activities", load_definition())["at"].tolist() == [TS("2026-07-01 12:00")]
+    # both in one column, and no mapping saying where the naive ones were written: refused, not guessed
+    with pytest.raises(DataError, match=r"mixed time zones: 3 value\(s\) carry a zone .* 1 do not \(row 5"):
+        validate_table(pd.concat([raw, naive]), "activities", load_definition())
 
 
 def test_tz_aware_parquet_column(tmp_path):

@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
             result = args.func(args)
     except LeadsimError as err:
         print(f"leadsim: error: {err}", file=sys.stderr)
@@ -59,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     return int(result or 0)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line a user reads (``leadsim: warning: ...``), not Python's file and source line."""
+    print(f"leadsim: warning: {message}", file=sys.stderr if file is None else file)
 
 
 if __name__ == "__main__":  # pragma: no cover

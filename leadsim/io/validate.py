@@ -70,8 +70,9 @@ def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | N
                      where: str = "<column>") -> tuple[pd.Series, pd.Series]:
     """Parse to naive local ``datetime64[ns]`` of ``zone``; return (values, bad mask).
 
-    Text with a zone (``...Z``, ``+01:00``) and text without one in the same column is an error: the naive ones
-    would be read in another zone than the rest without anybody noticing."""
+    Text with a zone (``...Z``, ``+01:00``) and text without one in the same column is an error unless a
+    mapping names the zone of the naive ones (``src_zone``): they would be read as calendar time while the rest
+    are converted, without anybody noticing."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]"), pd.Series(False, index=s.index)
     if pd.api.types.is_datetime64_dtype(s):
@@ -87,10 +88,10 @@ def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | N
     present = txt.notna()
     aware = present & txt.str.contains(_TZ_SUFFIX, na=False)
     naive = present & ~aware
-    if aware.any() and naive.any():
+    if aware.any() and naive.any() and src_zone is None:
         raise DataError(f"mixed time zones: {int(aware.sum())} value(s) carry a zone ({_examples(s, aware)}) and "
-                        f"{int(naive.sum())} do not ({_examples(s, naive)}); export the column one way (all UTC, or "
-                        "all local with 'timezone:' in the column mapping)", where=where)
+                        f"{int(naive.sum())} do not ({_examples(s, naive)}); export the column one way, or name the "
+                        "zone of the ones without in a column mapping ('timezone:')", where=where)
     if aware.any():
         parsed = pd.to_datetime(txt[aware], utc=True, format=fmt or "ISO8601", errors="coerce")
         out[aware] = parsed.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
