@@ -9,7 +9,6 @@ import pytest
 
 from leadsim import load_definition
 from leadsim.cli import main
-from leadsim.definition import LeadsimWarning
 
 
 def test_sample_run_writes_definition_diff_metrics_and_figures(tmp_path, capsys):
@@ -46,12 +45,12 @@ def _write_tiny(tmp_path):
 
 def test_files_with_too_few_outcomes_are_a_clear_error(tmp_path, capsys):
     leads, outcomes = _write_tiny(tmp_path)
-    with pytest.warns(LeadsimWarning, match="the rules on them score nothing"):
-            code = main(["calibrate", "--leads", str(leads), "--outcomes", str(outcomes), "--half-lives", "21",
-                     "--out", str(tmp_path / "o")])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1
-    assert "missing for every handed-over lead" in err or "too few labelled hand-offs" in err
+    code = main(["calibrate", "--leads", str(leads), "--outcomes", str(outcomes), "--half-lives", "21",
+                 "--out", str(tmp_path / "o")])
+    warning, error = capsys.readouterr().err.strip().splitlines()  # one line each, no traceback
+    assert warning.startswith("leadsim: warning: ") and "the rules on them score nothing" in warning
+    assert code == 2 and error.startswith("leadsim: error: ")
+    assert "missing for every handed-over lead" in error or "too few labelled hand-offs" in error
     assert not (tmp_path / "o").exists()
 
 
