@@ -18,14 +18,16 @@ The package has one module per concern; import from here:
 * :mod:`~leadsim.io.validate`: :func:`validate_table`, checking and coercing a table in memory;
 * :mod:`~leadsim.io.mapping`: CRM column mappings (:class:`ColumnMapping`, :func:`load_mapping`);
 * :mod:`~leadsim.io.reading`: :func:`read_table`, :func:`read_tables`, :func:`check_references`;
+* :mod:`~leadsim.io.export`: :func:`~leadsim.io.export.read_export`, a whole CRM export folder, rows that break
+  the funnel set aside (:mod:`~leadsim.io.setaside`); :mod:`~leadsim.io.check`: what a mapping does to it;
 * :mod:`~leadsim.io.writing`: :func:`write_table`.
 
 >>> import pandas as pd
 >>> from leadsim import load_definition
->>> raw = pd.DataFrame({"lead_id": ["L1", "L2"], "created_at": ["2026-01-05 09:30", "2026-01-06T08:00:00Z"],
+>>> raw = pd.DataFrame({"lead_id": ["L1", "L2"], "created_at": ["2026-01-05T08:30:00Z", "2026-01-06T08:00:00Z"],
 ...                     "seniority": ["vp", "manager"], "company_size": ["250", None]})
 >>> leads = validate_table(raw, "leads", load_definition())
->>> leads["created_at"].tolist()      # the UTC time is now Berlin local time
+>>> leads["created_at"].tolist()      # UTC times are now Berlin local times
 [Timestamp('2026-01-05 09:30:00'), Timestamp('2026-01-06 09:00:00')]
 >>> leads["company_size"].tolist()
 [250, <NA>]
@@ -33,6 +35,8 @@ The package has one module per concern; import from here:
 
 from __future__ import annotations
 
+from leadsim.io.check import MappingCheck, check_mapping
+from leadsim.io.export import Export, read_export
 from leadsim.io.mapping import ColumnMapping, TableMapping, load_mapping
 from leadsim.io.reading import check_references, read_table, read_tables
 from leadsim.io.schema import ACTIVITIES, COLUMNS, DEFAULT_MISSING, FILE_FORMATS, KINDS, VOCABULARIES, Kind
@@ -48,11 +52,15 @@ __all__ = [
     "KINDS",
     "VOCABULARIES",
     "ColumnMapping",
+    "Export",
     "Kind",
+    "MappingCheck",
     "TableMapping",
     "apply_mapping",
+    "check_mapping",
     "check_references",
     "load_mapping",
+    "read_export",
     "read_table",
     "read_tables",
     "validate_table",

@@ -191,7 +191,7 @@ def _finish(kind: str, frames: list[pd.DataFrame], tm: TableMapping, definition:
     elif kind == "touches" and created is not None and len(df):
         early = (df["at"] < df["lead_id"].map(created)).fillna(False).to_numpy(dtype=bool)
         df = set_aside_rows(df, early, kind, "before the lead was created", sa)
-    drop = [c for c in (*PROVENANCE, "_entry", "_unknown", FROM_STAGE) if c in df.columns]
+    drop = [c for c in (*PROVENANCE, "_entry", "_unknown", "_carried", FROM_STAGE) if c in df.columns]
     return df.drop(columns=drop).reset_index(drop=True)
 
 
@@ -213,6 +213,7 @@ def _entries(log: pd.DataFrame, sa: SetAside) -> pd.DataFrame:
 
 def _carry(log: pd.DataFrame, columns: list[str], sa: SetAside) -> pd.DataFrame:
     """Missing values of ``columns`` from the lead's previous row; a row with still no stage is set aside."""
+    log["_carried"] = log["stage"].isna()
     for c in columns:
         if c in log.columns:
             log[c] = log.groupby("lead_id", sort=False)[c].ffill()

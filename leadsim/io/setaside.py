@@ -99,7 +99,8 @@ def clean_stage_log(log: pd.DataFrame, definition: LeadDefinition, sa: SetAside,
     rows before the lead's ``created`` time (a Series lead_id -> time); then,
     walking each lead's rows in time order, a first row outside the entry
     stages and every move the funnel does not allow (the lead stays where it
-    was).  A row in the stage the lead is in already is kept when it names a
+    was; a row marked ``_carried``, which took its stage from the row before it, takes the stage of the lead's
+    last kept row instead).  A row in the stage the lead is in already is kept when it names a
     new owner (a re-assignment) and otherwise, with ``collapse_repeats``,
     dropped as no change (it is not set aside: it breaks nothing).
     """
@@ -125,9 +126,12 @@ def clean_stage_log(log: pd.DataFrame, definition: LeadDefinition, sa: SetAside,
     ok = np.where(first, entry[code], (prev == code) | allowed[np.maximum(prev, 0), code])
     if not ok.all():  # walk the leads with a bad row: a set-aside row leaves the lead where it was
         bad_leads = set(lead[~ok].tolist())
+        carried = log["_carried"].to_numpy(dtype=bool) if "_carried" in log.columns else np.zeros(len(log), bool)
         for i in np.flatnonzero(np.isin(lead, list(bad_leads))):
             if first[i]:
                 cur = -1
+            if carried[i] and cur >= 0:  # a row that took its stage from the row before: the stage the lead is in
+                code[i] = cur
             if cur < 0:
                 ok[i] = entry[code[i]]
             else:
@@ -138,7 +142,7 @@ def clean_stage_log(log: pd.DataFrame, definition: LeadDefinition, sa: SetAside,
         label = [st.label for st in definition.funnel.stages]
         why = pd.Series([f"first row in {label[c]}, not an entry stage" if p < 0 else
                          f"illegal move {label[p]} → {label[c]}" for p, c in zip(prev_ok, code, strict=True)])
-        log = set_aside_rows(log, ~ok, table, why, sa)
+        log = set_aside_rows(log.assign(stage=np.asarray(ids, dtype=object)[code]), ~ok, table, why, sa)
     if collapse_repeats and len(log):
         same_lead = log["lead_id"].eq(log["lead_id"].shift())
         repeat = same_lead & log["stage"].eq(log["stage"].shift())
