@@ -105,6 +105,16 @@ def load_context(
 # --------------------------------------------------------------------------- steps
 
 
+def _two_panels(rep: Report, name: str, title: str, left: Callable[[Any], Any], right: Callable[[Any], Any]) -> None:
+    """A figure of two panels side by side, drawn by ``left(ax)`` and ``right(ax)``, into the report."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    left(axes[0])
+    right(axes[1])
+    rep.figure(name, fig, title=title)
+
+
 def step_definition(ctx: DemoContext, rep: Report) -> None:
     d = ctx.definition
     rep.section("The lead definition",
@@ -148,7 +158,6 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
 
 
 def step_funnel(ctx: DemoContext, rep: Report) -> None:
-    import matplotlib.pyplot as plt
 
     from leadsim.funnel import velocity, waterfall
     from leadsim.plots.funnel import plot_time_in_stage, plot_waterfall
@@ -163,10 +172,8 @@ def step_funnel(ctx: DemoContext, rep: Report) -> None:
     ctx.results["waterfall"], ctx.results["velocity"] = wf, vel
     rep.section("Funnel", "How the leads went down the funnel (conversion from the previous stage), and how long "
                 "they stayed in each stage; recycled loops are counted as their own visits.")
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-    plot_waterfall(wf, ax=axes[0])
-    plot_time_in_stage(vel, ax=axes[1])
-    rep.figure("funnel", fig, title="Waterfall and time in stage")
+    _two_panels(rep, "funnel", "Waterfall and time in stage", lambda ax: plot_waterfall(wf, ax=ax),
+                lambda ax: plot_time_in_stage(vel, ax=ax))
     rep.table("waterfall", wf.stages, title="Waterfall")
     rep.table("funnel_exits", wf.exits, title="Recycled, disqualified, lost")
     if by_source is not None:
@@ -311,7 +318,6 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
 
 
 def step_exercise(ctx: DemoContext, rep: Report) -> None:
-    import matplotlib.pyplot as plt
 
     from leadsim._resources import data_path
     from leadsim.exercise import compare, read_key, read_verdicts
@@ -328,10 +334,8 @@ def step_exercise(ctx: DemoContext, rep: Report) -> None:
                 "The heads of marketing and sales each qualified the same companies by hand (the filled sample "
                 "worksheets in data/exercise); the definition's verdict is a third reviewer. Kappa corrects "
                 "agreement for chance; its 95% interval is the Fleiss-Cohen-Everitt large-sample one.")
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-    plot_agreement_matrix(r, ax=axes[0])
-    plot_scores_by_verdict(r, ax=axes[1])
-    rep.figure("exercise", fig, title="Agreement matrix; the definition's score by the heads' verdicts")
+    _two_panels(rep, "exercise", "Agreement matrix; the definition's score by the heads' verdicts",
+                lambda ax: plot_agreement_matrix(r, ax=ax), lambda ax: plot_scores_by_verdict(r, ax=ax))
     rep.table("exercise_pairs", r.pairs, title="Agreement per pair")
     rep.table("exercise_weighted", r.weighted, title="Population-weighted agreement")
     rep.table("exercise_suggestions", r.suggestions, title="What separates the heads' good from not", max_rows=10)
