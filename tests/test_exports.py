@@ -313,3 +313,14 @@ def test_calibrate_runs_from_a_stage_log_and_touches_alone(tmp_path, capsys):
     assert main(["calibrate", *files, "--out", str(tmp_path / "cal"), "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert "wrote" in out and (tmp_path / "cal" / "definition.yaml").is_file()
+
+
+@pytest.mark.parametrize("argv", [["calibrate", "--out", "{tmp}/cal"], ["demo", "--out", "{tmp}/rep", "--quiet"]])
+def test_calibrate_and_demo_honour_strict_before_any_work(argv, tmp_path, capsys):
+    from leadsim.cli import main
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main([*argv, *export_args("salesforce"), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "LeadHistory.csv, line 20: unknown stage value 'Recycled - Nurture'" in err
+    assert not (tmp_path / "cal").exists() and not (tmp_path / "rep").exists()
