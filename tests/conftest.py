@@ -9,6 +9,7 @@ Area-specific fixtures live in their own test modules.
 from __future__ import annotations
 
 import os
+import warnings
 
 import matplotlib
 import pytest
@@ -59,3 +60,32 @@ def definition():
     from leadsim import load_definition
 
     return load_definition()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A PostgreSQL 16 server for the session (pgserver, from the test extra), in a temporary folder.
+
+    Yields a URL of its ``postgres`` database; :func:`postgres_database` makes a fresh database beside it.
+    """
+    with warnings.catch_warnings():  # platformdirs: XDG_RUNTIME_DIR unset on CI machines
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_url):
+    """``postgres_database(name)``: the URL of a new, empty database ``name`` on the session's server."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    def make(name: str) -> str:
+        with adbc.connect(postgres_url, autocommit=True) as con, con.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cur.execute(f'CREATE DATABASE "{name}"')
+        return postgres_url.replace("/postgres?", f"/{name}?", 1)
+
+    return make

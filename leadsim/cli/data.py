@@ -7,7 +7,10 @@ them with :func:`load_data`:
 * ``--leads``, ``--activities``, ``--stage-log`` (``--log``), ``--touches``,
   ``--owners``, ``--outcomes``: single files, through ``--mapping`` when given;
 * ``--export DIR --mapping FILE``: a whole export folder, the mapping naming
-  each table's file (templates: ``data/mappings/salesforce.yaml``, ...).
+  each table's file (templates: ``data/mappings/salesforce.yaml``, ...);
+* ``--db URL --mapping FILE``: the same tables in a database (``duckdb:///history.duckdb`` or
+  ``postgresql://user:password@host:port/db``), ``file: Lead.csv`` naming table ``lead``
+  (:mod:`leadsim.io.database`; ``leadsim export-to-db`` loads an export folder into one).
 
 Rows that break the funnel are set aside (one summary line per table on
 standard error; ``--set-aside FILE`` keeps them as CSV); ``--strict`` stops at
@@ -47,6 +50,7 @@ class Data:
     files: dict[str, str] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
     def get(self, kind: str) -> pd.DataFrame | None:
         return self.tables.get(kind)
@@ -63,6 +67,8 @@ def add_data_options(p: argparse.ArgumentParser, *, tables: tuple[str, ...]) -> 
     g = p.add_argument_group("data (default: the embedded sample)")
     add_definition_option(g)
     g.add_argument("--export", metavar="DIR", help="a CRM export folder; --mapping names each table's file in it")
+    g.add_argument("--db", metavar="URL", help="read the tables --mapping names from a database: "
+                   "duckdb:///history.duckdb or postgresql://user:password@host:port/db (needs leadsim[db])")
     g.add_argument("--mapping", metavar="FILE", help="column mapping YAML (templates: data/mappings/salesforce.yaml, "
                    "hubspot.yaml, marketo.yaml)")
     for kind in tables:
@@ -83,7 +89,28 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), quiet: bo
     definition = load_definition(args.definition)
     given = {k: getattr(args, k) for k in OPTIONS if getattr(args, k, None) is not None}
     strict = bool(getattr(args, "strict", False))
-    if args.export:
+    db_url = getattr(args, "db", None)
+    if db_url:
+        from leadsim.io.database import Database, masked
+
+        if not args.mapping:
+            raise InputFileError("--db needs --mapping: the mapping names each table in the database "
+                                 "(templates in data/mappings/)", where="--mapping")
+        if args.export or given:
+            first = "--export" if args.export else OPTIONS[next(iter(given))]
+            raise InputFileError(f"{first} and --db both give tables; give one of them", where="--db")
+        from leadsim.io.database import table_name
+
+        database = Database(db_url)  # a bad URL is named before the mapping is read
+        mapping = load_mapping(args.mapping, definition)
+        with database as db:
+            ex = read_export(db, definition, mapping=mapping, strict=strict)
+        data = Data(definition, ex.tables, f"the database {masked(db_url)}", files=dict.fromkeys(ex.tables, masked(db_url)),
+                    paths=[args.definition, args.mapping], summary=ex.summary())
+        data.sources = sorted({table_name(f) for tm in mapping.tables.values() for src in tm.sources()
+                               for f in [src.file or "", *(lk.file for lk in src.lookup.values())] if f})
+        _finish(args, ex.set_aside, data, quiet)
+    elif args.export:
         if not args.mapping:
             raise InputFileError("--export needs --mapping: the mapping names each table's file in the folder "
                                  "(templates in data/mappings/)", where="--mapping")
@@ -121,7 +148,8 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), quiet: bo
             _finish(args, ex.set_aside, data, quiet)
     else:
         if args.mapping or strict:
-            raise InputFileError("--mapping and --strict apply to your data; give --export DIR or table files too",
+            raise InputFileError("--mapping and --strict apply to your data; give --export DIR, --db URL or table "
+                                 "files too",
                                  where="--mapping" if args.mapping else "--strict")
         from leadsim.datasets import load_sample
 
@@ -129,7 +157,7 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), quiet: bo
         data = Data(definition, h.tables(), "the embedded sample", paths=[args.definition])
     lacking = [k for k in need if k not in data.tables]
     if lacking:
-        how = "its mapping names no such table" if args.export else f"give {OPTIONS[lacking[0]]} FILE"
+        how = "its mapping names no such table" if args.export or db_url else f"give {OPTIONS[lacking[0]]} FILE"
         raise InputFileError(f"this command needs the {lacking[0]} table; {how}", where=OPTIONS[lacking[0]])
     return data
 

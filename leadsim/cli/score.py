@@ -32,6 +32,7 @@ class Inputs:
     as_of: pd.Timestamp
     paths: list[str]
     origin: str
+    sources: list[str]
 
 
 def _as_of(value: str | None, default: pd.Timestamp, definition: LeadDefinition) -> pd.Timestamp:
@@ -49,7 +50,7 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
     if pd.isna(default) and args.as_of is None:
         raise DataError("no activity or creation time to score at; give --as-of", where=data.origin)
     return Inputs(definition, leads, acts, data.get("stage_log"), _as_of(args.as_of, default, definition),
-                  [p for p in data.paths if p], data.origin)
+                  [p for p in data.paths if p], data.origin, data.sources)
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -64,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_options(p)
     p.add_argument("--out", metavar="FILE", help="write every lead's scores to a .csv or .parquet file")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists (never an input file)")
+    p.add_argument("--write-table", metavar="NAME", help="with --db: write every lead's score, grade, MQL state and "
+                   "the definition version to this database table, in one transaction")
+    p.add_argument("--replace", action="store_true", help="replace --write-table if it exists (never a source table)")
     p.add_argument("--top", type=int, default=10, metavar="N", help="how many top leads to list (default 10)")
     add_json_flag(p)
     p.set_defaults(func=cmd_score)
@@ -106,6 +110,9 @@ def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    if args.write_table and not args.db:
+        raise InputFileError("--write-table writes into the database --db reads; give --db URL too (or --out FILE)",
+                             where="--write-table")
     inp = load_inputs(args)
     out = check_output_path(args.out, inp.paths, force=args.overwrite) if args.out else None
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
@@ -113,12 +120,16 @@ def cmd_score(args: argparse.Namespace) -> int:
     scores = _score(inp)
     if out is not None:
         write_table(scores, out, overwrite=args.overwrite)
+    if args.write_table:
+        write_scores(scores, inp, args.db, args.write_table, replace=args.replace)
     s = summary(scores, inp, args.top)
     if args.json:
         s["grade_x_engagement"] = {g: row.to_dict() for g, row in s["grade_x_engagement"].iterrows()}
         s["top"] = s["top"].reset_index()
         if out is not None:
             s["out"] = str(out)
+        if args.write_table:
+            s["table"] = args.write_table.casefold()
         emit(s, True)
         return 0
     print(f"Scored {s['leads_scored']} leads from {s['data']} as of {s['as_of']:%Y-%m-%d %H:%M} "
@@ -128,7 +139,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     emit(s["top"], False, title=f"top {len(s['top'])} leads")
     if out is not None:
         print(f"\nwrote {len(scores)} rows to {out}")
+    if args.write_table:
+        print(f"\nwrote {len(scores)} rows to table {args.write_table.casefold()!r} of {inp.origin}")
     return 0
+
+
+def write_scores(scores: pd.DataFrame, inp: Inputs, url: str, name: str, *, replace: bool) -> None:
+    """Scores, grades, MQL state, ``as_of`` and the definition version as table ``name``, in one transaction."""
+    from leadsim.io.database import Database
+
+    table = scores.reset_index().assign(as_of=inp.as_of, definition_name=inp.definition.name,
+                                        definition_version=str(inp.definition.version))
+    with Database(url) as db:
+        db.write_table(table, name, replace=replace, protected=inp.sources)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -147,7 +170,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     # Scores and contributions are per lead, so scoring just the leads asked about gives the same numbers.
     sub = Inputs(inp.definition, only(inp.leads), only(inp.activities), only(inp.stage_log), inp.as_of,
-                 inp.paths, inp.origin)
+                 inp.paths, inp.origin, inp.sources)
     parts = contributions(sub.leads, sub.activities, sub.definition, as_of=sub.as_of, stage_log=sub.stage_log)
     scores = _score(sub)
     result = []

@@ -20,6 +20,8 @@ The package has one module per concern; import from here:
 * :mod:`~leadsim.io.reading`: :func:`read_table`, :func:`read_tables`, :func:`check_references`;
 * :mod:`~leadsim.io.export`: :func:`~leadsim.io.export.read_export`, a whole CRM export folder, rows that break
   the funnel set aside (:mod:`~leadsim.io.setaside`); :mod:`~leadsim.io.check`: what a mapping does to it;
+* :mod:`~leadsim.io.database`: :class:`Database` (DuckDB or PostgreSQL from a URL), which ``read_export`` reads
+  like a folder and :func:`~leadsim.io.export.export_to_db` fills from one;
 * :mod:`~leadsim.io.writing`: :func:`write_table`.
 
 >>> import pandas as pd
@@ -36,7 +38,8 @@ The package has one module per concern; import from here:
 from __future__ import annotations
 
 from leadsim.io.check import MappingCheck, check_mapping
-from leadsim.io.export import Export, read_export
+from leadsim.io.database import Database
+from leadsim.io.export import Export, export_to_db, read_export
 from leadsim.io.mapping import ColumnMapping, TableMapping, load_mapping
 from leadsim.io.reading import check_references, read_table, read_tables
 from leadsim.io.schema import ACTIVITIES, COLUMNS, DEFAULT_MISSING, FILE_FORMATS, KINDS, VOCABULARIES, Kind
@@ -52,6 +55,7 @@ __all__ = [
     "KINDS",
     "VOCABULARIES",
     "ColumnMapping",
+    "Database",
     "Export",
     "Kind",
     "MappingCheck",
@@ -59,6 +63,7 @@ __all__ = [
     "apply_mapping",
     "check_mapping",
     "check_references",
+    "export_to_db",
     "load_mapping",
     "read_export",
     "read_table",

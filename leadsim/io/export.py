@@ -38,14 +38,15 @@ import pandas as pd
 from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import InputFileError
+from leadsim.io.database import Database, table_name
 from leadsim.io.mapping import FROM_STAGE, ColumnMapping, SourceMapping, TableMapping, load_mapping
 from leadsim.io.reading import read_raw
-from leadsim.io.schema import DEFAULT_MISSING, columns_for
+from leadsim.io.schema import COLUMNS, DEFAULT_MISSING, columns_for, strip_cells
 from leadsim.io.setaside import SetAside, clean_stage_log, set_aside_rows
 from leadsim.io.transforms import PROVENANCE, apply_mapping, numbered, prepare
 from leadsim.io.validate import validate_table
 
-__all__ = ["Export", "export_files", "read_export"]
+__all__ = ["Export", "export_files", "export_to_db", "read_export"]
 
 #: The order tables are read in (leads first: the others are checked against them).
 ORDER = ("leads", "owners", "stage_log", "activities", "touches", "outcomes")
@@ -91,15 +92,63 @@ def export_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
     return {f.name.casefold(): f for f in sorted(p.iterdir()) if f.is_file()}
 
 
-def read_export(folder: str | os.PathLike[str], definition: LeadDefinition, *,
+def read_export(source: str | os.PathLike[str] | Database, definition: LeadDefinition, *,
                 mapping: ColumnMapping | str | os.PathLike[str], strict: bool = False) -> Export:
-    """Read every table ``mapping`` names from the export ``folder``; see the module docstring."""
-    definition = require_definition(definition, where=str(folder))
+    """Read every table ``mapping`` names from the export folder or :class:`~leadsim.io.database.Database`
+    ``source``; see the module docstring.  In a database, ``file: Lead.csv`` names table ``lead``
+    (:func:`~leadsim.io.database.table_name`), and a row's file and line are its table and row number + 1."""
+    where = source.where if isinstance(source, Database) else str(source)
+    definition = require_definition(definition, where=where)
     if not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping, definition)
-    files = export_files(folder)
     cache: dict[tuple[str, int], pd.DataFrame] = {}
     markers = sorted(set(DEFAULT_MISSING) | set(mapping.missing))
+    if isinstance(source, Database):
+        db, cm = source, mapping
+
+        def raw(name: str, src: SourceMapping | None, table: str) -> pd.DataFrame:
+            found = db.find(table_name(name), what=f"the {table} table")
+            key = (found, id(src))
+            if key not in cache:
+                formats = {src.columns[k]: f for k, f in src.dates.items() if k in src.columns} if src else {}
+                cols = None if src is None or table == "leads" else _wanted(src, table, db.columns(found))
+                df = db.read(found, cols, timezone=cm.timezone, date_format=cm.date_format, formats=formats)
+                gone = set(markers) | set(src.missing if src else [])
+                for c in df.columns:
+                    cells = strip_cells(df[c])
+                    df[c] = cells.where(~cells.isin(gone), None)
+                cache[key] = numbered(df, found)
+            return cache[key]
+    else:
+        raw = _folder_reader(source, markers, cache)
+    sa = SetAside(strict=strict)
+    ex = Export(tables={}, set_aside=pd.DataFrame())
+    for kind in (k for k in ORDER if k in mapping.tables):
+        tm = mapping.tables[kind]
+        frames = [_read_source(kind, src, raw, mapping, definition, sa, ex) for src in tm.sources()]
+        ex.files[kind] = [src.file or "" for src in tm.sources()]
+        ex.tables[kind] = _finish(kind, frames, tm, definition, sa, ex)
+    ex.set_aside = sa.table()
+    return ex
+
+
+def _wanted(src: SourceMapping, kind: str, have: list[str]) -> list[str] | None:
+    """The columns of a database table ``src`` reads for a ``kind`` table (None: all, for leads' attributes or
+    when one is missing, so the error lists them all)."""
+    names = {*src.columns.values(), *src.rows_where, *src.rows_matching, *src.rows_not_matching, *src.split,
+             *src.lookup, *(jf.column for jf in src.json_fields.values()),
+             *(src.unpivot.columns if src.unpivot else ())} - set(src.json_fields)
+    known = set(COLUMNS[kind]) | {FROM_STAGE}
+    folded = {c.casefold(): c for c in have}
+    if any(n.casefold() not in folded for n in names):
+        return None
+    wanted = {folded[n.casefold()] for n in names} | {c for c in have if c in known}
+    return [c for c in have if c in wanted]
+
+
+def _folder_reader(folder: str | os.PathLike[str], markers: list[str],
+                   cache: dict[tuple[str, int], pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    files = export_files(folder)
 
     def raw(name: str, src: SourceMapping | None, table: str) -> pd.DataFrame:
         path = files.get(name.casefold())
@@ -112,15 +161,7 @@ def read_export(folder: str | os.PathLike[str], definition: LeadDefinition, *,
             cache[key] = numbered(read_raw(path, src, markers + list(src.missing if src else [])), path.name)
         return cache[key]
 
-    sa = SetAside(strict=strict)
-    ex = Export(tables={}, set_aside=pd.DataFrame())
-    for kind in (k for k in ORDER if k in mapping.tables):
-        tm = mapping.tables[kind]
-        frames = [_read_source(kind, src, raw, mapping, definition, sa, ex) for src in tm.sources()]
-        ex.files[kind] = [src.file or "" for src in tm.sources()]
-        ex.tables[kind] = _finish(kind, frames, tm, definition, sa, ex)
-    ex.set_aside = sa.table()
-    return ex
+    return raw
 
 
 def _read_source(kind: str, src: SourceMapping, raw: Callable[..., pd.DataFrame], mapping: ColumnMapping,
@@ -219,3 +260,35 @@ def _carry(log: pd.DataFrame, columns: list[str], sa: SetAside) -> pd.DataFrame:
             log[c] = log.groupby("lead_id", sort=False)[c].ffill()
     gap = log["stage"].isna().to_numpy(dtype=bool)
     return set_aside_rows(log, gap, "stage_log", "no stage to carry: the lead has no stage yet", sa)
+
+
+def export_to_db(folder: str | os.PathLike[str], db: Database, definition: LeadDefinition, *,
+                 mapping: ColumnMapping | str | os.PathLike[str], replace: bool = False) -> dict[str, int]:
+    """Load every file ``mapping`` names in the export ``folder`` into ``db``, one typed table each (named by
+    :func:`~leadsim.io.database.table_name`: ``Lead.csv`` -> ``lead``), in one transaction; returns the rows
+    per table.  Columns become booleans, integers, numbers, dates or times with a zone where every value reads
+    back as the same text (naive times in the mapping's ``timezone`` when it gives one), text otherwise."""
+    from leadsim.io.database import infer_types
+
+    definition = require_definition(definition, where=str(folder))
+    if not isinstance(mapping, ColumnMapping):
+        mapping = load_mapping(mapping, definition)
+    files = export_files(folder)
+    markers = sorted(set(DEFAULT_MISSING) | set(mapping.missing))
+    wanted: dict[str, SourceMapping | None] = {}
+    for tm in mapping.tables.values():
+        for src in tm.sources():
+            if src.file:
+                wanted.setdefault(src.file, src)
+            for lk in src.lookup.values():
+                wanted.setdefault(lk.file, None)
+    out: dict[str, pd.DataFrame] = {}
+    for name, src in wanted.items():
+        path = files.get(name.casefold())
+        if path is None:
+            raise InputFileError(f"the mapping reads {name!r}, which the export folder lacks; it holds "
+                                 f"{sorted(f.name for f in files.values())}", where=str(folder))
+        df = read_raw(path, src, markers + list(src.missing if src else []))
+        out[table_name(name)] = infer_types(df, timezone=mapping.timezone)
+    db.write_tables(out, replace=replace)
+    return {k: len(v) for k, v in out.items()}
