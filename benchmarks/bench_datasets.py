@@ -17,7 +17,8 @@ from leadsim.datasets import load_sample, make_history
 from leadsim.definition import load_definition
 
 
-def _median_time(fn, repeat: int) -> tuple[float, object]:
+def median_time(fn, repeat: int) -> tuple[float, object]:
+    """The median wall time of ``repeat`` calls of ``fn``, and its last result."""
     times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -31,10 +32,10 @@ def main() -> None:
     ap.add_argument("--leads", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    t_load, sample = _median_time(load_sample, args.repeat)
+    t_load, sample = median_time(load_sample, args.repeat)
     print(f"load_sample: {sample} in {t_load:.2f} s (median of {args.repeat})")
     d = load_definition()
-    t_make, h = _median_time(
+    t_make, h = median_time(
         lambda: make_history(d, n_leads=args.leads, start="2025-01-01", end="2026-11-01", seed=2026), args.repeat)
     labelled = h.outcomes["sql"].notna().sum()
     print(f"make_history: {h}; {labelled} labelled hand-offs, {int(h.outcomes['sql'].sum())} SQLs")

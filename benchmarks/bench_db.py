@@ -25,7 +25,6 @@ here: it costs what reading the same export from CSV files costs.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -36,16 +35,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_datasets import median_time
 from bench_scoring import AS_OF, files
-
-
-def _median(fn, repeat: int):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def clients(n: int) -> int:
@@ -96,7 +87,7 @@ def clients(n: int) -> int:
     paths = {"parquet": lambda: pd.read_parquet(tmp / "acts.parquet"), "adbc fetch_arrow_table": adbc,
              "psycopg COPY csv + read_csv(pyarrow)": copy_csv, "psycopg fetchall": fetchall}
     for name, fn in paths.items():
-        best = min(_median(fn, 1)[0] for _ in range(3))
+        best = min(median_time(fn, 1)[0] for _ in range(3))
         print(f"{name}: {best:.2f} s")
     server.cleanup()
     return 0
@@ -148,10 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         return run
 
     readers = {"parquet": from_parquet, **{n: from_db(db) for n, db in dbs.items()}}
-    read_s = {n: _median(r, args.repeat)[0] for n, r in readers.items()}
+    read_s = {n: median_time(r, args.repeat)[0] for n, r in readers.items()}
     score_s, scores = {}, {}
     for n, r in readers.items():
-        score_s[n], scores[n] = _median(scored(r), args.repeat)
+        score_s[n], scores[n] = median_time(scored(r), args.repeat)
     for n in dbs:
         pd.testing.assert_series_equal(scores[n].sort_index(), scores["parquet"].sort_index(), rtol=1e-9)
     for n in readers:

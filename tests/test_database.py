@@ -9,6 +9,7 @@ import warnings
 
 import pandas as pd
 import pytest
+from test_exports import COMMANDS as EXPORT_COMMANDS
 
 from leadsim import load_definition
 from leadsim._resources import data_path
@@ -78,15 +79,7 @@ def test_a_database_reads_as_the_files_do(urls, vendor, kind):
     assert got.set_aside["file"].dropna().tolist() == stems.tolist()
 
 
-COMMANDS = {
-    "score": ["score"],
-    "explain": ["explain", "00QHp0000006KHHMA2"],
-    "funnel": ["funnel"],
-    "sla audit": ["sla", "audit"],
-    "sla schedule": ["sla", "schedule"],
-    "calibrate": ["calibrate", "--out", "{tmp}/cal"],
-    "exercise sample": ["exercise", "sample", "--n", "5", "--out", "{tmp}/ws"],
-}
+COMMANDS = {**EXPORT_COMMANDS, "calibrate": ["calibrate", "--out", "{tmp}/cal"]}  # the same commands as from a folder
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:
