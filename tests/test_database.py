@@ -245,3 +245,21 @@ def test_database_options_are_checked_in_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"leadsim: error: {message}" in err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_mapping_check_explains_a_database_as_it_does_the_folder(urls, kind, capsys):
+    vendor = "hubspot"
+    code, want, _ = run(["mapping", "check", *export_args(vendor), "--json", "--all-values"], capsys)
+    assert code == 0
+    code, got, _ = run(["mapping", "check", *db_args(vendor, urls[vendor, kind]), "--json", "--all-values"], capsys)
+    assert code == 0
+    import json
+
+    want, got = json.loads(want), json.loads(got)
+    assert got["rows"] == want["rows"] and got["summary"] == want["summary"]
+    strip = [{k: v for k, v in r.items() if k != "file"} for r in want["values"]]
+    assert [{k: v for k, v in r.items() if k != "file"} for r in got["values"]] == strip
+    # the same export columns are left unread; a table is named after its file (contacts.csv -> contacts)
+    assert {(r["file"], r["column"]) for r in got["unread"]} == {
+        (r["file"].rsplit(".", 1)[0].casefold(), r["column"]) for r in want["unread"]}

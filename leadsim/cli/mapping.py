@@ -1,4 +1,4 @@
-"""``leadsim mapping check``: what a column mapping does to an export folder, before anything runs."""
+"""``leadsim mapping check``: what a column mapping does to an export folder or database, before anything runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = ms.add_parser("check", help="what each column and value maps to, what is unmapped, rows per table")
     c.add_argument("--mapping", required=True, metavar="FILE",
                    help="column mapping YAML (templates: data/mappings/salesforce.yaml, hubspot.yaml, marketo.yaml)")
-    c.add_argument("--export", required=True, metavar="DIR", help="the export folder")
+    where = c.add_mutually_exclusive_group(required=True)
+    where.add_argument("--export", metavar="DIR", help="the export folder")
+    where.add_argument("--db", metavar="URL", help="a database holding the export's tables (duckdb:///file.duckdb, "
+                       "postgresql://...)")
     add_definition_option(c)
     c.add_argument("--all-values", action="store_true", help="list every mapped value, not only the unmapped ones")
     add_json_flag(c)
@@ -24,7 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from leadsim.io.check import check_mapping
 
-    c = check_mapping(args.export, load_definition(args.definition), mapping=args.mapping)
+    if args.db:
+        from leadsim.io.database import Database
+
+        with Database(args.db) as db:
+            c = check_mapping(db, load_definition(args.definition), mapping=args.mapping)
+    else:
+        c = check_mapping(args.export, load_definition(args.definition), mapping=args.mapping)
     values = c.values if args.all_values or args.json else c.values[c.values["maps_to"] == "(unmapped)"]
     if args.json:
         emit({"columns": c.columns, "values": values, "unread": c.unread, "rows": c.rows, "summary": c.summary}, True)

@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
-from leadsim.errors import SchemaError
-from leadsim.io.export import ORDER, export_files, read_export
+from leadsim.errors import InputFileError, SchemaError
+from leadsim.io.database import Database
+from leadsim.io.export import ORDER, read_export, source_reader
 from leadsim.io.mapping import IGNORE, ColumnMapping, load_mapping, mapped_columns
-from leadsim.io.reading import read_raw
-from leadsim.io.schema import DEFAULT_MISSING, allowed_values, strip_cells
+from leadsim.io.schema import allowed_values, strip_cells
 from leadsim.io.transforms import PROVENANCE, column, prepare
 
 __all__ = ["MappingCheck", "check_mapping"]
@@ -50,47 +49,46 @@ class MappingCheck:
     summary: list[str]
 
 
-def check_mapping(folder: str | os.PathLike[str], definition: LeadDefinition, *,
+def check_mapping(source: str | os.PathLike[str] | Database, definition: LeadDefinition, *,
                   mapping: ColumnMapping | str | os.PathLike[str]) -> MappingCheck:
-    """Explain what ``mapping`` reads from the export ``folder``; see the module docstring."""
-    definition = require_definition(definition, where=str(folder))
+    """Explain what ``mapping`` reads from the export folder or database ``source``; see the module docstring."""
+    where = source.where if isinstance(source, Database) else str(source)
+    definition = require_definition(definition, where=where)
     if not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping, definition)
-    files = export_files(folder)
-    markers = sorted(set(DEFAULT_MISSING) | set(mapping.missing))
+    raw = source_reader(source, mapping)
     cols, vals, used = [], [], {}
     known = {k: mapped_columns(k, definition) for k in mapping.tables}
-
-    def raw(name: str) -> pd.DataFrame:
-        return read_raw(Path(files[name.casefold()]), None, markers) if name.casefold() in files else pd.DataFrame()
-
     for kind in (k for k in ORDER if k in mapping.tables):
         for src in mapping.tables[kind].sources():
-            path = files.get((src.file or "").casefold())
-            if path is None:
+            try:
+                # a file with the source's encoding and separator; a database table with every column
+                df = raw(src.file or "", None if isinstance(source, Database) else src, kind)
+            except (InputFileError, SchemaError):
                 cols.append({"table": kind, "file": src.file, "leadsim": "", "export": "", "status": "file missing"})
                 continue
-            df = read_raw(path, src, markers + list(src.missing))
-            used.setdefault(path.name, set())
+            name = str(df["_file"].iloc[0]) if len(df) else (src.file or "")
+            df = df.drop(columns=[c for c in PROVENANCE if c in df.columns])
+            used.setdefault(name, (set(), list(df.columns)))
+            seen = used[name][0]
             read_cols = [*src.rows_where, *src.rows_matching, *src.rows_not_matching, *src.split, *src.lookup,
                          *(jf.column for jf in src.json_fields.values()),
                          *(src.unpivot.columns if src.unpivot is not None else [])]
             for c in read_cols:
                 if c.casefold() in {x.casefold() for x in df.columns}:
-                    used[path.name].add(column(df, c, where=path.name))
-            rows = prepare(df.assign(**dict.fromkeys(PROVENANCE)), src, where=path.name, other=raw)
-            for dst, name in src.columns.items():
+                    seen.add(column(df, c, where=name))
+            rows = prepare(df.assign(**dict.fromkeys(PROVENANCE)), src, where=name,
+                           other=lambda f, kind=kind: raw(f, None, kind))
+            for dst, col in src.columns.items():
                 try:
-                    found = column(rows, name, where=path.name)
+                    found = column(rows, col, where=name)
                 except SchemaError:  # reported as missing instead of stopping the check
                     found = None
                 if found is not None and found in df.columns:
-                    used[path.name].add(found)
-                cols.append({"table": kind, "file": path.name, "leadsim": dst, "export": name,
+                    seen.add(found)
+                cols.append({"table": kind, "file": name, "leadsim": dst, "export": col,
                              "status": "found" if found is not None else "missing"})
-                if found is None:
-                    continue
-                recode = src.values.get(dst)
+                recode = src.values.get(dst) if found is not None else None
                 if recode is None:
                     continue
                 closed = allowed_values(kind, dst, known[kind][dst], definition) is not None
@@ -98,13 +96,13 @@ def check_mapping(folder: str | os.PathLike[str], definition: LeadDefinition, *,
                 for value, n in counts.items():
                     text = "(missing)" if pd.isna(value) else str(value)
                     to = recode.get(text)
-                    vals.append({"table": kind, "file": path.name, "column": dst, "value": text, "rows": int(n),
+                    vals.append({"table": kind, "file": name, "column": dst, "value": text, "rows": int(n),
                                  "maps_to": "(missing)" if pd.isna(value) else
                                  (("(unmapped)" if closed else "(as is)") if text not in recode
                                   else ("null" if to is None else str(to)))})
-    unread = [{"file": name, "column": c} for name, seen in used.items()
-              for c in raw(name).columns if c not in seen]
-    ex = read_export(folder, definition, mapping=mapping)
+    unread = [{"file": name, "column": c} for name, (seen, all_cols) in used.items() for c in all_cols
+              if c not in seen]
+    ex = read_export(source, definition, mapping=mapping)
     rows_t = pd.DataFrame([{"table": t, "read": n, "kept": ex.kept(t), "set_aside": n - ex.kept(t),
                             "ignored": ex.ignored.get(t, 0)} for t, n in ex.read.items()])
     values = pd.DataFrame(vals, columns=["table", "file", "column", "value", "rows", "maps_to"])

@@ -46,7 +46,7 @@ from leadsim.io.setaside import SetAside, clean_stage_log, set_aside_rows
 from leadsim.io.transforms import PROVENANCE, apply_mapping, numbered, prepare
 from leadsim.io.validate import validate_table
 
-__all__ = ["Export", "export_files", "export_to_db", "read_export"]
+__all__ = ["Export", "export_files", "export_to_db", "read_export", "source_reader"]
 
 #: The order tables are read in (leads first: the others are checked against them).
 ORDER = ("leads", "owners", "stage_log", "activities", "touches", "outcomes")
@@ -101,6 +101,22 @@ def read_export(source: str | os.PathLike[str] | Database, definition: LeadDefin
     definition = require_definition(definition, where=where)
     if not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping, definition)
+    raw = source_reader(source, mapping)
+    sa = SetAside(strict=strict)
+    ex = Export(tables={}, set_aside=pd.DataFrame())
+    for kind in (k for k in ORDER if k in mapping.tables):
+        tm = mapping.tables[kind]
+        frames = [_read_source(kind, src, raw, mapping, definition, sa, ex) for src in tm.sources()]
+        ex.files[kind] = [src.file or "" for src in tm.sources()]
+        ex.tables[kind] = _finish(kind, frames, tm, definition, sa, ex)
+    ex.set_aside = sa.table()
+    return ex
+
+
+def source_reader(source: str | os.PathLike[str] | Database,
+                  mapping: ColumnMapping) -> Callable[[str, SourceMapping | None, str], pd.DataFrame]:
+    """``raw(file, src, table)``: the rows of one file of an export folder, or of the table it names in a database,
+    as text cells with their provenance (each read once; ``src`` None: every column)."""
     cache: dict[tuple[str, int], pd.DataFrame] = {}
     markers = sorted(set(DEFAULT_MISSING) | set(mapping.missing))
     if isinstance(source, Database):
@@ -119,17 +135,9 @@ def read_export(source: str | os.PathLike[str] | Database, definition: LeadDefin
                     df[c] = cells.where(~cells.isin(gone), None)
                 cache[key] = numbered(df, found)
             return cache[key]
-    else:
-        raw = _folder_reader(source, markers, cache)
-    sa = SetAside(strict=strict)
-    ex = Export(tables={}, set_aside=pd.DataFrame())
-    for kind in (k for k in ORDER if k in mapping.tables):
-        tm = mapping.tables[kind]
-        frames = [_read_source(kind, src, raw, mapping, definition, sa, ex) for src in tm.sources()]
-        ex.files[kind] = [src.file or "" for src in tm.sources()]
-        ex.tables[kind] = _finish(kind, frames, tm, definition, sa, ex)
-    ex.set_aside = sa.table()
-    return ex
+
+        return raw
+    return _folder_reader(source, markers, cache)
 
 
 def _wanted(src: SourceMapping, kind: str, have: list[str]) -> list[str] | None:
