@@ -14,7 +14,8 @@ import pandas as pd
 from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, SchemaError, VerdictError
-from leadsim.exercise.agreement import KEY_COLUMNS, as_verdict_series, check_key, drivers_text
+from leadsim.exercise.agreement import KEY_COLUMNS, as_verdict_series, check_key
+from leadsim.exercise.findings import drivers_text
 from leadsim.exercise.worksheets import (
     DROPDOWN,
     cell_value,
