@@ -96,7 +96,7 @@ def climb(
     t = np.asarray(t)
     n = len(stage)
     code = _codes(np.asarray(stage), ids)
-    entered = np.asarray(entered)
+    entered = np.array(entered)  # a copy: moves update it
     if not steps or not len(lead):
         return _empty(t)
     if fit is None and any(s.min_fit is not None for s in steps):
@@ -129,7 +129,6 @@ def climb(
         rows = best[moved]
         code[moved] = dst[which[moved]]
         last[moved] = rows
-        entered = entered.copy()
         entered[moved] = t[rows]
         out.append((moved, dst[which[moved]], rows))
     if not out:

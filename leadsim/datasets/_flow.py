@@ -172,7 +172,7 @@ class Flow:
         mk = self.marketing
         n = len(self.ids)
         acts = self.activities[self.activities["lead_id"].isin(self.ids[mk])]
-        ev = mql_events(self.leads.iloc[mk], acts, self.d, as_of=pd.Timestamp(self.end))
+        ev = mql_events(self.leads.iloc[mk], acts, self.d, as_of=pd.Timestamp(self.end), fit_points=self.fit[mk])
         t_mql = np.full(n, NAT)
         r_mql = np.full(n, None, dtype=object)
         pos = self.pos.get_indexer(ev["lead_id"].astype(str).to_numpy())
@@ -231,7 +231,8 @@ class Flow:
         log = self.stage_log_frame()
         log = log[log["lead_id"].isin(sub_ids)]
         acts = self.activities[self.activities["lead_id"].isin(sub_ids)]
-        ev = mql_events(self.leads.iloc[recycled], acts, self.d, as_of=pd.Timestamp(self.end), stage_log=log)
+        ev = mql_events(self.leads.iloc[recycled], acts, self.d, as_of=pd.Timestamp(self.end), stage_log=log,
+                        fit_points=self.fit[recycled])
         pos = self.pos.get_indexer(ev["lead_id"].astype(str).to_numpy())
         since_of = pd.Series(since, index=recycled)
         after = ev["at"].to_numpy(dtype="datetime64[ns]") > since_of.reindex(pos).to_numpy(dtype="datetime64[ns]")
