@@ -30,7 +30,7 @@ from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import InputFileError, SchemaError
 from leadsim.io.database import Database
-from leadsim.io.export import ORDER, read_export, source_reader
+from leadsim.io.export import ORDER, read_with, source_reader
 from leadsim.io.mapping import IGNORE, ColumnMapping, load_mapping, mapped_columns
 from leadsim.io.schema import allowed_values, strip_cells
 from leadsim.io.transforms import PROVENANCE, column, prepare
@@ -102,7 +102,7 @@ def check_mapping(source: str | os.PathLike[str] | Database, definition: LeadDef
                                   else ("null" if to is None else str(to)))})
     unread = [{"file": name, "column": c} for name, (seen, all_cols) in used.items() for c in all_cols
               if c not in seen]
-    ex = read_export(source, definition, mapping=mapping)
+    ex = read_with(raw, definition, mapping=mapping)  # the files the check read are not read again
     rows_t = pd.DataFrame([{"table": t, "read": n, "kept": ex.kept(t), "set_aside": n - ex.kept(t),
                             "ignored": ex.ignored.get(t, 0)} for t, n in ex.read.items()])
     values = pd.DataFrame(vals, columns=["table", "file", "column", "value", "rows", "maps_to"])

@@ -46,7 +46,7 @@ from leadsim.io.setaside import SetAside, clean_stage_log, set_aside_rows
 from leadsim.io.transforms import PROVENANCE, apply_mapping, numbered, prepare
 from leadsim.io.validate import validate_table
 
-__all__ = ["Export", "export_files", "export_to_db", "read_export", "source_reader"]
+__all__ = ["Export", "export_files", "export_to_db", "read_export", "read_with", "source_reader"]
 
 #: The order tables are read in (leads first: the others are checked against them).
 ORDER = ("leads", "owners", "stage_log", "activities", "touches", "outcomes")
@@ -60,7 +60,6 @@ class Export:
     set_aside: pd.DataFrame
     read: dict[str, int] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)
-    files: dict[str, list[str]] = field(default_factory=dict)
 
     def kept(self, table: str) -> int:
         """Rows of ``table`` kept: read minus set aside (a stage log's repeats without a change count as kept)."""
@@ -101,13 +100,17 @@ def read_export(source: str | os.PathLike[str] | Database, definition: LeadDefin
     definition = require_definition(definition, where=where)
     if not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping, definition)
-    raw = source_reader(source, mapping)
+    return read_with(source_reader(source, mapping), definition, mapping=mapping, strict=strict)
+
+
+def read_with(raw: Callable[[str, SourceMapping | None, str], pd.DataFrame], definition: LeadDefinition, *,
+              mapping: ColumnMapping, strict: bool = False) -> Export:
+    """:func:`read_export` with a ready :func:`source_reader` (whose files are read once, whoever asks)."""
     sa = SetAside(strict=strict)
     ex = Export(tables={}, set_aside=pd.DataFrame())
     for kind in (k for k in ORDER if k in mapping.tables):
         tm = mapping.tables[kind]
         frames = [_read_source(kind, src, raw, mapping, definition, sa, ex) for src in tm.sources()]
-        ex.files[kind] = [src.file or "" for src in tm.sources()]
         ex.tables[kind] = _finish(kind, frames, tm, definition, sa, ex)
     ex.set_aside = sa.table()
     return ex
