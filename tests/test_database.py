@@ -233,6 +233,46 @@ def test_reads_fetch_only_the_columns_the_mapping_reads(urls, monkeypatch):
     assert "SUBJECT" not in fetched["task"] and "COMPANY" in fetched["lead"]  # leads: every column may be an attribute
 
 
+def _spy_reads(monkeypatch) -> dict[str, int]:
+    """Table -> rows the database sent, for every ``Database.read`` a command makes."""
+    rows: dict[str, int] = {}
+    original = Database.read
+
+    def spy(self, table, columns=None, **kw):
+        out = original(self, table, columns, **kw)
+        rows[table] = len(out)
+        return out
+
+    monkeypatch.setattr(Database, "read", spy)
+    return rows
+
+
+@pytest.mark.parametrize(("command", "tables"), [
+    (["funnel"], {"lead", "leadhistory", "opportunityhistory"}),
+    (["score"], {"lead", "leadhistory", "opportunityhistory"}),
+    (["sla", "audit"], {"lead", "leadhistory", "opportunityhistory", "task", "user"}),
+])
+def test_a_command_reads_only_the_tables_it_uses(urls, monkeypatch, command, tables, capsys):
+    rows = _spy_reads(monkeypatch)
+    assert main([*command, *db_args("salesforce", urls["salesforce", "duckdb"])]) == 0
+    assert set(rows) == tables
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_score_as_of_reads_only_the_window_and_scores_as_the_files(urls, monkeypatch, kind, capsys):
+    as_of = ["--as-of", "2026-03-10 12:00"]
+    want = run(["score", *as_of, *export_args("marketo")], capsys)
+    rows = _spy_reads(monkeypatch)
+    got = run(["score", *as_of, *db_args("marketo", urls["marketo", kind])], capsys)
+    url, folder = masked(urls["marketo", kind]), str(data_path("exports/marketo"))
+    assert got[0] == want[0] == 0
+    assert got[1].replace(f"the database {url}", "<data>") == want[1].replace(f"the export in {folder}", "<data>")
+    whole = pd.read_csv(data_path("exports/marketo/activities.csv"))
+    up_to = (pd.to_datetime(whole["activityDate"]) <= pd.Timestamp("2026-03-11 12:00", tz="Europe/Berlin")).sum()
+    assert rows["activities"] == up_to < len(whole)  # a day's margin past --as-of, cut by the database
+    assert "timed rows read up to a day after 2026-03-10 12:00" in got[2]
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["funnel", "--db", "duckdb://"], "--mapping: --db needs --mapping"),
     (["funnel", "--db", "duckdb://", *export_args("salesforce")], "--db: --export and --db both give tables"),

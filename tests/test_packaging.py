@@ -43,7 +43,8 @@ def pyproject_requirements() -> set[tuple[str, str | None]]:
 def environment() -> tuple[set[tuple[str, str | None]], object]:
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     deps = env["dependencies"]
-    conda = {pair for d in deps if isinstance(d, str) for pair in parse(d)}
+    from_pip = [d for d in deps[-1].get("pip", []) if d != "-e ."] if isinstance(deps[-1], dict) else []
+    conda = {pair for d in [*deps, *from_pip] if isinstance(d, str) for pair in parse(d)}
     conda = {(n, b) for n, b in conda if n not in ("python", "pip")}
     return conda, deps[-1]
 
@@ -57,7 +58,7 @@ def test_environment_mirrors_pyproject():
 
 def test_environment_installs_the_package_last():
     _, tail = environment()
-    assert tail == {"pip": ["-e ."]}
+    assert list(tail) == ["pip"] and tail["pip"][-1] == "-e ."
 
 
 def test_environment_python_matches_requires_python():

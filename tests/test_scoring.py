@@ -361,6 +361,41 @@ def test_engine_agrees_with_reference(definition, data):
     np.testing.assert_allclose(s["score"], c.sum(axis=1), atol=1e-9)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), categorical=st.booleans())
+def test_long_tables_split_over_cores_score_as_the_reference(definition, data, categorical):
+    """Long text columns are encoded and looked up one slice a core; slices of 2 rows force that path here."""
+    from unittest import mock
+
+    d = data.draw(definitions(definition))
+    leads, acts, log, as_of = data.draw(tables())
+    if categorical:
+        acts = acts.astype({"lead_id": "category", "activity": "category", "detail": "category"})
+    else:
+        acts = acts.astype({"lead_id": "str", "activity": "str", "detail": "str"})
+    ref = reference_score(leads, acts, d, as_of, stage_log=log)
+    with mock.patch("leadsim.scoring.inputs._SLICE", 2):
+        c = contributions(leads, acts, d, as_of=as_of, stage_log=log)
+    for lid, r in ref.items():
+        for rid in d.rule_ids:
+            assert math.isclose(c.loc[lid, rid], r["contrib"][rid], abs_tol=1e-9), (lid, rid)
+
+
+@pytest.mark.parametrize("dtype", ["str", "category"])
+def test_unknown_and_missing_lead_ids_are_named_on_the_long_path(definition, dtype):
+    from unittest import mock
+
+    leads = _leads(definition, [{"lead_id": "L1"}, {"lead_id": "L2"}])
+    rows = [("L1", "webinar", "2026-03-01", None)] * 9 + [("L9", "webinar", "2026-03-01", None)] * 3
+    acts = _acts(rows).astype({"lead_id": dtype})
+    with mock.patch("leadsim.scoring.inputs._SLICE", 2), pytest.raises(DataError, match=r": 1 lead id.*\['L9'\]"):
+        score(leads, acts, definition, as_of="2026-03-31")
+    acts.loc[len(acts) - 1, "lead_id"] = None
+    acts = acts[acts["lead_id"].ne("L9") | acts["lead_id"].isna()].astype({"lead_id": dtype})
+    with mock.patch("leadsim.scoring.inputs._SLICE", 2), pytest.raises(DataError, match="<missing>"):
+        score(leads, acts, definition, as_of="2026-03-31")
+
+
 @SLOW
 @given(data=st.data(), key_bits=st.sampled_from([62, 62, 40]), known_fit=st.booleans())
 def test_mql_events_agree_with_reference(definition, data, key_bits, known_fit):

@@ -51,7 +51,7 @@ def _tables(args: argparse.Namespace):
     if files and not (args.outcomes or args.stage_log):
         tables: dict = {}
     else:
-        data = load_data(args, need=("leads",))
+        data = load_data(args, need=("leads",), use=("leads", "activities", "stage_log", "touches", "outcomes"))
         tables = dict(data.tables)
     if "outcomes" not in tables and "stage_log" not in tables:
         raise InputFileError("calibration learns from hand-off outcomes: give --outcomes FILE, or the stage log "

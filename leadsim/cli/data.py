@@ -79,8 +79,13 @@ def add_data_options(p: argparse.ArgumentParser, *, tables: tuple[str, ...]) -> 
     g.add_argument("--set-aside", metavar="FILE", help="write the rows set aside, with their reasons, to this CSV")
 
 
-def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), quiet: bool = False) -> Data:
-    """Read what the options name (see the module docstring); ``need`` lists tables the command cannot do without."""
+def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), use: tuple[str, ...] | None = None,
+              as_of: str | None = None, quiet: bool = False) -> Data:
+    """Read what the options name (see the module docstring); ``need`` lists tables the command cannot do without.
+
+    From an export or a database only the tables in ``use`` are read (None: all the mapping names; leads
+    always); ``as_of`` (the command's ``--as-of`` text, when given): a database sends only the timed rows up
+    to a day after it."""
     from leadsim.io import read_table
     from leadsim.io.export import Export, read_export
     from leadsim.io.mapping import load_mapping
@@ -103,8 +108,14 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), quiet: bo
 
         database = Database(db_url)  # a bad URL is named before the mapping is read
         mapping = load_mapping(args.mapping, definition)
+        moment = None
+        if as_of is not None:
+            from leadsim.cli._common import parse_time
+
+            moment = parse_time(as_of, "--as-of", definition).tz_localize(
+                definition.calendar.timezone, ambiguous=True, nonexistent="shift_forward")
         with database as db:
-            ex = read_export(db, definition, mapping=mapping, strict=strict)
+            ex = read_export(db, definition, mapping=mapping, strict=strict, tables=use, as_of=moment)
         data = Data(definition, ex.tables, f"the database {masked(db_url)}", files=dict.fromkeys(ex.tables, masked(db_url)),
                     paths=[args.definition, args.mapping], summary=ex.summary())
         data.sources = sorted({table_name(f) for tm in mapping.tables.values() for src in tm.sources()
@@ -117,7 +128,7 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), quiet: bo
         if given:
             raise InputFileError(f"{OPTIONS[next(iter(given))]} and --export both give tables; --export reads every "
                                  "table its mapping names", where="--export")
-        ex = read_export(args.export, definition, mapping=args.mapping, strict=strict)
+        ex = read_export(args.export, definition, mapping=args.mapping, strict=strict, tables=use)
         data = Data(definition, ex.tables, f"the export in {args.export}", files=dict.fromkeys(ex.tables, args.export),
                     paths=[args.definition, args.export, args.mapping], summary=ex.summary())
         _finish(args, ex.set_aside, data, quiet)

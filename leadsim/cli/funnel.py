@@ -36,7 +36,7 @@ def naming_files(data: Data) -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     from leadsim.cli._common import parse_time
 
-    data = load_data(args, need=("stage_log",))
+    data = load_data(args, need=("stage_log",), use=("leads", "stage_log"))
     d, log = data.definition, data.tables["stage_log"]
     start, end = (parse_time(v, flag, d) if v is not None else None
                   for v, flag in ((args.start, "--start"), (args.end, "--end")))

@@ -41,7 +41,7 @@ def _as_of(value: str | None, default: pd.Timestamp, definition: LeadDefinition)
 
 def load_inputs(args: argparse.Namespace) -> Inputs:
     """Read the tables the data options name (see :mod:`leadsim.cli.data`), or the embedded sample."""
-    data = load_data(args, need=("leads",))
+    data = load_data(args, need=("leads",), use=("leads", "activities", "stage_log"), as_of=args.as_of)
     leads, definition = data.tables["leads"], data.definition
     acts = data.get("activities")
     if acts is None:

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_schedule(args: argparse.Namespace) -> int:
-    data = load_data(args, need=("stage_log",))
+    data = load_data(args, need=("stage_log",), use=("leads", "stage_log", "touches", "owners"))
     with naming_files(data):
         h = handoffs_from_log(data.tables["stage_log"], data.definition)
         alerts = schedule(h, data.definition, owners=data.get("owners"), leads=data.get("leads"))
@@ -39,7 +39,7 @@ def run_schedule(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     from leadsim.cli._common import parse_time
 
-    data = load_data(args, need=("stage_log",))
+    data = load_data(args, need=("stage_log",), use=("leads", "stage_log", "touches", "owners"))
     d = data.definition
     as_of = parse_time(args.as_of, "--as-of", d) if args.as_of else None
     touches = data.get("touches")

@@ -198,20 +198,43 @@ class Database:
         """The columns of ``table`` in their order."""
         return [f.name for f in self._arrow(f"SELECT * FROM {_quote(table)} LIMIT 0").schema]
 
-    def fetch(self, table: str, columns: Iterable[str] | None = None) -> Any:
-        """``table`` (only ``columns``, spelled as the database does, when given) as a typed ``pyarrow.Table``."""
+    def fetch(self, table: str, columns: Iterable[str] | None = None, *,
+              window: tuple[str, pd.Timestamp] | None = None) -> Any:
+        """``table`` (only ``columns``, spelled as the database does, when given) as a typed ``pyarrow.Table``.
+
+        ``window=(column, as_of)``: only rows whose ``column`` is empty or at most a day after ``as_of``; applied in
+        the database when ``column`` holds times, else ignored (all rows)."""
         cols = "*" if columns is None else ", ".join(_ident(c) for c in columns)
+        where = self._window(table, *window) if window else ""
         try:
-            return self._arrow(f"SELECT {cols} FROM {_quote(table)}")
+            return self._arrow(f"SELECT {cols} FROM {_quote(table)}{where}")
         except Exception as err:
             raise InputFileError(f"cannot read table {table!r}: {self._clean(err)}", where=self.where) from None
 
+    def _window(self, table: str, column: str, as_of: pd.Timestamp) -> str:
+        """The WHERE clause keeping rows up to a day after ``as_of`` by a time column ("" when it holds no times).
+
+        The day's margin covers times stored without a zone (read in any zone later): a window never drops a row
+        the command would keep; the command makes the exact cut."""
+        import pyarrow as pa
+
+        kind = self._arrow(f"SELECT {_ident(column)} FROM {_quote(table)} LIMIT 0").schema.field(0).type
+        if not pa.types.is_timestamp(kind):
+            return ""
+        t = pd.Timestamp(as_of)
+        edge = (t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t) + pd.Timedelta(days=1)
+        literal = (f"TIMESTAMPTZ '{edge.isoformat(sep=' ')}+00:00'" if kind.tz is not None
+                   else f"TIMESTAMP '{edge.isoformat(sep=' ')}'")
+        return f" WHERE {_ident(column)} IS NULL OR {_ident(column)} <= {literal}"
+
     def read(self, table: str, columns: Iterable[str] | None = None, *, timezone: str | None = None,
-             date_format: str | None = None, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
+             date_format: str | None = None, formats: Mapping[str, str] | None = None,
+             window: tuple[str, pd.Timestamp] | None = None) -> pd.DataFrame:
         """``table`` (only ``columns`` when given) as text cells, typed columns rendered as a CSV holds them.
 
-        Rows come in the table's stored order.  Times with a zone are written in ``timezone`` without it when
-        given (with ``date_format``, or ``formats[column]``), else in UTC ISO 8601 with ``Z``."""
+        Rows come in the table's stored order (``window``: only those in it, see :meth:`fetch`).  Times
+        with a zone are written in ``timezone`` without it when given (with ``date_format``, or
+        ``formats[column]``), else in UTC ISO 8601 with ``Z``."""
         have = self.columns(table)
         if columns is None:
             cols = have
@@ -223,7 +246,10 @@ class Database:
                 raise SchemaError(f"table {table!r} lacks column(s) {missing}; its columns are {have}; add them "
                                   "or change the mapping", where=self.where)
             cols = list(dict.fromkeys(w for w in wanted if w is not None))
-        df = self.fetch(table, cols).to_pandas()
+        if window is not None:
+            hit = {c.casefold(): c for c in have}.get(window[0].casefold())
+            window = (hit, window[1]) if hit else None
+        df = self.fetch(table, cols, window=window).to_pandas()
         fmts = {k.casefold(): v for k, v in (formats or {}).items()}
         return pd.DataFrame({c: _as_text(df[c], timezone=timezone, fmt=fmts.get(c.casefold(), date_format))
                              for c in df.columns}, index=pd.RangeIndex(len(df)))

@@ -28,7 +28,7 @@ stage_log: kept 82 of 89 rows; 7 set aside: 3 unknown stage value 'Recycled - Nu
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,8 @@ __all__ = ["Export", "export_files", "export_to_db", "read_export", "read_with",
 
 #: The order tables are read in (leads first: the others are checked against them).
 ORDER = ("leads", "owners", "stage_log", "activities", "touches", "outcomes")
+#: The time column of each timed table (a database reads only its window, see :func:`read_export`).
+TIMED = {"stage_log": "at", "activities": "at", "touches": "at", "outcomes": "handed_at"}
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Export:
     set_aside: pd.DataFrame
     read: dict[str, int] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)
+    as_of: pd.Timestamp | None = None  # a database sent only the timed rows up to a day after this
 
     def kept(self, table: str) -> int:
         """Rows of ``table`` kept: read minus set aside (a stage log's repeats without a change count as kept)."""
@@ -78,6 +81,8 @@ class Export:
             if self.ignored.get(t):
                 line += f" ({self.ignored[t]:,} more left out by the mapping's 'ignore')"
             out.append(line)
+        if self.as_of is not None:
+            out.append(f"(timed rows read up to a day after {self.as_of:%Y-%m-%d %H:%M %Z}: what --as-of needs)")
         return out
 
 
@@ -92,23 +97,32 @@ def export_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
 
 
 def read_export(source: str | os.PathLike[str] | Database, definition: LeadDefinition, *,
-                mapping: ColumnMapping | str | os.PathLike[str], strict: bool = False) -> Export:
+                mapping: ColumnMapping | str | os.PathLike[str], strict: bool = False,
+                tables: Collection[str] | None = None, as_of: pd.Timestamp | None = None) -> Export:
     """Read every table ``mapping`` names from the export folder or :class:`~leadsim.io.database.Database`
     ``source``; see the module docstring.  In a database, ``file: Lead.csv`` names table ``lead``
-    (:func:`~leadsim.io.database.table_name`), and a row's file and line are its table and row number + 1."""
+    (:func:`~leadsim.io.database.table_name`), and a row's file and line are its table and row number + 1.
+
+    ``tables``: only these tables (and leads, which the others are checked against).  ``as_of`` (a moment with
+    a zone): a database sends only the rows of the timed tables (activities, stage log, touches, outcomes) up to
+    a day after it, where their time column holds times; files are read whole."""
     where = source.where if isinstance(source, Database) else str(source)
     definition = require_definition(definition, where=where)
     if not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping, definition)
-    return read_with(source_reader(source, mapping), definition, mapping=mapping, strict=strict)
+    ex = read_with(source_reader(source, mapping, as_of=as_of), definition, mapping=mapping, strict=strict,
+                   tables=tables)
+    ex.as_of = as_of if isinstance(source, Database) else None
+    return ex
 
 
 def read_with(raw: Callable[[str, SourceMapping | None, str], pd.DataFrame], definition: LeadDefinition, *,
-              mapping: ColumnMapping, strict: bool = False) -> Export:
+              mapping: ColumnMapping, strict: bool = False, tables: Collection[str] | None = None) -> Export:
     """:func:`read_export` with a ready :func:`source_reader` (whose files are read once, whoever asks)."""
     sa = SetAside(strict=strict)
     ex = Export(tables={}, set_aside=pd.DataFrame())
-    for kind in (k for k in ORDER if k in mapping.tables):
+    wanted = set(ORDER) if tables is None else {"leads", *tables}
+    for kind in (k for k in ORDER if k in mapping.tables and k in wanted):
         tm = mapping.tables[kind]
         frames = [_read_source(kind, src, raw, mapping, definition, sa, ex) for src in tm.sources()]
         ex.tables[kind] = _finish(kind, frames, tm, definition, sa, ex)
@@ -116,10 +130,11 @@ def read_with(raw: Callable[[str, SourceMapping | None, str], pd.DataFrame], def
     return ex
 
 
-def source_reader(source: str | os.PathLike[str] | Database,
-                  mapping: ColumnMapping) -> Callable[[str, SourceMapping | None, str], pd.DataFrame]:
+def source_reader(source: str | os.PathLike[str] | Database, mapping: ColumnMapping, *,
+                  as_of: pd.Timestamp | None = None) -> Callable[[str, SourceMapping | None, str], pd.DataFrame]:
     """``raw(file, src, table)``: the rows of one file of an export folder, or of the table it names in a database,
-    as text cells with their provenance (each read once; ``src`` None: every column)."""
+    as text cells with their provenance (each read once; ``src`` None: every column; ``as_of``: see
+    :func:`read_export`)."""
     cache: dict[tuple[str, int], pd.DataFrame] = {}
     markers = sorted(set(DEFAULT_MISSING) | set(mapping.missing))
     if isinstance(source, Database):
@@ -131,7 +146,9 @@ def source_reader(source: str | os.PathLike[str] | Database,
             if key not in cache:
                 formats = {src.columns[k]: f for k, f in src.dates.items() if k in src.columns} if src else {}
                 cols = None if src is None or table == "leads" else _wanted(src, table, db.columns(found))
-                df = db.read(found, cols, timezone=cm.timezone, date_format=cm.date_format, formats=formats)
+                timed = src.columns.get(TIMED.get(table, "")) if src is not None and as_of is not None else None
+                df = db.read(found, cols, timezone=cm.timezone, date_format=cm.date_format, formats=formats,
+                             window=(timed, as_of) if timed else None)
                 gone = set(markers) | set(src.missing if src else [])
                 for c in df.columns:
                     cells = strip_cells(df[c])

@@ -130,9 +130,22 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """(codes, distinct values as Arrow strings) of a column; missing values get code -1."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         return np.asarray(col.cat.codes, dtype=np.int64), _arrow_strings(col.cat.categories)
-    enc = pc.dictionary_encode(_arrow_strings(col))
-    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    return codes, enc.dictionary
+    values = _arrow_strings(col)
+    workers = _pool()._max_workers
+    if workers < 2 or len(values) < 4 * _SLICE:
+        return _encoded(pc.dictionary_encode(values))
+    # Hashing is the cost (plain strings from a database or CSV): one slice a core, then one dictionary.
+    step = -(-len(values) // workers)
+    parts = list(_pool().map(lambda i: _encoded(pc.dictionary_encode(values.slice(i, step))),
+                             range(0, len(values), step)))
+    dictionary = pc.unique(pa.concat_arrays([d for _, d in parts]))
+    codes = [np.append(pc.index_in(d, value_set=dictionary).to_numpy(zero_copy_only=False).astype(np.int64), -1)[c]
+             for c, d in parts]
+    return np.concatenate(codes), dictionary
+
+
+def _encoded(enc: pa.DictionaryArray) -> tuple[np.ndarray, pa.Array]:
+    return enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False), enc.dictionary
 
 
 def _bools(result: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -147,8 +160,9 @@ def _take(mask_of_uniques: np.ndarray, codes: np.ndarray) -> np.ndarray:
 def lead_rows(leads: pd.DataFrame, tables: dict[str, pd.DataFrame | None]) -> tuple[pd.Index, dict[str, np.ndarray]]:
     """The leads' ids as the result index, and each table's lead_id as row positions in ``leads``.
 
-    One hash table of the ids serves every look-up (and the duplicate check):
-    the distinct ids of each table are looked up, then mapped back by code.
+    One hash table of the ids serves every look-up (and the duplicate check): a
+    categorical column's distinct ids are looked up and mapped back by code; a
+    plain text column is looked up row by row, one slice a core.
     """
     _require(leads, "leads", ["lead_id"])
     col = leads["lead_id"]
@@ -156,32 +170,49 @@ def lead_rows(leads: pd.DataFrame, tables: dict[str, pd.DataFrame | None]) -> tu
     if ids.null_count:
         rows = np.flatnonzero(_bools(pc.is_null(ids)))[:5].tolist()
         raise DataError(f"missing lead_id at row(s) {rows}; every lead needs an id", where="leads.lead_id")
-    coded = {}
-    for table, df in tables.items():
-        if df is not None:
-            _require(df, table, ["lead_id"])
-            coded[table] = _codes(df["lead_id"])
-    probe = pa.concat_arrays([a.cast(pa.large_string()) for a in [ids, *(u for _, u in coded.values())]])
-    pos = pc.index_in(probe, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     n = len(ids)
-    if not np.array_equal(pos[:n], np.arange(n)):
-        dup = pc.filter(ids, pa.array(pos[:n] != np.arange(n))).unique()[:5].to_pylist()
+    first = _positions(ids, ids)
+    if not np.array_equal(first, np.arange(n)):
+        dup = pc.filter(ids, pa.array(first != np.arange(n))).unique()[:5].to_pylist()
         raise DataError(f"duplicate lead_id(s) {dup}; each lead appears once", where="leads.lead_id")
-    out, start = {}, n
-    for table, (codes, uniques) in coded.items():
-        pos_u = pos[start : start + len(uniques)]
-        start += len(uniques)
-        bad = pos_u < 0
-        if bad.any() or (codes < 0).any():
-            names = pc.filter(uniques, pa.array(bad))[:5].to_pylist() if bad.any() else ["<missing>"]
+    out = {}
+    for table, df in tables.items():
+        if df is None:
+            continue
+        _require(df, table, ["lead_id"])
+        if isinstance(df["lead_id"].dtype, pd.CategoricalDtype):
+            codes, uniques = _codes(df["lead_id"])
+            rows = np.append(_positions(uniques, ids), -1)[codes]
+            bad = rows < 0
+            named = uniques.take(pa.array(np.unique(codes[bad & (codes >= 0)])))  # unused categories don't count
+        else:
+            values = _arrow_strings(df["lead_id"])
+            rows = _positions(values, ids)
+            bad = rows < 0
+            named = pc.drop_null(pc.filter(values, pa.array(bad))).unique() if bad.any() else values[:0]
+        if bad.any():
             raise DataError(
-                f"{int(bad.sum()) or 'some'} lead id(s) not in the leads table, e.g. {names}; "
-                "add those leads or drop their rows",
+                f"{len(named) or 'some'} lead id(s) not in the leads table, e.g. "
+                f"{named[:5].to_pylist() or ['<missing>']}; add those leads or drop their rows",
                 where=f"{table}.lead_id",
             )
-        out[table] = pos_u[codes]
+        out[table] = rows
     index = pd.Index(pd.array(ids, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), name="lead_id")
     return index, out
+
+
+def _positions(values: pa.Array, ids: pa.Array) -> np.ndarray:
+    """Each value's position in ``ids`` (-1: not there, or missing); long arrays in slices on all cores."""
+    values = values.cast(ids.type) if values.type != ids.type else values
+
+    def look_up(part: pa.Array) -> np.ndarray:
+        return pc.index_in(part, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    workers = _pool()._max_workers
+    if workers < 2 or len(values) < 4 * _SLICE:
+        return look_up(values)
+    step = -(-len(values) // workers)
+    return np.concatenate(list(_pool().map(lambda i: look_up(values.slice(i, step)), range(0, len(values), step))))
 
 
 # --------------------------------------------------------------------------- conditions
