@@ -218,6 +218,7 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
     from leadsim.plots.simulation import breach_heatmap, kpi_vs_parameter, queue_over_time
     from leadsim.simulation import load_scenario, simulate, sweep
     from leadsim.simulation.advice import recommend
+    from leadsim.simulation.replication import MIN_REPLICATIONS
 
     if ctx.own_data:
         rep.section("Simulation on the sample scenario",
@@ -250,13 +251,15 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
     c = scenario.sdr_headcount
     headcounts = sorted({max(c - 2, 1), max(c - 1, 1), c})  # can the team do with fewer SDRs?
     grid = {"sdr_headcount": headcounts, WINDOW_KEY: sorted({15.0, float(window)})}
-    sw = sweep(scenario.with_values({"horizon_days": 14 if ctx.quick else 21}), grid, replications=3, seed=ctx.seed,
-               progress=False)
+    replications = 4 if ctx.quick else MIN_REPLICATIONS
+    sw = sweep(scenario.with_values({"horizon_days": 14 if ctx.quick else 21}), grid, replications=replications,
+               seed=ctx.seed, progress=False, baseline={"sdr_headcount": c, WINDOW_KEY: float(window)})
     advice = recommend(sw, cost="sdr_headcount", breach_kpi=BREACH_KPI, max_breach=0.10)
     ctx.results["sweep"], ctx.results["recommendation"] = sw, advice
     rep.section("SLA what-if: SDR headcount x first-touch window",
-                f"Every combination of {headcounts} SDRs and a first-touch window of {grid[WINDOW_KEY]} minutes, "
-                "3 replications each, with 95% confidence bands.")
+                f"Every combination of {headcounts} SDRs and a first-touch window of {grid[WINDOW_KEY]} minutes "
+                f"against the current setting ({c} SDRs, {window:g} minutes). {sw.attrs['method'][0].upper()}"
+                f"{sw.attrs['method'][1:]}.")
     rep.text(advice.text, note=True)
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.2))
     kpi_vs_parameter(sw, "sdr_headcount", BREACH_KPI, by=WINDOW_KEY, ax=axes[0])

@@ -47,3 +47,16 @@ def test_unknown_kpi_or_missing_column_is_a_scenario_error():
         recommend(sweep, cost="sdr_headcount", breach_kpi="breach_rate.touch.9")
     with pytest.raises(ScenarioError, match="rep_headcount"):
         recommend(sweep, cost="rep_headcount")
+
+
+def test_a_setting_the_data_cannot_tell_from_the_baseline_is_not_recommended():
+    sweep = _sweep([(2, 30, 0.06, 0.02, 0.30), (3, 30, 0.05, 0.02, 0.31)])
+    sweep["is_baseline"] = sweep["sdr_headcount"] == 3
+    sweep["diff"] = (sweep["mean"] - 0.05).where(sweep["kpi"] == "breach_rate.response.1", 0.0)
+    sweep["diff_lo"], sweep["diff_hi"] = sweep["diff"] - 0.015, sweep["diff"] + 0.015
+    rec = recommend(sweep, cost="sdr_headcount", max_breach=0.10)  # 2 SDRs: +1.0%, CI -0.5% to +2.5%
+    assert rec.choice is None
+    assert rec.text.startswith("The data cannot tell sdr_headcount = 2")
+    assert "CI -0.5% to +2.5%" in rec.text
+    sweep["diff_lo"] = sweep["diff"] - 0.005  # now the difference excludes zero: 2 SDRs is a real, affordable change
+    assert recommend(sweep, cost="sdr_headcount", max_breach=0.10).choice == {"sdr_headcount": 2, WINDOW: 30}

@@ -25,7 +25,6 @@ def test_seeds_are_stable_and_distinct():
     a = seeds(5, 4)
     assert a == seeds(5, 4)
     assert len(set(a)) == 4
-    assert seeds(5, 4, point=1) != a
     assert seeds(6, 4) != a
 
 
@@ -101,3 +100,51 @@ def test_importing_the_simulation_leaves_scipy_out():
     code = "import sys, leadsim.simulation; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_share_interval_stays_within_0_and_1_and_matches_a_hand_computed_one():
+    from leadsim.simulation import confidence_intervals
+
+    runs = pd.DataFrame({"breach_rate.response.1": [0.0, 0.0, 0.1], "sqls_per_week": [1.0, 2.0, 9.0]})
+    ci = confidence_intervals(runs)
+    hw = 4.302652729911275 * np.std([0.0, 0.0, 0.1], ddof=1) / np.sqrt(3)  # t(0.975, 2)
+    assert ci.loc["breach_rate.response.1", "half_width"] == pytest.approx(hw)
+    assert ci.loc["breach_rate.response.1", "lo"] == 0.0  # 0.0333 - 0.1434 < 0: kept at 0
+    assert ci.loc["breach_rate.response.1", "hi"] == pytest.approx(0.1 / 3 + hw)
+    assert ci.loc["sqls_per_week", "lo"] == 0.0
+    ones = confidence_intervals(pd.DataFrame({"lead_to_sales_lead": [1.0, 0.9, 1.0]}))
+    assert ones.loc["lead_to_sales_lead", "hi"] == 1.0
+
+
+def test_sweep_differences_are_paired_by_seed_and_bonferroni_corrected(base):
+    from scipy import stats
+
+    out = sweep(base, {"sdr_headcount": [3, 4, 5]}, replications=4, seed=8, executor=SerialExecutor(),
+                progress=False, baseline={"sdr_headcount": 4})
+    runs = {c: replicate(base.with_values({"sdr_headcount": c, "queueing_spec.servers": c}), 4, seed=8, runs=True)
+            for c in (3, 4, 5)}
+    for c in (3, 5):
+        d = (runs[c]["mean_wait_hours"] - runs[4]["mean_wait_hours"]).to_numpy()
+        hw = stats.t.ppf(1 - 0.05 / 2 / 2, 3) * d.std(ddof=1) / 2  # two comparisons: 97.5% each
+        row = out[(out["kpi"] == "mean_wait_hours") & (out["sdr_headcount"] == c)].iloc[0]
+        assert row["diff"] == pytest.approx(d.mean())
+        assert (row["diff_lo"], row["diff_hi"]) == pytest.approx((d.mean() - hw, d.mean() + hw))
+    assert out[out["is_baseline"]]["sdr_headcount"].unique().tolist() == [4]
+    assert "4 replications" in out.attrs["method"] and "Bonferroni-corrected for 2 comparisons" in out.attrs["method"]
+    assert "indicative only" in out.attrs["method"]
+    with pytest.raises(ScenarioError, match="baseline"):
+        sweep(base, {"sdr_headcount": [3, 4]}, replications=2, executor=SerialExecutor(), progress=False,
+              baseline={"sdr_headcount": 7})
+
+
+def test_replications_are_added_until_the_interval_is_narrow_enough_or_the_budget_is_spent(base):
+    wide = replicate(base, 2, seed=1, half_width={"p_wait": 1.0})
+    assert wide.loc["p_wait", "n"] == 10 and wide.attrs["stopped"].startswith("target half-widths met after 10")
+    narrow = replicate(base, 2, seed=1, half_width={"p_wait": 1e-9}, budget=15, step=5)
+    assert narrow.loc["p_wait", "n"] == 15 and narrow.attrs["stopped"].startswith("budget of 15 replications spent")
+    assert "p_wait" in narrow.attrs["stopped"] and "warm-up" in narrow.attrs["method"]
+    first = replicate(base, 10, seed=1, runs=True)
+    more = replicate(base, 2, seed=1, half_width={"p_wait": 1e-9}, budget=15, runs=True)
+    pd.testing.assert_frame_equal(more.iloc[:10], first)  # added replications extend the same seeds
+    with pytest.raises(ScenarioError, match="unknown KPI"):
+        replicate(base, 2, seed=1, half_width={"p_wiat": 0.1})

@@ -1,10 +1,14 @@
 """From a sweep to a recommendation in words.
 
 A sweep (:func:`leadsim.simulation.sweep`) gives, for every grid point, each
-KPI's mean and confidence interval.  :func:`recommend` picks the cheapest
-setting (fewest SDRs, say) whose SLA breach rate stays under a target *with
-its whole confidence interval*, breaks ties by the Lead -> Sales Lead rate, and
-says so in a sentence an SLA meeting can act on.
+KPI's mean and confidence interval, and its paired difference from the
+baseline setting.  :func:`recommend` picks the cheapest setting (fewest SDRs,
+say) whose SLA breach rate stays under a target *with its whole confidence
+interval*, breaks ties by the Lead -> Sales Lead rate, and says so in a
+sentence an SLA meeting can act on.  A setting other than the baseline is
+recommended only when its breach-rate difference from the baseline (paired
+on common random numbers, Bonferroni-corrected) excludes zero; otherwise the
+sentence says the data cannot tell the two apart.
 
 >>> import pandas as pd
 >>> rows = []
@@ -32,7 +36,7 @@ from leadsim.points import sort_table
 
 __all__ = ["Recommendation", "recommend"]
 
-_STAT = ("kpi", "mean", "std", "half_width", "lo", "hi", "n")
+_STAT = ("kpi", "mean", "std", "half_width", "lo", "hi", "n", "diff", "diff_lo", "diff_hi", "is_baseline")
 
 
 @dataclass
@@ -46,6 +50,28 @@ class Recommendation:
 
 def _fmt(params: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {v:g}" if isinstance(v, int | float) else f"{k} = {v}" for k, v in params.items())
+
+
+def _cannot_tell(sweep: pd.DataFrame, choice: dict[str, Any], kpi: str, params: list[str]) -> str | None:
+    """The sentence when the data cannot tell ``choice`` from the baseline on ``kpi`` (its paired difference
+    interval holds zero); None when they can, or the sweep has no baseline."""
+    if "diff_lo" not in sweep.columns or "is_baseline" not in sweep.columns:
+        return None
+    rows = sweep[sweep["kpi"] == kpi]
+    base = rows[rows["is_baseline"].astype(bool)]
+    at = rows
+    for p, v in choice.items():
+        at = at[at[p] == v]
+    if base.empty or at.empty or bool(at["is_baseline"].iloc[0]):
+        return None
+    r = at.iloc[0]
+    if r["diff_lo"] > 0 or r["diff_hi"] < 0:
+        return None
+    b = base.iloc[0]
+    return (f"The data cannot tell {_fmt(choice)} from the current setting ({_fmt({p: b[p] for p in params})}): "
+            f"the breach rate differs by {r['diff']:+.1%} (CI {r['diff_lo']:+.1%} to {r['diff_hi']:+.1%}, paired on "
+            "the same seeds, corrected for the settings compared). Keep the current setting, or run more "
+            "replications.")
 
 
 def recommend(sweep: pd.DataFrame, *, cost: str, breach_kpi: str = "breach_rate.response.1",
@@ -83,6 +109,9 @@ def recommend(sweep: pd.DataFrame, *, cost: str, breach_kpi: str = "breach_rate.
         return Recommendation(None, text, table)
     pick = ok.iloc[0]
     choice = {p: (pick[p].item() if hasattr(pick[p], "item") else pick[p]) for p in params}
+    undecided = _cannot_tell(sweep, choice, breach_kpi, params)
+    if undecided:
+        return Recommendation(None, undecided, table)
     text = (f"Recommended: {_fmt(choice)}. Breach rate {pick[f'{breach_kpi}.mean']:.1%} ({pct} CI "
             f"{max(pick[f'{breach_kpi}.lo'], 0):.1%}-{pick[f'{breach_kpi}.hi']:.1%}), under the {max_breach:.0%} "
             f"target; Lead -> Sales Lead rate {pick[f'{rate_kpi}.mean']:.1%} ({pick[f'{rate_kpi}.lo']:.1%}-"

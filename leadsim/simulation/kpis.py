@@ -23,7 +23,21 @@ import pandas as pd
 
 from leadsim.funnel import velocity
 
-__all__ = ["kpis", "sla_audit"]
+__all__ = ["kpi_range", "kpis", "sla_audit"]
+
+
+#: KPIs that are shares (an interval on them stays within 0 and 1); every other KPI is a count, time or rate >= 0.
+SHARES = ("lead_to_sales_lead", "unanswered_share", "marketing_pipeline_share", "sdr_utilisation", "rep_utilisation",
+          "p_wait", "p_abandon")
+
+
+def kpi_range(name: str) -> tuple[float, float]:
+    """The values KPI ``name`` can take: ``(0, 1)`` for a share, ``(0, inf)`` otherwise.
+
+    >>> kpi_range("breach_rate.response.1"), kpi_range("sqls_per_week")
+    ((0.0, 1.0), (0.0, inf))
+    """
+    return (0.0, 1.0) if name in SHARES or name.startswith("breach_rate.") else (0.0, math.inf)
 
 
 def _entries(log: pd.DataFrame, stage: str) -> pd.DataFrame:

@@ -75,7 +75,7 @@ from leadsim.simulation.clocks import WorkTime
 from leadsim.simulation.curves import ResponseCurve
 from leadsim.simulation.lead import LeadState
 from leadsim.simulation.moments import Moments
-from leadsim.simulation.queue_mode import rng_of, run_queueing
+from leadsim.simulation.queue_mode import run_queueing
 from leadsim.simulation.records import MIN_NS, NEVER_NS, Recorder
 from leadsim.simulation.reps import Rep, WorkQueue
 from leadsim.simulation.result import SimulationResult, collect
@@ -83,6 +83,7 @@ from leadsim.simulation.scenario import Scenario
 from leadsim.simulation.sla_watch import SlaWatch
 from leadsim.simulation.stages import StageRoles
 from leadsim.simulation.stream import Stream
+from leadsim.simulation.streams import Streams
 from leadsim.simulation.work import Work
 
 __all__ = ["SimulationResult", "simulate"]
@@ -96,7 +97,7 @@ class Model(Work, SlaWatch):
 
         self.scenario = sc = scenario
         self.seed = seed
-        self.rng = rng = rng_of(seed)
+        self.streams = streams = Streams(seed)  # common random numbers: see leadsim.simulation.streams
         self.d = d = scenario.lead_definition
         self.cal = BusinessCalendar.from_definition(d)
         self.start = pd.Timestamp(sc.start)
@@ -112,8 +113,8 @@ class Model(Work, SlaWatch):
         self.rec = Recorder()
         self.msgs: list[str] = []
 
-        minutes, source = arr.arrivals(rng, sc)
-        self.leads, hidden = arr.lead_table(rng, minutes, source, self.start, d)
+        minutes, source = arr.arrivals(streams.of("arrivals"), sc)
+        self.leads, hidden = arr.lead_table(streams.of("leads"), minutes, source, self.start, d)
         n = self.n = len(self.leads)
         self.created_ns = np.round(minutes * MIN_NS).astype(np.int64)
         self.created_min = self.created_ns / MIN_NS
@@ -133,11 +134,11 @@ class Model(Work, SlaWatch):
         # every lead's behaviour over the horizon, drawn up front (see leadsim.simulation.stream)
         self.epoch_ns = max(round(sc.behaviour.epoch_days * 1440 * MIN_NS), 1)
         self.epoch_end_ns = 0
-        parts = [arr.behaviour_stream(rng, self.created_ns, self.intent, self.job_seeker, self.horizon_ns,
+        parts = [arr.behaviour_stream(streams.of("behaviour"), self.created_ns, self.intent, self.job_seeker, self.horizon_ns,
                                       self.epoch_ns, sc.behaviour, self.start)]
         inbound = np.flatnonzero(source != "outbound")
         if len(inbound):
-            first = arr.creation_activities(rng, inbound, source[inbound], self.created_ns[inbound],
+            first = arr.creation_activities(streams.of("behaviour"), inbound, source[inbound], self.created_ns[inbound],
                                             self.intent[inbound])
             parts.append({**first, "nurture": np.zeros(len(first["t"]), bool), "pick": np.zeros(len(first["t"]))})
         self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers,
@@ -153,7 +154,7 @@ class Model(Work, SlaWatch):
         self.roles = roles = StageRoles.of(d)
         entry = np.full(n, roles.created, dtype=object)
         out = np.flatnonzero(source == "outbound")
-        entry[out] = np.where(rng.random(len(out)) < sc.outbound.opportunity_share, ms.opportunity, ms.sql)
+        entry[out] = np.where(streams.of("entry").random(len(out)) < sc.outbound.opportunity_share, ms.opportunity, ms.sql)
         self.entry = entry
         self.stream.resolve(nurture, entry[self.stream.lead[nurture]])  # provisional; each epoch sets its own
 
@@ -284,7 +285,7 @@ class Model(Work, SlaWatch):
             yield self.env.timeout(t1 / MIN_NS - self.env.now)
 
     def _plan_epoch(self, t0: int, t1: int) -> None:
-        st, rng = self.stream, self.rng
+        st = self.stream
         rows = st.epoch_rows(t0, t1)
         # the offer each nurture click of the epoch was on: from the stage its lead is in now
         nur = rows[st.nurture[rows]]
@@ -329,12 +330,14 @@ class Model(Work, SlaWatch):
         # exploration: below-threshold leads handed over anyway, with their propensity
         share = self.scenario.exploration_share
         if share > 0:
+            g = self.streams.of("exploration")  # two draws per lead and epoch, whoever is in the pool
+            draw, place = g.random(self.n), g.random(self.n)
             pool = np.flatnonzero(cand & (stop >= t1) & self.is_marketing[self.stage_code])
-            pool = pool[rng.random(len(pool)) < share]
+            pool = pool[draw[pool] < share]
             last_t = np.full(self.n, -1, np.int64)
             np.maximum.at(last_t, r_lead, st.t[rows])
             a = np.maximum(np.maximum(last_t[pool], self.created_ns[pool]), t0) + 1
-            at = (a + rng.random(len(pool)) * np.maximum(t1 - 1 - a, 0)).astype(np.int64)
+            at = (a + place[pool] * np.maximum(t1 - 1 - a, 0)).astype(np.int64)
             for i, t_ns in zip(pool.tolist(), at.tolist(), strict=True):
                 lead = self.L[i]
                 self.env.timeout(t_ns / MIN_NS - self.env.now).callbacks.append(

@@ -19,14 +19,9 @@ from leadsim.simulation.records import Recorder
 from leadsim.simulation.reps import Item, Rep, WorkQueue
 from leadsim.simulation.result import SimulationResult
 from leadsim.simulation.scenario import Scenario
+from leadsim.simulation.streams import Streams, exponential
 
-__all__ = ["rng_of", "run_queueing", "start_patience"]
-
-
-def rng_of(seed: Any) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
+__all__ = ["run_queueing", "start_patience"]
 
 
 def start_patience(env: simpy.Environment, queue: WorkQueue, item: Item, minutes: float, on_cold) -> None:
@@ -42,7 +37,9 @@ def start_patience(env: simpy.Environment, queue: WorkQueue, item: Item, minutes
 
 def run_queueing(scenario: Scenario, seed: Any) -> SimulationResult:
     spec = scenario.queueing_spec
-    rng = rng_of(seed)
+    streams = Streams(seed)  # arrivals, service and patience each their own stream: common random numbers
+    gaps, service, patience_of = (streams.of(p) for p in ("arrivals", "service", "patience"))
+    work: dict[int, float] = {}
     env = simpy.Environment()
     queue = WorkQueue(env)
     rec = Recorder()
@@ -60,7 +57,7 @@ def run_queueing(scenario: Scenario, seed: Any) -> SimulationResult:
     def serve(rep: Rep, item: Item):
         w = waits[item.name]
         w[2] = env.now
-        yield rep.work(rng.exponential(mean_service))
+        yield rep.work(work.pop(item.name))
 
     def cold(item: Item) -> None:
         waits[item.name][3] = env.now
@@ -71,14 +68,15 @@ def run_queueing(scenario: Scenario, seed: Any) -> SimulationResult:
     def source():
         k = 0
         while True:
-            yield env.timeout(rng.exponential(mean_gap))
+            yield env.timeout(exponential(gaps.random(), mean_gap))
             if env.now >= horizon:
                 return
             item = Item(k)
+            work[k] = exponential(service.random(), mean_service)  # customer k's service, whoever serves it
             waits.append([k, env.now, math.nan, math.nan])
             queue.put(item, (env.now,))
             if patience is not None:
-                start_patience(env, queue, item, rng.exponential(patience), cold)
+                start_patience(env, queue, item, exponential(patience_of.random(), patience), cold)
             k += 1
 
     env.process(source())

@@ -1,9 +1,18 @@
 """Replications with confidence intervals, and parameter sweeps on any executor.
 
-Seeds come from ``numpy.random.SeedSequence(seed)``: replication ``k`` of
-grid point ``j`` always gets the same child seed, so results are identical
-whichever executor (serial, a process pool, a Dask cluster through
-``Client.get_executor()``) runs them and in whatever order they finish.
+Seeds come from ``numpy.random.SeedSequence(seed)``: replication ``k``
+always gets the same child seed, at every grid point, so results are
+identical whichever executor (serial, a process pool, a Dask cluster through
+``Client.get_executor()``) runs them and in whatever order they finish, and
+the settings of a sweep are compared on common random numbers
+(:mod:`leadsim.simulation.streams`): each setting's difference from the
+baseline is taken replication by replication, with the same seed on both
+sides.  Intervals are Student-t intervals over the replications, kept within
+each KPI's range (:func:`~leadsim.simulation.kpis.kpi_range`: a share's
+within 0 and 1); the intervals of the differences are Bonferroni-corrected
+for the number of settings compared.  :func:`replicate` can also add
+replications until each headline KPI's interval is as narrow as asked, or a
+budget is spent.
 
 >>> from leadsim.simulation.scenario import Scenario
 >>> s = Scenario.queueing(6, 3, 3, horizon_days=1, warmup_days=0.1)
@@ -28,7 +37,11 @@ from leadsim._progress import tqdm
 from leadsim.errors import ScenarioError
 from leadsim.simulation.scenario import Scenario, build
 
-__all__ = ["SerialExecutor", "confidence_intervals", "init_worker", "replicate", "run_kpis", "seeds", "sweep"]
+__all__ = ["MIN_REPLICATIONS", "SerialExecutor", "confidence_intervals", "init_worker", "replicate", "run_kpis", "seeds",
+           "sweep"]
+
+#: Fewest replications for an interval anyone should act on (outputs with fewer say so).
+MIN_REPLICATIONS = 10
 
 
 def init_worker() -> None:
@@ -45,11 +58,10 @@ def init_worker() -> None:
     import leadsim.simulation.model  # noqa: F401 - the import is the point
 
 
-def seeds(seed: int | None, n: int, *, point: int = 0) -> list[int]:
-    """``n`` independent integer seeds for grid point ``point`` (stable across executors)."""
+def seeds(seed: int | None, n: int) -> list[int]:
+    """``n`` independent integer seeds (stable across executors; the same at every grid point of a sweep)."""
     root = np.random.SeedSequence(seed if seed is not None else 0)
-    child = np.random.SeedSequence(root.entropy, spawn_key=(point,))
-    return [int(s.generate_state(1, np.uint64)[0]) for s in child.spawn(n)]
+    return [int(s.generate_state(1, np.uint64)[0]) for s in root.spawn(n)]
 
 
 def run_kpis(scenario: dict[str, Any] | Scenario, seed: int) -> dict[str, float]:
@@ -61,15 +73,33 @@ def run_kpis(scenario: dict[str, Any] | Scenario, seed: int) -> dict[str, float]
 
 
 def confidence_intervals(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Mean and Student-t interval of each column of ``runs`` (one row per replication)."""
+    """Mean and Student-t interval of each column of ``runs`` (one row per replication), kept within each KPI's
+    range (:func:`~leadsim.simulation.kpis.kpi_range`; ``half_width`` is the interval's before that)."""
     from scipy import stats  # here, not at module level: SciPy is ~half of a worker's import time
+
+    from leadsim.simulation.kpis import kpi_range
 
     n = runs.notna().sum()
     mean = runs.mean()
     std = runs.std(ddof=1)
     t = pd.Series(stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)), index=runs.columns)
     hw = t * std / np.sqrt(n.clip(lower=1))
-    return pd.DataFrame({"mean": mean, "std": std, "half_width": hw, "lo": mean - hw, "hi": mean + hw, "n": n})
+    low = pd.Series([kpi_range(str(c))[0] for c in runs.columns], index=runs.columns)
+    high = pd.Series([kpi_range(str(c))[1] for c in runs.columns], index=runs.columns)
+    return pd.DataFrame({"mean": mean, "std": std, "half_width": hw, "lo": (mean - hw).clip(lower=low),
+                         "hi": (mean + hw).clip(upper=high), "n": n})
+
+
+def _paired(runs: pd.DataFrame, base: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Each KPI's mean difference from ``base`` (replication by replication) with its Student-t interval."""
+    from scipy import stats
+
+    d = runs.reset_index(drop=True) - base.reset_index(drop=True)
+    n = d.notna().sum()
+    t = pd.Series(stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)), index=d.columns)
+    hw = t * d.std(ddof=1) / np.sqrt(n.clip(lower=1))
+    mean = d.mean()
+    return pd.DataFrame({"diff": mean, "diff_lo": mean - hw, "diff_hi": mean + hw})
 
 
 def _execute(tasks: list[tuple[dict[str, Any], int]], executor: cf.Executor | None, progress: bool,
@@ -91,37 +121,89 @@ def _execute(tasks: list[tuple[dict[str, Any], int]], executor: cf.Executor | No
 
 
 def replicate(scenario: Scenario, n: int, *, seed: int | None = 0, executor: cf.Executor | None = None,
-              progress: bool = False, level: float = 0.95, runs: bool = False) -> pd.DataFrame:
+              progress: bool = False, level: float = 0.95, runs: bool = False,
+              half_width: dict[str, float] | None = None, budget: int = 100, step: int = 5) -> pd.DataFrame:
     """``n`` replications of ``scenario``: KPIs with ``level`` confidence intervals.
 
     Runs in-process unless an ``executor`` is given.  With ``runs=True`` the
-    per-replication KPIs (one row each) are returned instead.
+    per-replication KPIs (one row each) are returned instead.  ``half_width``
+    (KPI -> the widest half-width wanted): after the first ``max(n, 10)``,
+    replications are added ``step`` at a time until every one of those KPIs'
+    intervals is that narrow or ``budget`` replications are spent; the table's
+    ``attrs["stopped"]`` says which, ``attrs["method"]`` how it was made.
     """
     if int(n) != n or n < 2:
         raise ScenarioError(f"replications must be a whole number >= 2 for an interval, got {n}", where="replications")
     data = scenario.model_dump(mode="json")
-    tasks = [(data, s) for s in seeds(seed, int(n))]
-    if executor is None:
-        res = [run_kpis(scenario, s) for _, s in tqdm(tasks, desc="replications", disable=not progress)]
-    else:
-        res = _execute(tasks, executor, progress, "replications")
-    table = pd.DataFrame(res)
-    return table if runs else confidence_intervals(table, level)
+    total = int(n) if not half_width else max(int(n), MIN_REPLICATIONS)
+    if half_width and budget < total:
+        raise ScenarioError(f"a budget of {budget} replications is below the first {total}", where="budget")
+    res: list[dict[str, float]] = []
+    stopped = f"fixed at {total} replications"
+    while True:
+        tasks = [(data, s) for s in seeds(seed, total)[len(res):]]
+        if executor is None:
+            res += [run_kpis(scenario, s) for _, s in tqdm(tasks, desc="replications", disable=not progress)]
+        else:
+            res += _execute(tasks, executor, progress, "replications")
+        ci = confidence_intervals(pd.DataFrame(res), level)
+        if not half_width:
+            break
+        unknown = sorted(set(half_width) - set(ci.index))
+        if unknown:
+            raise ScenarioError(f"unknown KPI(s) {unknown} in half_width; a run has {sorted(ci.index)[:8]} ...",
+                                where="half_width")
+        wide = {k: float(ci.loc[k, "half_width"]) for k, w in half_width.items() if not ci.loc[k, "half_width"] <= w}
+        if not wide:
+            stopped = f"target half-widths met after {total} replications"
+            break
+        if total >= budget:
+            stopped = (f"budget of {budget} replications spent; still wider than asked: "
+                       + ", ".join(f"{k} ±{v:.3g} (target {half_width[k]:.3g})" for k, v in wide.items()))
+            break
+        total = min(total + step, budget)
+    table = pd.DataFrame(res) if runs else ci
+    table.attrs["stopped"] = stopped
+    table.attrs["method"] = _method(scenario, total, seed, level)
+    return table
 
 
-def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = 5, executor: cf.Executor | None = None,
-          seed: int | None = 0, progress: bool = True, level: float = 0.95) -> pd.DataFrame:
-    """Every combination of ``grid`` (dotted keys into the scenario) x ``replications``.
+def _method(scenario: Scenario, n: int, seed: int | None, level: float, comparisons: int = 0) -> str:
+    """What every simulation output states: warm-up, replications, seeds and the interval method."""
+    text = (f"{n} replications, warm-up {scenario.warmup_days:g} days of {scenario.horizon_days:g}, seeds from "
+            f"SeedSequence({seed if seed is not None else 0}) with common random numbers; {level:.0%} Student-t "
+            "intervals kept within each KPI's range")
+    if n < MIN_REPLICATIONS:
+        text += f" (fewer than {MIN_REPLICATIONS} replications: indicative only)"
+    if comparisons:
+        text += (f"; differences from the baseline paired by seed, Bonferroni-corrected for {comparisons} "
+                 f"comparison{'s' if comparisons > 1 else ''}")
+    return text
+
+
+def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = MIN_REPLICATIONS,
+          executor: cf.Executor | None = None, seed: int | None = 0, progress: bool = True, level: float = 0.95,
+          baseline: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Every combination of ``grid`` (dotted keys into the scenario) x ``replications``, on common random numbers.
 
     ``executor``: any :class:`concurrent.futures.Executor`; default a local
     process pool.  Returns one row per (grid point, KPI) with the grid values,
-    ``kpi``, ``mean``, ``lo``, ``hi``, ``half_width``, ``n``.
+    ``kpi``, ``mean``, ``std``, ``half_width``, ``lo``, ``hi``, ``n`` and, with
+    two or more replications, ``diff``, ``diff_lo``, ``diff_hi``: the mean
+    difference from the ``baseline`` grid point (default: the first) taken
+    replication by replication on the same seeds, its interval
+    Bonferroni-corrected for the number of other points; ``is_baseline`` marks
+    that point.  ``attrs["method"]`` states replications, warm-up, seeds and
+    the interval method.
 
     >>> from leadsim.simulation.scenario import Scenario
     >>> s = Scenario.queueing(6, 3, 3, horizon_days=1, warmup_days=0.1)
     >>> out = sweep(s, {"sdr_headcount": [3, 4]}, replications=2, executor=SerialExecutor(), progress=False)
     >>> sorted(out["sdr_headcount"].unique().tolist())
     [3, 4]
+    >>> w = out[out["kpi"] == "mean_wait_hours"].set_index("sdr_headcount")
+    >>> float(w.loc[3, "diff"]), bool(w.loc[4, "diff"] < 0)   # one more server, the same customers: less waiting
+    (0.0, True)
     """
     if not isinstance(grid, dict) or not grid:
         raise ScenarioError("a grid maps dotted scenario keys to lists of values, e.g. {sdr_headcount: [3, 4]}",
@@ -131,6 +213,14 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = 5, 
         if not isinstance(grid[k], list | tuple) or not grid[k]:
             raise ScenarioError(f"grid key {k!r} needs a non-empty list of values, got {grid[k]!r}", where="grid")
     points = list(itertools.product(*(grid[k] for k in keys)))
+    if baseline is None:
+        base_j = 0
+    else:
+        want = tuple(baseline.get(k) for k in keys)
+        if set(baseline) != set(keys) or want not in points:
+            raise ScenarioError(f"baseline {baseline!r} is not a point of the grid; give a value for each of {keys} "
+                                "from its list", where="baseline")
+        base_j = points.index(want)
     scenarios = []
     for vals in points:
         sc = base.with_values(dict(zip(keys, vals, strict=True)))
@@ -139,16 +229,25 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = 5, 
         scenarios.append(sc.model_dump(mode="json"))
     if int(replications) != replications or replications < 1:
         raise ScenarioError(f"replications must be a whole number >= 1, got {replications}", where="replications")
-    tasks = [(scenarios[j], s) for j in range(len(points)) for s in seeds(seed, int(replications), point=j)]
+    run_seeds = seeds(seed, int(replications))  # the same at every point: common random numbers
+    tasks = [(scenarios[j], s) for j in range(len(points)) for s in run_seeds]
     res = _execute(tasks, executor, progress, "sweep")
+    tables = [pd.DataFrame(res[j * replications:(j + 1) * replications]) for j in range(len(points))]
+    others = len(points) - 1
     rows = []
     for j, vals in enumerate(points):
-        table = pd.DataFrame(res[j * replications:(j + 1) * replications])
-        ci = confidence_intervals(table, level) if replications > 1 else pd.DataFrame(
-            {"mean": table.iloc[0], "std": np.nan, "half_width": np.nan, "lo": np.nan, "hi": np.nan, "n": 1})
+        table = tables[j]
+        if replications > 1:
+            ci = confidence_intervals(table, level)
+            ci = ci.join(_paired(table, tables[base_j], 1 - (1 - level) / max(others, 1)))
+        else:
+            ci = pd.DataFrame({"mean": table.iloc[0], "std": np.nan, "half_width": np.nan, "lo": np.nan, "hi": np.nan,
+                               "n": 1})
         for kpi, r in ci.iterrows():
-            rows.append({**dict(zip(keys, vals, strict=True)), "kpi": kpi, **r.to_dict()})
-    return pd.DataFrame(rows)
+            rows.append({**dict(zip(keys, vals, strict=True)), "kpi": kpi, **r.to_dict(), "is_baseline": j == base_j})
+    out = pd.DataFrame(rows)
+    out.attrs["method"] = _method(base, int(replications), seed, level, others if replications > 1 else 0)
+    return out
 
 
 class SerialExecutor(cf.Executor):

@@ -13,6 +13,7 @@ from leadsim.simulation.curves import adjust
 from leadsim.simulation.lead import LeadState
 from leadsim.simulation.queue_mode import start_patience
 from leadsim.simulation.reps import Item, Rep
+from leadsim.simulation.streams import exponential
 
 __all__ = ["Work"]
 
@@ -54,8 +55,9 @@ class Work:
             return
         self.sdr_queue.put(lead.item, self._key(lead, self.env.now))
         if self.scenario.patience_hours is not None:
-            start_patience(self.env, self.sdr_queue, lead.item,
-                           self.rng.exponential(self.scenario.patience_hours * 60.0), self._cold)
+            u = self.streams.lead("patience", lead.i).random()
+            start_patience(self.env, self.sdr_queue, lead.item, exponential(u, self.scenario.patience_hours * 60.0),
+                           self._cold)
 
     def _cold(self, item: Item) -> None:
         lead = item.lead
@@ -66,7 +68,7 @@ class Work:
 
     def _sdr_serve(self, rep: Rep, item: Item):
         lead: LeadState = item.lead
-        env, rng, h = self.env, self.rng, self.h
+        env, h = self.env, self.h
         if lead.stage != self.roles.mql:
             return
         episode = lead.episode
@@ -78,14 +80,16 @@ class Work:
             lead.handoff.owner = rep.name
             lead.handoff.response = start - lead.handed_at
         delay = start - lead.handed_at
-        # the call, and the qualifying talk if the lead is reached: drawn now, worked as one piece of shift time
-        minutes = rng.exponential(h.call_minutes)
-        reached = rng.random() < adjust(self.scenario.curve.contact_base, self.curve.contact_multiplier(delay))
+        # the call, and the qualifying talk if the lead is reached: drawn now, worked as one piece of shift time;
+        # five draws from the lead's own stream every attempt (common random numbers)
+        u = self.streams.lead("contact", lead.i).random(5).tolist()
+        minutes = exponential(u[0], h.call_minutes)
+        reached = u[1] < adjust(self.scenario.curve.contact_base, self.curve.contact_multiplier(delay))
         qualified = False
         if reached:
-            minutes += rng.exponential(h.qualify_minutes)
+            minutes += exponential(u[2], h.qualify_minutes)
             p = adjust(self.q_list[lead.i], self.curve.qualification_multiplier(delay))
-            qualified = rng.random() < p
+            qualified = u[3] < p
         yield rep.work(minutes)
         self.rec.service(rep.name, lead.i, start, env.now, minutes)
         if lead.stage != self.roles.mql or lead.episode != episode:
@@ -93,7 +97,7 @@ class Work:
         if qualified:
             self._to_sales_lead(lead, "qualified")
         elif reached:
-            if self.never_list[lead.i] or rng.random() < 0.25:
+            if self.never_list[lead.i] or u[4] < 0.25:
                 lead.handoff.outcome = "disqualified"
                 self._close(lead, self.d.funnel.disqualify.to, "disqualify")
             else:
@@ -146,14 +150,14 @@ class Work:
         start = self.env.now
         self.rec.touch(lead.i, start, "email", rep.name)
         lead.last_touch = start
-        minutes = self.rng.exponential(self.h.rep_touch_minutes)
+        minutes = exponential(self.streams.lead("sales", lead.i).random(), self.h.rep_touch_minutes)
         yield rep.work(minutes)
         self.rec.service(rep.name, lead.i, start, self.env.now, minutes)
         if lead.stage == self.roles.sql:
             self._schedule_decision(lead)
 
     def _schedule_decision(self, lead: LeadState) -> None:
-        days = self.rng.exponential(self.h.decision_days)
+        days = exponential(self.streams.lead("sales", lead.i).random(), self.h.decision_days)
         at = self.wt.add_days(self.env.now, days)
         if at < INF:
             self.env.timeout(at - self.env.now).callbacks.append(
@@ -162,15 +166,15 @@ class Work:
     def _decide(self, lead: LeadState, seq: int) -> None:
         if lead.stage != self.roles.sql or lead.seq != seq:
             return
-        rng = self.rng
+        u = self.streams.lead("sales", lead.i).random(2).tolist()
         p = 1 / (1 + math.exp(-(self.h.opportunity_bias + 0.8 * self.intent[lead.i])))
-        if rng.random() < p and not self.never_list[lead.i]:
+        if u[0] < p and not self.never_list[lead.i]:
             self.open_sl[lead.owner] = self.open_sl.get(lead.owner, 1) - 1
             self._set_stage(lead, self.d.funnel.milestones.opportunity, "converted", lead.owner)
             if lead.handoff is not None:
                 lead.handoff.opportunity = True
             self._schedule_close(lead)
-        elif self.never_list[lead.i] or rng.random() < 0.3:
+        elif self.never_list[lead.i] or u[1] < 0.3:
             if lead.handoff is not None:
                 lead.handoff.outcome = "disqualified"
             self._close(lead, self.d.funnel.disqualify.to, "disqualify")
@@ -178,7 +182,7 @@ class Work:
             self._recycle(lead, "recycled_by_sales")
 
     def _schedule_close(self, lead: LeadState) -> None:
-        at = self.wt.add_days(self.env.now, self.rng.exponential(self.h.close_days))
+        at = self.wt.add_days(self.env.now, exponential(self.streams.lead("sales", lead.i).random(), self.h.close_days))
         if at < INF:
             self.env.timeout(at - self.env.now).callbacks.append(lambda _e, lead=lead: self._close_opp(lead))
 
@@ -186,7 +190,7 @@ class Work:
         if lead.stage != self.d.funnel.milestones.opportunity:
             return
         p = 1 / (1 + math.exp(-(self.h.win_bias + 0.8 * self.intent[lead.i])))
-        won = self.rng.random() < p
+        won = self.streams.lead("sales", lead.i).random() < p
         if lead.handoff is not None:
             lead.handoff.won = won
             lead.handoff.outcome = "won" if won else "lost"
