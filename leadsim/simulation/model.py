@@ -116,6 +116,7 @@ class Model(Work, SlaWatch):
         minutes, source = arr.arrivals(streams.of("arrivals"), sc)
         self.leads, hidden = arr.lead_table(streams.of("leads"), minutes, source, self.start, d)
         n = self.n = len(self.leads)
+        streams.prepare(n, {"contact": 40, "patience": 8, "sales": 24})  # each lead's own draws (streams.draw)
         self.created_ns = np.round(minutes * MIN_NS).astype(np.int64)
         self.created_min = self.created_ns / MIN_NS
         self.intent = hidden["intent"]

@@ -11,7 +11,10 @@ arrives*, and the paired difference of a KPI between the two runs carries
 much less noise than two independent runs would (common random numbers).
 
 Each event draws a fixed number of values from its stream, whichever branch
-it takes, so one lead's draws stay aligned between runs.
+it takes, so one lead's draws stay aligned between runs.  A lead's draws
+come first from a block drawn for all leads at once (:meth:`Streams.prepare`,
+a row per lead), then from the lead's own generator when the row is used up:
+making a generator per lead costs ~25 µs, a block row nothing.
 
 >>> s, t = Streams(7), Streams(7)
 >>> bool(s.of("arrivals").random() == t.of("arrivals").random())
@@ -60,6 +63,35 @@ class Streams:
         self.root = seed_sequence(seed)
         self._purpose: dict[str, np.random.Generator] = {}
         self._lead: dict[tuple[int, int], np.random.Generator] = {}
+        self._block: dict[str, np.ndarray] = {}
+        self._used: dict[str, list[int]] = {}
+
+    def prepare(self, n: int, widths: dict[str, int]) -> None:
+        """Draw each purpose's block for ``n`` leads: ``widths[purpose]`` values a lead (see :meth:`draw`)."""
+        for purpose, width in widths.items():
+            self._block[purpose] = self.of(purpose).random((n, width))
+            self._used[purpose] = [0] * n
+
+    def draw(self, purpose: str, i: int, k: int) -> list[float]:
+        """Lead ``i``'s next ``k`` uniform draws for ``purpose``: from its block row while it lasts, then from its
+        own generator (:meth:`lead`).
+
+        >>> s = Streams(3)
+        >>> s.prepare(2, {"contact": 4})
+        >>> a = s.draw("contact", 1, 3) + s.draw("contact", 1, 3)   # the row's 4th value is skipped, not split
+        >>> b = Streams(3)
+        >>> b.prepare(2, {"contact": 4})
+        >>> a == b.draw("contact", 1, 3) + b.lead("contact", 1).random(3).tolist()
+        True
+        """
+        used = self._used.get(purpose)
+        if used is not None and used[i] + k <= self._block[purpose].shape[1]:
+            start = used[i]
+            used[i] = start + k
+            return self._block[purpose][i, start:start + k].tolist()
+        if used is not None:
+            used[i] = self._block[purpose].shape[1]
+        return self.lead(purpose, i).random(k).tolist()
 
     def _key(self, purpose: str) -> int:
         try:

@@ -55,7 +55,7 @@ class Work:
             return
         self.sdr_queue.put(lead.item, self._key(lead, self.env.now))
         if self.scenario.patience_hours is not None:
-            u = self.streams.lead("patience", lead.i).random()
+            u = self.streams.draw("patience", lead.i, 1)[0]
             start_patience(self.env, self.sdr_queue, lead.item, exponential(u, self.scenario.patience_hours * 60.0),
                            self._cold)
 
@@ -82,7 +82,7 @@ class Work:
         delay = start - lead.handed_at
         # the call, and the qualifying talk if the lead is reached: drawn now, worked as one piece of shift time;
         # five draws from the lead's own stream every attempt (common random numbers)
-        u = self.streams.lead("contact", lead.i).random(5).tolist()
+        u = self.streams.draw("contact", lead.i, 5)
         minutes = exponential(u[0], h.call_minutes)
         reached = u[1] < adjust(self.scenario.curve.contact_base, self.curve.contact_multiplier(delay))
         qualified = False
@@ -150,14 +150,14 @@ class Work:
         start = self.env.now
         self.rec.touch(lead.i, start, "email", rep.name)
         lead.last_touch = start
-        minutes = exponential(self.streams.lead("sales", lead.i).random(), self.h.rep_touch_minutes)
+        minutes = exponential(self.streams.draw("sales", lead.i, 1)[0], self.h.rep_touch_minutes)
         yield rep.work(minutes)
         self.rec.service(rep.name, lead.i, start, self.env.now, minutes)
         if lead.stage == self.roles.sql:
             self._schedule_decision(lead)
 
     def _schedule_decision(self, lead: LeadState) -> None:
-        days = exponential(self.streams.lead("sales", lead.i).random(), self.h.decision_days)
+        days = exponential(self.streams.draw("sales", lead.i, 1)[0], self.h.decision_days)
         at = self.wt.add_days(self.env.now, days)
         if at < INF:
             self.env.timeout(at - self.env.now).callbacks.append(
@@ -166,7 +166,7 @@ class Work:
     def _decide(self, lead: LeadState, seq: int) -> None:
         if lead.stage != self.roles.sql or lead.seq != seq:
             return
-        u = self.streams.lead("sales", lead.i).random(2).tolist()
+        u = self.streams.draw("sales", lead.i, 2)
         p = 1 / (1 + math.exp(-(self.h.opportunity_bias + 0.8 * self.intent[lead.i])))
         if u[0] < p and not self.never_list[lead.i]:
             self.open_sl[lead.owner] = self.open_sl.get(lead.owner, 1) - 1
@@ -182,7 +182,7 @@ class Work:
             self._recycle(lead, "recycled_by_sales")
 
     def _schedule_close(self, lead: LeadState) -> None:
-        at = self.wt.add_days(self.env.now, exponential(self.streams.lead("sales", lead.i).random(), self.h.close_days))
+        at = self.wt.add_days(self.env.now, exponential(self.streams.draw("sales", lead.i, 1)[0], self.h.close_days))
         if at < INF:
             self.env.timeout(at - self.env.now).callbacks.append(lambda _e, lead=lead: self._close_opp(lead))
 
@@ -190,7 +190,7 @@ class Work:
         if lead.stage != self.d.funnel.milestones.opportunity:
             return
         p = 1 / (1 + math.exp(-(self.h.win_bias + 0.8 * self.intent[lead.i])))
-        won = self.streams.lead("sales", lead.i).random() < p
+        won = self.streams.draw("sales", lead.i, 1)[0] < p
         if lead.handoff is not None:
             lead.handoff.won = won
             lead.handoff.outcome = "won" if won else "lost"
