@@ -7,6 +7,7 @@
 """
 
 from leadsim.simulation.curves import PRESETS, ResponseCurve
+from leadsim.simulation.fitting import fit_scenario
 from leadsim.simulation.model import SimulationResult, simulate
 from leadsim.simulation.queueing import QueueMetrics, erlang_a, erlang_c
 from leadsim.simulation.replication import (
@@ -30,6 +31,7 @@ __all__ = [
     "confidence_intervals",
     "erlang_a",
     "erlang_c",
+    "fit_scenario",
     "init_worker",
     "load_scenario",
     "replicate",

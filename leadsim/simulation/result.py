@@ -51,6 +51,37 @@ class SimulationResult:
         return {"leads": self.leads, "activities": self.activities, "stage_log": self.stage_log,
                 "touches": self.touches, "owners": self.owners, "outcomes": self.outcomes, "alerts": self.alerts}
 
+    def history(self) -> Any:
+        """This run as a :class:`leadsim.datasets.History` (with the scenario's definition), so every function
+        that reads a history reads a simulated run.
+
+        Its touches carry ``duration_minutes``: the shift minutes of the work each SDR call or rep touch
+        started (from :attr:`services`; NaN for the meeting logged when an outbound lead enters).
+
+        >>> from leadsim.simulation import load_scenario, simulate
+        >>> h = simulate(load_scenario().with_values({"horizon_days": 7}), seed=1).history()
+        >>> sorted(h.tables()), bool(h.touches["duration_minutes"].notna().any())
+        (['activities', 'leads', 'outcomes', 'owners', 'stage_log', 'touches'], True)
+        """
+        from leadsim.datasets import History
+
+        touches = self.touches.copy()
+        s = self.services
+        touches["duration_minutes"] = np.nan
+        if len(s) and len(touches):
+            base = pd.Timestamp(self.scenario.start).to_datetime64().astype("datetime64[ns]")
+            ns = np.floor(np.asarray(s["start"], float) * 60e9 + 0.5).astype(np.int64)  # as the touches' times
+            work = pd.DataFrame({
+                "lead_id": pd.array(self.leads["lead_id"].to_numpy(dtype=object)[np.asarray(s["lead"], np.int64)],
+                                    dtype=touches["lead_id"].dtype),
+                "at": pd.array(base + ns.astype("timedelta64[ns]"), dtype="datetime64[ns]"),
+                "by": pd.array(np.asarray(s["rep"], dtype=object), dtype=touches["by"].dtype),
+                "minutes": np.asarray(s["minutes"], float)}).drop_duplicates(["lead_id", "at", "by"])
+            joined = touches[["lead_id", "at", "by"]].merge(work, on=["lead_id", "at", "by"], how="left")
+            touches["duration_minutes"] = joined["minutes"].to_numpy(float)
+        return History(leads=self.leads, activities=self.activities, stage_log=self.stage_log, touches=touches,
+                       owners=self.owners, outcomes=self.outcomes, definition=self.scenario.lead_definition)
+
 
 def _alerts(m: Any, owners: pd.DataFrame, base: np.datetime64) -> pd.DataFrame:
     """The alerts raised during the run, rendered by the SLA ladder (the same due times, recipients and

@@ -180,6 +180,8 @@ class Scenario(_Model):
     queueing_spec: QueueingSpec | None = None
 
     _definition: LeadDefinition | None = PrivateAttr(default=None)
+    # fitted scenarios: the provenance rows (plain records, so scenarios still compare with ==)
+    _provenance: tuple[dict[str, Any], ...] | None = PrivateAttr(default=None)
 
     @field_validator("definition", mode="before")
     @classmethod
@@ -261,6 +263,33 @@ class Scenario(_Model):
         if self._definition is None:
             self._definition = parse_definition(self.definition, source="scenario.definition")
         return self._definition
+
+    @property
+    def provenance(self) -> Any:
+        """Where each fitted parameter came from (a pandas DataFrame: ``parameter``, ``value``, ``lo``, ``hi``,
+        ``n``, ``unit``, ``source``, ``method``); None for a scenario that was not fitted from a history."""
+        if self._provenance is None:
+            return None
+        import pandas as pd
+
+        return pd.DataFrame(list(self._provenance))
+
+    @classmethod
+    def from_history(cls, history: Any, definition: LeadDefinition, *, start: Any = None, end: Any = None,
+                     base: Scenario | None = None) -> Scenario:
+        """A scenario fitted to ``history`` in ``[start, end)``: :func:`leadsim.simulation.fitting.fit_scenario`.
+
+        >>> import warnings
+        >>> from leadsim.datasets import load_sample
+        >>> s = load_sample()
+        >>> with warnings.catch_warnings(action="ignore"):  # no touch durations in the sample: a warning says so
+        ...     sc = Scenario.from_history(s, s.definition, start="2026-03-02", end="2026-03-30")
+        >>> sc.sdr_headcount, len(sc.provenance) > 0
+        (8, True)
+        """
+        from leadsim.simulation.fitting import fit_scenario
+
+        return fit_scenario(history, definition, start=start, end=end, base=base)
 
     @classmethod
     def queueing(
