@@ -14,6 +14,7 @@ can run one at a time; :data:`STEPS` lists them in order.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from leadsim.definition import LeadDefinition, load_definition
+from leadsim.definition import LeadDefinition, LeadsimWarning, load_definition
 from leadsim.definition_tables import definition_tables
 from leadsim.errors import DataError, DefinitionError, InputFileError
 from leadsim.report import Report, check_replaceable
@@ -212,6 +213,24 @@ WINDOW_KEY = "definition.sla.clocks.response.levels.1.offset"
 BREACH_KPI = "breach_rate.response.1"
 
 
+def _fitted_scenario(ctx: DemoContext, days: int) -> tuple[Any, str | None]:
+    """The scenario fitted to the last ``days`` of the user's history, or (None, why not)."""
+    from leadsim.errors import LeadsimError
+    from leadsim.simulation.fitting import fit_scenario
+
+    tables = {k: v for k, v in {"leads": ctx.leads, "activities": ctx.activities, "stage_log": ctx.stage_log,
+                                "touches": ctx.touches, "owners": ctx.owners}.items() if v is not None}
+    if "stage_log" not in tables:
+        return None, "no stage log"
+    end = pd.Timestamp(ctx.as_of).normalize() + pd.Timedelta(days=1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LeadsimWarning)
+            return fit_scenario(tables, ctx.definition, start=end - pd.Timedelta(days=days), end=end), None
+    except LeadsimError as err:
+        return None, err.message
+
+
 def step_simulate(ctx: DemoContext, rep: Report) -> None:
     import matplotlib.pyplot as plt
 
@@ -220,13 +239,25 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
     from leadsim.simulation.advice import recommend
     from leadsim.simulation.replication import MIN_REPLICATIONS
 
+    horizon = 14 if ctx.quick else 28
+    scenario = load_scenario().with_values({"horizon_days": horizon, "definition": ctx.definition.to_dict()})
+    what = "the sample scenario"
     if ctx.own_data:
-        rep.section("Simulation on the sample scenario",
-                    f"This what-if runs leadsim's sample scenario (its arrivals, team sizes and response curve) with "
-                    f"your definition; it is not yet fitted to {ctx.origin}. Read it as what your definition's SLA "
-                    "windows do to a typical flow, not as a forecast of yours.")
-    scenario = load_scenario().with_values({"horizon_days": 14 if ctx.quick else 28,
-                                            "definition": ctx.definition.to_dict()})
+        scenario, why = _fitted_scenario(ctx, horizon)
+        if why is None:
+            what = f"the scenario fitted to {ctx.origin}"
+            prov = scenario.provenance
+            rep.section("Simulation fitted to your history",
+                        f"This what-if runs a scenario fitted to the last weeks of {ctx.origin}: arrivals, team sizes, "
+                        "shift hours, handling times and the response curve, each with where it came from and its "
+                        f"95% interval ({len(prov)} figures in the table below).")
+            rep.table("fitted_scenario", prov[~prov["parameter"].str.contains(r"\.(?:weekday|hour)\.", regex=True)],
+                      title="Fitted figures and where they came from", max_rows=40)
+        else:
+            rep.section("Simulation on the sample scenario",
+                        f"This what-if runs leadsim's sample scenario (its arrivals, team sizes and response curve) "
+                        f"with your definition: {ctx.origin} cannot be fitted ({why}). Read it as what your "
+                        "definition's SLA windows do to a typical flow, not as a forecast of yours.")
     run = simulate(scenario, seed=ctx.seed)
     ctx.results["simulation"] = run
     k = run.kpis
@@ -237,7 +268,7 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
         return
     window = clock.levels[1].offset
     rep.section("Simulation: the current process",
-                f"{scenario.horizon_days:g} simulated days of the sample scenario ({scenario.sdr_headcount} SDRs, "
+                f"{scenario.horizon_days:g} simulated days of {what} ({scenario.sdr_headcount} SDRs, "
                 f"{scenario.rep_headcount} sales reps, routing {scenario.routing}, response curve "
                 f"{run.curve!r}): {k['handoffs_per_week']:.0f} hand-offs a week, Lead -> Sales Lead "
                 f"{k['lead_to_sales_lead']:.0%}, median first response {k['response_minutes_p50']:.0f} working "

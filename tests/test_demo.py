@@ -114,3 +114,23 @@ def test_run_demo_force_never_deletes_inputs_or_non_reports(tmp_path, monkeypatc
     with pytest.raises(InputFileError, match="current folder"):
         run_demo(tmp_path, force=True, progress=False)
     assert (data / "leads.csv").exists() and (other / "todo.txt").read_text() == "keep me"
+
+
+def test_the_what_if_on_a_users_history_runs_the_scenario_fitted_to_it(tmp_path):
+    """A history the user brings (here the sample's tables, said to be theirs) gets a fitted what-if."""
+    import warnings as _w
+
+    from leadsim.datasets import load_sample
+    from leadsim.definition import LeadsimWarning
+    from leadsim.demo import DemoContext, run_demo
+
+    h = load_sample()
+    ctx = DemoContext(h.definition, h.leads, h.activities, h.stage_log, h.touches, h.owners, h.outcomes,
+                      quick=True, origin="your export", own_data=True)
+    with _w.catch_warnings():
+        _w.simplefilter("ignore", LeadsimWarning)
+        index = run_demo(tmp_path / "r", ctx=ctx, steps=["simulate"], progress=False)
+    html = index.read_text(encoding="utf-8")
+    assert "Simulation fitted to your history" in html and "Fitted figures and where they came from" in html
+    assert f"of the scenario fitted to your export ({ctx.results['simulation'].scenario.sdr_headcount} SDRs" in html
+    assert ctx.results["simulation"].scenario.provenance is not None

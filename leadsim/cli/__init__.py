@@ -15,7 +15,8 @@ import warnings
 from leadsim.errors import LeadsimError
 
 #: Command-group modules, in the order ``leadsim --help`` lists them.
-COMMANDS = ("demo", "definition", "mapping", "db", "score", "funnel", "sla", "simulate", "calibrate", "exercise")
+COMMANDS = ("demo", "definition", "mapping", "db", "score", "funnel", "sla", "simulate", "backtest", "calibrate",
+            "exercise")
 
 
 def build_parser() -> argparse.ArgumentParser:

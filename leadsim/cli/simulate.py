@@ -1,6 +1,11 @@
 """``leadsim simulate`` and ``leadsim sweep``: run a scenario, or a grid of them.
 
-Without ``--scenario`` the embedded sample scenario runs.  A scenario file
+Without ``--scenario`` the embedded sample scenario runs.  ``simulate
+--from-history`` fits the scenario to a history first (the data options of
+every data command: the sample, ``--export``/``--db`` with ``--mapping``, or
+table files; ``--start``/``--end`` the window), prints where each fitted
+figure came from, and runs it (``--out`` also keeps ``scenario.yaml`` and
+``provenance.csv``).  A scenario file
 that names no ``definition:`` runs with ``--definition`` (default: the
 embedded sample definition); one that names its own keeps it.  Outputs (with
 ``--out DIR``): the six shared tables, alerts and KPIs as CSV, plus
@@ -15,16 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from leadsim.cli._common import add_definition_option, add_json_flag, emit, json_ready
+from leadsim.cli.data import OPTIONS, add_data_options, load_data
 from leadsim.definition import read_yaml
 from leadsim.display import for_people
 from leadsim.errors import InputFileError, ScenarioError
 from leadsim.files import write_atomic
 
+#: The tables a fit reads.
+HISTORY_TABLES = ("leads", "stage_log", "touches", "owners", "activities")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate lead flow, rep capacity and SLA clocks for a scenario")
-    p.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: the embedded sample)")
-    add_definition_option(p, "lead definition for a scenario that names none")
+    p.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: the embedded sample; with "
+                   "--from-history: what the history cannot tell)")
+    p.add_argument("--from-history", action="store_true", help="fit the scenario to the history the data options "
+                   "name (default: the embedded sample)")
+    p.add_argument("--start", metavar="DATE", help="with --from-history: the window's first day (default: the "
+                   "history's)")
+    p.add_argument("--end", metavar="DATE", help="with --from-history: the day after the window (default: the "
+                   "history's end)")
+    add_data_options(p, tables=HISTORY_TABLES)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--replications", type=int, default=1, help="runs with 95%% intervals (default 1: one run)")
     p.add_argument("--out", metavar="DIR", help="write the tables, alerts and KPIs into this new folder")
@@ -36,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_definition_option(q, "lead definition for a scenario that names none")
     q.add_argument("--grid", metavar="FILE", required=True,
                    help="YAML mapping dotted scenario keys to lists, e.g. 'sdr_headcount: [2, 3]'")
-    q.add_argument("--replications", type=int, default=5, help="runs per grid point (default 5)")
+    q.add_argument("--replications", type=int, default=10,  # replication.MIN_REPLICATIONS, not imported here:
+                   help="runs per grid point, the same seeds at each (default 10)")  # it would load SimPy at start
     q.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     q.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786 "
                    "(default: a local process pool)")
@@ -45,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_sweep)
 
 
-def _new_dir(out: str) -> Path:
+def new_dir(out: str) -> Path:
     d = Path(out)
     if d.exists() and (not d.is_dir() or any(d.iterdir())):
         raise InputFileError("exists and is not an empty folder; choose another --out (leadsim never overwrites)",
@@ -54,7 +71,7 @@ def _new_dir(out: str) -> Path:
     return d
 
 
-def _write(path: Path, text: str) -> None:
+def write_into(path: Path, text: str) -> None:
     write_atomic(path, text, overwrite=True)  # into a folder that was empty: a repeated name replaces its file
 
 
@@ -71,16 +88,50 @@ def scenario_of(args: argparse.Namespace) -> Any:
     return build(data, source=str(args.scenario))
 
 
+def fitted(args: argparse.Namespace, *, end: Any = None) -> Any:
+    """The scenario fitted to the history the data options name (``--scenario`` the base), its provenance printed
+    unless ``--json``."""
+    from leadsim.simulation.fitting import fit_scenario
+
+    data = load_data(args, need=("leads", "stage_log"), use=HISTORY_TABLES, quiet=args.json)
+    base = scenario_of(args) if args.scenario else None
+    sc = fit_scenario(data.tables, data.definition, start=args.start, end=end if end is not None else args.end,
+                      base=base)
+    if not args.json:
+        prov = sc.provenance
+        shown = prov[~prov["parameter"].str.contains(r"\.(?:weekday|hour)\.", regex=True)]
+        emit(for_people(shown[["parameter", "value", "lo", "hi", "n", "source"]]), False,
+             title=f"{sc.name}, {data.origin}: {len(prov)} figures (weekday and hour shapes in "
+                   "provenance.csv with --out)")
+    return sc
+
+
+def keep_fit(folder: Path, sc: Any) -> None:
+    if sc.provenance is not None:
+        write_into(folder / "scenario.yaml", sc.to_yaml())
+        write_into(folder / "provenance.csv", sc.provenance.to_csv(index=False))
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     from leadsim.simulation import replicate, simulate  # SimPy/SciPy only when a run is asked for
 
-    sc = scenario_of(args)
+    sc = fitted(args) if args.from_history else scenario_of(args)
+    if not args.from_history:
+        given = [o for o in ("export", "db", "mapping", *HISTORY_TABLES) if getattr(args, o, None)]
+        for o in ("start", "end"):
+            if getattr(args, o):
+                given.append(o)
+        if given:
+            flag = OPTIONS.get(given[0], f"--{given[0]}")
+            raise InputFileError(f"{flag} names a history; add --from-history to fit the scenario to it",
+                                 where=flag)
     if args.replications > 1:
         ci = replicate(sc, args.replications, seed=args.seed, progress=not args.json)
         if args.out:
-            d = _new_dir(args.out)
-            _write(d / "kpis.csv", for_people(ci).to_csv(index_label="kpi"))
-            _write(d / "kpis.json", json.dumps(json_ready(ci.reset_index(names="kpi")), indent=2))
+            d = new_dir(args.out)
+            keep_fit(d, sc)
+            write_into(d / "kpis.csv", for_people(ci).to_csv(index_label="kpi"))
+            write_into(d / "kpis.json", json.dumps(json_ready(ci.reset_index(names="kpi")), indent=2))
         emit(ci, args.json, title=f"{sc.name}: {args.replications} replications, 95% intervals")
         return 0
     res = simulate(sc, seed=args.seed)
@@ -88,11 +139,12 @@ def run_simulate(args: argparse.Namespace) -> int:
                "activities": len(res.activities), "alerts": len(res.alerts), "warnings": res.warnings,
                "kpis": res.kpis.to_dict()}
     if args.out:
-        d = _new_dir(args.out)
+        d = new_dir(args.out)
+        keep_fit(d, sc)
         for name, table in {**res.tables, "mql_events": res.mql}.items():
-            _write(d / f"{name}.csv", table.to_csv(index=False))
-        _write(d / "kpis.csv", for_people(res.kpis.rename("value")).to_csv(index_label="kpi"))
-        _write(d / "kpis.json", json.dumps(json_ready(summary), indent=2, ensure_ascii=False))
+            write_into(d / f"{name}.csv", table.to_csv(index=False))
+        write_into(d / "kpis.csv", for_people(res.kpis.rename("value")).to_csv(index_label="kpi"))
+        write_into(d / "kpis.json", json.dumps(json_ready(summary), indent=2, ensure_ascii=False))
         summary["written_to"] = str(d)
     if args.json:
         emit(summary, True)
@@ -131,9 +183,9 @@ def run_sweep(args: argparse.Namespace) -> int:
     else:
         out = sweep(sc, grid, replications=args.replications, seed=args.seed, progress=not args.json)
     if args.out:
-        d = _new_dir(args.out)
-        _write(d / "sweep.csv", for_people(out).to_csv(index=False))
-        _write(d / "sweep.json", json.dumps(json_ready(out), indent=2))
+        d = new_dir(args.out)
+        write_into(d / "sweep.csv", for_people(out).to_csv(index=False))
+        write_into(d / "sweep.json", json.dumps(json_ready(out), indent=2))
     if args.json:
         emit(out, True)
     else:
@@ -143,7 +195,8 @@ def run_sweep(args: argparse.Namespace) -> int:
                 if c in wide.columns]
         emit(wide[keep] if keep else wide, False, title=f"sweep: {len(out) and len(wide)} points x "
              f"{args.replications} replications (means)")
+        print(f"\n{out.attrs['method']}.")
     return 0
 
 
-__all__ = ["register", "run_simulate", "run_sweep"]
+__all__ = ["fitted", "keep_fit", "new_dir", "register", "run_simulate", "run_sweep", "write_into"]

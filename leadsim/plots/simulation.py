@@ -17,7 +17,7 @@ import pandas as pd
 
 from leadsim.errors import ScenarioError
 
-__all__ = ["breach_heatmap", "kpi_vs_parameter", "queue_over_time"]
+__all__ = ["backtest_chart", "breach_heatmap", "kpi_vs_parameter", "queue_over_time"]
 
 
 def _axes(ax):
@@ -122,4 +122,29 @@ def breach_heatmap(sweep: pd.DataFrame, x: str, y: str, kpi: str = "breach_rate.
     ax.set_ylabel(_short(y))
     ax.set_title(kpi)
     ax.figure.colorbar(im, ax=ax)
+    return ax
+
+
+def backtest_chart(table: pd.DataFrame, ax=None):
+    """A back-test table (:class:`leadsim.simulation.backtest.Backtest`): per metric the simulated prediction
+    interval and median, relative to the median, with the actual marked (filled: inside, open: outside).
+
+    >>> t = pd.DataFrame({"metric": ["a", "b"], "actual": [10.0, 3.0], "simulated": [9.0, 1.0], "lo": [7.0, 0.5],
+    ...                   "hi": [12.0, 2.0], "inside": [True, False]})
+    >>> backtest_chart(t).get_xlabel()
+    'relative to the simulated median'
+    """
+    ax = _axes(ax)
+    t = table[np.isfinite(table["simulated"]) & (table["simulated"] != 0)].reset_index(drop=True)
+    y = np.arange(len(t))[::-1]
+    base = t["simulated"].to_numpy(float)
+    ax.hlines(y, t["lo"] / base, t["hi"] / base, color="tab:blue", lw=3, alpha=0.5, label="95% prediction interval")
+    ax.plot(np.ones(len(t)), y, "|", color="tab:blue", ms=12)
+    inside = t["inside"].to_numpy(bool)
+    rel = t["actual"].to_numpy(float) / base
+    ax.plot(rel[inside], y[inside], "o", color="black", label="actual, inside")
+    ax.plot(rel[~inside], y[~inside], "o", mfc="white", color="tab:red", label="actual, outside")
+    ax.set_yticks(y, t["metric"])
+    ax.set_xlabel("relative to the simulated median")
+    ax.legend(loc="lower right", fontsize=8)
     return ax

@@ -37,8 +37,8 @@ from leadsim._progress import tqdm
 from leadsim.errors import ScenarioError
 from leadsim.simulation.scenario import Scenario, build
 
-__all__ = ["MIN_REPLICATIONS", "SerialExecutor", "confidence_intervals", "init_worker", "replicate", "run_kpis", "seeds",
-           "sweep"]
+__all__ = ["MIN_REPLICATIONS", "SerialExecutor", "confidence_intervals", "init_worker", "replicate", "run_kpis",
+           "run_tasks", "seeds", "sweep"]
 
 #: Fewest replications for an interval anyone should act on (outputs with fewer say so).
 MIN_REPLICATIONS = 10
@@ -102,19 +102,25 @@ def _paired(runs: pd.DataFrame, base: pd.DataFrame, level: float) -> pd.DataFram
     return pd.DataFrame({"diff": mean, "diff_lo": mean - hw, "diff_hi": mean + hw})
 
 
-def _execute(tasks: list[tuple[dict[str, Any], int]], executor: cf.Executor | None, progress: bool,
-             desc: str) -> list[dict[str, float]]:
+def run_tasks(fn: Any, tasks: list[tuple[Any, ...]], *, executor: cf.Executor | None, progress: bool = False,
+              desc: str = "runs") -> list[Any]:
+    """``fn(*task)`` for every task, results in task order: on ``executor`` (any
+    :class:`concurrent.futures.Executor`), or a local process pool when None and there are several tasks.
+
+    >>> run_tasks(pow, [(2, 3), (3, 2)], executor=SerialExecutor())
+    [8, 9]
+    """
     own = executor is None
     if own and len(tasks) > 1:
         executor = cf.ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(tasks)), initializer=init_worker)
     try:
         if executor is None:
-            return [run_kpis(sc, s) for sc, s in tqdm(tasks, desc=desc, disable=not progress)]
-        futures = {executor.submit(run_kpis, sc, s): i for i, (sc, s) in enumerate(tasks)}
-        out: list[dict[str, float] | None] = [None] * len(tasks)
+            return [fn(*t) for t in tqdm(tasks, desc=desc, disable=not progress)]
+        futures = {executor.submit(fn, *t): i for i, t in enumerate(tasks)}
+        out: list[Any] = [None] * len(tasks)
         for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=desc, disable=not progress):
             out[futures[fut]] = fut.result()
-        return out  # type: ignore[return-value]
+        return out
     finally:
         if own and executor is not None:
             executor.shutdown()
@@ -145,7 +151,7 @@ def replicate(scenario: Scenario, n: int, *, seed: int | None = 0, executor: cf.
         if executor is None:
             res += [run_kpis(scenario, s) for _, s in tqdm(tasks, desc="replications", disable=not progress)]
         else:
-            res += _execute(tasks, executor, progress, "replications")
+            res += run_tasks(run_kpis, tasks, executor=executor, progress=progress, desc="replications")
         ci = confidence_intervals(pd.DataFrame(res), level)
         if not half_width:
             break
@@ -231,7 +237,7 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = MIN
         raise ScenarioError(f"replications must be a whole number >= 1, got {replications}", where="replications")
     run_seeds = seeds(seed, int(replications))  # the same at every point: common random numbers
     tasks = [(scenarios[j], s) for j in range(len(points)) for s in run_seeds]
-    res = _execute(tasks, executor, progress, "sweep")
+    res = run_tasks(run_kpis, tasks, executor=executor, progress=progress, desc="sweep")
     tables = [pd.DataFrame(res[j * replications:(j + 1) * replications]) for j in range(len(points))]
     others = len(points) - 1
     rows = []

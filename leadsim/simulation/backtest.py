@@ -1,0 +1,263 @@
+"""Back-test: fit a scenario on the earlier part of a history, simulate the later part, compare with what happened.
+
+:func:`backtest` fits :func:`~leadsim.simulation.fitting.fit_scenario` on
+``[start, fit_until)``, then simulates ``[fit_until, until)`` ``replications``
+times (after a warm-up, by default as long as the fit window, so the
+simulated funnel holds leads of the ages the history held when the comparison
+starts).  Each replication first redraws the fitted parameters
+from their sampling distribution (:func:`redraw`), so the spread of the
+replications is a *prediction* interval that carries the fit's own
+uncertainty and does not shrink as replications are added.
+
+Both the history and every simulated run are measured by one function,
+:func:`history_metrics`, built on the functions users run on their data:
+:func:`leadsim.funnel.waterfall` (stage entries), :func:`leadsim.funnel.velocity`
+(days in stage), :func:`leadsim.sla.audit` (breach rate of each level), and
+the hand-offs, Sales Leads and first-response times of the window.  The
+table says for each metric what happened, the simulated median, the
+prediction interval and whether the actual lies inside (``inside``).
+
+What the model leaves out shows up as rows outside: the simulated leads are
+drawn by the model's lead generator, not resampled from the history; the
+SDR's and rep's decision chances are the scenario's, not the fitted stage
+shares; a trend in arrivals is reported by the fit, not simulated.
+
+>>> import warnings
+>>> from leadsim.datasets import load_sample
+>>> from leadsim.simulation.replication import SerialExecutor
+>>> h = load_sample()
+>>> with warnings.catch_warnings(action="ignore"):
+...     bt = backtest(h, h.definition, start="2026-01-05", fit_until="2026-02-02", until="2026-02-16",
+...                   replications=3, executor=SerialExecutor())
+>>> list(bt.table.columns)
+['metric', 'actual', 'simulated', 'lo', 'hi', 'inside']
+>>> bool(bt.table.set_index("metric").loc["handoffs_per_week", "actual"] > 0)
+True
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsim.definition import LeadDefinition
+from leadsim.definition.loading import require_definition
+from leadsim.errors import DataError, ScenarioError
+from leadsim.funnel import to_local, velocity, waterfall
+from leadsim.simulation.replication import MIN_REPLICATIONS, run_tasks, seeds
+from leadsim.simulation.scenario import Scenario, build
+
+__all__ = ["Backtest", "backtest", "coverage", "history_metrics", "redraw"]
+
+_DAY = pd.Timedelta(days=1)
+
+
+def _window(df: pd.DataFrame | None, column: str, start: pd.Timestamp, end: pd.Timestamp,
+            d: LeadDefinition, where: str) -> pd.DataFrame | None:
+    if df is None or not len(df):
+        return df
+    t = to_local(df[column], d, where=where)
+    return df[((t >= start) & (t < end)).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def history_metrics(tables: Any, definition: LeadDefinition, *, start: Any, end: Any) -> pd.Series:
+    """What happened in ``[start, end)`` of a history (a :class:`~leadsim.datasets.History` or a dict of its
+    tables), measured the same way for real and simulated logs: hand-offs and Sales Leads per week, the share of
+    the window's hand-offs that became Sales Leads by ``end``, and first-response minutes (median, 90th
+    percentile) over the window's rows; stage entries per week (``waterfall``), median days in the Lead and Sales
+    Lead stages (``velocity``) and each SLA level's breach rate (``audit``) over the leads that entered the
+    funnel in the window, followed up to ``end``."""
+    from leadsim.sla import audit
+
+    d = require_definition(definition, where="history_metrics")
+    t = tables.tables() if hasattr(tables, "tables") else dict(tables)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    weeks = (end - start) / pd.Timedelta(weeks=1)
+    log = _window(t["stage_log"], "at", pd.Timestamp.min, end, d, "stage_log.at")  # a prefix: still a valid log
+    touches = _window(t.get("touches"), "at", pd.Timestamp.min, end, d, "touches.at")
+    at = to_local(log["at"], d, where="stage_log.at")
+    in_window = ((at >= start) & (at < end)).to_numpy(dtype=bool)
+    first = at.groupby(log["lead_id"].astype(str).to_numpy()).min()
+    cohort_ids = set(first.index[(first >= start).to_numpy(dtype=bool)])  # leads that entered in the window
+    cohort = log[log["lead_id"].astype(str).isin(cohort_ids).to_numpy(dtype=bool)].reset_index(drop=True)
+    ms = d.funnel.milestones
+    out: dict[str, float] = {}
+    for r in waterfall(cohort, d).stages.itertuples(index=False):
+        if r.part != "exit":
+            out[f"entered.{r.stage}_per_week"] = float(r.entered) / weeks
+    mql = log[in_window & (log["stage"] == ms.mql).to_numpy(dtype=bool)]
+    out["handoffs_per_week"] = len(mql) / weeks
+    out["sqls_per_week"] = float((in_window & (log["stage"] == ms.sql).to_numpy(dtype=bool)).sum()) / weeks
+    reached = set(log.loc[log["stage"] == ms.sql, "lead_id"].astype(str))
+    out["lead_to_sales_lead"] = float(mql["lead_id"].astype(str).isin(reached).mean()) if len(mql) else math.nan
+    vel = velocity(cohort, d)
+    for stage in (ms.mql, ms.sql):
+        out[f"days_in.{stage}_p50"] = float(vel.at[stage, "median_days"]) if stage in vel.index else math.nan
+    response = _response_minutes(mql, touches, d)
+    out["response_minutes_p50"] = float(np.median(response)) if len(response) else math.nan
+    out["response_minutes_p90"] = float(np.quantile(response, 0.9)) if len(response) else math.nan
+    own = None if touches is None else touches[touches["lead_id"].astype(str).isin(cohort_ids).to_numpy(dtype=bool)]
+    res = audit(cohort, own, d, owners=t.get("owners"), leads=t.get("leads"), as_of=end - pd.Timedelta(1, "ns"))
+    for row in res.summary["levels"].itertuples(index=False):
+        out[f"breach_rate.{row.clock}.{row.level}"] = float(row.breach_rate)
+    return pd.Series(out, dtype=float)
+
+
+def _response_minutes(handoffs: pd.DataFrame, touches: pd.DataFrame | None, d: LeadDefinition) -> np.ndarray:
+    """Wall-clock minutes from each hand-off to the lead's first touch at or after it (touched ones only)."""
+    if touches is None or not len(touches) or not len(handoffs):
+        return np.empty(0)
+    h = pd.DataFrame({"lead_id": handoffs["lead_id"].astype(str).to_numpy(),
+                      "at": to_local(handoffs["at"], d, where="stage_log.at").to_numpy()}).sort_values("at")
+    tt = pd.DataFrame({"lead_id": touches["lead_id"].astype(str).to_numpy(),
+                       "touched": to_local(touches["at"], d, where="touches.at").to_numpy()}).sort_values("touched")
+    m = pd.merge_asof(h, tt, left_on="at", right_on="touched", by="lead_id", direction="forward")
+    minutes = (m["touched"] - m["at"]).dt.total_seconds().to_numpy(float) / 60.0
+    return minutes[~np.isnan(minutes)]
+
+
+def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
+    """``scenario`` with each fitted parameter that the scenario holds drawn anew from its sampling distribution
+    (its ``provenance`` row): rates per week from a Gamma on the count behind them, shares from a Jeffreys Beta,
+    minutes from a normal with the interval's spread (kept > 0); headcounts and parameters without an interval
+    stay.  A scenario without provenance comes back unchanged."""
+    prov = scenario.provenance
+    if prov is None:
+        return scenario
+    values: dict[str, Any] = {}
+    for r in prov.itertuples(index=False):
+        if not (np.isfinite(r.lo) and np.isfinite(r.hi) and r.hi > r.lo and r.n > 0 and np.isfinite(r.value)):
+            continue
+        if "per week" in r.unit:
+            new = r.value * rng.gamma(r.n + 0.5) / r.n
+        elif r.unit == "share":
+            k = r.value * r.n
+            new = rng.beta(k + 0.5, r.n - k + 0.5)
+        elif r.unit == "minutes":
+            new = max(rng.normal(r.value, (r.hi - r.lo) / 3.92), 0.05 * r.value)
+        else:
+            continue
+        values[r.parameter] = float(new)
+    try:
+        out = scenario.with_values(values)
+    except ScenarioError:  # a fitted figure the scenario reports but does not hold (e.g. a stage share): one by one
+        out = scenario
+        for key, v in values.items():
+            try:
+                out = out.with_values({key: v})
+            except ScenarioError:
+                continue
+    out._provenance = scenario._provenance
+    return out
+
+
+@dataclass
+class Backtest:
+    """A back-test: the comparison ``table`` (``metric``, ``actual``, ``simulated``, ``lo``, ``hi``, ``inside``), the
+    fitted ``scenario``, every replication's metrics (``runs``) and how it was made (``method``)."""
+
+    table: pd.DataFrame
+    scenario: Scenario
+    runs: pd.DataFrame
+    method: str
+
+    def plot(self, ax: Any = None) -> Any:
+        """Each metric's prediction interval and median (relative to the median) with the actual marked."""
+        from leadsim.plots.simulation import backtest_chart
+
+        return backtest_chart(self.table, ax=ax)
+
+
+def _simulate_metrics(data: dict[str, Any], seed: int, start: str, end: str) -> dict[str, float]:
+    """One replication (picklable): redraw, simulate, measure the window."""
+    from leadsim.simulation.model import simulate
+
+    sc = build(data["scenario"], source="backtest")
+    sc._provenance = tuple(data["provenance"])
+    rng = np.random.default_rng(seed)
+    run = simulate(redraw(sc, rng), seed=seed)
+    return history_metrics(run.history(), sc.lead_definition, start=start, end=end).to_dict()
+
+
+def backtest(history: Any, definition: LeadDefinition, *, fit_until: Any, until: Any, start: Any = None,
+             replications: int = 20, seed: int | None = 0, executor: cf.Executor | None = None,
+             warmup_days: float | None = None, level: float = 0.95, progress: bool = False) -> Backtest:
+    """Fit on ``[start, fit_until)``, simulate ``[fit_until, until)`` ``replications`` times, compare; see the
+    module docstring.  ``start`` defaults to the history's beginning; ``warmup_days`` (default: the fit window's
+    length, so the simulated leads in flight at ``fit_until`` have the ages the history's had) how long the
+    simulation runs before ``fit_until``; ``executor`` as for
+    :func:`~leadsim.simulation.replication.sweep` (default a local process pool); ``level`` the prediction
+    interval's coverage (the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the replications)."""
+    from leadsim.simulation.fitting import fit_scenario
+
+    d = require_definition(definition, where="backtest")
+    fit_until, until = pd.Timestamp(fit_until).normalize(), pd.Timestamp(until).normalize()
+    if not until > fit_until:
+        raise DataError(f"until ({until:%Y-%m-%d}) must come after fit_until ({fit_until:%Y-%m-%d})", where="backtest")
+    if int(replications) != replications or replications < 2:
+        raise ScenarioError(f"a back-test needs at least 2 replications, got {replications}", where="replications")
+    fitted = fit_scenario(history, d, start=start, end=fit_until)
+    days = (until - fit_until) / _DAY
+    if warmup_days is None:
+        warmup_days = (fit_until - pd.Timestamp(fitted.start)) / _DAY
+    sim_start = fit_until - pd.Timedelta(days=warmup_days)
+    ahead = fitted.with_values({"start": sim_start.date().isoformat(), "horizon_days": warmup_days + days,
+                                "warmup_days": warmup_days})
+    ahead._provenance = fitted._provenance
+    data = {"scenario": ahead.model_dump(mode="json"), "provenance": list(ahead._provenance or ())}
+    tasks = [(data, s, str(fit_until), str(until)) for s in seeds(seed, int(replications))]
+    runs = pd.DataFrame(run_tasks(_simulate_metrics, tasks, executor=executor, progress=progress, desc="back-test"))
+    actual = history_metrics(history, d, start=fit_until, end=until)
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    rows = []
+    for m in actual.index:
+        sim = runs[m].dropna().to_numpy(float) if m in runs else np.empty(0)
+        med = float(np.median(sim)) if len(sim) else math.nan
+        lo = float(np.quantile(sim, lo_q)) if len(sim) else math.nan
+        hi = float(np.quantile(sim, hi_q)) if len(sim) else math.nan
+        a = float(actual[m])
+        rows.append({"metric": m, "actual": a, "simulated": med, "lo": lo, "hi": hi,
+                     "inside": bool(lo <= a <= hi) if not (math.isnan(a) or math.isnan(lo)) else False})
+    method = (f"fitted on {fitted.start}..{fit_until:%Y-%m-%d}, simulated {fit_until:%Y-%m-%d}..{until:%Y-%m-%d} after "
+              f"a {warmup_days:g}-day warm-up; {replications} replications, each redrawing the fitted parameters, "
+              f"seeds from SeedSequence({seed if seed is not None else 0}); {level:.0%} prediction intervals "
+              "(quantiles of the replications)")
+    if replications < MIN_REPLICATIONS:
+        method += f" (fewer than {MIN_REPLICATIONS} replications: indicative only)"
+    return Backtest(pd.DataFrame(rows), fitted, runs, method)
+
+
+
+def coverage(truth: Scenario, *, runs: int = 20, fit_days: float, replications: int = 20, level: float = 0.90,
+             seed: int | None = 0, executor: cf.Executor | None = None, warmup_days: float | None = None,
+             progress: bool = False) -> pd.DataFrame:
+    """How often the back-test's prediction intervals cover what happened, on histories whose truth is known:
+    ``runs`` histories simulated from ``truth`` (its whole horizon), each back-tested with the fit on its first
+    ``fit_days`` and the prediction on the rest.  One row per metric: ``covered`` of ``runs`` and ``share``.
+    A well-calibrated ``level`` interval covers in about ``level`` of the runs."""
+    from leadsim.simulation.model import simulate
+
+    start = pd.Timestamp(truth.start)
+    fit_until, until = start + pd.Timedelta(days=fit_days), start + pd.Timedelta(days=truth.horizon_days)
+    own = executor is None
+    pool = cf.ProcessPoolExecutor(2) if own else executor
+    try:
+        inside = []
+        for k, s in enumerate(seeds(seed, int(runs))):
+            h = simulate(truth, seed=s).history()
+            bt = backtest(h, truth.lead_definition, fit_until=fit_until, until=until, replications=replications,
+                          seed=k, executor=pool, warmup_days=warmup_days, level=level)
+            inside.append(bt.table.set_index("metric")["inside"])
+            if progress:
+                print(f"history {k + 1}/{runs}: {int(inside[-1].sum())} of {len(inside[-1])} metrics inside")
+    finally:
+        if own:
+            pool.shutdown()
+    table = pd.DataFrame(inside)
+    return pd.DataFrame({"metric": table.columns, "covered": table.sum().to_numpy(int), "runs": len(table),
+                         "share": table.mean().to_numpy(float)})
