@@ -243,8 +243,9 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
     scenario = load_scenario().with_values({"horizon_days": horizon, "definition": ctx.definition.to_dict()})
     what = "the sample scenario"
     if ctx.own_data:
-        scenario, why = _fitted_scenario(ctx, horizon)
-        if why is None:
+        fitted, why = _fitted_scenario(ctx, horizon)
+        if fitted is not None:
+            scenario = fitted
             what = f"the scenario fitted to {ctx.origin}"
             prov = scenario.provenance
             rep.section("Simulation fitted to your history",

@@ -249,7 +249,7 @@ def test_the_demo_on_an_export_is_about_that_export(vendor, tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["demo", *export_args(vendor), "--out", str(out), "--quiet"]) == 0
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert "not yet fitted to the export" in page  # the what-if says it runs the sample scenario
+    assert "cannot be fitted" in page and "fitting a scenario needs at least 30" in page  # too small: it says so
     assert "exercise-marketing.xlsx and exercise-sales.xlsx (blank)" in page  # worksheets, not the sample's kappa
     assert (out / "exercise-marketing.xlsx").is_file() and (out / "exercise-key.csv").is_file()
     key = pd.read_csv(out / "exercise-key.csv", dtype=str)

@@ -186,11 +186,14 @@ def _simulate_metrics(data: dict[str, Any], seed: int, start: str, end: str) -> 
 
 def backtest(history: Any, definition: LeadDefinition, *, fit_until: Any, until: Any, start: Any = None,
              replications: int = 20, seed: int | None = 0, executor: cf.Executor | None = None,
-             warmup_days: float | None = None, level: float = 0.95, progress: bool = False) -> Backtest:
+             warmup_days: float | None = None, level: float = 0.95, progress: bool = False,
+             changes: list[dict[str, Any]] | None = None) -> Backtest:
     """Fit on ``[start, fit_until)``, simulate ``[fit_until, until)`` ``replications`` times, compare; see the
     module docstring.  ``start`` defaults to the history's beginning; ``warmup_days`` (default: the fit window's
     length, so the simulated leads in flight at ``fit_until`` have the ages the history's had) how long the
-    simulation runs before ``fit_until``; ``executor`` as for
+    simulation runs before ``fit_until``; ``changes``: what changed in the simulated stretch that the past cannot
+    show (``{"from_day": days after fit_until, "settings": {"sdr_headcount": 2}}``, as a scenario's dated
+    changes); ``executor`` as for
     :func:`~leadsim.simulation.replication.sweep` (default a local process pool); ``level`` the prediction
     interval's coverage (the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the replications)."""
     from leadsim.simulation.fitting import fit_scenario
@@ -206,8 +209,10 @@ def backtest(history: Any, definition: LeadDefinition, *, fit_until: Any, until:
     if warmup_days is None:
         warmup_days = (fit_until - pd.Timestamp(fitted.start)) / _DAY
     sim_start = fit_until - pd.Timedelta(days=warmup_days)
+    declared = [{"from_day": warmup_days + float(c["from_day"]), "settings": dict(c["settings"])}
+                for c in (changes or [])]
     ahead = fitted.with_values({"start": sim_start.date().isoformat(), "horizon_days": warmup_days + days,
-                                "warmup_days": warmup_days})
+                                "warmup_days": warmup_days, "changes": declared})
     ahead._provenance = fitted._provenance
     data = {"scenario": ahead.model_dump(mode="json"), "provenance": list(ahead._provenance or ())}
     tasks = [(data, s, str(fit_until), str(until)) for s in seeds(seed, int(replications))]
@@ -227,6 +232,10 @@ def backtest(history: Any, definition: LeadDefinition, *, fit_until: Any, until:
               f"a {warmup_days:g}-day warm-up; {replications} replications, each redrawing the fitted parameters, "
               f"seeds from SeedSequence({seed if seed is not None else 0}); {level:.0%} prediction intervals "
               "(quantiles of the replications)")
+    if declared:
+        method += "; declared changes: " + "; ".join(
+            f"from {fit_until + pd.Timedelta(days=c['from_day'] - warmup_days):%Y-%m-%d} "
+            + ", ".join(f"{k} {v}" for k, v in c["settings"].items()) for c in declared)
     if replications < MIN_REPLICATIONS:
         method += f" (fewer than {MIN_REPLICATIONS} replications: indicative only)"
     return Backtest(pd.DataFrame(rows), fitted, runs, method)

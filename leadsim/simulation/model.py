@@ -177,8 +177,13 @@ class Model(Work, SlaWatch):
 
         # people
         self.sdr_queue = WorkQueue(env)
+        self.routing = sc.routing  # a dated change may set another
         self.sdrs = [Rep(env, f"sdr{i + 1}", self.sdr_queue, self._sdr_serve, self.sdr_shift)
                      for i in range(sc.sdr_headcount)]
+        # leads wait for SDRs when there are any, or will be (a dated change may hire the first)
+        self.sdr_work = max([sc.sdr_headcount, *(c.settings.get("sdr_headcount", 0) for c in sc.changes)]) > 0
+        for change in sc.changes:
+            env.timeout(change.from_day * 1440.0).callbacks.append(lambda _e, c=change: self._change(c.settings))
         self.rep_queues = {f"rep{i + 1}": WorkQueue(env) for i in range(sc.rep_headcount)}
         self.reps = [Rep(env, name, q, self._rep_serve, self.rep_shift) for name, q in self.rep_queues.items()]
         self.open_sl = dict.fromkeys(self.rep_queues, 0)
@@ -206,8 +211,8 @@ class Model(Work, SlaWatch):
             env.timeout(self.created_min[i]).callbacks.append(lambda _e, i=int(i): self._outbound(self.L[i]))
         env.process(self._epochs())
         env.process(self._monitor())
-        for role, heads, who in (("sdr_headcount", sc.sdr_headcount, "MQLs"), ("rep_headcount", sc.rep_headcount,
-                                                                                "Sales Leads")):
+        for role, who in (("sdr_headcount", "MQLs"), ("rep_headcount", "Sales Leads")):
+            heads = max([getattr(sc, role), *(c.settings.get(role, 0) for c in sc.changes)])
             if heads == 0 and n:
                 self.msgs.append(f"{role} is 0: {who} are never worked (utilisation unbounded); the queue never drains")
                 warnings.warn(self.msgs[-1], LeadsimWarning, stacklevel=4)
@@ -365,6 +370,25 @@ class Model(Work, SlaWatch):
         lead.hot = False
         self._handoff(lead, t_ns, "exploration", self.scenario.exploration_share)
 
+    # -- dated changes -------------------------------------------------------------------
+
+    def _change(self, settings: dict[str, Any]) -> None:
+        """A scenario's dated change, from now on: headcounts (SDRs up or down, reps up) and routing."""
+        env = self.env
+        if "routing" in settings:
+            self.routing = settings["routing"]
+        if "sdr_headcount" in settings:
+            active = [r for r in self.sdrs if r.left == math.inf]
+            for r in active[settings["sdr_headcount"]:]:
+                r.retire()
+            for _ in range(settings["sdr_headcount"] - len(active)):
+                self.sdrs.append(Rep(env, f"sdr{len(self.sdrs) + 1}", self.sdr_queue, self._sdr_serve, self.sdr_shift))
+        for _ in range(settings.get("rep_headcount", len(self.reps)) - len(self.reps)):
+            name = f"rep{len(self.reps) + 1}"
+            self.rep_queues[name] = q = WorkQueue(env)
+            self.open_sl[name] = 0
+            self.reps.append(Rep(env, name, q, self._rep_serve, self.rep_shift))
+
     # -- monitoring ---------------------------------------------------------------------
 
     def _monitor(self):
@@ -373,7 +397,7 @@ class Model(Work, SlaWatch):
         while env.now < self.horizon:
             rows.append((env.now, len(self.sdr_queue), sum(len(q) for q in self.rep_queues.values()),
                          sum(r.current is not None for r in self.sdrs), sum(r.current is not None for r in self.reps),
-                         len(self.sdrs) * self.sdr_shift.is_open(env.now),
+                         sum(r.left > env.now for r in self.sdrs) * self.sdr_shift.is_open(env.now),
                          len(self.reps) * self.rep_shift.is_open(env.now)))
             yield env.timeout(step)
 

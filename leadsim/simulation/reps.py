@@ -154,13 +154,29 @@ class Rep:
         self.waiting: Wakeup | None = None
         self.busy = 0.0
         self.current: Item | None = None
+        self.joined = env.now  # on the team from (minutes) ...
+        self.left = INF  # ... until (a scenario's dated change may take a rep off it)
         self.process = env.process(self._run())
+
+    def retire(self) -> None:
+        """Off the team from now: work in hand is finished, nothing new is picked up."""
+        self.left = self.env.now
+        if self.waiting is not None and not self.waiting.triggered:
+            self.waiting.ring()
+
+    def open_minutes(self, horizon: float) -> float:
+        """The shift minutes this rep was on the team within ``[0, horizon)``."""
+        end = min(self.left, horizon)
+        if end <= self.joined:
+            return 0.0
+        return end - self.joined if self.shift is None else self.shift.open_minutes(self.joined, end)
 
     @property
     def free(self) -> bool:
         """On shift with nothing to do (and not already called to work)."""
         ev = self.waiting
-        return ev is not None and not ev.triggered and (self.shift is None or self.shift.is_open(self.env.now))
+        return (ev is not None and not ev.triggered and self.left == INF
+                and (self.shift is None or self.shift.is_open(self.env.now)))
 
     def wake(self) -> bool:
         """Called to work (new work queued): now if on shift, else at the next opening.
@@ -168,7 +184,7 @@ class Rep:
         False if the rep is not waiting, or will never be on shift again.
         """
         ev = self.waiting
-        if ev is None or ev.triggered:
+        if ev is None or ev.triggered or self.left != INF:
             return False
         at = self.env.now if self.shift is None else self.shift.next_open(self.env.now)
         if at == INF:
@@ -187,6 +203,8 @@ class Rep:
     def _run(self) -> Generator[Any, Any, None]:
         env, queue, shift = self.env, self.queue, self.shift
         while True:
+            if env.now >= self.left:
+                return
             if shift is not None and not shift.is_open(env.now):
                 nxt = shift.next_open(env.now)
                 if nxt == INF:

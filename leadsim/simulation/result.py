@@ -174,8 +174,8 @@ def collect(m: Any) -> SimulationResult:
     services = rec.frame("services")
     monitor = rec.frame("monitor")
     busy = {"sdr": sum(r.busy for r in m.sdrs), "rep": sum(r.busy for r in m.reps)}
-    shift_min = {"sdr": len(m.sdrs) * m.sdr_shift.open_minutes(0, m.horizon),
-                 "rep": len(m.reps) * m.rep_shift.open_minutes(0, m.horizon)}
+    shift_min = {"sdr": sum(r.open_minutes(m.horizon) for r in m.sdrs),  # each on the team for their own stretch
+                 "rep": sum(r.open_minutes(m.horizon) for r in m.reps)}
     result = SimulationResult(m.scenario, m.seed, m.curve.name, m.leads, acts, stage_log, touches,
                               owners, outcomes, alerts, services, monitor, mql, pd.Series(dtype=float),
                               m.msgs)

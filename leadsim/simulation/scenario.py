@@ -35,7 +35,7 @@ from leadsim.definition import LeadDefinition, format_validation_error, load_def
 from leadsim.definition.parts import opening_hours
 from leadsim.errors import LeadsimError, ScenarioError
 
-__all__ = ["ROUTINGS", "SOURCES", "Scenario", "load_scenario"]
+__all__ = ["CHANGEABLE", "ROUTINGS", "SOURCES", "Change", "Scenario", "load_scenario"]
 
 #: Routing rules a scenario may name.
 ROUTINGS = ("fifo", "hot_first", "score_first", "deadline_first")
@@ -125,6 +125,30 @@ class Behaviour(_Model):
                               "leads' MQL moments are computed")
 
 
+#: What a dated change may set (a rep's own queue cannot be closed mid-run: rep headcount only grows).
+CHANGEABLE = ("sdr_headcount", "rep_headcount", "routing")
+
+
+class Change(_Model):
+    """From day ``from_day`` of the run on (days after ``start``, fractions allowed), ``settings`` hold: a hiring
+    plan, a team shrinking, another routing rule.  Keys: :data:`CHANGEABLE`."""
+
+    from_day: float = Field(..., ge=0, description="days after the scenario's start")
+    settings: dict[str, Any] = Field(..., min_length=1)
+
+    @field_validator("settings")
+    @classmethod
+    def _known(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key, value in v.items():
+            if key not in CHANGEABLE:
+                raise ValueError(f"a dated change cannot set {key!r}; it sets {list(CHANGEABLE)}")
+            if key.endswith("_headcount") and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ValueError(f"{key} must be a whole number >= 0, got {value!r}")
+            if key == "routing" and value not in ROUTINGS:
+                raise ValueError(f"routing must be one of {list(ROUTINGS)}, got {value!r}")
+        return v
+
+
 class Curve(_Model):
     """Speed-to-lead decay: a named preset or anchors of odds multipliers.
 
@@ -175,6 +199,8 @@ class Scenario(_Model):
     exploration_share: float = Field(0.0, ge=0, lt=1)
     quota_opps_per_sdr_month: float = Field(8, ge=0)
     handling: Handling = Field(default_factory=Handling)
+    changes: list[Change] = Field(default_factory=list, description="dated changes: from day N, other headcounts "
+                                  "or routing")
     behaviour: Behaviour = Field(default_factory=Behaviour)
     monitor_minutes: float = Field(60, gt=0)
     queueing_spec: QueueingSpec | None = None
@@ -242,6 +268,15 @@ class Scenario(_Model):
         for role, sh in self.shifts.items():
             if sh is not None:
                 opening_hours(sh, f"shifts.{role}")
+        reps = self.rep_headcount
+        for k, ch in enumerate(sorted(self.changes, key=lambda c: c.from_day)):
+            if ch.from_day >= self.horizon_days:
+                raise ValueError(f"changes.{k}.from_day {ch.from_day:g} is not inside the run's {self.horizon_days:g} "
+                                 "days")
+            if ch.settings.get("rep_headcount", reps) < reps:
+                raise ValueError(f"changes.{k}: rep_headcount may only grow during a run (each rep has their own "
+                                 f"queue): {reps} -> {ch.settings['rep_headcount']}")
+            reps = ch.settings.get("rep_headcount", reps)
         if self.mode == "queueing" and self.queueing_spec is None:
             raise ValueError("mode 'queueing' needs queueing_spec (use Scenario.queueing(...))")
         if self.mode == "full" and self.definition is None:

@@ -24,7 +24,7 @@ class Work:
     # -- SDR stage ---------------------------------------------------------------------
 
     def _key(self, lead: LeadState, ready: float) -> tuple:
-        r = self.scenario.routing
+        r = self.routing
         cls = 0 if lead.escalated else 1
         if r == "fifo":
             return (cls, ready)
@@ -51,7 +51,7 @@ class Work:
         if lead.item is None:
             lead.item = Item(lead.i, lead)
         lead.deadline = self._breach_deadline(self.roles.mql, self.env.now)
-        if not self.sdrs:
+        if not self.sdr_work:
             return
         self.sdr_queue.put(lead.item, self._key(lead, self.env.now))
         if self.scenario.patience_hours is not None:
