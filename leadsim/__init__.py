@@ -67,6 +67,8 @@ _EXPORTS: dict[str, str] = {
     "QueueMetrics": "leadsim.simulation",
     "Recommendation": "leadsim.simulation.advice",
     "recommend": "leadsim.simulation.advice",
+    "backtest": "leadsim.simulation",
+    "Backtest": "leadsim.simulation",
     # calibration
     "Calibration": "leadsim.calibration",
     "CalibrationReport": "leadsim.calibration",
@@ -124,9 +126,11 @@ if TYPE_CHECKING:  # what IDEs and type checkers see; at run time each name load
     from leadsim.report import Report
     from leadsim.scoring import contributions, explain, mql_events, rule_matches, score
     from leadsim.simulation import (
+        Backtest,
         QueueMetrics,
         Scenario,
         SimulationResult,
+        backtest,
         erlang_a,
         erlang_c,
         load_scenario,

@@ -6,6 +6,7 @@
 ['customers', 'mean_wait_hours', 'p_abandon']
 """
 
+from leadsim.simulation.backtest import Backtest, backtest  # the function shadows its module's name here
 from leadsim.simulation.curves import PRESETS, ResponseCurve
 from leadsim.simulation.fitting import fit_scenario
 from leadsim.simulation.model import SimulationResult, simulate
@@ -23,11 +24,13 @@ from leadsim.simulation.scenario import ROUTINGS, Scenario, load_scenario
 __all__ = [
     "PRESETS",
     "ROUTINGS",
+    "Backtest",
     "QueueMetrics",
     "ResponseCurve",
     "Scenario",
     "SerialExecutor",
     "SimulationResult",
+    "backtest",
     "confidence_intervals",
     "erlang_a",
     "erlang_c",
