@@ -60,3 +60,28 @@ def test_a_setting_the_data_cannot_tell_from_the_baseline_is_not_recommended():
     assert "CI -0.5% to +2.5%" in rec.text
     sweep["diff_lo"] = sweep["diff"] - 0.005  # now the difference excludes zero: 2 SDRs is a real, affordable change
     assert recommend(sweep, cost="sdr_headcount", max_breach=0.10).choice == {"sdr_headcount": 2, WINDOW: 30}
+
+
+def test_curve_sensitivity_runs_the_same_sweep_under_each_curve(monkeypatch):
+    import leadsim.simulation.replication as replication
+    from leadsim.simulation import load_scenario
+    from leadsim.simulation.advice import curve_sensitivity
+
+    seen = []
+    real = replication.sweep
+
+    def spy(sc, grid, **kw):
+        seen.append((sc.curve.preset, sc.curve.contact_base, sc.sdr_headcount, kw["seed"], kw["replications"]))
+        return real(sc, grid, **kw)
+
+    monkeypatch.setattr(replication, "sweep", spy)
+    base = load_scenario().with_values({"horizon_days": 3, "curve.contact_base": 0.6})
+    t = curve_sensitivity(base, {"sdr_headcount": [1, 2]}, cost="sdr_headcount", replications=2, seed=4,
+                          executor=replication.SerialExecutor(), max_breach=0.5)
+    assert [s[0] for s in seen] == ["default", "lrm_2007", "hbr_2011", "flat"]
+    assert {s[1:] for s in seen} == {(0.6, 3, 4, 2)}  # only the curve differs
+    assert t["curve"].tolist() == ["scenario: default", "lrm_2007", "hbr_2011", "flat"]
+    same = real(base.with_values({"curve": {"preset": "flat", "contact_base": 0.6}}), {"sdr_headcount": [1, 2]},
+                replications=2, seed=4, executor=replication.SerialExecutor(), progress=False)
+    assert t.loc[3, "recommendation"] == recommend(same, cost="sdr_headcount", max_breach=0.5).text
+    assert t.attrs["robust"] == all(c == t.loc[0, "choice"] for c in t["choice"])

@@ -34,7 +34,7 @@ import pandas as pd
 from leadsim.errors import ScenarioError
 from leadsim.points import sort_table
 
-__all__ = ["Recommendation", "recommend"]
+__all__ = ["Recommendation", "curve_sensitivity", "recommend"]
 
 _STAT = ("kpi", "mean", "std", "half_width", "lo", "hi", "n", "diff", "diff_lo", "diff_hi", "is_baseline")
 
@@ -122,3 +122,37 @@ def recommend(sweep: pd.DataFrame, *, cost: str, breach_kpi: str = "breach_rate.
         text += (f" Cheaper settings breach too often: {_fmt({cost: near[cost]})} "
                  f"({near[f'{breach_kpi}.mean']:.1%}, CI up to {near[f'{breach_kpi}.hi']:.1%}).")
     return Recommendation(choice, text, table)
+
+
+def curve_sensitivity(base: Any, grid: dict[str, list[Any]], *, cost: str,
+                      curves: tuple[str, ...] = ("lrm_2007", "hbr_2011", "flat"), replications: int = 10,
+                      seed: int | None = 0, executor: Any = None, baseline: dict[str, Any] | None = None,
+                      **options: Any) -> pd.DataFrame:
+    """How much the recommendation depends on the speed-to-lead curve: the same sweep and :func:`recommend`
+    under the scenario's own curve (fitted or stated) and under each preset of ``curves``.  One row per curve:
+    ``curve``, ``choice`` (None: no recommendation), ``recommendation``; ``attrs["robust"]`` is True when every
+    curve leads to the same choice.  ``options`` go to :func:`recommend`.
+
+    >>> from leadsim.simulation import load_scenario
+    >>> from leadsim.simulation.replication import SerialExecutor
+    >>> s = load_scenario().with_values({"horizon_days": 3})
+    >>> t = curve_sensitivity(s, {"sdr_headcount": [1, 3]}, cost="sdr_headcount", curves=("flat",), replications=2,
+    ...                       executor=SerialExecutor(), max_breach=0.5)
+    >>> t["curve"].tolist(), t.attrs["robust"] == (t["choice"].iloc[0] == t["choice"].iloc[1])
+    (['scenario: default', 'flat'], True)
+    """
+    from leadsim.simulation.replication import sweep
+
+    rows = []
+    own = base.curve.preset if base.curve.contact is None and base.curve.qualification is None else "fitted"
+    for name in (None, *curves):
+        sc = base if name is None else base.with_values(
+            {"curve": {"preset": name, "contact": None, "qualification": None, "contact_base": base.curve.contact_base}})
+        sw = sweep(sc, grid, replications=replications, seed=seed, executor=executor, progress=False,
+                   baseline=baseline)
+        rec = recommend(sw, cost=cost, **options)
+        rows.append({"curve": f"scenario: {own}" if name is None else name, "choice": rec.choice,
+                     "recommendation": rec.text})
+    out = pd.DataFrame(rows)
+    out.attrs["robust"] = all(c == rows[0]["choice"] for c in out["choice"])
+    return out
