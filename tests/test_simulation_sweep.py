@@ -148,3 +148,15 @@ def test_replications_are_added_until_the_interval_is_narrow_enough_or_the_budge
     pd.testing.assert_frame_equal(more.iloc[:10], first)  # added replications extend the same seeds
     with pytest.raises(ScenarioError, match="unknown KPI"):
         replicate(base, 2, seed=1, half_width={"p_wiat": 0.1})
+
+
+def test_a_sweep_adds_replications_at_every_point_until_each_interval_is_narrow_enough(base):
+    grid = {"sdr_headcount": [3, 4]}
+    out = sweep(base, grid, replications=2, seed=2, executor=SerialExecutor(), progress=False,
+                half_width={"p_wait": 1e-9}, budget=15)
+    assert set(out["n"]) == {15} and out.attrs["stopped"].startswith("budget of 15 replications spent")
+    plain = sweep(base, grid, replications=15, seed=2, executor=SerialExecutor(), progress=False)
+    pd.testing.assert_frame_equal(out, plain)  # the same seeds, in the same order, as asking for 15 at once
+    easy = sweep(base, grid, replications=2, seed=2, executor=SerialExecutor(), progress=False,
+                 half_width={"p_wait": 1.0})
+    assert set(easy["n"]) == {10} and easy.attrs["stopped"] == "target half-widths met after 10 replications"

@@ -141,37 +141,51 @@ def replicate(scenario: Scenario, n: int, *, seed: int | None = 0, executor: cf.
     if int(n) != n or n < 2:
         raise ScenarioError(f"replications must be a whole number >= 2 for an interval, got {n}", where="replications")
     data = scenario.model_dump(mode="json")
-    total = int(n) if not half_width else max(int(n), MIN_REPLICATIONS)
+
+    def batch(new: list[int]) -> list[list[dict[str, float]]]:
+        if executor is None:
+            return [[run_kpis(scenario, s) for s in tqdm(new, desc="replications", disable=not progress)]]
+        return [run_tasks(run_kpis, [(data, s) for s in new], executor=executor, progress=progress,
+                          desc="replications")]
+
+    (table,), total, stopped = _until_narrow(batch, 1, n=int(n), seed=seed, half_width=half_width, budget=budget,
+                                             step=step, level=level)
+    out = table if runs else confidence_intervals(table, level)
+    out.attrs["stopped"] = stopped
+    out.attrs["method"] = _method(scenario, total, seed, level)
+    return out
+
+
+def _until_narrow(batch: Any, points: int, *, n: int, seed: int | None, half_width: dict[str, float] | None,
+                  budget: int, step: int, level: float) -> tuple[list[pd.DataFrame], int, str]:
+    """Replications of ``points`` settings on the same seeds (``batch(seeds)``: one list of KPI rows a point):
+    ``n``, or with ``half_width`` from ``max(n, 10)`` on, ``step`` more at a time until every point's interval of
+    each of those KPIs is that narrow or ``budget`` are spent.  Returns the runs per point, how many, and which."""
+    total = n if not half_width else max(n, MIN_REPLICATIONS)
     if half_width and budget < total:
         raise ScenarioError(f"a budget of {budget} replications is below the first {total}", where="budget")
-    res: list[dict[str, float]] = []
-    stopped = f"fixed at {total} replications"
+    rows: list[list[dict[str, float]]] = [[] for _ in range(points)]
+    done = 0
     while True:
-        tasks = [(data, s) for s in seeds(seed, total)[len(res):]]
-        if executor is None:
-            res += [run_kpis(scenario, s) for _, s in tqdm(tasks, desc="replications", disable=not progress)]
-        else:
-            res += run_tasks(run_kpis, tasks, executor=executor, progress=progress, desc="replications")
-        ci = confidence_intervals(pd.DataFrame(res), level)
+        for j, got in enumerate(batch(seeds(seed, total)[done:])):
+            rows[j] += got
+        done = total
+        tables = [pd.DataFrame(r) for r in rows]
         if not half_width:
-            break
-        unknown = sorted(set(half_width) - set(ci.index))
+            return tables, total, f"fixed at {total} replications"
+        cis = [confidence_intervals(t, level) for t in tables]
+        unknown = sorted(set(half_width) - set(cis[0].index))
         if unknown:
-            raise ScenarioError(f"unknown KPI(s) {unknown} in half_width; a run has {sorted(ci.index)[:8]} ...",
+            raise ScenarioError(f"unknown KPI(s) {unknown} in half_width; a run has {sorted(cis[0].index)[:8]} ...",
                                 where="half_width")
-        wide = {k: float(ci.loc[k, "half_width"]) for k, w in half_width.items() if not ci.loc[k, "half_width"] <= w}
+        widest = {k: max(float(ci.loc[k, "half_width"]) for ci in cis) for k in half_width}
+        wide = {k: v for k, v in widest.items() if not v <= half_width[k]}
         if not wide:
-            stopped = f"target half-widths met after {total} replications"
-            break
+            return tables, total, f"target half-widths met after {total} replications"
         if total >= budget:
-            stopped = (f"budget of {budget} replications spent; still wider than asked: "
-                       + ", ".join(f"{k} ±{v:.3g} (target {half_width[k]:.3g})" for k, v in wide.items()))
-            break
+            return tables, total, (f"budget of {budget} replications spent; still wider than asked: "
+                                   + ", ".join(f"{k} ±{v:.3g} (target {half_width[k]:.3g})" for k, v in wide.items()))
         total = min(total + step, budget)
-    table = pd.DataFrame(res) if runs else ci
-    table.attrs["stopped"] = stopped
-    table.attrs["method"] = _method(scenario, total, seed, level)
-    return table
 
 
 def _method(scenario: Scenario, n: int, seed: int | None, level: float, comparisons: int = 0) -> str:
@@ -189,7 +203,8 @@ def _method(scenario: Scenario, n: int, seed: int | None, level: float, comparis
 
 def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = MIN_REPLICATIONS,
           executor: cf.Executor | None = None, seed: int | None = 0, progress: bool = True, level: float = 0.95,
-          baseline: dict[str, Any] | None = None) -> pd.DataFrame:
+          baseline: dict[str, Any] | None = None, half_width: dict[str, float] | None = None, budget: int = 100,
+          step: int = 5) -> pd.DataFrame:
     """Every combination of ``grid`` (dotted keys into the scenario) x ``replications``, on common random numbers.
 
     ``executor``: any :class:`concurrent.futures.Executor`; default a local
@@ -200,7 +215,8 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = MIN
     replication by replication on the same seeds, its interval
     Bonferroni-corrected for the number of other points; ``is_baseline`` marks
     that point.  ``attrs["method"]`` states replications, warm-up, seeds and
-    the interval method.
+    the interval method.  ``half_width``, ``budget`` and ``step`` as for
+    :func:`replicate`, every point's interval counting (``attrs["stopped"]``).
 
     >>> from leadsim.simulation.scenario import Scenario
     >>> s = Scenario.queueing(6, 3, 3, horizon_days=1, warmup_days=0.1)
@@ -235,10 +251,14 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = MIN
         scenarios.append(sc.model_dump(mode="json"))
     if int(replications) != replications or replications < 1:
         raise ScenarioError(f"replications must be a whole number >= 1, got {replications}", where="replications")
-    run_seeds = seeds(seed, int(replications))  # the same at every point: common random numbers
-    tasks = [(scenarios[j], s) for j in range(len(points)) for s in run_seeds]
-    res = run_tasks(run_kpis, tasks, executor=executor, progress=progress, desc="sweep")
-    tables = [pd.DataFrame(res[j * replications:(j + 1) * replications]) for j in range(len(points))]
+
+    def batch(new: list[int]) -> list[list[dict[str, float]]]:  # the same seeds at every point: common random numbers
+        res = run_tasks(run_kpis, [(sc, s) for sc in scenarios for s in new], executor=executor, progress=progress,
+                        desc="sweep")
+        return [res[j * len(new):(j + 1) * len(new)] for j in range(len(points))]
+
+    tables, replications, stopped = _until_narrow(batch, len(points), n=int(replications), seed=seed,
+                                                  half_width=half_width, budget=budget, step=step, level=level)
     others = len(points) - 1
     rows = []
     for j, vals in enumerate(points):
@@ -253,6 +273,7 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = MIN
             rows.append({**dict(zip(keys, vals, strict=True)), "kpi": kpi, **r.to_dict(), "is_baseline": j == base_j})
     out = pd.DataFrame(rows)
     out.attrs["method"] = _method(base, int(replications), seed, level, others if replications > 1 else 0)
+    out.attrs["stopped"] = stopped
     return out
 
 
