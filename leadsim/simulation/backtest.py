@@ -113,9 +113,9 @@ def _response_minutes(handoffs: pd.DataFrame, touches: pd.DataFrame | None, d: L
     if touches is None or not len(touches) or not len(handoffs):
         return np.empty(0)
     h = pd.DataFrame({"lead_id": handoffs["lead_id"].astype(str).to_numpy(),
-                      "at": to_local(handoffs["at"], d, where="stage_log.at").to_numpy()}).sort_values("at")
+                      "at": to_local(handoffs["at"], d, where="stage_log.at").to_numpy()}).sort_values("at", kind="stable")
     tt = pd.DataFrame({"lead_id": touches["lead_id"].astype(str).to_numpy(),
-                       "touched": to_local(touches["at"], d, where="touches.at").to_numpy()}).sort_values("touched")
+                       "touched": to_local(touches["at"], d, where="touches.at").to_numpy()}).sort_values("touched", kind="stable")
     m = pd.merge_asof(h, tt, left_on="at", right_on="touched", by="lead_id", direction="forward")
     minutes = (m["touched"] - m["at"]).dt.total_seconds().to_numpy(float) / 60.0
     return minutes[~np.isnan(minutes)]

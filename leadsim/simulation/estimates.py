@@ -260,10 +260,10 @@ def handoff_table(log: pd.DataFrame, touches: pd.DataFrame | None, tables: dict[
     ho["first_by"] = pd.Series(pd.NA, index=ho.index, dtype="string")
     ho["n_touches"] = 0
     if touches is not None and len(touches) and len(ho):
-        t = touches[["lead_id", "at", "by"]].sort_values("at")
-        h = ho[["lead_id", "handed_at", "until"]].assign(k=np.arange(len(ho))).sort_values("handed_at")
+        t = touches[["lead_id", "at", "by"]].sort_values("at", kind="stable")
+        h = ho[["lead_id", "handed_at", "until"]].assign(k=np.arange(len(ho))).sort_values("handed_at", kind="stable")
         m = pd.merge_asof(t, h, left_on="at", right_on="handed_at", by="lead_id", direction="backward")
-        m = m[m["k"].notna() & (m["until"].isna() | (m["at"] < m["until"]))].sort_values(["k", "at"])
+        m = m[m["k"].notna() & (m["until"].isna() | (m["at"] < m["until"]))].sort_values(["k", "at"], kind="stable")
         first = m.drop_duplicates("k")
         k = first["k"].astype(int).to_numpy()
         ho.loc[k, "first_touch_at"] = first["at"].to_numpy()

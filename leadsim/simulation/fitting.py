@@ -331,8 +331,8 @@ class _Fit:
         # the stage the lead was in at each touch and each owner row: Lead -> SDR, beyond -> rep
         seen: list[pd.DataFrame] = [pd.DataFrame({"who": in_log["owner"].astype(str), "stage": in_log["stage"]})]
         if self.touches is not None and len(self.touches):
-            tt = self.touches.dropna(subset=["by"]).sort_values("at")
-            lg = log[["lead_id", "at", "stage"]].sort_values("at")
+            tt = self.touches.dropna(subset=["by"]).sort_values("at", kind="stable")
+            lg = log[["lead_id", "at", "stage"]].sort_values("at", kind="stable")
             lg = lg.assign(lead_id=lg["lead_id"].astype("string"))
             st = pd.merge_asof(tt[["lead_id", "at", "by"]], lg, on="at", by="lead_id", direction="backward")
             seen.append(pd.DataFrame({"who": st["by"].astype(str), "stage": st["stage"]}))
@@ -412,13 +412,13 @@ class _Fit:
                      else pd.to_numeric(raw, errors="coerce")).astype(float)
         tt["role"] = tt["by"].astype(object).map(role)
         src = f"touches.{col}"
-        sdr = tt[(tt["role"] == "sdr")].sort_values(["lead_id", "at"])
+        sdr = tt[(tt["role"] == "sdr")].sort_values(["lead_id", "at"], kind="stable")
         # each SDR touch's hand-off visit: retried attempts (another touch follows in the visit) never reached
-        vis = ho[["lead_id", "handed_at", "until", "sql"]].sort_values("handed_at")
-        sdr = pd.merge_asof(sdr.sort_values("at"), vis.rename(columns={"handed_at": "at_h"}), left_on="at",
+        vis = ho[["lead_id", "handed_at", "until", "sql"]].sort_values("handed_at", kind="stable")
+        sdr = pd.merge_asof(sdr.sort_values("at", kind="stable"), vis.rename(columns={"handed_at": "at_h"}), left_on="at",
                             right_on="at_h", by="lead_id", direction="backward")
         sdr = sdr[sdr["at_h"].notna() & ((sdr["until"].isna()) | (sdr["at"] < sdr["until"]))]
-        sdr = sdr.sort_values(["lead_id", "at_h", "at"])
+        sdr = sdr.sort_values(["lead_id", "at_h", "at"], kind="stable")
         last = ~sdr.duplicated(["lead_id", "at_h"], keep="last")
         retried = sdr.loc[~last, "dur"].dropna().to_numpy()
         reached = sdr.loc[last & sdr["sql"].eq(True), "dur"].dropna().to_numpy()  # the attempt that qualified
