@@ -433,6 +433,17 @@ def _group_of(df: pd.DataFrame, v: pd.DataFrame, first: pd.DataFrame, by: str | 
     return g.reindex(first.index).astype("string").fillna("(none)")
 
 
+def _presence(keys: Any, values: Any, index: pd.Index, columns: list[str]) -> pd.DataFrame:
+    """Which (key, value) pairs occur, as a boolean table over ``index`` x ``columns`` (a cross-tabulation's
+    ``> 0``, without its cost)."""
+    rows = index.get_indexer(pd.Index(keys))
+    cols = pd.Index(columns).get_indexer(pd.Index(values))
+    ok = (rows >= 0) & (cols >= 0)
+    hit = np.zeros((len(index), len(columns)), dtype=bool)
+    hit[rows[ok], cols[ok]] = True
+    return pd.DataFrame(hit, index=index, columns=columns)
+
+
 def waterfall(
     log: pd.DataFrame,
     definition: LeadDefinition,
@@ -476,7 +487,7 @@ def waterfall(
 
     v = v.assign(rank=v["stage"].map(rank).astype("float"))
     best = v.groupby("lead_id")["rank"].max().reindex(first.index)
-    entered = pd.crosstab(v["lead_id"], v["stage"]).reindex(index=first.index, columns=f.stage_ids, fill_value=0) > 0
+    entered = _presence(v["lead_id"], v["stage"], first.index, f.stage_ids)
     recycled = v[(v["stage"] == f.recycle.to) & v["prev"].isin(f.recycle.from_)].groupby("lead_id").size()
     per_lead = pd.DataFrame(index=first.index)
     for s in main:
@@ -493,8 +504,7 @@ def waterfall(
     best_after = firsts.pivot(index="lead_id", columns="stage", values="after").reindex(index=first.index, columns=f.stage_ids)
     for a, b in itertools.pairwise(main):
         per_lead[f"converted_{b.id}"] = (best_after[a.id] >= rank[b.id]).to_numpy()
-    entered_here = pd.crosstab(first.index, first["stage"]).reindex(columns=f.stage_ids, fill_value=0).add_prefix("here_")
-    per_lead = per_lead.join(entered_here.reindex(first.index, fill_value=0) > 0)
+    per_lead = per_lead.join(_presence(first.index, first["stage"], first.index, f.stage_ids).add_prefix("here_"))
     per_lead["recycled"] = recycled.reindex(first.index, fill_value=0).to_numpy() > 0
     per_lead["_g"] = grp if grp is not None else "all"
     sums = per_lead.groupby("_g", sort=True).sum()
