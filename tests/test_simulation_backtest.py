@@ -68,6 +68,13 @@ def test_redraw_moves_fitted_rates_by_their_uncertainty_and_keeps_headcounts():
     assert abs(rate.mean() - fitted.arrivals["web_form"].per_week) < 0.1 * (hi - lo)
     assert 0.85 < np.mean((rate >= lo) & (rate <= hi)) <= 1.0  # about the fit's 95 % interval
     assert {d.sdr_headcount for d in draws} == {fitted.sdr_headcount}
+    # the speed-to-lead curve moves with its fitted delay coefficient: the last anchor's multiplier m = exp(b * e)
+    b = prov.loc["response.contact.delay_log_odds", ["value", "lo", "hi"]].to_numpy(float)
+    last = max(fitted.curve.contact)
+    e = np.log1p(last) - np.log1p(min(fitted.curve.contact))
+    coef = np.array([np.log(d.curve.contact[last]) / e for d in draws])
+    assert abs(coef.mean() - b[0]) < 0.1 * (b[2] - b[1])
+    assert coef.std() == pytest.approx((b[2] - b[1]) / 3.92, rel=0.15)
 
 
 @pytest.fixture(scope="module")

@@ -123,9 +123,9 @@ def _response_minutes(handoffs: pd.DataFrame, touches: pd.DataFrame | None, d: L
 
 def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
     """``scenario`` with each fitted parameter that the scenario holds drawn anew from its sampling distribution
-    (its ``provenance`` row): rates per week from a Gamma on the count behind them, shares from a Jeffreys Beta,
-    minutes from a normal with the interval's spread (kept > 0); headcounts and parameters without an interval
-    stay.  A scenario without provenance comes back unchanged."""
+    (its ``provenance`` row): rates per week from a Gamma on the count behind them, shares and chances from a
+    Jeffreys Beta, minutes from a normal with the interval's spread (kept > 0), the speed-to-lead curve's anchors
+    from a normal draw of the fitted delay coefficient; headcounts and parameters without an interval stay.  A scenario without provenance comes back unchanged."""
     prov = scenario.provenance
     if prov is None:
         return scenario
@@ -134,12 +134,22 @@ def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
         if not (np.isfinite(r.lo) and np.isfinite(r.hi) and r.hi > r.lo and r.n > 0 and np.isfinite(r.value)):
             continue
         if "per week" in r.unit:
-            new = r.value * rng.gamma(r.n + 0.5) / r.n
-        elif r.unit == "share":
+            new: Any = r.value * rng.gamma(r.n + 0.5) / r.n
+        elif r.unit in ("share", "chance"):
             k = r.value * r.n
             new = rng.beta(k + 0.5, r.n - k + 0.5)
         elif r.unit == "minutes":
             new = max(rng.normal(r.value, (r.hi - r.lo) / 3.92), 0.05 * r.value)
+        elif r.parameter.startswith("response.") and r.parameter.endswith(".delay_log_odds"):
+            name = r.parameter.split(".")[1]  # the curve's anchors from a redrawn delay coefficient
+            anchors = getattr(scenario.curve, name)
+            if not anchors:
+                continue
+            b = rng.normal(r.value, (r.hi - r.lo) / 3.92)
+            x0 = np.log1p(min(float(x) for x in anchors))
+            new = {str(x): float(np.exp(b * (np.log1p(float(x)) - x0))) for x in anchors}
+            values[f"curve.{name}"] = new
+            continue
         else:
             continue
         values[r.parameter] = float(new)
