@@ -27,7 +27,7 @@ def _hand_made():
     h = lambda days, hours: MON + pd.Timedelta(days=days, hours=hours)  # noqa: E731
     log = pd.DataFrame([
         ("A", "name", h(0, 9)), ("A", "lead", h(0, 10)), ("A", "sales_lead", h(1, 10)),
-        ("B", "name", h(0, 11)), ("B", "lead", h(0, 12)),
+        ("B", "name", h(0, 11)), ("B", "lead", h(0, 12)), ("B", "target", h(1, 9)),  # recycled: not a Sales Lead
         ("C", "name", h(-3, 9)), ("C", "lead", h(2, 9)),      # entered the funnel before the window
         ("D", "name", h(8, 9)), ("D", "lead", h(8, 10)),      # after it
     ], columns=["lead_id", "stage", "at"])
@@ -40,11 +40,11 @@ def test_history_metrics_count_a_hand_made_week():
     m = history_metrics(_hand_made(), load_definition(), start=MON, end=MON + pd.Timedelta(days=7))
     assert m["handoffs_per_week"] == 3  # A, B and C hand over inside the week; D after it
     assert m["sqls_per_week"] == 1
-    assert m["lead_to_sales_lead"] == pytest.approx(1 / 3)
+    assert m["lead_to_sales_lead"] == pytest.approx(1 / 2)  # A yes, B no; C still open (the outcome window runs)
     assert m["response_minutes_p50"] == pytest.approx(75)  # A 30 minutes, B 120; C never touched
     assert m["response_minutes_p90"] == pytest.approx(30 + 0.9 * 90)
     assert m["entered.name_per_week"] == 2  # the cohort that entered in the week: A and B
-    assert m["days_in.lead_p50"] == pytest.approx(1.0)  # A: one day in Lead; B still in it (open visits excluded)
+    assert m["days_in.lead_p50"] == pytest.approx((1.0 + 21 / 24) / 2)  # A one day in Lead, B 21 hours
 
 
 def test_a_simulated_run_measures_as_its_own_kpis():

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, ScenarioError
 from leadsim.funnel import to_local, velocity, waterfall
-from leadsim.simulation.replication import MIN_REPLICATIONS, run_tasks, seeds
+from leadsim.simulation.replication import MIN_REPLICATIONS, init_worker, run_tasks, seeds
 from leadsim.simulation.scenario import Scenario, build
 
 __all__ = ["Backtest", "backtest", "coverage", "history_metrics", "redraw"]
@@ -57,31 +58,30 @@ __all__ = ["Backtest", "backtest", "coverage", "history_metrics", "redraw"]
 _DAY = pd.Timedelta(days=1)
 
 
-def _window(df: pd.DataFrame | None, column: str, start: pd.Timestamp, end: pd.Timestamp,
-            d: LeadDefinition, where: str) -> pd.DataFrame | None:
+def _before(df: pd.DataFrame | None, end: pd.Timestamp, d: LeadDefinition, where: str) -> pd.DataFrame | None:
+    """The rows of ``df`` timed before ``end`` (a prefix of a history is still a valid history)."""
     if df is None or not len(df):
         return df
-    t = to_local(df[column], d, where=where)
-    return df[((t >= start) & (t < end)).to_numpy(dtype=bool)].reset_index(drop=True)
+    return df[(to_local(df["at"], d, where=where) < end).to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 def history_metrics(tables: Any, definition: LeadDefinition, *, start: Any, end: Any) -> pd.Series:
     """What happened in ``[start, end)`` of a history (a :class:`~leadsim.datasets.History` or a dict of its
-    tables), measured the same way for real and simulated logs: hand-offs and Sales Leads per week, the share of
-    the window's hand-offs that became Sales Leads by ``end``, and first-response minutes (median, 90th
-    percentile) over the window's rows; stage entries per week (``waterfall``), median days in the Lead and Sales
-    Lead stages (``velocity``) and each SLA level's breach rate (``audit``) over the leads that entered the
-    funnel in the window, followed up to ``end``."""
+    tables), measured the same way for real and simulated logs: over the window's hand-offs
+    (:func:`leadsim.outcomes.from_history` as of ``end``) how many a week, the share that became Sales Leads and
+    the first-response minutes (median, 90th percentile); Sales Leads a week; and over the leads that entered
+    the funnel in the window, followed up to ``end``: stage entries per week (``waterfall``), median days in the
+    Lead and Sales Lead stages (``velocity``) and each SLA level's breach rate (``audit``)."""
+    from leadsim.outcomes import from_history
     from leadsim.sla import audit
 
     d = require_definition(definition, where="history_metrics")
     t = tables.tables() if hasattr(tables, "tables") else dict(tables)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     weeks = (end - start) / pd.Timedelta(weeks=1)
-    log = _window(t["stage_log"], "at", pd.Timestamp.min, end, d, "stage_log.at")  # a prefix: still a valid log
-    touches = _window(t.get("touches"), "at", pd.Timestamp.min, end, d, "touches.at")
+    log = _before(t["stage_log"], end, d, "stage_log.at")
+    touches = _before(t.get("touches"), end, d, "touches.at")
     at = to_local(log["at"], d, where="stage_log.at")
-    in_window = ((at >= start) & (at < end)).to_numpy(dtype=bool)
     first = at.groupby(log["lead_id"].astype(str).to_numpy()).min()
     cohort_ids = set(first.index[(first >= start).to_numpy(dtype=bool)])  # leads that entered in the window
     cohort = log[log["lead_id"].astype(str).isin(cohort_ids).to_numpy(dtype=bool)].reset_index(drop=True)
@@ -90,15 +90,16 @@ def history_metrics(tables: Any, definition: LeadDefinition, *, start: Any, end:
     for r in waterfall(cohort, d).stages.itertuples(index=False):
         if r.part != "exit":
             out[f"entered.{r.stage}_per_week"] = float(r.entered) / weeks
-    mql = log[in_window & (log["stage"] == ms.mql).to_numpy(dtype=bool)]
-    out["handoffs_per_week"] = len(mql) / weeks
-    out["sqls_per_week"] = float((in_window & (log["stage"] == ms.sql).to_numpy(dtype=bool)).sum()) / weeks
-    reached = set(log.loc[log["stage"] == ms.sql, "lead_id"].astype(str))
-    out["lead_to_sales_lead"] = float(mql["lead_id"].astype(str).isin(reached).mean()) if len(mql) else math.nan
+    handoffs = from_history(log, touches, d, as_of=end - pd.Timedelta(1, "ns"))
+    handoffs = handoffs[(handoffs["handed_at"] >= start).to_numpy(dtype=bool)]
+    out["handoffs_per_week"] = len(handoffs) / weeks
+    out["sqls_per_week"] = float(((at >= start) & (log["stage"] == ms.sql)).sum()) / weeks
+    decided = handoffs["sql"].dropna()
+    out["lead_to_sales_lead"] = float(decided.astype(bool).mean()) if len(decided) else math.nan
     vel = velocity(cohort, d)
     for stage in (ms.mql, ms.sql):
         out[f"days_in.{stage}_p50"] = float(vel.at[stage, "median_days"]) if stage in vel.index else math.nan
-    response = _response_minutes(mql, touches, d)
+    response = handoffs["response_minutes"].dropna().to_numpy(float)
     out["response_minutes_p50"] = float(np.median(response)) if len(response) else math.nan
     out["response_minutes_p90"] = float(np.quantile(response, 0.9)) if len(response) else math.nan
     own = None if touches is None else touches[touches["lead_id"].astype(str).isin(cohort_ids).to_numpy(dtype=bool)]
@@ -106,19 +107,6 @@ def history_metrics(tables: Any, definition: LeadDefinition, *, start: Any, end:
     for row in res.summary["levels"].itertuples(index=False):
         out[f"breach_rate.{row.clock}.{row.level}"] = float(row.breach_rate)
     return pd.Series(out, dtype=float)
-
-
-def _response_minutes(handoffs: pd.DataFrame, touches: pd.DataFrame | None, d: LeadDefinition) -> np.ndarray:
-    """Wall-clock minutes from each hand-off to the lead's first touch at or after it (touched ones only)."""
-    if touches is None or not len(touches) or not len(handoffs):
-        return np.empty(0)
-    h = pd.DataFrame({"lead_id": handoffs["lead_id"].astype(str).to_numpy(),
-                      "at": to_local(handoffs["at"], d, where="stage_log.at").to_numpy()}).sort_values("at", kind="stable")
-    tt = pd.DataFrame({"lead_id": touches["lead_id"].astype(str).to_numpy(),
-                       "touched": to_local(touches["at"], d, where="touches.at").to_numpy()}).sort_values("touched", kind="stable")
-    m = pd.merge_asof(h, tt, left_on="at", right_on="touched", by="lead_id", direction="forward")
-    minutes = (m["touched"] - m["at"]).dt.total_seconds().to_numpy(float) / 60.0
-    return minutes[~np.isnan(minutes)]
 
 
 def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
@@ -264,7 +252,7 @@ def coverage(truth: Scenario, *, runs: int = 20, fit_days: float, replications: 
     start = pd.Timestamp(truth.start)
     fit_until, until = start + pd.Timedelta(days=fit_days), start + pd.Timedelta(days=truth.horizon_days)
     own = executor is None
-    pool = cf.ProcessPoolExecutor(2) if own else executor
+    pool = cf.ProcessPoolExecutor(os.cpu_count() or 1, initializer=init_worker) if own else executor
     try:
         inside = []
         for k, s in enumerate(seeds(seed, int(runs))):
