@@ -213,6 +213,11 @@ WINDOW_KEY = "definition.sla.clocks.response.levels.1.offset"
 BREACH_KPI = "breach_rate.response.1"
 
 
+def _history_end(ctx: DemoContext) -> pd.Timestamp:
+    """The day after the history's scoring moment: where the back-test and the fitted what-if end."""
+    return pd.Timestamp(ctx.as_of).normalize() + pd.Timedelta(days=1)
+
+
 def _history(ctx: DemoContext) -> dict[str, pd.DataFrame]:
     return {k: v for k, v in {"leads": ctx.leads, "activities": ctx.activities, "stage_log": ctx.stage_log,
                               "touches": ctx.touches, "owners": ctx.owners}.items() if v is not None}
@@ -226,7 +231,7 @@ def _backtest_section(ctx: DemoContext, rep: Report) -> None:
     tables = _history(ctx)
     if "stage_log" not in tables:
         return
-    end = pd.Timestamp(ctx.as_of).normalize() + pd.Timedelta(days=1)
+    end = _history_end(ctx)
     fit_weeks, ahead_weeks = (4, 2) if ctx.quick else (8, 4)
     fit_until = end - pd.Timedelta(weeks=ahead_weeks)
     try:
@@ -237,8 +242,6 @@ def _backtest_section(ctx: DemoContext, rep: Report) -> None:
     except LeadsimError as err:
         rep.section("Back-test", f"The simulation cannot be checked against {ctx.origin}: {err.message}.")
         return
-    import matplotlib.pyplot as plt
-
     ctx.results["backtest"] = bt
     t = bt.table
     outside = ", ".join(t.loc[~t["inside"], "metric"])
@@ -249,10 +252,7 @@ def _backtest_section(ctx: DemoContext, rep: Report) -> None:
                 "explains some of these: new leads come from leadsim's lead generator, not from your history; the "
                 "SDR's and rep's decision chances are the scenario's, not your stage shares; a trend in arrivals is "
                 "not simulated. Read the what-if below in that light.")
-    fig, ax = plt.subplots(figsize=(9, 0.3 * len(t) + 1.5))
-    bt.plot(ax=ax)
-    fig.tight_layout()
-    rep.figure("backtest", fig, title="What happened against the simulated prediction intervals")
+    rep.figure("backtest", bt.plot().figure, title="What happened against the simulated prediction intervals")
     rep.table("backtest", t, title="Back-test", max_rows=40)
 
 
@@ -264,7 +264,7 @@ def _fitted_scenario(ctx: DemoContext, days: int) -> tuple[Any, str | None]:
     tables = _history(ctx)
     if "stage_log" not in tables:
         return None, "no stage log"
-    end = pd.Timestamp(ctx.as_of).normalize() + pd.Timedelta(days=1)
+    end = _history_end(ctx)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LeadsimWarning)
@@ -279,6 +279,7 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
     from leadsim.plots.simulation import breach_heatmap, kpi_vs_parameter, queue_over_time
     from leadsim.simulation import load_scenario, simulate, sweep
     from leadsim.simulation.advice import recommend
+    from leadsim.simulation.fitting import headline
     from leadsim.simulation.replication import MIN_REPLICATIONS
 
     _backtest_section(ctx, rep)
@@ -295,7 +296,7 @@ def step_simulate(ctx: DemoContext, rep: Report) -> None:
                         f"This what-if runs a scenario fitted to the last weeks of {ctx.origin}: arrivals, team sizes, "
                         "shift hours, handling times and the response curve, each with where it came from and its "
                         f"95% interval ({len(prov)} figures in the table below).")
-            rep.table("fitted_scenario", prov[~prov["parameter"].str.contains(r"\.(?:weekday|hour)\.", regex=True)],
+            rep.table("fitted_scenario", headline(prov),
                       title="Fitted figures and where they came from", max_rows=40)
         else:
             rep.section("Simulation on the sample scenario",

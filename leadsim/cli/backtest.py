@@ -54,10 +54,8 @@ def run(args: argparse.Namespace) -> int:
         keep_fit(folder, bt.scenario)
         write_into(folder / "backtest.csv", for_people(bt.table).to_csv(index=False))
         write_into(folder / "backtest.json", json.dumps(json_ready({"method": bt.method, "table": bt.table}), indent=2))
-        fig, ax = plt.subplots(figsize=(8, 0.3 * len(bt.table) + 1.5))
-        bt.plot(ax=ax)
-        fig.tight_layout()
-        fig.savefig(folder / "backtest.png", dpi=110)
+        fig = bt.plot().figure
+        fig.savefig(folder / "backtest.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
     if args.json:
         emit({"method": bt.method, "table": bt.table}, True)

@@ -91,7 +91,7 @@ def scenario_of(args: argparse.Namespace) -> Any:
 def fitted(args: argparse.Namespace, *, end: Any = None) -> Any:
     """The scenario fitted to the history the data options name (``--scenario`` the base), its provenance printed
     unless ``--json``."""
-    from leadsim.simulation.fitting import fit_scenario
+    from leadsim.simulation.fitting import fit_scenario, headline
 
     data = load_data(args, need=("leads", "stage_log"), use=HISTORY_TABLES, quiet=args.json)
     base = scenario_of(args) if args.scenario else None
@@ -99,7 +99,7 @@ def fitted(args: argparse.Namespace, *, end: Any = None) -> Any:
                       base=base)
     if not args.json:
         prov = sc.provenance
-        shown = prov[~prov["parameter"].str.contains(r"\.(?:weekday|hour)\.", regex=True)]
+        shown = headline(prov)
         emit(for_people(shown[["parameter", "value", "lo", "hi", "n", "source"]]), False,
              title=f"{sc.name}, {data.origin}: {len(prov)} figures (weekday and hour shapes in "
                    "provenance.csv with --out)")

@@ -134,8 +134,10 @@ def backtest_chart(table: pd.DataFrame, ax=None):
     >>> backtest_chart(t).get_xlabel()
     'relative to the simulated median'
     """
-    ax = _axes(ax)
     t = table[np.isfinite(table["simulated"]) & (table["simulated"] != 0)].reset_index(drop=True)
+    if ax is None:  # one row a metric
+        fig, ax = plt.subplots(figsize=(9, 0.3 * len(t) + 1.5))
+        fig.subplots_adjust(left=0.3)
     y = np.arange(len(t))[::-1]
     base = t["simulated"].to_numpy(float)
     ax.hlines(y, t["lo"] / base, t["hi"] / base, color="tab:blue", lw=3, alpha=0.5, label="95% prediction interval")

@@ -131,17 +131,22 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pa.Array]:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return np.asarray(col.cat.codes, dtype=np.int64), _arrow_strings(col.cat.categories)
     values = _arrow_strings(col)
-    workers = _pool()._max_workers
-    if workers < 2 or len(values) < 4 * _SLICE:
-        return _encoded(pc.dictionary_encode(values))
-    # Hashing is the cost (plain strings from a database or CSV): one slice a core, then one dictionary.
-    step = -(-len(values) // workers)
-    parts = list(_pool().map(lambda i: _encoded(pc.dictionary_encode(values.slice(i, step))),
-                             range(0, len(values), step)))
+    # hashing is the cost (plain strings from a database or CSV): one slice a core, then one dictionary
+    parts = _per_core(values, lambda part: _encoded(pc.dictionary_encode(part)))
+    if len(parts) == 1:
+        return parts[0]
     dictionary = pc.unique(pa.concat_arrays([d for _, d in parts]))
     codes = [np.append(pc.index_in(d, value_set=dictionary).to_numpy(zero_copy_only=False).astype(np.int64), -1)[c]
              for c, d in parts]
     return np.concatenate(codes), dictionary
+
+
+def _per_core(values: pa.Array, fn: Any) -> list[Any]:
+    """``fn`` of each of one slice a core of a long array (of the whole array when short or on one core)."""
+    if _WORKERS < 2 or len(values) < 4 * _SLICE:
+        return [fn(values)]
+    step = -(-len(values) // _WORKERS)
+    return list(_pool().map(lambda i: fn(values.slice(i, step)), range(0, len(values), step)))
 
 
 def _encoded(enc: pa.DictionaryArray) -> tuple[np.ndarray, pa.Array]:
@@ -208,11 +213,7 @@ def _positions(values: pa.Array, ids: pa.Array) -> np.ndarray:
     def look_up(part: pa.Array) -> np.ndarray:
         return pc.index_in(part, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
-    workers = _pool()._max_workers
-    if workers < 2 or len(values) < 4 * _SLICE:
-        return look_up(values)
-    step = -(-len(values) // workers)
-    return np.concatenate(list(_pool().map(lambda i: look_up(values.slice(i, step)), range(0, len(values), step))))
+    return np.concatenate(_per_core(values, look_up))
 
 
 # --------------------------------------------------------------------------- conditions
@@ -221,10 +222,13 @@ def _positions(values: pa.Array, ids: pa.Array) -> np.ndarray:
 _SLICE = 250_000
 
 
+_WORKERS = max(os.cpu_count() or 1, 1)
+
+
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     """Threads for Arrow string kernels (they release the GIL)."""
-    return ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1), thread_name_prefix="leadsim-scoring")
+    return ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="leadsim-scoring")
 
 
 def _regex(values: pa.Array, pattern: str) -> np.ndarray:

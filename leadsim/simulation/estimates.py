@@ -294,6 +294,7 @@ def _scores(ho: pd.DataFrame, tables: dict[str, pd.DataFrame], d: LeadDefinition
     from leadsim.scoring import score
 
     leads = tables["leads"]
+    leads = leads[leads["lead_id"].astype("string").isin(pd.Index(ho["lead_id"], dtype="string")).to_numpy(bool)]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LeadsimWarning)

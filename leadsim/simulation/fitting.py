@@ -64,6 +64,7 @@ from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, SchemaError
 from leadsim.funnel import to_local, validate_stage_log, visits
 from leadsim.simulation.estimates import (
+    Z95,
     edge_interval,
     exponential_mean_interval,
     glm,
@@ -72,9 +73,9 @@ from leadsim.simulation.estimates import (
     response_rows,
     wilson_interval,
 )
-from leadsim.simulation.scenario import SOURCES, Scenario, build, load_scenario
+from leadsim.simulation.scenario import SOURCES, ArrivalProfile, Scenario, build, load_scenario
 
-__all__ = ["BURST_MINUTES", "BURST_SIZE", "MIN_HANDOFFS", "PROVENANCE_COLUMNS", "fit_scenario", "map_source"]
+__all__ = ["BURST_MINUTES", "BURST_SIZE", "MIN_HANDOFFS", "PROVENANCE_COLUMNS", "fit_scenario", "headline", "map_source"]
 
 #: Refuse to fit below this many hand-offs in the window.
 MIN_HANDOFFS = 30
@@ -212,8 +213,8 @@ class _Fit:
             shape = self._shape(t[sel]) if n >= MIN_SHAPE_LEADS else inbound_shape
             how = "own" if n >= MIN_SHAPE_LEADS else ("pooled inbound" if inbound_shape else "base scenario's")
             if shape is None:
-                prof = data["arrivals"].get(s) or {}
-                shape = (prof.get("weekday", [1, 1, 1, 1, 1, 0.35, 0.3]), prof.get("hour", [1.0] * 24))
+                prof = data["arrivals"].get(s) or ArrivalProfile(per_week=0).model_dump()  # the scenario's defaults
+                shape = (prof["weekday"], prof["hour"])
             for k, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
                 self.add(f"arrivals.{s}.weekday.{name}", shape[0][k], n=n, unit="relative rate (mean 1)",
                          source=where, method=f"{how} shape: leads per such day in the window over the mean")
@@ -283,7 +284,7 @@ class _Fit:
             gaps = np.diff(np.array(firsts, float)) / _DAY.value
             every = float(np.median(gaps)) if len(gaps) else None
             where = f"leads.created_at, leads.source {s!r} ({BURST_SIZE}+ within {BURST_MINUTES} min)"
-            half = 1.96 * sizes_a.std(ddof=1) / np.sqrt(len(sizes_a)) if len(sizes_a) > 1 else np.nan
+            half = Z95 * sizes_a.std(ddof=1) / np.sqrt(len(sizes_a)) if len(sizes_a) > 1 else np.nan
             self.add(f"bursts.{s}.count", len(sizes), *poisson_interval(len(sizes)), n=len(sizes), unit="uploads",
                      source=where, method="batch uploads found; exact Poisson interval")
             self.add(f"bursts.{s}.size", sizes_a.mean(), sizes_a.mean() - half, sizes_a.mean() + half,
@@ -428,7 +429,7 @@ class _Fit:
         if len(reached) >= 2 and np.isfinite(call):
             q = reached.mean() - call
             se = np.sqrt(reached.var(ddof=1) / len(reached) + retried.var(ddof=1) / max(len(retried), 1))
-            self._set(h, "qualify_minutes", q, q - 1.96 * se, q + 1.96 * se, len(reached),
+            self._set(h, "qualify_minutes", q, q - Z95 * se, q + Z95 * se, len(reached),
                       src + " of SDR attempts right before a qualification", "mean minus the call's; Wald interval")
         else:
             self._set(h, "qualify_minutes", np.nan, np.nan, np.nan, len(reached), src, "")
@@ -453,9 +454,8 @@ class _Fit:
     def stage_shares(self) -> None:
         f = self.d.funnel
         v = visits(self.log)
+        v = v.assign(next=v["stage"].shift(-1))
         v = v[(v["at"] >= self.w0) & (v["at"] < self.w1)]
-        nxt = visits(self.log)["stage"].shift(-1)
-        v = v.assign(next=nxt.reindex(v.index))
         closed = v[v["until"].notna() & (v["until"] < self.w1)]
         ids = f.stage_ids
         main = [s.id for s in f.stages if s.part != "exit" and s.id not in (f.disqualify.to, f.lost.to)]
@@ -505,6 +505,16 @@ def _tables(history: Any) -> dict[str, pd.DataFrame]:
             raise SchemaError(f"the history has no {name} table; fitting a scenario needs leads and stage_log",
                               where=name)
     return tables
+
+
+def headline(provenance: pd.DataFrame) -> pd.DataFrame:
+    """The provenance rows a person reads first: all but the weekday and hour shape weights of each source.
+
+    >>> p = pd.DataFrame({"parameter": ["arrivals.paid.per_week", "arrivals.paid.hour.09", "sdr_headcount"]})
+    >>> headline(p)["parameter"].tolist()
+    ['arrivals.paid.per_week', 'sdr_headcount']
+    """
+    return provenance[~provenance["parameter"].str.contains(r"\.(?:weekday|hour)\.", regex=True)]
 
 
 def fit_scenario(history: Any, definition: LeadDefinition, *, start: Any = None, end: Any = None,

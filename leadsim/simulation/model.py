@@ -181,7 +181,7 @@ class Model(Work, SlaWatch):
         self.sdrs = [Rep(env, f"sdr{i + 1}", self.sdr_queue, self._sdr_serve, self.sdr_shift)
                      for i in range(sc.sdr_headcount)]
         # leads wait for SDRs when there are any, or will be (a dated change may hire the first)
-        self.sdr_work = max([sc.sdr_headcount, *(c.settings.get("sdr_headcount", 0) for c in sc.changes)]) > 0
+        self.sdr_work = sc.peak("sdr_headcount") > 0
         for change in sc.changes:
             env.timeout(change.from_day * 1440.0).callbacks.append(lambda _e, c=change: self._change(c.settings))
         self.rep_queues = {f"rep{i + 1}": WorkQueue(env) for i in range(sc.rep_headcount)}
@@ -212,8 +212,7 @@ class Model(Work, SlaWatch):
         env.process(self._epochs())
         env.process(self._monitor())
         for role, who in (("sdr_headcount", "MQLs"), ("rep_headcount", "Sales Leads")):
-            heads = max([getattr(sc, role), *(c.settings.get(role, 0) for c in sc.changes)])
-            if heads == 0 and n:
+            if sc.peak(role) == 0 and n:
                 self.msgs.append(f"{role} is 0: {who} are never worked (utilisation unbounded); the queue never drains")
                 warnings.warn(self.msgs[-1], LeadsimWarning, stacklevel=4)
 

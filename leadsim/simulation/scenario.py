@@ -299,6 +299,16 @@ class Scenario(_Model):
             self._definition = parse_definition(self.definition, source="scenario.definition")
         return self._definition
 
+    def peak(self, role: str) -> int:
+        """The most people of ``role`` (``"sdr_headcount"`` or ``"rep_headcount"``) on the team at any time of the
+        run, its dated changes included.
+
+        >>> load_scenario().with_values({"changes": [{"from_day": 5, "settings": {"sdr_headcount": 4}}]}).peak(
+        ...     "sdr_headcount")
+        4
+        """
+        return max([getattr(self, role), *(c.settings.get(role, 0) for c in self.changes)])
+
     @property
     def provenance(self) -> Any:
         """Where each fitted parameter came from (a pandas DataFrame: ``parameter``, ``value``, ``lo``, ``hi``,
