@@ -112,8 +112,9 @@ def history_metrics(tables: Any, definition: LeadDefinition, *, start: Any, end:
 def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
     """``scenario`` with each fitted parameter that the scenario holds drawn anew from its sampling distribution
     (its ``provenance`` row): rates per week from a Gamma on the count behind them, shares and chances from a
-    Jeffreys Beta, minutes from a normal with the interval's spread (kept > 0), the speed-to-lead curve's anchors
-    from a normal draw of the fitted delay coefficient; headcounts and parameters without an interval stay.  A scenario without provenance comes back unchanged."""
+    Jeffreys Beta, minutes (kept > 0) and log-odds from a normal with the interval's spread, the speed-to-lead
+    curve's anchors from a normal draw of the fitted delay coefficient; headcounts and parameters without an
+    interval stay.  A scenario without provenance comes back unchanged."""
     prov = scenario.provenance
     if prov is None:
         return scenario
@@ -138,6 +139,8 @@ def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
             new = {str(x): float(np.exp(b * (np.log1p(float(x)) - x0))) for x in anchors}
             values[f"curve.{name}"] = new
             continue
+        elif r.parameter.startswith("decisions.") and r.unit.startswith("log-odds"):
+            new = rng.normal(r.value, (r.hi - r.lo) / 3.92)
         else:
             continue
         values[r.parameter] = float(new)
@@ -175,8 +178,7 @@ def _simulate_metrics(data: dict[str, Any], seed: int, start: str, end: str) -> 
     """One replication (picklable): redraw, simulate, measure the window."""
     from leadsim.simulation.model import simulate
 
-    sc = build(data["scenario"], source="backtest")
-    sc._provenance = tuple(data["provenance"])
+    sc = build(data, source="backtest")
     rng = np.random.default_rng(seed)
     run = simulate(redraw(sc, rng), seed=seed)
     return history_metrics(run.history(), sc.lead_definition, start=start, end=end).to_dict()
@@ -211,8 +213,7 @@ def backtest(history: Any, definition: LeadDefinition, *, fit_until: Any, until:
                 for c in (changes or [])]
     ahead = fitted.with_values({"start": sim_start.date().isoformat(), "horizon_days": warmup_days + days,
                                 "warmup_days": warmup_days, "changes": declared})
-    ahead._provenance = fitted._provenance
-    data = {"scenario": ahead.model_dump(mode="json"), "provenance": list(ahead._provenance or ())}
+    data = ahead.portable()
     tasks = [(data, s, str(fit_until), str(until)) for s in seeds(seed, int(replications))]
     runs = pd.DataFrame(run_tasks(_simulate_metrics, tasks, executor=executor, progress=progress, desc="back-test"))
     actual = history_metrics(history, d, start=fit_until, end=until)

@@ -63,7 +63,7 @@ from leadsim.funnel import visits
 from leadsim.outcomes import from_history
 
 __all__ = ["DELAY_GRID", "MIN_LABELLED", "Z95", "GlmFit", "anchors", "edge_interval", "exponential_mean_interval",
-           "glm", "handoff_table", "poisson_interval", "response_rows", "wilson_interval"]
+           "fit_scores", "glm", "handoff_table", "poisson_interval", "response_rows", "wilson_interval"]
 
 #: the normal quantile of a two-sided 95 % interval
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile (SciPy is imported only where needed)
@@ -291,18 +291,23 @@ def _scores(ho: pd.DataFrame, tables: dict[str, pd.DataFrame], d: LeadDefinition
         s = ho[["lead_id", "handed_at"]].merge(g, on=["lead_id", "handed_at"], how="left")["score"]
         if s.notna().any():
             return pd.to_numeric(s, errors="coerce").to_numpy(float)
+    return fit_scores(tables["leads"], ho["lead_id"], d, as_of=w1)
+
+
+def fit_scores(leads: pd.DataFrame, ids: pd.Series, d: LeadDefinition, *, as_of: pd.Timestamp) -> np.ndarray:
+    """The fit score of each of the leads ``ids`` as of ``as_of`` (NaN where it cannot be computed)."""
     from leadsim.scoring import score
 
-    leads = tables["leads"]
-    leads = leads[leads["lead_id"].astype("string").isin(pd.Index(ho["lead_id"], dtype="string")).to_numpy(bool)]
+    want = pd.Index(ids, dtype="string")
+    mine = leads[leads["lead_id"].astype("string").isin(want).to_numpy(bool)]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LeadsimWarning)
-            fit = score(leads, None, d, as_of=w1)["fit_score"]
+            fit = score(mine, None, d, as_of=as_of)["fit_score"]
     except LeadsimError:  # the score is a control: without it the fit goes on
-        return np.full(len(ho), np.nan)
+        return np.full(len(want), np.nan)
     fit.index = fit.index.astype("string")
-    return fit.reindex(pd.Index(ho["lead_id"], dtype="string")).to_numpy(float)
+    return fit.reindex(want).to_numpy(float)
 
 
 def _levels(values: pd.Series, min_count: int = 5) -> np.ndarray:

@@ -67,12 +67,14 @@ from leadsim.simulation.estimates import (
     Z95,
     edge_interval,
     exponential_mean_interval,
+    fit_scores,
     glm,
     handoff_table,
     poisson_interval,
     response_rows,
     wilson_interval,
 )
+from leadsim.simulation.resample import MIN_POOL, MIN_WATCHED_DAYS, LeadPool, fit_decisions, warn_empty
 from leadsim.simulation.scenario import SOURCES, ArrivalProfile, Scenario, build, load_scenario
 
 __all__ = ["BURST_MINUTES", "BURST_SIZE", "MIN_HANDOFFS", "PROVENANCE_COLUMNS", "fit_scenario", "headline", "map_source"]
@@ -138,6 +140,7 @@ class _Fit:
         self.d = d
         self.t = tables
         self.rows: list[dict[str, Any]] = []
+        self.shares: dict[tuple[str, str], tuple[int, int]] = {}  # (stage, outcome) -> (count, visits left)
         self.w0, self.w1 = self._window(start, end)
         self.span = f"{self.w0:%Y-%m-%d %H:%M}..{self.w1:%Y-%m-%d %H:%M}"
         self.weeks = (self.w1 - self.w0) / pd.Timedelta(weeks=1)
@@ -282,7 +285,11 @@ class _Fit:
             sizes_a = np.array(sizes, float)
             day0 = (pd.Timestamp(int(firsts[0])) - self.w0 - pd.Timedelta(hours=10)) / _DAY
             gaps = np.diff(np.array(firsts, float)) / _DAY.value
-            every = float(np.median(gaps)) if len(gaps) else None
+            # the mean gap, kept within the gaps that give as many uploads in the window as the history shows
+            # (uploads that came in clusters and then stopped would otherwise be repeated all through the window)
+            rest = (self.w1 - self.w0) / _DAY - max(day0, 0.0)
+            lo_gap, hi_gap = rest / len(sizes), rest / max(len(sizes) - 1, 1)
+            every = float(np.clip(gaps.mean(), lo_gap, hi_gap)) if len(gaps) else None
             where = f"leads.created_at, leads.source {s!r} ({BURST_SIZE}+ within {BURST_MINUTES} min)"
             half = Z95 * sizes_a.std(ddof=1) / np.sqrt(len(sizes_a)) if len(sizes_a) > 1 else np.nan
             self.add(f"bursts.{s}.count", len(sizes), *poisson_interval(len(sizes)), n=len(sizes), unit="uploads",
@@ -292,8 +299,9 @@ class _Fit:
             self.add(f"bursts.{s}.first_day", max(day0, 0.0), n=len(sizes), unit="days after start",
                      source=where, method="first upload (the simulation uploads at 10:00)")
             if every is not None:
-                self.add(f"bursts.{s}.every_days", every, float(gaps.min()), float(gaps.max()), n=len(gaps),
-                         unit="days", source=where, method="median gap between uploads; range of the gaps")
+                self.add(f"bursts.{s}.every_days", every, lo_gap, hi_gap, n=len(gaps), unit="days", source=where,
+                         method="mean gap between uploads, kept within the range of gaps (given) that repeat as "
+                         "many uploads in the window as seen")
             bursts.append({"source": s, "size": round(float(sizes_a.mean())), "first_day": max(round(day0, 4), 0.0),
                            "every_days": every if every and every > 0 else None})
         data["bursts"] = bursts
@@ -449,6 +457,34 @@ class _Fit:
             self.add(f"handling.{key}", h[key], n=n, unit="minutes", source=source,
                      method=f"too few durations ({n}): the base scenario's")
 
+    # -- the leads themselves, and what they do after a hand-off --------------------------------
+
+    def leads_and_decisions(self, data: dict[str, Any], ho: pd.DataFrame) -> LeadPool | None:
+        t = self.t
+        pool = LeadPool.from_history(t["leads"], t.get("activities"), self.log, self.d, source=self.lead_source,
+                                     w0=self.w0, w1=self.w1)
+        if len(pool) < MIN_POOL:
+            self.add("leads.pool", 0, n=len(pool), unit="history leads", source="leads created in the window",
+                     method=f"{len(pool)} leads watched {MIN_WATCHED_DAYS}+ days before the window's end, fewer than "
+                            f"{MIN_POOL}: new leads come from leadsim's generator (behaviour: the base scenario's)")
+            return None
+        warn_empty(pool)
+        by = pd.Series(pool.source).value_counts()
+        self.add("leads.pool", len(pool), n=len(pool), unit="history leads",
+                 source="leads created in the window, " + ", ".join(f"{s} {c}" for s, c in by.items()),
+                 method=f"arrivals drawn from them by source, behaviour while in a marketing stage replayed "
+                        f"({len(pool.act_lead)} activities); leads watched {MIN_WATCHED_DAYS}+ days before the "
+                        f"window's end")
+        anchors = (data["curve"] or {}).get("qualification") or {}
+        baseline = min((float(x) for x in anchors), default=0.0)
+        fit_score = fit_scores(t["leads"], ho["lead_id"], self.d, as_of=self.w1)
+        decisions, rows = fit_decisions(ho, fit_score, self.shares, self.d, baseline_delay=baseline)
+        for r in rows:
+            self.add(r["parameter"], r["value"], r["lo"], r["hi"], n=r["n"], unit=r["unit"],
+                     source="hand-offs and stage_log", method=r["method"])
+        data["leads"], data["decisions"] = "history", decisions
+        return pool
+
     # -- stage shares --------------------------------------------------------------------------
 
     def stage_shares(self) -> None:
@@ -470,6 +506,7 @@ class _Fit:
                              ["disqualify", "lost", "convert"], "recycle")
             for k in ("convert", "recycle", "disqualify", "lost"):
                 c = int((kind == k).sum())
+                self.shares[(stage, k)] = (c, len(sv))
                 exit_ = {"recycle": f.recycle, "disqualify": f.disqualify, "lost": f.lost}.get(k)
                 if exit_ is not None and stage not in exit_.from_ and c == 0:
                     continue
@@ -558,9 +595,11 @@ def fit_scenario(history: Any, definition: LeadDefinition, *, start: Any = None,
     fit.handling(data, role, ho)
     data["curve"] = response_rows(fit, ho, data["curve"])
     fit.stage_shares()
+    pool = fit.leads_and_decisions(data, ho)
     days = (fit.w1 - fit.w0) / _DAY
     data.update(name=f"fitted from history {fit.span}", start=fit.w0.date().isoformat(), horizon_days=days,
                 warmup_days=data["warmup_days"] if data["warmup_days"] < days else 0)
     scenario = build(data, source="fit_scenario")
     scenario._provenance = tuple({k: row[k] for k in PROVENANCE_COLUMNS} for row in fit.rows)
+    scenario._pool = pool
     return scenario

@@ -78,6 +78,7 @@ from leadsim.simulation.moments import Moments
 from leadsim.simulation.queue_mode import run_queueing
 from leadsim.simulation.records import MIN_NS, NEVER_NS, Recorder
 from leadsim.simulation.reps import Rep, WorkQueue
+from leadsim.simulation.resample import no_hidden
 from leadsim.simulation.result import SimulationResult, collect
 from leadsim.simulation.scenario import Scenario
 from leadsim.simulation.sla_watch import SlaWatch
@@ -114,7 +115,12 @@ class Model(Work, SlaWatch):
         self.msgs: list[str] = []
 
         minutes, source = arr.arrivals(streams.of("arrivals"), sc)
-        self.leads, hidden = arr.lead_table(streams.of("leads"), minutes, source, self.start, d)
+        pool = sc.pool if sc.leads == "history" else None  # drawn from a history (leadsim.simulation.resample)
+        if pool is not None:
+            self.leads, picked = pool.draw(streams.of("leads"), minutes, source, self.start)
+            hidden = no_hidden(len(self.leads))
+        else:
+            self.leads, hidden = arr.lead_table(streams.of("leads"), minutes, source, self.start, d)
         n = self.n = len(self.leads)
         streams.prepare(n, {"contact": 40, "patience": 8, "sales": 24})  # each lead's own draws (streams.draw)
         self.created_ns = np.round(minutes * MIN_NS).astype(np.int64)
@@ -125,25 +131,32 @@ class Model(Work, SlaWatch):
         self.fit = (score(self.leads, None, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
                     ["fit_score"].to_numpy(float) if n else np.empty(0))
         # per-lead chance to qualify at the baseline delay, and who can never buy (Python lists: per-call look-ups)
-        self.q_list = (1 / (1 + np.exp(-(-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40))))).tolist()
+        dec = sc.decisions if pool is not None else None
+        self.decisions = dec
+        q = (-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40) if dec is None
+             else dec.qualify_log_odds + dec.qualify_per_point * (self.fit - dec.qualify_center))
+        self.q_list = (1 / (1 + np.exp(-q))).tolist()
         self.never_list = (hidden["student"] | hidden["competitor"]).tolist()
         self.L = [LeadState(i, source[i]) for i in range(n)]
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
-        self.companies = self.leads["company"].to_numpy(dtype=object)
 
         # every lead's behaviour over the horizon, drawn up front (see leadsim.simulation.stream)
         self.epoch_ns = max(round(sc.behaviour.epoch_days * 1440 * MIN_NS), 1)
         self.epoch_end_ns = 0
-        parts = [arr.behaviour_stream(streams.of("behaviour"), self.created_ns, self.intent, self.job_seeker, self.horizon_ns,
-                                      self.epoch_ns, sc.behaviour, self.start)]
         inbound = np.flatnonzero(source != "outbound")
-        if len(inbound):
+        if pool is not None:
+            parts = [pool.behaviour(picked, self.created_ns, self.horizon_ns)]
+            vocab = (list(pool.act_vocab), list(pool.det_vocab))
+        else:
+            parts = [arr.behaviour_stream(streams.of("behaviour"), self.created_ns, self.intent, self.job_seeker,
+                                          self.horizon_ns, self.epoch_ns, sc.behaviour, self.start)]
+            vocab = (arr.ACTIVITIES, arr.DETAILS)
+        if len(inbound) and pool is None:
             first = arr.creation_activities(streams.of("behaviour"), inbound, source[inbound], self.created_ns[inbound],
                                             self.intent[inbound])
             parts.append({**first, "nurture": np.zeros(len(first["t"]), bool), "pick": np.zeros(len(first["t"]))})
-        self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers,
-                             vocab=(arr.ACTIVITIES, arr.DETAILS))
+        self.stream = Stream({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, n, self.offers, vocab=vocab)
         # does the offer a click was on (or a click dropped in a stage without offers) change a score?
         on_clicks = [r for r in [*d.behaviour_rules, *d.hot_triggers] if "email_click" in r.activities]
         live_stages = [s for s in d.funnel.stages if not s.terminal]

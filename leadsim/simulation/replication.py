@@ -140,7 +140,7 @@ def replicate(scenario: Scenario, n: int, *, seed: int | None = 0, executor: cf.
     """
     if int(n) != n or n < 2:
         raise ScenarioError(f"replications must be a whole number >= 2 for an interval, got {n}", where="replications")
-    data = scenario.model_dump(mode="json")
+    data = scenario.portable()
 
     def batch(new: list[int]) -> list[list[dict[str, float]]]:
         if executor is None:
@@ -248,7 +248,7 @@ def sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int = MIN
         sc = base.with_values(dict(zip(keys, vals, strict=True)))
         if sc.mode == "queueing" and sc.queueing_spec is not None and "sdr_headcount" in keys:
             sc = sc.with_values({"queueing_spec.servers": sc.sdr_headcount})  # keep servers and headcount in step
-        scenarios.append(sc.model_dump(mode="json"))
+        scenarios.append(sc.portable())
     if int(replications) != replications or replications < 1:
         raise ScenarioError(f"replications must be a whole number >= 1, got {replications}", where="replications")
 

@@ -35,7 +35,7 @@ from leadsim.definition import LeadDefinition, format_validation_error, load_def
 from leadsim.definition.parts import opening_hours
 from leadsim.errors import LeadsimError, ScenarioError
 
-__all__ = ["CHANGEABLE", "ROUTINGS", "SOURCES", "Change", "Scenario", "load_scenario"]
+__all__ = ["CHANGEABLE", "ROUTINGS", "SOURCES", "Change", "Decisions", "Scenario", "load_scenario"]
 
 #: Routing rules a scenario may name.
 ROUTINGS = ("fifo", "hot_first", "score_first", "deadline_first")
@@ -45,6 +45,9 @@ SOURCES = ("web_form", "paid", "organic", "event")
 #: How to give a scenario its definition (in messages).
 _NAME_DEFINITION = ("put 'definition: default' (the sample), 'de' or a file path in the scenario YAML, "
                     "or pass Scenario(definition=leadsim.load_definition(...), ...)")
+
+#: the key of :meth:`Scenario.portable`'s fitted parts
+_PRIVATE = "__fitted__"
 
 _OFFICE_HOURS = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.2, 3.0, 5.5, 6.5, 6.5, 4.5, 5.5, 6.5, 6.0,
                  5.0, 3.5, 2.0, 1.8, 1.8, 1.5, 1.0, 0.5]
@@ -111,6 +114,23 @@ class Handling(_Model):
         if any(x <= 0 for x in v):
             raise ValueError(f"retry gaps must be > 0 minutes, got {v}")
         return v
+
+
+class Decisions(_Model):
+    """What simulated leads drawn from a history do after a hand-off (``leads: history``; fitted, see
+    :mod:`leadsim.simulation.resample`)."""
+
+    qualify_log_odds: float = Field(..., description="log-odds that a lead reached at the first attempt "
+                                    "qualifies, at the fit score qualify_center and the response curve's baseline "
+                                    "delay")
+    qualify_per_point: float = Field(0.0, description="... plus this per fit-score point above qualify_center")
+    qualify_center: float = 0.0
+    disqualify_share: float = Field(0.25, ge=0, le=1, description="reached, not qualified: disqualified (else "
+                                    "recycled)")
+    opportunity_share: float = Field(0.5, ge=0, le=1, description="a decided Sales Lead becomes an Opportunity")
+    sales_disqualify_share: float = Field(0.3, ge=0, le=1, description="a Sales Lead not converted: disqualified "
+                                          "(else recycled)")
+    win_share: float = Field(0.27, ge=0, le=1, description="a closed Opportunity is won")
 
 
 class Behaviour(_Model):
@@ -202,12 +222,18 @@ class Scenario(_Model):
     changes: list[Change] = Field(default_factory=list, description="dated changes: from day N, other headcounts "
                                   "or routing")
     behaviour: Behaviour = Field(default_factory=Behaviour)
+    leads: Literal["generator", "history"] = Field(
+        "generator", description="new leads from leadsim's generator (behaviour from 'behaviour'), or drawn from "
+        "a history's leads (Scenario.from_history; 'decisions' then says what they do after a hand-off)")
+    decisions: Decisions | None = None
     monitor_minutes: float = Field(60, gt=0)
     queueing_spec: QueueingSpec | None = None
 
     _definition: LeadDefinition | None = PrivateAttr(default=None)
     # fitted scenarios: the provenance rows (plain records, so scenarios still compare with ==)
     _provenance: tuple[dict[str, Any], ...] | None = PrivateAttr(default=None)
+    # leads: history -- the past leads arrivals are drawn from (a leadsim.simulation.resample.LeadPool)
+    _pool: Any = PrivateAttr(default=None)
 
     @field_validator("definition", mode="before")
     @classmethod
@@ -277,6 +303,9 @@ class Scenario(_Model):
                 raise ValueError(f"changes.{k}: rep_headcount may only grow during a run (each rep has their own "
                                  f"queue): {reps} -> {ch.settings['rep_headcount']}")
             reps = ch.settings.get("rep_headcount", reps)
+        if self.leads == "history" and self.decisions is None:
+            raise ValueError("leads: history needs 'decisions' (what the drawn leads do after a hand-off); fit the "
+                             "scenario with Scenario.from_history")
         if self.mode == "queueing" and self.queueing_spec is None:
             raise ValueError("mode 'queueing' needs queueing_spec (use Scenario.queueing(...))")
         if self.mode == "full" and self.definition is None:
@@ -308,6 +337,24 @@ class Scenario(_Model):
         4
         """
         return max([getattr(self, role), *(c.settings.get(role, 0) for c in self.changes)])
+
+    @property
+    def pool(self) -> Any:
+        """The past leads a ``leads: history`` scenario draws its arrivals from
+        (:class:`~leadsim.simulation.resample.LeadPool`); raises :class:`ScenarioError` when it has none."""
+        if self._pool is None:
+            raise ScenarioError("this scenario draws its leads from a history (leads: history) but carries none (a "
+                                "scenario read from YAML does not): fit it again with Scenario.from_history, or set "
+                                "leads: generator", where="scenario.leads")
+        return self._pool
+
+    def portable(self) -> dict[str, Any]:
+        """Plain data that :func:`build` turns back into this scenario, fitted parts (provenance, lead pool)
+        included: what a worker process gets.  :meth:`to_yaml` leaves the fitted parts out."""
+        data = self.model_dump(mode="json")
+        if self._provenance is not None or self._pool is not None:
+            data[_PRIVATE] = {"provenance": self._provenance, "pool": self._pool}
+        return data
 
     @property
     def provenance(self) -> Any:
@@ -372,7 +419,7 @@ class Scenario(_Model):
         Lists are indexed by position or, for items with an ``id``, by id.
         Unknown keys raise :class:`ScenarioError`.
         """
-        data = self.model_dump(mode="json")
+        data = self.portable()
         for key, value in values.items():
             _set_path(data, str(key), value)
         return build(data, source="grid")
@@ -418,8 +465,14 @@ def build(data: Any, *, source: str = "<scenario>") -> Scenario:
     """Validate plain data into a :class:`Scenario`; errors name the field."""
     if not isinstance(data, dict):
         raise ScenarioError(f"a scenario is a YAML mapping, got {type(data).__name__}", where=source)
+    private = data.get(_PRIVATE)
+    if private is not None:
+        data = {k: v for k, v in data.items() if k != _PRIVATE}
     try:
-        return Scenario.model_validate(data)
+        out = Scenario.model_validate(data)
+        if private is not None:
+            out._provenance, out._pool = private["provenance"], private["pool"]
+        return out
     except ValidationError as err:
         missing = "definition: required key is missing"  # as format_validation_error words it: add the fix
         msg = format_validation_error(err).replace(missing, f"{missing} ({_NAME_DEFINITION})", 1)

@@ -97,7 +97,7 @@ class Work:
         if qualified:
             self._to_sales_lead(lead, "qualified")
         elif reached:
-            if self.never_list[lead.i] or u[4] < 0.25:
+            if self.never_list[lead.i] or u[4] < (0.25 if self.decisions is None else self.decisions.disqualify_share):
                 lead.handoff.outcome = "disqualified"
                 self._close(lead, self.d.funnel.disqualify.to, "disqualify")
             else:
@@ -167,14 +167,16 @@ class Work:
         if lead.stage != self.roles.sql or lead.seq != seq:
             return
         u = self.streams.draw("sales", lead.i, 2)
-        p = 1 / (1 + math.exp(-(self.h.opportunity_bias + 0.8 * self.intent[lead.i])))
+        dec = self.decisions
+        p = (1 / (1 + math.exp(-(self.h.opportunity_bias + 0.8 * self.intent[lead.i]))) if dec is None
+             else dec.opportunity_share)
         if u[0] < p and not self.never_list[lead.i]:
             self.open_sl[lead.owner] = self.open_sl.get(lead.owner, 1) - 1
             self._set_stage(lead, self.d.funnel.milestones.opportunity, "converted", lead.owner)
             if lead.handoff is not None:
                 lead.handoff.opportunity = True
             self._schedule_close(lead)
-        elif self.never_list[lead.i] or u[1] < 0.3:
+        elif self.never_list[lead.i] or u[1] < (0.3 if dec is None else dec.sales_disqualify_share):
             if lead.handoff is not None:
                 lead.handoff.outcome = "disqualified"
             self._close(lead, self.d.funnel.disqualify.to, "disqualify")
@@ -189,7 +191,8 @@ class Work:
     def _close_opp(self, lead: LeadState) -> None:
         if lead.stage != self.d.funnel.milestones.opportunity:
             return
-        p = 1 / (1 + math.exp(-(self.h.win_bias + 0.8 * self.intent[lead.i])))
+        p = (1 / (1 + math.exp(-(self.h.win_bias + 0.8 * self.intent[lead.i]))) if self.decisions is None
+             else self.decisions.win_share)
         won = self.streams.draw("sales", lead.i, 1)[0] < p
         if lead.handoff is not None:
             lead.handoff.won = won
