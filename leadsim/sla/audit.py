@@ -344,6 +344,8 @@ def audit(
 
     ctx = context(definition, owners, leads, scores)
     cal: BusinessCalendar = ctx["calendar"]
+    if len(c.at):
+        cal.warn_beyond(pd.Timestamp(int(c.at.min())), pd.Timestamp(as_of_ns), "the audit")
     watched = [sid[s] for s in sorted({k.stage for k in clocks}, key=f.stage_ids.index)]
     hpos = np.flatnonzero(np.isin(stage, watched))
     h = Handoffs(
