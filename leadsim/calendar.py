@@ -39,16 +39,19 @@ Timestamp('2026-04-07 10:00:00')
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from leadsim import public_holidays
 from leadsim.errors import DataError, DefinitionError
 from leadsim.worktime import WorkTime
 
-__all__ = ["BusinessCalendar"]
+__all__ = ["BusinessCalendar", "zone_shift"]
 
 _NS_PER_MIN = 60_000_000_000
 _NS_PER_DAY = 86_400_000_000_000
@@ -89,6 +92,9 @@ class BusinessCalendar:
         working_days: list[str] | tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri"),
         working_hours: tuple[str, str] | tuple[dt.time, dt.time] = ("09:00", "17:00"),
         holidays: list[Any] | tuple[Any, ...] = (),
+        *,
+        country: str | None = None,
+        subdivision: str | None = None,
     ):
         days = [str(d).strip().lower()[:3] for d in working_days]
         bad = [d for d in days if d not in _WEEKDAYS]
@@ -116,9 +122,17 @@ class BusinessCalendar:
         self.working_days = [d for d in _WEEKDAYS if d in days]
         self.weekmask = [d in days for d in _WEEKDAYS]
         try:
-            hol = np.array(sorted({pd.Timestamp(h).date() for h in holidays}), dtype="datetime64[D]")
+            own = {pd.Timestamp(h).date() for h in holidays}
         except (ValueError, TypeError):
             raise DefinitionError(f"holidays {list(holidays)!r} must be dates like 2026-12-25", where="calendar.holidays") from None
+        self.country, self.subdivision = (None, None) if country is None else public_holidays.check_region(country, subdivision)
+        public = public_holidays.resolve(self.country, self.subdivision) if self.country else frozenset()
+        #: the years whose days off this calendar knows (both included), ``None`` for a calendar without any
+        self.years: tuple[int, int] | None = (
+            public_holidays.YEARS if self.country else (min(own).year, max(own).year) if own else None
+        )
+        hol = np.array(sorted(own | public), dtype="datetime64[D]")
+        #: every day off (public holidays and the company's own), ascending
         self.holidays = hol
         self._bdc = np.busdaycalendar(weekmask=self.weekmask, holidays=hol)
         #: length of one working day in minutes
@@ -128,10 +142,82 @@ class BusinessCalendar:
         self._day_ns = self.day_minutes * _NS_PER_MIN
 
     @classmethod
-    def from_definition(cls, definition: Any) -> BusinessCalendar:
-        """The calendar of a :class:`~leadsim.definition.LeadDefinition` (or of its ``calendar``)."""
+    def from_definition(cls, definition: Any, *, name: str | None = None) -> BusinessCalendar:
+        """The calendar of a :class:`~leadsim.definition.LeadDefinition` (or a ``Calendar`` part itself);
+        ``name`` picks one of the definition's named ``calendars`` instead of its own.
+
+        Built once per calendar and definition part and then shared (a calendar is not changed after it is
+        built), so resolving a country's holidays costs nothing the second time.
+
+        >>> from leadsim import load_definition
+        >>> BusinessCalendar.from_definition(load_definition()).country
+        'DE'
+        """
         c = getattr(definition, "calendar", definition)
-        return cls(c.timezone, list(c.working_days), tuple(c.working_hours), list(c.holidays))
+        if name is not None:
+            known = getattr(definition, "calendars", {}) or {}
+            if name not in known:
+                raise DefinitionError(f"unknown calendar {name!r}; the definition names {sorted(known)}",
+                                      where="calendars")
+            c = known[name]
+        key = (c.timezone, tuple(c.working_days), tuple(c.working_hours), tuple(c.holidays),
+               getattr(c, "country", None), getattr(c, "subdivision", None))
+        return _built(cls, key)
+
+    def provenance(self, start: Any = None, end: Any = None) -> dict[str, Any]:
+        """What this calendar rests on, for outputs to record: zone, hours, country and region, the
+        ``holidays`` package version (``None`` without a country) and the days off from ``start`` to ``end``.
+
+        >>> p = BusinessCalendar("Europe/Berlin", country="DE").provenance("2025-10-01", "2025-12-31")
+        >>> p["days_off"], p["holidays_version"] >= "0.109"
+        (['2025-10-03', '2025-12-25', '2025-12-26'], True)
+        """
+        hol = self.holidays
+        if start is not None and not pd.isna(start):
+            hol = hol[hol >= np.datetime64(pd.Timestamp(start).date(), "D")]
+        if end is not None and not pd.isna(end):
+            hol = hol[hol <= np.datetime64(pd.Timestamp(end).date(), "D")]
+        hours = (f"{self.open_min // 60:02d}:{self.open_min % 60:02d}", f"{self.close_min // 60:02d}:{self.close_min % 60:02d}")
+        return {
+            "timezone": self.timezone,
+            "working_days": list(self.working_days),
+            "working_hours": list(hours),
+            "country": self.country,
+            "subdivision": self.subdivision,
+            "holidays_version": public_holidays.version() if self.country else None,
+            "days_off": [str(d) for d in hol],
+        }
+
+    def warn_beyond(self, start: Any, end: Any, what: str) -> bool:
+        """Warn (:class:`~leadsim.definition.LeadsimWarning`) when ``[start, end]`` reaches past the years
+        whose days off this calendar knows (a hand-typed list ends somewhere); ``True`` if it warned.
+
+        >>> import warnings
+        >>> cal = BusinessCalendar("UTC", holidays=["2026-12-25"])
+        >>> with warnings.catch_warnings(record=True) as w:
+        ...     warnings.simplefilter("always")
+        ...     cal.warn_beyond("2026-06-01", "2027-02-01", "the audit")
+        True
+        >>> print(w[0].message)   # doctest: +ELLIPSIS
+        the audit runs from 2026-06-01 to 2027-02-01, past 2026, the last year the calendar's holidays list; ...
+        """
+        if self.years is None or start is None or end is None or pd.isna(start) or pd.isna(end):
+            return False
+        first, last = self.years
+        a, b = pd.Timestamp(start), pd.Timestamp(end)
+        if a.year >= first and b.year <= last:
+            return False
+        from leadsim.definition import LeadsimWarning  # the definition package does not import this module
+
+        where = "past" if b.year > last else "before"
+        year = last if b.year > last else first
+        fix = ("add the missing years to calendar.holidays, or give calendar.country (e.g. country: DE) so "
+               "leadsim takes every year's public holidays from the holidays package") if not self.country else \
+            f"holidays are resolved for {first}-{last} only"
+        warnings.warn(f"{what} runs from {a.date()} to {b.date()}, {where} {year}, the "
+                      f"{'last' if where == 'past' else 'first'} year the calendar's holidays list; days off after "
+                      f"it are missing ({fix})", LeadsimWarning, stacklevel=2)
+        return True
 
     def __repr__(self) -> str:
         return (
@@ -385,6 +471,35 @@ class BusinessCalendar:
         if isinstance(times, np.ndarray):
             return s.to_numpy()
         return s
+
+
+@functools.lru_cache(maxsize=128)
+def _built(cls: type[BusinessCalendar], key: tuple[Any, ...]) -> BusinessCalendar:
+    zone, days, hours, hol, country, sub = key
+    return cls(zone, list(days), hours, list(hol), country=country, subdivision=sub)
+
+
+def zone_shift(ns: np.ndarray, from_zone: str, to_zone: str) -> np.ndarray:
+    """Naive local times of ``from_zone`` (int64 ns) as naive local times of ``to_zone``, through UTC.
+
+    A local time that occurs twice (the hour when clocks go back) is read as
+    standard time, the second occurrence; one that does not exist (the hour
+    skipped when clocks go forward) is shifted forward to the first valid
+    time.  ``NaT`` (the minimum int64) stays ``NaT``.  ``to_zone="UTC"`` gives
+    UTC times.
+
+    >>> t = np.array([pd.Timestamp("2026-03-09 09:00").value])      # Boston on summer time, Berlin not yet
+    >>> str(pd.Timestamp(zone_shift(t, "America/New_York", "Europe/Berlin")[0]))
+    '2026-03-09 14:00:00'
+    """
+    ns = np.asarray(ns, dtype=np.int64)
+    if from_zone == to_zone or not len(ns):
+        return ns.copy()
+    idx = pd.DatetimeIndex(ns.astype("datetime64[ns]"))
+    aware = idx.tz_localize(from_zone, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="shift_forward")
+    out = aware.tz_convert(to_zone).tz_localize(None).as_unit("ns").asi8.copy()
+    out[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
+    return out
 
 
 def _wrap_bool(t: Any, res: np.ndarray) -> Any:

@@ -10,9 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from leadsim.definition import Condition, LeadDefinition
+from leadsim import public_holidays
+from leadsim.definition import Calendar, Condition, LeadDefinition
 
-__all__ = ["condition_text", "definition_tables", "value_text"]
+__all__ = ["calendar_text", "condition_text", "definition_tables", "value_text"]
 
 
 def value_text(v: Any) -> str:
@@ -51,6 +52,19 @@ def _detail_text(flt: Any) -> str:
     return f"NOT ({text})" if flt.negate else text
 
 
+def calendar_text(c: Calendar) -> str:
+    """One line on a calendar, for people.
+
+    >>> from leadsim import load_definition
+    >>> calendar_text(load_definition().calendar)
+    'Europe/Berlin, mon, tue, wed, thu, fri 09:00-17:00, public holidays of DE (holidays ...), 0 own days off'
+    """
+    where = c.country + (f"-{c.subdivision}" if c.subdivision else "") if c.country else None
+    days_off = (f"public holidays of {where} (holidays {public_holidays.version()}), {len(c.holidays)} own days off"
+                if where else f"{len(c.holidays)} holidays listed")
+    return f"{c.timezone}, {', '.join(c.working_days)} {c.working_hours[0]}-{c.working_hours[1]}, {days_off}"
+
+
 def definition_tables(d: LeadDefinition) -> dict[str, Any]:
     """The definition as named tables, for people: what ``leadsim definition show`` prints.
 
@@ -66,8 +80,8 @@ def definition_tables(d: LeadDefinition) -> dict[str, Any]:
     header = {
         "definition": f"{d.name}, version {d.version}, language {d.language}",
         "agreed by": f"{d.agreed_by.marketing} (marketing) and {d.agreed_by.sales} (sales) on {d.agreed_by.date}",
-        "calendar": f"{d.calendar.timezone}, {', '.join(d.calendar.working_days)} "
-        f"{d.calendar.working_hours[0]}-{d.calendar.working_hours[1]}, {len(d.calendar.holidays)} holidays",
+        "calendar": calendar_text(d.calendar),
+        **{f"calendar {name}": calendar_text(c) for name, c in d.calendars.items()},
         "MQL threshold": f"{d.thresholds.mql:g}",
         "on recycle": d.on_recycle,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from leadsim.calendar import BusinessCalendar
 from leadsim.definition import Calendar
 
 MINUTE = np.timedelta64(60_000_000_000, "ns")
@@ -78,10 +79,15 @@ def make_owners(rng: np.random.Generator, n_sdr: int = 8, n_rep: int = 12) -> pd
     return pd.DataFrame(rows, columns=["owner", "role", "manager", "team"]).astype("str")
 
 
+def _days_off(calendar: Calendar) -> pd.DatetimeIndex:
+    """Every day off of the calendar: its country's public holidays and its own list."""
+    return pd.DatetimeIndex(BusinessCalendar.from_definition(calendar).holidays.astype("datetime64[ns]"))
+
+
 def _day_weights(days: pd.DatetimeIndex, calendar: Calendar) -> np.ndarray:
     wd = days.day_of_week.to_numpy()
     w = MONTH_W[days.month.to_numpy() - 1] * np.where(wd >= 5, 0.3, 1.0)
-    w = w * np.where(days.isin([pd.Timestamp(h) for h in calendar.holidays]), 0.35, 1.0)
+    w = w * np.where(days.isin(_days_off(calendar)), 0.35, 1.0)
     late_dec = (days.month == 12) & (days.day >= 22)
     w = w * np.where(late_dec, 0.5, 1.0)
     trend = np.linspace(0.85, 1.15, len(days))
@@ -334,7 +340,7 @@ def session_times(rng: np.random.Generator, t: np.ndarray, calendar: Calendar) -
     idx = pd.DatetimeIndex(day)
     month_w = MONTH_W[idx.month.to_numpy() - 1]
     keep_p = month_w / MONTH_W.max() * np.where((idx.month == 12) & (idx.day >= 22), 0.45, 1.0)
-    keep_p = keep_p * np.where(idx.isin([pd.Timestamp(h) for h in calendar.holidays]), 0.5, 1.0)
+    keep_p = keep_p * np.where(idx.isin(_days_off(calendar)), 0.5, 1.0)
     keep = rng.random(len(t)) < keep_p
     return day.astype("datetime64[ns]") + _times_of_day(rng, len(t)), keep
 

@@ -28,6 +28,7 @@ The package has one module per concern; import from here:
 
 from __future__ import annotations
 
+from leadsim.definition.calendar_model import Calendar
 from leadsim.definition.loading import (
     definition_yaml,
     format_validation_error,
@@ -45,7 +46,6 @@ from leadsim.definition.parts import (
     Attribute,
     BantRule,
     BehaviourRule,
-    Calendar,
     ChangeEntry,
     Condition,
     DetailFilter,

@@ -21,12 +21,12 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from leadsim.definition.calendar_model import Calendar
 from leadsim.definition.parts import (
     AgreedBy,
     Attribute,
     BantRule,
     BehaviourRule,
-    Calendar,
     ChangeEntry,
     Condition,
     FitRule,
@@ -53,6 +53,8 @@ class LeadDefinition(StrictModel):
     changelog: list[ChangeEntry] = Field(default_factory=list)
     allow_protected: bool = False
     calendar: Calendar = Field(default_factory=Calendar)
+    #: named calendars for teams elsewhere; the owners table's ``calendar`` column points to one
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
     attributes: list[Attribute]
     fit_rules: list[FitRule] = Field(default_factory=list)
     behaviour_rules: list[BehaviourRule] = Field(default_factory=list)
@@ -89,6 +91,9 @@ class LeadDefinition(StrictModel):
                         "remove the rule, or set allow_protected: true if your legal review allows it"
                     )
                 warnings.warn(f"{where} scores the protected attribute {a.name!r}", LeadsimWarning, stacklevel=2)
+        blank = [n for n in self.calendars if not str(n).strip()]
+        if blank:
+            raise ValueError("calendars: a named calendar needs a non-empty name (e.g. boston)")
         stage_ids = set(self.funnel.stage_ids)
         for clock in self.sla.clocks:
             if clock.stage not in stage_ids:

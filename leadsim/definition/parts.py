@@ -37,7 +37,6 @@ __all__ = [
     "Attribute",
     "BantRule",
     "BehaviourRule",
-    "Calendar",
     "ChangeEntry",
     "Condition",
     "DetailFilter",
@@ -118,49 +117,6 @@ class ChangeEntry(StrictModel):
     date: dt.date
     by: str = ""
     note: str
-
-
-class Calendar(StrictModel):
-    """The local business calendar every timestamp and SLA clock lives on."""
-
-    timezone: str = "UTC"
-    working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
-    )
-    working_hours: tuple[str, str] = ("09:00", "17:00")
-    holidays: list[dt.date] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, v: str) -> str:
-        return time_zone(v)
-
-    @field_validator("working_days")
-    @classmethod
-    def _some_day(cls, v: list[str]) -> list[str]:
-        if not v:
-            raise ValueError("a calendar needs at least one working day, e.g. [mon, tue, wed, thu, fri]")
-        if len(set(v)) != len(v):
-            raise ValueError(f"working day listed twice in {v}")
-        return v
-
-    @field_validator("working_hours")
-    @classmethod
-    def _hours(cls, v: tuple[str, str]) -> tuple[str, str]:
-        return opening_hours(v, "working hours")
-
-    @property
-    def opening(self) -> dt.time:
-        return dt.time.fromisoformat(self.working_hours[0])
-
-    @property
-    def closing(self) -> dt.time:
-        return dt.time.fromisoformat(self.working_hours[1])
-
-    @property
-    def weekday_numbers(self) -> list[int]:
-        """Working days as ``datetime.weekday()`` numbers (Monday = 0)."""
-        return sorted(WEEKDAYS.index(d) for d in self.working_days)
 
 
 class Attribute(StrictModel):

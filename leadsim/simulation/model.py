@@ -104,6 +104,7 @@ class Model(Work, SlaWatch):
         self.start = pd.Timestamp(sc.start)
         self.horizon = sc.horizon_days * 1440.0
         self.horizon_ns = round(self.horizon * MIN_NS)
+        self.cal.warn_beyond(self.start, self.start + pd.Timedelta(days=sc.horizon_days), "the simulation")
         self.wt = WorkTime(self.cal, self.start, sc.horizon_days)
         sh = sc.shifts
         self.sdr_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("sdr")) if sh.get("sdr") else self.wt

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from leadsim.calendar import BusinessCalendar
+from leadsim.calendars import TeamCalendars
 from leadsim.definition import LeadDefinition, SlaClock
 from leadsim.errors import DataError, SchemaError
 from leadsim.funnel import CodedLog, coded_log, id_ints, normalise_stages, to_local, validate_stage_log, visits
@@ -109,9 +110,14 @@ def schedule(
         rows = np.flatnonzero(stage == clock.stage)
         if not len(rows):
             continue
-        for i, due in enumerate(due_times(ctx["calendar"], at[rows], clock)):
+        team = ctx["team"]
+        code = team.codes_of(owner[rows], owner_names)
+        for i, due in enumerate(due_times(team, at[rows], clock, code=code)):
             fired.append(Fired(ci, i, rows, due, owner[rows]))
-    return build_alerts(h, clocks, fired, ctx)
+    out = build_alerts(h, clocks, fired, ctx)
+    if len(at):
+        out.attrs["calendars"] = ctx["team"].provenance(pd.Timestamp(int(at.min())), out["due_at"].max())
+    return out
 
 
 # --------------------------------------------------------------------------- audit
@@ -324,6 +330,7 @@ def audit(
     keep = new_lead.copy()
     keep[1:] |= c.stage[1:] != c.stage[:-1]
     lead_code, stage, at_ns, owner = c.lead[keep], c.stage[keep], c.at[keep], c.owner[keep]
+    kept_rows = np.flatnonzero(keep)  # each visit's first row in the coded log; re-assignments follow it
     nl = new_lead[keep]
     until = np.full(len(at_ns), INF, dtype=np.int64)
     until[:-1] = np.where(nl[1:], INF, at_ns[1:])
@@ -344,6 +351,8 @@ def audit(
 
     ctx = context(definition, owners, leads, scores)
     cal: BusinessCalendar = ctx["calendar"]
+    if len(c.at):
+        cal.warn_beyond(pd.Timestamp(int(c.at.min())), pd.Timestamp(as_of_ns), "the audit")
     watched = [sid[s] for s in sorted({k.stage for k in clocks}, key=f.stage_ids.index)]
     hpos = np.flatnonzero(np.isin(stage, watched))
     h = Handoffs(
@@ -395,7 +404,9 @@ def audit(
                 "running": int((stop > as_of_ns).sum()),
             }
         )
-        for i, (lv, due) in enumerate(zip(clock.levels, due_times(cal, start, clock), strict=True)):
+        code, moves = _holder_calendars(ctx["team"], c, kept_rows, pos)
+        for i, (lv, due) in enumerate(zip(clock.levels, due_times(ctx["team"], start, clock, code=code,
+                                                                    handovers=moves), strict=True)):
             reached = due <= as_of_ns
             fired = fires(due, stop, as_of_ns)
             n_fired, n_reached = int(fired.sum()), int(reached.sum())
@@ -415,7 +426,7 @@ def audit(
                 due_f = due[fired]
                 fired_parts.append(Fired(ci, i, rows[fired], due_f, holder(c, lead_code[pos[fired]], due_f)))
         if "touch" in clock.stop_on:
-            ttf_rows.append(_ttf_row(clock, start, touch_ns[sel], cal))
+            ttf_rows.append(_ttf_row(clock, start, touch_ns[sel], ctx["team"], code))
 
     alerts = build_alerts(h, clocks, fired_parts, ctx)
     alerts["fired_at"] = alerts["due_at"]
@@ -431,16 +442,35 @@ def audit(
                                                                 "median_hours", "p80_hours", "p95_hours"]),
         "escalations_by_owner": esc_owner,
         "escalations_by_manager": esc_manager,
+        "calendars": ctx["team"].provenance(pd.Timestamp(int(c.at.min())) if len(c.at) else None, as_of),
     }
     return AuditResult(alerts=alerts, summary=summary, handoffs=hand)
 
 
-def _ttf_row(clock: SlaClock, start: np.ndarray, touch: np.ndarray, cal: BusinessCalendar) -> dict[str, Any]:
+def _holder_calendars(team: TeamCalendars, c: CodedLog, kept_rows: np.ndarray,
+                      pos: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The calendar code of the owner holding each hand-off's lead at its start, and the re-assignments within
+    the visit as (at ns, new calendar code) pairs, one pair of arrays per re-assignment (``INF``: no more)."""
+    code = team.codes_of(c.owner[kept_rows[pos]], c.owner_names)
+    if team.single or not len(pos):
+        return code, []
+    first = kept_rows[pos]
+    end = np.append(kept_rows, len(c.at))[pos + 1]
+    moves = []
+    for j in range(1, int((end - first).max())):
+        has = first + j < end
+        row = np.where(has, first + j, 0)
+        moves.append((np.where(has, c.at[row], INF), team.codes_of(c.owner[row], c.owner_names)))
+    return code, moves
+
+
+def _ttf_row(clock: SlaClock, start: np.ndarray, touch: np.ndarray, team: TeamCalendars,
+             code: np.ndarray) -> dict[str, Any]:
+    """Time to first touch in working hours, on the calendar of the owner holding each lead at its hand-off."""
     touched = touch != INF
     hours = np.array([])
     if touched.any():
-        hours = cal.working_minutes_between(start[touched].astype("datetime64[ns]"),
-                                            touch[touched].astype("datetime64[ns]")) / 60.0
+        hours = team.working_minutes_between(start[touched], touch[touched], code[touched]) / 60.0
     q = np.quantile(hours, [0.5, 0.8, 0.95]) if len(hours) else [np.nan] * 3
     return {
         "clock": clock.id,

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadsim.calendar import BusinessCalendar
+from leadsim.calendars import TeamCalendars
 from leadsim.definition import LeadDefinition, SlaClock
 from leadsim.display import MISSING, localised_number, localised_numbers
 from leadsim.errors import DefinitionError, SchemaError
@@ -105,12 +106,40 @@ def check_clocks(definition: LeadDefinition) -> list[SlaClock]:
     return list(definition.sla.clocks)
 
 
-def due_times(calendar: BusinessCalendar, start_ns: np.ndarray, clock: SlaClock) -> list[np.ndarray]:
-    """Due times (int64 ns) of every level of ``clock`` for clocks started at ``start_ns`` (int64 ns)."""
+def due_times(calendar: BusinessCalendar | TeamCalendars, start_ns: np.ndarray, clock: SlaClock, *,
+              code: Any = 0, handovers: list[tuple[np.ndarray, np.ndarray]] | None = None) -> list[np.ndarray]:
+    """Due times (int64 ns) of every level of ``clock`` for clocks started at ``start_ns`` (int64 ns).
+
+    With :class:`~leadsim.calendars.TeamCalendars`, each clock runs on the
+    calendar ``code`` of the owner holding the lead when it starts, and
+    ``handovers`` (one ``(at ns, new code)`` pair of arrays per re-assignment,
+    ``INF`` where a lead has no more) moves it: the working time a level has
+    used up on the old owner's calendar counts, the rest runs on the new
+    owner's (``docs/design.md`` section 1.5, "Clocks on the holder's calendar").
+    """
     start = np.asarray(start_ns, dtype=np.int64)
-    dues = calendar.add_many(start.astype("datetime64[ns]"), [lv.offset for lv in clock.levels], clock.unit,
-                             clock.wall_clock)
-    return [np.asarray(d).astype("datetime64[ns]").view(np.int64) for d in dues]
+    offsets = [lv.offset for lv in clock.levels]
+    if isinstance(calendar, BusinessCalendar):
+        dues = calendar.add_many(start.astype("datetime64[ns]"), offsets, clock.unit, clock.wall_clock)
+        return [np.asarray(d).astype("datetime64[ns]").view(np.int64) for d in dues]
+    code = np.broadcast_to(np.asarray(code, dtype=np.int64), start.shape)
+    dues = calendar.add_many(start, code, offsets, clock.unit, clock.wall_clock)
+    if clock.wall_clock or not handovers:
+        return dues
+    per = {"days": None, "hours": 60.0, "minutes": 1.0}[clock.unit]
+    for off, due in zip(offsets, dues, strict=True):
+        at, cal = start.copy(), code.copy()
+        left = np.full(len(start), float(off))
+        for moved_at, moved_to in handovers:
+            move = np.flatnonzero((moved_at != INF) & (due > moved_at))
+            if not len(move):
+                break  # later re-assignments are later still: every level is due before them
+            used = calendar.working_minutes_between(at[move], moved_at[move], cal[move])
+            left[move] -= used / (calendar.day_minutes(cal[move]) if per is None else per)
+            at[move], cal[move] = moved_at[move], moved_to[move]
+            for r in move:
+                due[r] = calendar.add(at[r:r + 1], cal[r], max(float(left[r]), 0.0), clock.unit)[0]
+    return dues
 
 
 def stop_time(clock: SlaClock, events: Mapping[str, Any], restart: Any = INF) -> Any:
@@ -266,6 +295,7 @@ def context(definition: LeadDefinition, owners: Any, leads: Any, scores: Any) ->
     """What rendering needs besides the hand-offs: calendar, managers, lead facts, language, labels."""
     return {
         "calendar": BusinessCalendar.from_definition(definition),
+        "team": TeamCalendars(definition, owners=owners),
         "managers": _owner_managers(owners),
         "info": _lead_info(leads, scores),
         "language": definition.language or "en",
