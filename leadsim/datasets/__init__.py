@@ -20,9 +20,13 @@ All randomness comes from one ``numpy.random.default_rng(seed)``; the same
 arguments give identical tables.  Times are naive local times of the
 definition's calendar.
 
-*Owners.* 8 SDRs in two teams and 12 reps in three regional teams (DACH,
-North = Nordics/Benelux, International), each team with a manager.  Every SDR
-has a personal speed factor ``exp(N(0, 0.5))``.
+*Owners.* 3 SDRs in two teams and 4 reps in three regional teams (DACH,
+North = Nordics/Benelux, International), each team with a manager (``sdrs``
+and ``reps`` set the team).  Every SDR has a personal speed factor ``exp(N(0,
+0.5))``.  Touches carry ``duration_minutes`` (exponential: calls 10, e-mails
+5, meetings 45; an SDR's first touch is the queue's service time plus
+``sdr_work_minutes`` of other work on the hand-off; the qualifying talk,
+``qualify_minutes``, sits on the SDR's last touch before a qualification).
 
 *Leads.* Sources web_form 30%, paid 20%, organic 27%, event 15%, outbound 8%.
 Creation days follow a weekday pattern (weekends 0.3x), months (July 0.75x,
@@ -182,7 +186,7 @@ def make_history(
     synthetic world's, :func:`default_truth` on the sample definition's rules,
     whatever definition drives the hand-offs).
     ``params`` override the funnel knobs of :class:`leadsim.datasets._flow.Params`
-    (``exploration``, ``sdr_reaction_min``, ``sdr_forget``, ``opp_bias`` ...).
+    (``sdrs`` and ``reps``: the team, ``exploration``, ``sdr_reaction_min``, ``sdr_forget``, ``opp_bias`` ...).
     See the module docstring for the full model.
     """
     start_ts, end_ts = _ts(start, "start"), _ts(end, "end")
@@ -197,10 +201,11 @@ def make_history(
     definition = require_definition(definition, where="make_history")
     rng = np.random.default_rng(seed)
     truth = truth if truth is not None else _world_truth()
-    owners = make_owners(rng)
+    knobs = Params(**params)
+    owners = make_owners(rng, knobs.sdrs, knobs.reps)
     leads, hidden = make_leads(rng, int(n_leads), start_ts, end_ts, definition.calendar)
     raw = make_activities(rng, leads, hidden, definition.calendar)
-    flow = Flow(rng, leads, hidden, raw, owners, definition, truth, end_ts, Params(**params))
+    flow = Flow(rng, leads, hidden, raw, owners, definition, truth, end_ts, knobs)
     flow.run()
     outcomes = flow.outcomes_frame()
     stage_log = flow.stage_log_frame()

@@ -30,12 +30,16 @@ from leadsim.scoring import mql_events, score
 #: rank of a stage-log row among rows of the same lead at the same moment
 _RANK = {"created": 0, "tofu": 1, "mql": 3, "sales": 4, "opp": 5, "close": 6, "exit": 7}
 NAT = np.datetime64("NaT", "ns")
+#: mean minutes of work a touch of each kind takes
+TOUCH_MINUTES = {"call": 10.0, "email": 5.0, "meeting": 45.0}
 
 
 @dataclass
 class Params:
     """Knobs of the funnel (defaults give the conversion rates of docs/design.md section 7.2, "Funnel rates")."""
 
+    sdrs: int = 3                    # the SDR team (owners with role sdr)
+    reps: int = 4                    # the sales reps (owners with role rep, in three regional teams)
     exploration: float = 0.05        # chance a below-threshold Target lead is handed over anyway
     sdr_reaction_min: float = 12.0   # median SDR reaction, working minutes
     sdr_forget: float = 0.06         # share of hand-offs an SDR leaves for 1-5 working days
@@ -47,6 +51,8 @@ class Params:
     reengage_bias: float = -2.0      # log-odds that a recycled lead starts a new buying burst
     quieten: float = 0.9             # share of burst activity in the month after a hand-off that goes away
     max_rounds: int = 8             # rounds of recycle -> re-engage -> hand-off again
+    sdr_work_minutes: float = 25.0   # mean SDR work on a hand-off besides its first touch (the queue's service time)
+    qualify_minutes: float = 35.0    # mean length of the qualifying talk, on the SDR's last touch before a qualification
 
 
 @dataclass
@@ -89,7 +95,8 @@ class Flow:
         self.rep_team = {t: g["owner"].to_numpy(dtype=object) for t, g in reps.groupby("team")}
         self.sdr_speed = np.exp(rng.normal(0.0, 0.5, len(self.sdrs)))
         self.stage = Rows(("lead", "stage", "at", "reason", "owner", "rank"))
-        self.touch = Rows(("lead", "at", "kind", "by"))
+        self.touch = Rows(("lead", "at", "kind", "by", "minutes"))
+        self.qualified: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # SQL visits: (lead, handed, decided)
         self.out = Rows(("handoff_id", "lead_id", "handed_at", "handoff_reason", "propensity", "owner",
                          "response_minutes", "sql", "opportunity", "won", "reason"))
         self.n_handoffs = 0
@@ -136,8 +143,13 @@ class Flow:
         idx = np.repeat(np.arange(len(lead)), k)
         w0, w1 = self._to_work(t0[idx]), self._to_work(t1[idx])
         at = self._add_work(t0[idx], self.rng.random(len(idx)) * np.maximum(w1 - w0, 0))
-        self.touch.add(lead=lead[idx], at=at, kind=self.rng.choice(kinds, len(idx), p=p).astype(object),
-                       by=by[idx])
+        kind = self.rng.choice(kinds, len(idx), p=p).astype(object)
+        self.touch.add(lead=lead[idx], at=at, kind=kind, by=by[idx], minutes=self._minutes(kind))
+
+    def _minutes(self, kind: np.ndarray) -> np.ndarray:
+        """How long each touch took (minutes of work, exponential with the kind's mean)."""
+        mean = np.array([TOUCH_MINUTES.get(k, 10.0) for k in kind.tolist()], float)
+        return np.round(self.rng.exponential(1.0, len(kind)) * mean, 1)
 
     def _reps_for(self, lead: np.ndarray) -> np.ndarray:
         region = self.leads["region"].to_numpy(dtype=object)[lead]
@@ -244,8 +256,9 @@ class Flow:
 
     # ------------------------------------------------------------------ SDRs
 
-    def sdr_response(self, handed: np.ndarray, hot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(sdr index, first-touch time): a queue per SDR in working time."""
+    def sdr_response(self, handed: np.ndarray, hot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sdr index, first-touch time, its minutes): a queue per SDR in working time; the SDR is busy with one
+        hand-off's first touch for its minutes plus the rest of the lead's work (notes, research, follow-up)."""
         n = len(handed)
         sdr = self.rng.integers(0, len(self.sdrs), n)
         arrive = self._to_work(handed)
@@ -253,7 +266,8 @@ class Flow:
         react = react * np.where(hot, 0.6, 1.0)
         forgot = self.rng.random(n) < self.p.sdr_forget
         react = react + forgot * self.rng.uniform(1, 5, n) * self.day_len
-        handle = self.rng.exponential(20.0, n)
+        handle = np.round(self.rng.exponential(TOUCH_MINUTES["call"], n), 1)
+        busy = handle + self.rng.exponential(self.p.sdr_work_minutes, n)
         touch_w = np.empty(n)
         order = np.argsort(handed, kind="stable")
         free = np.full(len(self.sdrs), -np.inf)
@@ -261,8 +275,8 @@ class Flow:
             s = sdr[i]
             t = max(arrive[i] + react[i], free[s] + 1.0)
             touch_w[i] = t
-            free[s] = t + handle[i]
-        return sdr, self._from_work(touch_w)
+            free[s] = t + busy[i]
+        return sdr, self._from_work(touch_w), handle
 
     def handoffs(self, lead: np.ndarray, handed: np.ndarray, reason: np.ndarray, prop: np.ndarray) -> np.ndarray:
         """Hand over to SDRs, qualify with the true model; returns the leads recycled (and when)."""
@@ -271,7 +285,7 @@ class Flow:
             return np.empty(0, np.int64), np.empty(0, "datetime64[ns]")
         hid = np.array([f"H{self.n_handoffs + i + 1:06d}" for i in range(n)], dtype=object)
         self.n_handoffs += n
-        sdr, touch = self.sdr_response(handed, reason == "hot")
+        sdr, touch, first_minutes = self.sdr_response(handed, reason == "hot")
         owner = self.sdrs[sdr]
         self._log(lead, "lead", handed, reason, owner, "mql")
         touched = touch < self.end
@@ -292,12 +306,13 @@ class Flow:
 
         self.touch.add(lead=lead[touched], at=touch[touched],
                        kind=rng.choice(["call", "email"], touched.sum(), p=[0.75, 0.25]).astype(object),
-                       by=owner[touched])
+                       by=owner[touched], minutes=first_minutes[touched])
         t_end = np.where(decided, decide, self.end)
         self._touches(lead[touched], touch[touched], t_end[touched], owner[touched], 1.2, ["call", "email"], [0.6, 0.4])
         self._log(lead[dq], "disqualified", decide[dq], "disqualify", None, "exit")
         self._log(lead[rec], self.d.funnel.recycle.to, decide[rec], "recycle", None, "exit")
         s = np.flatnonzero(sql)
+        self.qualified.append((lead[s], handed[s], decide[s]))
         opp, won = self.sales(lead[s], decide[s], self._reps_for(lead[s]))
         opportunity = pd.array(np.where(decided, False, None), dtype="boolean")
         opportunity[s] = opp
@@ -332,8 +347,8 @@ class Flow:
             decide = np.where(never, self._add_work(entered, rng.uniform(10, 20, n) * self.day_len),
                               self._add_work(touch, work_days * self.day_len))
             t_ok = ~never & (touch < self.end)
-            self.touch.add(lead=lead[t_ok], at=touch[t_ok],
-                           kind=rng.choice(["call", "email"], t_ok.sum(), p=[0.7, 0.3]).astype(object), by=rep[t_ok])
+            kind = rng.choice(["call", "email"], t_ok.sum(), p=[0.7, 0.3]).astype(object)
+            self.touch.add(lead=lead[t_ok], at=touch[t_ok], kind=kind, by=rep[t_ok], minutes=self._minutes(kind))
             t1 = np.minimum(decide, self.end)
             self._touches(lead[t_ok], touch[t_ok], t1[t_ok], rep[t_ok], 1.5, ["call", "email", "meeting"],
                           [0.5, 0.3, 0.2])
@@ -426,13 +441,28 @@ class Flow:
     def touches_frame(self) -> pd.DataFrame:
         f = self.touch.frame()
         f = f[f["at"].to_numpy(dtype="datetime64[ns]") < self.end]
-        f = f.sort_values(["at", "lead"], kind="stable")
+        f = f.sort_values(["at", "lead"], kind="stable").reset_index(drop=True)
+        minutes = f["minutes"].to_numpy(dtype=float)
+        # the qualifying talk: on the SDR's last touch before each qualification
+        if self.qualified:
+            q = pd.DataFrame({k: np.concatenate([v[i] for v in self.qualified])
+                              for i, k in enumerate(("lead", "handed", "at"))})
+            q["lead"] = q["lead"].astype(np.int64)
+            q["at"] = q["at"].astype("datetime64[ns]")
+            t = pd.DataFrame({"lead": f["lead"].to_numpy(dtype=np.int64), "at": f["at"].to_numpy("datetime64[ns]"),
+                              "row": np.arange(len(f)), "t_at": f["at"].to_numpy("datetime64[ns]")})
+            m = pd.merge_asof(q.sort_values("at", kind="stable"), t, on="at", by="lead", direction="backward",
+                              allow_exact_matches=False)
+            m = m[m["row"].notna() & (m["t_at"] >= m["handed"])]
+            talk = np.round(self.rng.exponential(self.p.qualify_minutes, len(m)), 1)
+            np.add.at(minutes, m["row"].to_numpy(dtype=np.int64), talk)
         return pd.DataFrame({
             "lead_id": pd.array(self.ids[f["lead"].to_numpy(dtype=np.int64)], dtype="str"),
             "at": pd.array(f["at"].to_numpy(dtype="datetime64[ns]"), dtype="datetime64[ns]"),
             "kind": pd.array(f["kind"].to_numpy(dtype=object), dtype="str"),
             "by": pd.array(f["by"].to_numpy(dtype=object), dtype="str"),
-        }).reset_index(drop=True)
+            "duration_minutes": minutes,
+        })
 
     def outcomes_frame(self) -> pd.DataFrame:
         f = self.out.frame()
