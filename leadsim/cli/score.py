@@ -156,6 +156,7 @@ def write_scores(scores: pd.DataFrame, inp: Inputs, url: str, name: str, *, repl
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from leadsim.scoring import contributions, explain
+    from leadsim.scoring.gates import held_text
 
     if args.n < 1:
         raise DataError(f"{args.n} factors per direction; give -n 1 or more", where="-n")
@@ -176,7 +177,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     result = []
     for lead_id in dict.fromkeys(args.lead_ids):
         row = scores.loc[lead_id]
-        factors = explain(parts, inp.definition, lead_id=lead_id, n=args.n)
+        factors = explain(parts, inp.definition, lead_id=lead_id, n=args.n, scores=scores)
         result.append({
             "lead_id": lead_id,
             "score": float(row["score"]),
@@ -186,6 +187,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             "engagement": row["engagement"],
             "is_mql": bool(row["is_mql"]),
             "hot_reason": None if pd.isna(row["hot_reason"]) else row["hot_reason"],
+            "held_by": None if pd.isna(row["held_by"]) else row["held_by"],
+            "held_because": None if pd.isna(row["held_by"]) else held_text(inp.definition, row["held_by"]),
             "factors": factors,
         })
     if args.json:
@@ -194,8 +197,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"as of {inp.as_of:%Y-%m-%d %H:%M}, {inp.definition.name} {inp.definition.version}")
     for r in result:
         hot = f", hot: {r['hot_reason']}" if r["hot_reason"] else ""
+        held = f" (held back: {r['held_because']})" if r["held_by"] else ""
         print(f"\n{r['lead_id']}: score {r['score']:.1f} (fit {r['fit_score']:.1f} + behaviour {r['behaviour_score']:.1f}), "
-              f"grade {r['grade']}{r['engagement']}, {'MQL' if r['is_mql'] else 'not an MQL'}{hot}")
+              f"grade {r['grade']}{r['engagement']}, {'MQL' if r['is_mql'] else 'not an MQL'}{hot}{held}")
         f = r["factors"]
         print(for_people(f).to_string(index=False) if len(f) else "  (no rule scores for this lead)")
     return 0

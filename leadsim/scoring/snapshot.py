@@ -25,6 +25,7 @@ from leadsim.definition import BehaviourRule, HotTrigger, LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError
 from leadsim.points import at_or_over, over, sort_table
+from leadsim.scoring.gates import gate_rules, held_names, held_text, mql_verdict
 from leadsim.scoring.inputs import (
     DAY_NS,
     Activities,
@@ -48,6 +49,7 @@ SCORE_COLUMNS = [  # the columns of score(), in order
     "is_mql",
     "is_hot",
     "hot_reason",
+    "held_by",
     "priority",
     "urgency",
 ]
@@ -177,8 +179,9 @@ def score(
 
     Returns a DataFrame indexed by ``lead_id`` with ``fit_score``,
     ``behaviour_score``, ``score``, ``grade``, ``engagement``, ``segment``,
-    ``is_mql``, ``is_hot``, ``hot_reason``, ``priority`` (1-3) and ``urgency``
-    (0-3).
+    ``is_mql``, ``is_hot``, ``hot_reason``, ``held_by`` (the gate check that
+    held an MQL back, :mod:`leadsim.scoring.gates`), ``priority`` (1-3) and
+    ``urgency`` (0-3).
     """
     p = _prepare(leads, activities, definition, as_of, stage_log)
     n = len(p.index)
@@ -192,8 +195,12 @@ def score(
     segment = pd.Series(grade + engagement, dtype=object).map(matrix).astype("string")
 
     hot = _hot_index(p.acts, definition, n, p.as_of, p.cut)
+    fired = p.rules[[definition.rule_ids.index(r) for r in gate_rules(definition)]] != 0
+    verdict = mql_verdict(definition, fit=fit, behaviour=beh, total=total, hot=hot, fired=fired)
+    hot = np.where(verdict.by_hot, hot, -1)  # a trigger the hot gate stops hands nothing over
     labels = np.asarray([t.label or t.id for t in definition.hot_triggers] + [None], dtype=object)
     hot_reason = pd.array(labels[hot], dtype="string")
+    held_by = pd.array(np.asarray(held_names(definition), dtype=object)[verdict.held], dtype="string")
 
     if n:
         lo, hi = np.percentile(total, list(th.priority_percentiles))
@@ -217,9 +224,10 @@ def score(
             "grade": pd.array(grade, dtype="string"),
             "engagement": pd.array(engagement, dtype="string"),
             "segment": segment.array,
-            "is_mql": at_or_over(total, th.mql) | (hot >= 0),
+            "is_mql": verdict.is_mql,
             "is_hot": hot >= 0,
             "hot_reason": hot_reason,
+            "held_by": held_by,
             "priority": priority,
             "urgency": urgency,
         },
@@ -274,11 +282,16 @@ def rule_matches(acts: pd.DataFrame, definition: LeadDefinition) -> tuple[np.nda
     return codes.astype(np.int64), m, u
 
 
-def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id: str, n: int = 3) -> pd.DataFrame:
-    """The top ``n`` positive and top ``n`` negative factors of lead ``lead_id``'s score.
+def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id: str, n: int = 3,
+            scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The top ``n`` positive and top ``n`` negative factors of lead ``lead_id``'s score, and the gate holding it back.
 
     Columns: ``rule_id``, ``label``, ``points``, ``direction`` (``+``/``-``);
     positives first (largest first), then negatives (most negative first).
+    With ``scores`` (:func:`score`'s table, same moment), a lead that reached
+    the threshold or a hot trigger but is no MQL gets one last row, direction
+    ``gate``: ``rule_id`` the check that held it back (``held_by``, e.g.
+    ``hot.exclude.competitor``), ``label`` the reason in words, ``points`` NaN.
     """
     require_definition(definition, where="explain")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
@@ -292,7 +305,7 @@ def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id:
     pos = sort_table(row[row > 0], ascending=False).head(n)
     neg = sort_table(row[row < 0], ascending=True).head(n)
     parts = pd.concat([pos, neg])
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "rule_id": parts.index.astype(str),
             "label": [definition.rule_label(r) for r in parts.index],
@@ -300,6 +313,23 @@ def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id:
             "direction": ["+"] * len(pos) + ["-"] * len(neg),
         }
     )
+    held = _held_by(scores, lead_id)
+    if held is None:
+        return out
+    gate = pd.DataFrame({"rule_id": [held], "label": [held_text(definition, held)], "points": [np.nan],
+                         "direction": ["gate"]})
+    return pd.concat([out, gate], ignore_index=True)
+
+
+def _held_by(scores: pd.DataFrame | None, lead_id: str) -> str | None:
+    if scores is None:
+        return None
+    if "held_by" not in scores.columns or lead_id not in scores.index:
+        raise DataError(f"scores must be score()'s table with lead {lead_id!r} in it (a 'held_by' column, indexed by "
+                        "lead_id)", where="scores")
+    held = scores["held_by"].loc[lead_id]
+    held = held.iloc[0] if isinstance(held, pd.Series) else held
+    return None if pd.isna(held) else str(held)
 
 
 def required_columns(definition: LeadDefinition) -> dict[str, list[str]]:
