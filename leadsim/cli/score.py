@@ -20,7 +20,7 @@ from leadsim.io import write_table
 from leadsim.points import sort_table
 
 SUMMARY_COLUMNS = ["company", "score", "fit_score", "behaviour_score", "grade", "engagement", "is_mql", "is_hot",
-                   "hot_reason", "priority", "urgency"]
+                   "hot_reason", "held_by", "priority", "urgency", "stage", "mql_state"]
 
 
 @dataclass
@@ -87,7 +87,13 @@ def _score(inp: Inputs) -> pd.DataFrame:
 
 
 def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
-    """Counts, the grade x engagement table and the top leads of a score table."""
+    """Counts, the grade x engagement table and the top leads of a score table.
+
+    "MQLs now" counts the MQLs among open leads (:func:`leadsim.scoring.states.mqls_now`): with a stage log,
+    no lead already handed over or closed; ``states`` counts the leads per MQL state.
+    """
+    from leadsim.scoring.states import MQL_STATES, mqls_now
+
     d = inp.definition
     grid = pd.crosstab(pd.Categorical(scores["grade"], categories=list(d.thresholds.fit_grades)),
                        pd.Categorical(scores["engagement"], categories=list(d.thresholds.engagement)),
@@ -101,8 +107,11 @@ def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
         "definition": f"{d.name} {d.version}",
         "as_of": inp.as_of,
         "leads_scored": len(scores),
-        "mqls": int(scores["is_mql"].sum()),
-        "hot": int(scores["is_hot"].sum()),
+        "mqls": mqls_now(scores),
+        "hot": int((scores["is_hot"] & scores["mql_state"].isin(["mql", "unknown"])).sum()),
+        "held_back": int(scores["held_by"].notna().sum()),
+        "stage_known": inp.stage_log is not None,
+        "states": {k: int(v) for k, v in scores["mql_state"].value_counts().reindex(MQL_STATES, fill_value=0).items()},
         "mql_threshold": d.thresholds.mql,
         "grade_x_engagement": grid,
         "top": best[[c for c in SUMMARY_COLUMNS if c in best.columns]],
@@ -134,7 +143,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         return 0
     print(f"Scored {s['leads_scored']} leads from {s['data']} as of {s['as_of']:%Y-%m-%d %H:%M} "
           f"with {s['definition']}")
-    print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger); hot: {s['hot']}")
+    known = ("among leads in an open marketing stage" if s["stage_known"] else
+             "stage unknown (no stage log): handed-over and closed leads may be among them")
+    print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger, past the gates; {known}); "
+          f"hot: {s['hot']}; held back by a gate: {s['held_back']}")
+    print("MQL states: " + ", ".join(f"{k} {v}" for k, v in s["states"].items()))
     emit(s["grade_x_engagement"], False, title="leads by fit grade (rows) and engagement (columns)")
     emit(s["top"], False, title=f"top {len(s['top'])} leads")
     if out is not None:

@@ -36,6 +36,7 @@ from leadsim.scoring.inputs import (
     recycles,
     timestamp,
 )
+from leadsim.scoring.states import OPEN_STATES, mql_states, stage_at
 
 __all__ = ["SCORE_COLUMNS", "capped", "contributions", "explain", "required_columns", "rule_matches", "score"]
 
@@ -52,6 +53,8 @@ SCORE_COLUMNS = [  # the columns of score(), in order
     "held_by",
     "priority",
     "urgency",
+    "stage",
+    "mql_state",
 ]
 
 
@@ -124,6 +127,7 @@ class _Scored:
     cut: np.ndarray | None
     recycles: tuple[np.ndarray, np.ndarray]
     as_of: int
+    log_rows: np.ndarray | None  # each stage-log row's lead position
 
 
 def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
@@ -139,7 +143,7 @@ def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
     if definition.on_recycle == "restart" and len(rec[0]):
         cut = last_recycle(rec, len(index), t0)
     _behaviour_matrix(acts, definition, t0, cut, rules[n_fit:])
-    return _Scored(index, rules, n_fit, acts, cut, rec, t0)
+    return _Scored(index, rules, n_fit, acts, cut, rec, t0, rows.get("stage_log"))
 
 
 def contributions(
@@ -181,7 +185,14 @@ def score(
     ``behaviour_score``, ``score``, ``grade``, ``engagement``, ``segment``,
     ``is_mql``, ``is_hot``, ``hot_reason``, ``held_by`` (the gate check that
     held an MQL back, :mod:`leadsim.scoring.gates`), ``priority`` (1-3) and
-    ``urgency`` (0-3).
+    ``urgency`` (0-3), ``stage`` and ``mql_state``
+    (:mod:`leadsim.scoring.states`).
+
+    With ``stage_log``, each lead's stage at ``as_of`` is read from it, and
+    stars and flames rank the open leads only (marketing stages from the
+    ``scored`` milestone on, and leads of unknown stage); the others get 0
+    stars and 0 flames.  Without one, every stage is unknown (NA, state
+    ``unknown``) and every lead is ranked.
     """
     p = _prepare(leads, activities, definition, as_of, stage_log)
     n = len(p.index)
@@ -202,11 +213,13 @@ def score(
     hot_reason = pd.array(labels[hot], dtype="string")
     held_by = pd.array(np.asarray(held_names(definition), dtype=object)[verdict.held], dtype="string")
 
-    if n:
-        lo, hi = np.percentile(total, list(th.priority_percentiles))
-        priority = 1 + over(total, lo).astype(np.int64) + over(total, hi).astype(np.int64)
-    else:
-        priority = np.zeros(0, np.int64)
+    stage = stage_at(stage_log, p.log_rows, definition, as_of=p.as_of, n=n)
+    state = mql_states(stage, verdict.is_mql, definition)
+    ranked = np.isin(state, OPEN_STATES)  # stars and flames: open leads only
+    priority = np.zeros(n, np.int64)
+    if ranked.any():
+        lo, hi = np.percentile(total[ranked], list(th.priority_percentiles))
+        priority[ranked] = 1 + over(total[ranked], lo).astype(np.int64) + over(total[ranked], hi).astype(np.int64)
 
     earlier = p.as_of - days_ns(th.urgency.window_days)
     cut_then = last_recycle(p.recycles, n, earlier) if p.cut is not None else None
@@ -215,6 +228,7 @@ def score(
     beh_then = then.sum(axis=0)
     gain = beh - beh_then
     urgency = at_or_over(gain[:, None], np.asarray(th.urgency.bands, float)[None, :]).sum(axis=1).astype(np.int64)
+    urgency[~ranked] = 0
 
     return pd.DataFrame(
         {
@@ -230,6 +244,8 @@ def score(
             "held_by": held_by,
             "priority": priority,
             "urgency": urgency,
+            "stage": pd.array(stage, dtype="string"),
+            "mql_state": pd.array(state, dtype="string"),
         },
         index=p.index,
     )
