@@ -136,14 +136,19 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
     from leadsim.plots.scoring import plot_grade_engagement, plot_score_distribution
     from leadsim.points import sort_table
     from leadsim.scoring import contributions, explain, score
+    from leadsim.scoring.states import MQL_STATES, mqls_now
 
     d = ctx.definition
     scores = score(ctx.leads, ctx.activities, d, as_of=ctx.as_of, stage_log=ctx.stage_log)
     parts = contributions(ctx.leads, ctx.activities, d, as_of=ctx.as_of, stage_log=ctx.stage_log)
     ctx.results["scores"], ctx.results["contributions"] = scores, parts
-    n_mql, n_hot = int(scores["is_mql"].sum()), int(scores["is_hot"].sum())
+    n_mql = mqls_now(scores)
+    n_hot = int((scores["is_hot"] & scores["mql_state"].isin(["mql", "unknown"])).sum())
+    where = ("in an open marketing stage, waiting for hand-off" if ctx.stage_log is not None else
+             "stage unknown without a stage log: some may be handed over or closed already")
     rep.section("Scoring", f"{len(scores):,} leads scored as of {ctx.as_of:%Y-%m-%d %H:%M}: {n_mql:,} are MQLs "
-                f"now (score at or over {d.thresholds.mql:g}, or a hot trigger), {n_hot:,} of them hot.")
+                f"now ({where}; score at or over {d.thresholds.mql:g} or a hot trigger, past the definition's "
+                f"gates), {n_hot:,} of them hot; {int(scores['held_by'].notna().sum()):,} held back by a gate.")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     plot_score_distribution(scores, mql=d.thresholds.mql, grades=list(d.thresholds.fit_grades), ax=axes[0])
     plot_grade_engagement(scores, grades=list(d.thresholds.fit_grades), engagement=list(d.thresholds.engagement),
@@ -154,7 +159,13 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
               show=top)
     best = top["lead_id"].iloc[0]
     rep.table("explain_top_lead", explain(parts, d, lead_id=best), title=f"Why {best} scores highest", save=False)
+    states = (pd.crosstab(scores["mql_state"], scores["held_by"].fillna("-"))
+              .reindex([s for s in MQL_STATES if s in set(scores["mql_state"])]))
+    rep.table("mql_states", states.reset_index(), title="Leads per MQL state (rows) and the gate check that held "
+              "them back (columns; - none)")
     rep.data("scoring_summary", {"as_of": ctx.as_of, "leads": len(scores), "mql": n_mql, "hot": n_hot,
+                                 "states": scores["mql_state"].value_counts().sort_index(kind="stable").to_dict(),
+                                 "held_back": scores["held_by"].value_counts().sort_index(kind="stable").to_dict(),
                                  "grades": scores["grade"].value_counts().sort_index(kind="stable").to_dict()})
 
 

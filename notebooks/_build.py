@@ -283,7 +283,15 @@ NB02 = [
     Every lead gets a **fit score** (who they are: fit and BANT rules) and a
     **behaviour score** (what they did, fading with time); their sum is the
     **score**. A lead at or over the MQL threshold, or with a hot trigger in the
-    last days, is an **MQL**: it should be in *Lead* and with an SDR.
+    last days, is an **MQL** when it also passes the definition's **gates**: an
+    MQL by score must show buying behaviour and a minimum fit grade, and a hot
+    trigger never hands over a competitor, a student or an unsubscribed contact.
+    `held_by` names the gate that held a lead back.
+
+    Scoring starts at *Target*: with the stage log, each lead's **stage** and
+    **MQL state** say where it stands (`not_scored`, `below`, `mql` = waiting
+    for hand-off, `handed_over`, `closed`). "MQLs now", stars and flames count
+    the open marketing-stage leads only.
 
     **How to read the result:**
     * **Grade** (A–D) comes from the fit score, **engagement** (1–4) from the
@@ -316,9 +324,24 @@ NB02 = [
     scores.head()
     """),
     check("""
-    print(f"{len(scores):,} leads scored as of {as_of:%Y-%m-%d}: {scores['is_mql'].sum():,} MQLs "
-          f"({scores['is_hot'].sum():,} hot); mean score {scores['score'].mean():.1f}")
+    from leadsim.scoring.states import mqls_now
+
+    print(f"{len(scores):,} leads scored as of {as_of:%Y-%m-%d}: {mqls_now(scores):,} MQLs now, waiting for "
+          f"hand-off ({scores['is_hot'].sum():,} hot); mean score {scores['score'].mean():.1f}")
     print("grades:", scores["grade"].value_counts().sort_index().to_dict())
+    """),
+    md("""
+    ## Where the leads stand
+    Leads per MQL state (from the stage log at the scoring moment), and the gate
+    checks that held leads back: `mql.min_behaviour` is a lead whose fit and BANT
+    reach the threshold without any buying behaviour.
+    """),
+    code("""
+    pd.crosstab(scores["mql_state"], scores["is_mql"], margins=True)
+    """),
+    check("""
+    print(scores["mql_state"].value_counts().sort_index().to_string())
+    print(scores["held_by"].value_counts().sort_index().to_string())
     """),
     md("## Distributions by grade and engagement"),
     code("""
@@ -347,10 +370,11 @@ NB02 = [
     best = scores.sort_values(["priority", "score"], ascending=False).index[0]
     leadsim.explain(parts, d, lead_id=best)
     """),
-    md("The highest-scoring lead that is *not* an MQL (a near miss):"),
+    md("The highest-scoring lead that is *not* an MQL (a near miss; with `scores`, `explain` adds the gate that "
+       "held it back):"),
     code("""
     near_miss = scores.loc[~scores["is_mql"], "score"].idxmax()
-    leadsim.explain(parts, d, lead_id=near_miss)
+    leadsim.explain(parts, d, lead_id=near_miss, scores=scores)
     """),
     md("The lowest-scoring lead:"),
     code("""
@@ -359,7 +383,8 @@ NB02 = [
     md("""
     ## Stars and flames
     Leads per priority (stars, rows) and urgency (flames, columns); then the top of
-    an SDR's list: most stars first, then most flames.
+    an SDR's list: most stars first, then most flames. Only open marketing-stage
+    leads are ranked: the others have 0 stars and 0 flames.
     """),
     code('pd.crosstab(scores["priority"], scores["urgency"], margins=True)'),
     check("""

@@ -98,7 +98,8 @@ def in_window(at, as_of, window_days, cut) -> bool:
 
 
 def score_lead(lead: dict, acts: list, rec: list, definition, as_of: pd.Timestamp) -> dict:
-    """Contributions (by rule id), is_hot, hot trigger id of one lead; acts = [(activity, at, detail)]."""
+    """Contributions (by rule id), the hot trigger id that hands the lead over (None: none, or its gate holds it
+    back), is_mql and held_by of one lead; acts = [(activity, at, detail)]."""
     attrs = {a.name: a.type for a in definition.attributes}
     out: dict = {}
     for r in list(definition.fit_rules) + definition.bant_rules():
@@ -134,9 +135,34 @@ def score_lead(lead: dict, acts: list, rec: list, definition, as_of: pd.Timestam
             hot = trig.id
             break
     total = sum(out[i] for i in definition.rule_ids)
+    n_fit = len(definition.fit_rules) + len(definition.bant)
+    fit = sum(out[i] for i in definition.rule_ids[:n_fit])
+    behaviour = sum(out[i] for i in definition.rule_ids[n_fit:])
     # the documented tolerance: a score within a millionth of a point below the threshold reaches it
-    mql = total >= definition.thresholds.mql - 1e-6
-    return {"contrib": out, "score": total, "hot": hot, "mql": mql or hot is not None}
+    reached = total >= definition.thresholds.mql - 1e-6
+    mql_fails = gate_failure(definition.gates.mql, out, fit, behaviour, definition)
+    hot_fails = gate_failure(definition.gates.hot, out, fit, behaviour, definition) if hot else None
+    held = None
+    if hot and hot_fails:
+        held, hot = "hot." + hot_fails, None
+    elif reached and mql_fails:
+        held = "mql." + mql_fails
+    mql = hot is not None or (reached and mql_fails is None)
+    return {"contrib": out, "score": total, "hot": hot, "mql": mql, "held_by": None if mql else held}
+
+
+def gate_failure(gate, contrib: dict, fit: float, behaviour: float, definition) -> str | None:
+    """The first check of a gate a lead fails, as named in score()'s held_by (without the gate), or None."""
+    for rule_id in gate.exclude:
+        if contrib[rule_id] != 0:
+            return f"exclude.{rule_id}"
+    if gate.min_grade is not None:
+        bound = definition.thresholds.fit_grades[gate.min_grade]
+        if bound is not None and fit < bound - 1e-6:
+            return "min_grade"
+    if gate.min_behaviour is not None and behaviour < gate.min_behaviour - 1e-6:
+        return "min_behaviour"
+    return None
 
 
 def _by_lead(leads, activities, stage_log, definition):

@@ -236,7 +236,10 @@ def test_score_on_the_sample(sample, capsys):
     assert pd.Timestamp(got["as_of"]) == as_of
     assert got["leads_scored"] == len(sample.leads)
     direct = score(sample.leads, sample.activities, sample.definition, as_of=as_of, stage_log=sample.stage_log)
-    assert got["mqls"] == int(direct["is_mql"].sum()) and got["hot"] == int(direct["is_hot"].sum())
+    # "MQLs now": the MQLs in an open marketing stage (the CLI passes the sample's stage log)
+    open_now = direct["mql_state"].isin(["mql", "unknown"])
+    assert got["mqls"] == int((direct["is_mql"] & open_now).sum()) and got["hot"] == int((direct["is_hot"] & open_now).sum())
+    assert got["stage_known"] and got["states"]["closed"] == int((direct["mql_state"] == "closed").sum())
     assert [r["score"] for r in got["top"]] == pytest.approx(direct["score"].nlargest(5).tolist())
 
 

@@ -79,6 +79,10 @@ def test_diff_of_hand_made_changes():
     new = old.model_copy(deep=True)
     new.version = "1.1.0"                                          # never reported
     next(r for r in new.fit_rules if r.id == "director").points = 20
+    # a rule a gate excludes cannot go while the gate names it: the gate first
+    new.gates = new.gates.model_copy(update={
+        "mql": new.gates.mql.model_copy(update={"exclude": ["competitor", "unsubscribed"]}),
+        "hot": new.gates.hot.model_copy(update={"exclude": ["competitor"], "min_grade": "B"})})
     new.fit_rules = [r for r in new.fit_rules if r.id != "student"]
     new.behaviour_rules = [
         *new.behaviour_rules,
@@ -107,6 +111,10 @@ def test_diff_of_hand_made_changes():
         ("behaviour_rules", "case_study", "cap", None, 12.0, "added"),
         ("behaviour_rules", "case_study", "half_life_days", None, 30.0, "added"),
         ("thresholds", "mql", "", 100.0, 90.0, "changed"),
+        ("gates", "mql", "exclude", ["competitor", "student", "unsubscribed"], ["competitor", "unsubscribed"],
+         "changed"),
+        ("gates", "hot", "exclude", ["competitor", "student", "unsubscribed"], ["competitor"], "changed"),
+        ("gates", "hot", "min_grade", "C", "B", "changed"),
         ("sla", "touch", "levels[3].offset", 3.0, 4.0, "changed"),
     ]
     got = diff(old, new)

@@ -54,7 +54,9 @@ def test_at_a_recycle_is_mql_events_at_that_moment(history):
             "activity": np.array([k[0] for *_, k in rows], object), "detail": np.array([k[1] for *_, k in rows], object),
             "nurture": np.zeros(len(rows), bool), "pick": np.zeros(len(rows))}
     created = np.zeros(n_leads, np.int64)
-    m = Moments(d, Stream(cols, n_leads, {}), fit, created, START, 70 * DAY, 7 * DAY)
+    # no lead matches a fit rule the gates exclude (student, competitor): the fit points are drawn, not computed
+    m = Moments(d, Stream(cols, n_leads, {}), fit, created, START, 70 * DAY, 7 * DAY,
+                fit_fired=np.zeros((2, n_leads), bool))
     t_rec = recycle_h * hour
     m.recycled(lead, "lead", 0, t_rec)
     got = m.at(lead, t_rec)
@@ -63,7 +65,7 @@ def test_at_a_recycle_is_mql_events_at_that_moment(history):
     mine = cols["lead"] == lead
     acts = pd.DataFrame({"lead_id": [f"L{lead}"] * int(mine.sum()), "activity": cols["activity"][mine],
                          "at": START + pd.to_timedelta(t[mine], "ns"), "detail": cols["detail"][mine]})
-    leads = pd.DataFrame({"lead_id": ids, "created_at": [START] * n_leads})
+    leads = pd.DataFrame({"lead_id": ids, "created_at": [START] * n_leads, "seniority": None, "email": None})
     stage_log = pd.DataFrame({"lead_id": [f"L{lead}"] * 2, "stage": ["lead", "target"],
                               "at": [START, START + pd.Timedelta(t_rec, "ns")]})
     ev = mql_events(leads, acts, d, as_of=START + pd.Timedelta(t_rec, "ns"), stage_log=stage_log, fit_points=fit)

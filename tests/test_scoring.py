@@ -62,7 +62,8 @@ def test_missing_value_never_matches_even_negated(definition):
 
 
 def test_cap_and_hot_and_mql(definition):
-    leads = _leads(definition, [{"lead_id": "L1"}])
+    # director 15 + 300 employees 20 = fit 35, grade C: the sample's hot gate lets grade C through
+    leads = _leads(definition, [{"lead_id": "L1", "seniority": "director", "company_size": 300}])
     acts = _acts([("L1", "form_fill", "2026-03-30", "contact_us")] + [("L1", "web_visit", "2026-03-31", "/x")] * 40)
     s = score(leads, acts, definition, as_of="2026-03-31")
     c = contributions(leads, acts, definition, as_of="2026-03-31")
@@ -267,6 +268,18 @@ def behaviour_rule(draw, i):
 
 
 @st.composite
+def gate(draw, rule_ids, grades):
+    """An MQL or hot gate on the drawn rules: often none, sometimes every kind of check."""
+    out = {}
+    if draw(st.booleans()):
+        out["min_behaviour"] = draw(st.sampled_from([0, 1, 5, 12.5]))
+    if draw(st.booleans()):
+        out["min_grade"] = draw(st.sampled_from(grades))
+    out["exclude"] = draw(st.lists(st.sampled_from(rule_ids), unique=True, max_size=2))
+    return out
+
+
+@st.composite
 def definitions(draw, base):
     data = base.to_dict()
     data["attributes"] = [
@@ -288,6 +301,9 @@ def definitions(draw, base):
         data["hot_triggers"].append(trig)
     data["thresholds"]["mql"] = draw(st.sampled_from([0, 10, 20, 40]))
     data["thresholds"].pop("matrix", None)
+    rule_ids = [r["id"] for r in data["fit_rules"]] + [f"bant_{k}" for k in data["bant"]]
+    rule_ids += [r["id"] for r in data["behaviour_rules"]]
+    data["gates"] = {name: draw(gate(rule_ids, list(data["thresholds"]["fit_grades"]))) for name in ("mql", "hot")}
     data["on_recycle"] = draw(st.sampled_from(["keep", "restart"]))
     return parse_definition(data)
 
@@ -356,6 +372,8 @@ def test_engine_agrees_with_reference(definition, data):
         assert math.isclose(s.loc[lid, "score"], r["score"], abs_tol=1e-9)
         assert bool(s.loc[lid, "is_hot"]) == (r["hot"] is not None)
         assert bool(s.loc[lid, "is_mql"]) == r["mql"]
+        held = s.loc[lid, "held_by"]
+        assert (None if pd.isna(held) else held) == r["held_by"]
         reason = s.loc[lid, "hot_reason"]
         assert (None if pd.isna(reason) else reason) == labels.get(r["hot"])
     np.testing.assert_allclose(s["score"], c.sum(axis=1), atol=1e-9)

@@ -20,7 +20,7 @@ from leadsim.io import write_table
 from leadsim.points import sort_table
 
 SUMMARY_COLUMNS = ["company", "score", "fit_score", "behaviour_score", "grade", "engagement", "is_mql", "is_hot",
-                   "hot_reason", "priority", "urgency"]
+                   "hot_reason", "held_by", "priority", "urgency", "stage", "mql_state"]
 
 
 @dataclass
@@ -87,7 +87,13 @@ def _score(inp: Inputs) -> pd.DataFrame:
 
 
 def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
-    """Counts, the grade x engagement table and the top leads of a score table."""
+    """Counts, the grade x engagement table and the top leads of a score table.
+
+    "MQLs now" counts the MQLs among open leads (:func:`leadsim.scoring.states.mqls_now`): with a stage log,
+    no lead already handed over or closed; ``states`` counts the leads per MQL state.
+    """
+    from leadsim.scoring.states import MQL_STATES, mqls_now
+
     d = inp.definition
     grid = pd.crosstab(pd.Categorical(scores["grade"], categories=list(d.thresholds.fit_grades)),
                        pd.Categorical(scores["engagement"], categories=list(d.thresholds.engagement)),
@@ -101,8 +107,11 @@ def summary(scores: pd.DataFrame, inp: Inputs, top: int) -> dict:
         "definition": f"{d.name} {d.version}",
         "as_of": inp.as_of,
         "leads_scored": len(scores),
-        "mqls": int(scores["is_mql"].sum()),
-        "hot": int(scores["is_hot"].sum()),
+        "mqls": mqls_now(scores),
+        "hot": int((scores["is_hot"] & scores["mql_state"].isin(["mql", "unknown"])).sum()),
+        "held_back": int(scores["held_by"].notna().sum()),
+        "stage_known": inp.stage_log is not None,
+        "states": {k: int(v) for k, v in scores["mql_state"].value_counts().reindex(MQL_STATES, fill_value=0).items()},
         "mql_threshold": d.thresholds.mql,
         "grade_x_engagement": grid,
         "top": best[[c for c in SUMMARY_COLUMNS if c in best.columns]],
@@ -134,7 +143,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         return 0
     print(f"Scored {s['leads_scored']} leads from {s['data']} as of {s['as_of']:%Y-%m-%d %H:%M} "
           f"with {s['definition']}")
-    print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger); hot: {s['hot']}")
+    known = ("among leads in an open marketing stage" if s["stage_known"] else
+             "stage unknown (no stage log): handed-over and closed leads may be among them")
+    print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger, past the gates; {known}); "
+          f"hot: {s['hot']}; held back by a gate: {s['held_back']}")
+    print("MQL states: " + ", ".join(f"{k} {v}" for k, v in s["states"].items()))
     emit(s["grade_x_engagement"], False, title="leads by fit grade (rows) and engagement (columns)")
     emit(s["top"], False, title=f"top {len(s['top'])} leads")
     if out is not None:
@@ -156,6 +169,7 @@ def write_scores(scores: pd.DataFrame, inp: Inputs, url: str, name: str, *, repl
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from leadsim.scoring import contributions, explain
+    from leadsim.scoring.gates import held_text
 
     if args.n < 1:
         raise DataError(f"{args.n} factors per direction; give -n 1 or more", where="-n")
@@ -176,7 +190,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     result = []
     for lead_id in dict.fromkeys(args.lead_ids):
         row = scores.loc[lead_id]
-        factors = explain(parts, inp.definition, lead_id=lead_id, n=args.n)
+        factors = explain(parts, inp.definition, lead_id=lead_id, n=args.n, scores=scores)
         result.append({
             "lead_id": lead_id,
             "score": float(row["score"]),
@@ -186,6 +200,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             "engagement": row["engagement"],
             "is_mql": bool(row["is_mql"]),
             "hot_reason": None if pd.isna(row["hot_reason"]) else row["hot_reason"],
+            "held_by": None if pd.isna(row["held_by"]) else row["held_by"],
+            "held_because": None if pd.isna(row["held_by"]) else held_text(inp.definition, row["held_by"]),
             "factors": factors,
         })
     if args.json:
@@ -194,8 +210,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"as of {inp.as_of:%Y-%m-%d %H:%M}, {inp.definition.name} {inp.definition.version}")
     for r in result:
         hot = f", hot: {r['hot_reason']}" if r["hot_reason"] else ""
+        held = f" (held back: {r['held_because']})" if r["held_by"] else ""
         print(f"\n{r['lead_id']}: score {r['score']:.1f} (fit {r['fit_score']:.1f} + behaviour {r['behaviour_score']:.1f}), "
-              f"grade {r['grade']}{r['engagement']}, {'MQL' if r['is_mql'] else 'not an MQL'}{hot}")
+              f"grade {r['grade']}{r['engagement']}, {'MQL' if r['is_mql'] else 'not an MQL'}{hot}{held}")
         f = r["factors"]
         print(for_people(f).to_string(index=False) if len(f) else "  (no rule scores for this lead)")
     return 0

@@ -10,6 +10,7 @@ The package has one module per concern; import from here:
 
 * :mod:`~leadsim.definition.parts`: the pydantic models of the parts (calendar,
   attributes, rules, thresholds, funnel, SLA);
+* :mod:`~leadsim.definition.gates`: the MQL gates (what an MQL and a hot trigger need besides score and activity);
 * :mod:`~leadsim.definition.model`: :class:`LeadDefinition` and the checks across parts;
 * :mod:`~leadsim.definition.loading`: reading and writing YAML, error messages;
 * :mod:`~leadsim.definition.versioning`: :func:`diff` and :func:`bump`.
@@ -29,6 +30,7 @@ The package has one module per concern; import from here:
 from __future__ import annotations
 
 from leadsim.definition.calendar_model import Calendar
+from leadsim.definition.gates import Gate, MqlGates
 from leadsim.definition.loading import (
     definition_yaml,
     format_validation_error,
@@ -79,10 +81,12 @@ __all__ = [
     "DetailFilter",
     "FitRule",
     "Funnel",
+    "Gate",
     "HotTrigger",
     "LeadDefinition",
     "LeadsimWarning",
     "Milestones",
+    "MqlGates",
     "ProgressionStep",
     "SideExit",
     "Sla",

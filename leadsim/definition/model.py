@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from leadsim.definition.calendar_model import Calendar
+from leadsim.definition.gates import MqlGates, check_gates
 from leadsim.definition.parts import (
     AgreedBy,
     Attribute,
@@ -61,6 +62,8 @@ class LeadDefinition(StrictModel):
     bant: dict[Literal["budget", "authority", "need", "timeline"], BantRule] = Field(default_factory=dict)
     thresholds: Thresholds
     hot_triggers: list[HotTrigger] = Field(default_factory=list)
+    #: what an MQL needs besides the threshold, and a hot trigger besides its activity (leadsim.definition.gates)
+    gates: MqlGates = Field(default_factory=MqlGates)
     on_recycle: Literal["keep", "restart"] = "keep"
     funnel: Funnel
     sla: Sla = Field(default_factory=Sla)
@@ -103,6 +106,9 @@ class LeadDefinition(StrictModel):
                     raise ValueError(
                         f"sla clock {clock.id!r}: unknown stop_on event {ev!r}; use touch, leave_stage, recycle or a stage id"
                     )
+        points = {r.id: r.points for r in [*self.fit_rules, *self.behaviour_rules]}
+        points.update({f"bant_{k}": r.points for k, r in self.bant.items()})
+        check_gates(self.gates, rule_points={i: points[i] for i in self.rule_ids}, grades=list(self.thresholds.fit_grades))
         if self.thresholds.matrix:
             cells = {g + e for g in self.thresholds.fit_grades for e in self.thresholds.engagement}
             bad = sorted(set(self.thresholds.matrix) - cells)

@@ -63,6 +63,9 @@ def _flatten(d: LeadDefinition) -> Iterator[tuple[str, str, str, Any]]:
             for k, v in r.items():
                 if k != "id":
                     yield sec, r["id"], k, v
+    for name, gate in data.get("gates", {}).items():
+        for k, v in gate.items():
+            yield "gates", name, k, v
     for fact, r in data.get("bant", {}).items():
         for k, v in r.items():
             yield "bant", fact, k, v

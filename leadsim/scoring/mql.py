@@ -47,7 +47,8 @@ import pyarrow as pa
 from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError
-from leadsim.points import at_or_over
+from leadsim.scoring.gates import fit_fired as gated_fit_rules
+from leadsim.scoring.gates import gate_rules, mql_verdict
 from leadsim.scoring.inputs import (
     DAY_NS,
     NEVER,
@@ -90,13 +91,15 @@ def mql_events(
     NA), score``, sorted by time then lead.  ``fit_points``: the leads' fit and
     BANT points in ``leads`` order (``score()``'s ``fit_score``) when already
     known, so the fit rules are not evaluated again (a caller scoring the same
-    leads many times).
+    leads many times); only the fit rules the gates exclude are (their
+    columns must be there).
 
     >>> import pandas as pd
     >>> from leadsim import load_definition
     >>> from leadsim.scoring import required_columns
     >>> d = load_definition()
-    >>> leads = pd.DataFrame({"lead_id": ["L1"], "created_at": [pd.Timestamp("2026-03-01")]})
+    >>> leads = pd.DataFrame({"lead_id": ["L1"], "created_at": [pd.Timestamp("2026-03-01")],
+    ...                       "seniority": ["director"], "company_size": [300]})  # fit 35: grade C passes the hot gate
     >>> leads = leads.reindex(columns=required_columns(d)["leads"] + ["created_at"])
     >>> acts = pd.DataFrame({"lead_id": ["L1"] * 2, "activity": ["webinar", "live_demo"],
     ...                      "at": pd.to_datetime(["2026-03-02", "2026-03-05"]), "detail": [None, None]})
@@ -112,16 +115,20 @@ def mql_events(
         fit = np.zeros((len(definition.fit_rules) + len(definition.bant), n))
         fit_matrix(leads, definition, fit)
         fit_points = fit.sum(axis=0)
+        fired = fit[[definition.rule_ids.index(r) for r in gate_rules(definition)[: plan_fit_rows(definition)]]] != 0
     elif np.shape(fit_points) != (n,):
         raise DataError(f"fit_points has shape {np.shape(fit_points)}; give one number per lead ({n})",
                         where="fit_points")
+    else:
+        fired = gated_fit_rules(leads, definition)
     acts = Activities.build(activities, rows.get("activities"), definition)
     rec_lead, rec_t = recycles(stage_log, rows.get("stage_log"), definition)
     created = np.full(n, NEVER, np.int64)
     if "created_at" in leads.columns:
         created = times_ns(leads["created_at"], definition, where="leads.created_at", allow_missing=True)
     plan = MqlPlan.build(definition, acts.act_uniques, acts.det_uniques)
-    lead, at, trigger, points = mql_core(plan, np.asarray(fit_points, float), created, acts, rec_lead, rec_t, t_end)
+    lead, at, trigger, points = mql_core(plan, np.asarray(fit_points, float), created, acts, rec_lead, rec_t, t_end,
+                                         fit_fired=fired)
     triggers = np.asarray([t.id for t in definition.hot_triggers] + [None], dtype=object)
     out = pd.DataFrame(
         {
@@ -160,6 +167,7 @@ class MqlPlan:
     hi: list[int]
     old: list[int]
     half_life_ns: list[float | None]
+    gate_behaviour: list[int]  # the behaviour rules a gate excludes (indices), after plan_fit_rows fit rules
 
     @classmethod
     def build(cls, definition: LeadDefinition, act_uniques: pa.Array, det_uniques: pa.Array) -> MqlPlan:
@@ -187,22 +195,40 @@ class MqlPlan:
                for r, h in zip(everything, half_life, strict=True)]
         return cls(definition, np.array(act_ok, bool).reshape(len(looks), len(act_uniques) + 1),
                    np.array(det_ok, bool).reshape(len(looks), len(det_uniques) + 1), offsets,
-                   np.array(list(queries), np.int64).reshape(-1, 2), lo, hi, old, half_life)
+                   np.array(list(queries), np.int64).reshape(-1, 2), lo, hi, old, half_life,
+                   [j for j, r in enumerate(definition.behaviour_rules) if r.id in gate_rules(definition)])
+
+
+def plan_fit_rows(definition: LeadDefinition) -> int:
+    """How many of the rules the gates exclude are fit or BANT rules (the rows of ``mql_core``'s ``fit_fired``)."""
+    n_fit = len(definition.fit_rules) + len(definition.bant)
+    return sum(definition.rule_ids.index(r) < n_fit for r in gate_rules(definition))
 
 
 def mql_core(plan: MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts: Activities,
-             rec_lead: np.ndarray, rec_t: np.ndarray, t_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                          np.ndarray]:
+             rec_lead: np.ndarray, rec_t: np.ndarray, t_end: int, *,
+             fit_fired: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`mql_events` on coded input: (lead position, time ns, hot-trigger index or -1, score) per event.
 
     ``acts`` rows of leads ``0..len(fit_points)-1`` in any order, coded in
     the vocabulary ``plan`` was built on; recycles sorted by lead then time;
     ``created`` ns (``NEVER``: unknown).  Events in (lead, time) order.  For
     callers that keep their data coded (the simulation), so nothing is parsed
-    from tables.
+    from tables.  ``fit_fired``: whether each fit or BANT rule a gate excludes
+    scores, per lead (:func:`leadsim.scoring.gates.fit_fired`); needed when
+    the gates exclude such rules.  The hot-trigger index is -1 where the hot
+    gate stopped the trigger (the MQL, if any, is then the score's).
     """
     definition = plan.definition
     n = len(fit_points)
+    n_gate_fit = plan_fit_rows(definition)
+    if fit_fired is None and n_gate_fit:
+        raise DataError(f"the definition's gates exclude {n_gate_fit} fit or BANT rule(s): pass fit_fired "
+                        "(leadsim.scoring.gates.fit_fired of the leads)", where="fit_fired")
+    fit_fired = np.zeros((0, n), bool) if fit_fired is None else np.asarray(fit_fired, bool)
+    if fit_fired.shape != (n_gate_fit, n):
+        raise DataError(f"fit_fired has shape {fit_fired.shape}; give ({n_gate_fit}, {n}): one row per fit rule a "
+                        "gate excludes, one column per lead", where="fit_fired")
     acts = acts.subset(_lead_time_rows(acts, t_end, n))  # rule rows come out sorted by (lead, time)
     keep = rec_t <= t_end
     rec_lead, rec_t = rec_lead[keep], rec_t[keep]
@@ -242,13 +268,19 @@ def mql_core(plan: MqlPlan, fit_points: np.ndarray, created: np.ndarray, acts: A
     decaying = [j for j, h in enumerate(plan.half_life_ns) if h]
     decayed = _Decayed.prepare(acts.lead, acts.t, [np.flatnonzero(hit[plan.queries[plan.hi[j], 0]]) for j in decaying],
                                [plan.half_life_ns[j] for j in decaying])
-    total = np.asarray(fit_points, float)[m_lead]
+    fit = np.asarray(fit_points, float)[m_lead]
+    total, beh = fit.copy(), np.zeros(len(m_t))
     hot = np.full(len(m_t), -1, np.int64)
+    fired = np.zeros((n_gate_fit + len(plan.gate_behaviour), len(m_t)), bool)
+    fired[:n_gate_fit] = fit_fired[:, m_lead]
     for a in range(0, len(m_t), _MOMENTS_AT_ONCE):
         sl = slice(a, a + _MOMENTS_AT_ONCE)
-        total[sl], hot[sl] = _score_moments(plan, total[sl], prefix, bounds[:, sl], decayed, m_t[sl])
+        total[sl], hot[sl] = _score_moments(plan, total[sl], prefix, bounds[:, sl], decayed, m_t[sl], beh[sl],
+                                            fired[n_gate_fit:, sl])
 
-    mql = np.flatnonzero(at_or_over(total, definition.thresholds.mql) | (hot >= 0))
+    verdict = mql_verdict(definition, fit=fit, behaviour=beh, total=total, hot=hot, fired=fired)
+    hot = np.where(verdict.by_hot, hot, -1)
+    mql = np.flatnonzero(verdict.is_mql)
     new = np.ones(len(mql), bool)
     new[1:] = (m_lead[mql][1:] != m_lead[mql][:-1]) | (episode[mql][1:] != episode[mql][:-1])
     ev = mql[new]
@@ -463,12 +495,15 @@ class _Decayed:
 
 
 def _score_moments(plan: MqlPlan, total: np.ndarray, prefix: np.ndarray, bounds: np.ndarray, decayed: _Decayed,
-                   m_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   m_t: np.ndarray, beh: np.ndarray, fired: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(score, first active hot trigger or -1) at moments ``m_t``, from the fit points ``total`` (added to).
 
     ``prefix``: per look, its rows counted up to each row; ``bounds``: per
-    bound kind (see :class:`MqlPlan`), each moment's row bound.
+    bound kind (see :class:`MqlPlan`), each moment's row bound.  ``beh``
+    (zeros) receives the behaviour score, as ``score()`` sums it; ``fired``
+    whether each behaviour rule of ``plan.gate_behaviour`` scores.
     """
+    gated = {j: k for k, j in enumerate(plan.gate_behaviour)}
     count = np.zeros((len(plan.queries), len(m_t)), prefix.dtype)  # per (look, bound) query and moment
     for k, (look, bound) in enumerate(plan.queries.tolist()):
         prefix[look].take(bounds[bound], out=count[k])
@@ -481,14 +516,22 @@ def _score_moments(plan: MqlPlan, total: np.ndarray, prefix: np.ndarray, bounds:
         if j in sums:
             has, part = sums[j]
             # elsewhere the rule adds +-0, which leaves a total unchanged (it is never -0: it starts at fit sums)
-            total[has] += capped(r.points * part, r.points, r.cap)
+            points = capped(r.points * part, r.points, r.cap)
+            total[has] += points
+            beh[has] += points
+            if j in gated:
+                fired[gated[j], has] = points != 0
             continue
         n_in = count[plan.hi[j]] - count[plan.lo[j]]
         if r.mode != "each":
             need = r.min_count if r.mode == "at_least" else 1
-            total += np.where(n_in >= need, float(r.points), 0.0)
+            points = np.where(n_in >= need, float(r.points), 0.0)
         else:
-            total += capped(r.points * n_in, r.points, r.cap)
+            points = capped(r.points * n_in, r.points, r.cap)
+        total += points
+        beh += points
+        if j in gated:
+            fired[gated[j]] = points != 0
     # the first active hot trigger in definition order
     trig = range(len(rules), len(plan.hi))
     if not len(trig):

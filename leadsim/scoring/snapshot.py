@@ -25,6 +25,7 @@ from leadsim.definition import BehaviourRule, HotTrigger, LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError
 from leadsim.points import at_or_over, over, sort_table
+from leadsim.scoring.gates import gate_rules, held_names, held_text, mql_verdict
 from leadsim.scoring.inputs import (
     DAY_NS,
     Activities,
@@ -35,6 +36,7 @@ from leadsim.scoring.inputs import (
     recycles,
     timestamp,
 )
+from leadsim.scoring.states import OPEN_STATES, mql_states, stage_at
 
 __all__ = ["SCORE_COLUMNS", "capped", "contributions", "explain", "required_columns", "rule_matches", "score"]
 
@@ -48,8 +50,11 @@ SCORE_COLUMNS = [  # the columns of score(), in order
     "is_mql",
     "is_hot",
     "hot_reason",
+    "held_by",
     "priority",
     "urgency",
+    "stage",
+    "mql_state",
 ]
 
 
@@ -122,6 +127,7 @@ class _Scored:
     cut: np.ndarray | None
     recycles: tuple[np.ndarray, np.ndarray]
     as_of: int
+    log_rows: np.ndarray | None  # each stage-log row's lead position
 
 
 def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
@@ -137,7 +143,7 @@ def _prepare(leads, activities, definition, as_of, stage_log) -> _Scored:
     if definition.on_recycle == "restart" and len(rec[0]):
         cut = last_recycle(rec, len(index), t0)
     _behaviour_matrix(acts, definition, t0, cut, rules[n_fit:])
-    return _Scored(index, rules, n_fit, acts, cut, rec, t0)
+    return _Scored(index, rules, n_fit, acts, cut, rec, t0, rows.get("stage_log"))
 
 
 def contributions(
@@ -177,8 +183,16 @@ def score(
 
     Returns a DataFrame indexed by ``lead_id`` with ``fit_score``,
     ``behaviour_score``, ``score``, ``grade``, ``engagement``, ``segment``,
-    ``is_mql``, ``is_hot``, ``hot_reason``, ``priority`` (1-3) and ``urgency``
-    (0-3).
+    ``is_mql``, ``is_hot``, ``hot_reason``, ``held_by`` (the gate check that
+    held an MQL back, :mod:`leadsim.scoring.gates`), ``priority`` (1-3) and
+    ``urgency`` (0-3), ``stage`` and ``mql_state``
+    (:mod:`leadsim.scoring.states`).
+
+    With ``stage_log``, each lead's stage at ``as_of`` is read from it, and
+    stars and flames rank the open leads only (marketing stages from the
+    ``scored`` milestone on, and leads of unknown stage); the others get 0
+    stars and 0 flames.  Without one, every stage is unknown (NA, state
+    ``unknown``) and every lead is ranked.
     """
     p = _prepare(leads, activities, definition, as_of, stage_log)
     n = len(p.index)
@@ -192,14 +206,20 @@ def score(
     segment = pd.Series(grade + engagement, dtype=object).map(matrix).astype("string")
 
     hot = _hot_index(p.acts, definition, n, p.as_of, p.cut)
+    fired = p.rules[[definition.rule_ids.index(r) for r in gate_rules(definition)]] != 0
+    verdict = mql_verdict(definition, fit=fit, behaviour=beh, total=total, hot=hot, fired=fired)
+    hot = np.where(verdict.by_hot, hot, -1)  # a trigger the hot gate stops hands nothing over
     labels = np.asarray([t.label or t.id for t in definition.hot_triggers] + [None], dtype=object)
     hot_reason = pd.array(labels[hot], dtype="string")
+    held_by = pd.array(np.asarray(held_names(definition), dtype=object)[verdict.held], dtype="string")
 
-    if n:
-        lo, hi = np.percentile(total, list(th.priority_percentiles))
-        priority = 1 + over(total, lo).astype(np.int64) + over(total, hi).astype(np.int64)
-    else:
-        priority = np.zeros(0, np.int64)
+    stage = stage_at(stage_log, p.log_rows, definition, as_of=p.as_of, n=n)
+    state = mql_states(stage, verdict.is_mql, definition)
+    ranked = np.isin(state, OPEN_STATES)  # stars and flames: open leads only
+    priority = np.zeros(n, np.int64)
+    if ranked.any():
+        lo, hi = np.percentile(total[ranked], list(th.priority_percentiles))
+        priority[ranked] = 1 + over(total[ranked], lo).astype(np.int64) + over(total[ranked], hi).astype(np.int64)
 
     earlier = p.as_of - days_ns(th.urgency.window_days)
     cut_then = last_recycle(p.recycles, n, earlier) if p.cut is not None else None
@@ -208,6 +228,7 @@ def score(
     beh_then = then.sum(axis=0)
     gain = beh - beh_then
     urgency = at_or_over(gain[:, None], np.asarray(th.urgency.bands, float)[None, :]).sum(axis=1).astype(np.int64)
+    urgency[~ranked] = 0
 
     return pd.DataFrame(
         {
@@ -217,11 +238,14 @@ def score(
             "grade": pd.array(grade, dtype="string"),
             "engagement": pd.array(engagement, dtype="string"),
             "segment": segment.array,
-            "is_mql": at_or_over(total, th.mql) | (hot >= 0),
+            "is_mql": verdict.is_mql,
             "is_hot": hot >= 0,
             "hot_reason": hot_reason,
+            "held_by": held_by,
             "priority": priority,
             "urgency": urgency,
+            "stage": pd.array(stage, dtype="string"),
+            "mql_state": pd.array(state, dtype="string"),
         },
         index=p.index,
     )
@@ -274,11 +298,16 @@ def rule_matches(acts: pd.DataFrame, definition: LeadDefinition) -> tuple[np.nda
     return codes.astype(np.int64), m, u
 
 
-def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id: str, n: int = 3) -> pd.DataFrame:
-    """The top ``n`` positive and top ``n`` negative factors of lead ``lead_id``'s score.
+def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id: str, n: int = 3,
+            scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The top ``n`` positive and top ``n`` negative factors of lead ``lead_id``'s score, and the gate holding it back.
 
     Columns: ``rule_id``, ``label``, ``points``, ``direction`` (``+``/``-``);
     positives first (largest first), then negatives (most negative first).
+    With ``scores`` (:func:`score`'s table, same moment), a lead that reached
+    the threshold or a hot trigger but is no MQL gets one last row, direction
+    ``gate``: ``rule_id`` the check that held it back (``held_by``, e.g.
+    ``hot.exclude.competitor``), ``label`` the reason in words, ``points`` NaN.
     """
     require_definition(definition, where="explain")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
@@ -292,7 +321,7 @@ def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id:
     pos = sort_table(row[row > 0], ascending=False).head(n)
     neg = sort_table(row[row < 0], ascending=True).head(n)
     parts = pd.concat([pos, neg])
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "rule_id": parts.index.astype(str),
             "label": [definition.rule_label(r) for r in parts.index],
@@ -300,6 +329,23 @@ def explain(contributions: pd.DataFrame, definition: LeadDefinition, *, lead_id:
             "direction": ["+"] * len(pos) + ["-"] * len(neg),
         }
     )
+    held = _held_by(scores, lead_id)
+    if held is None:
+        return out
+    gate = pd.DataFrame({"rule_id": [held], "label": [held_text(definition, held)], "points": [np.nan],
+                         "direction": ["gate"]})
+    return pd.concat([out, gate], ignore_index=True)
+
+
+def _held_by(scores: pd.DataFrame | None, lead_id: str) -> str | None:
+    if scores is None:
+        return None
+    if "held_by" not in scores.columns or lead_id not in scores.index:
+        raise DataError(f"scores must be score()'s table with lead {lead_id!r} in it (a 'held_by' column, indexed by "
+                        "lead_id)", where="scores")
+    held = scores["held_by"].loc[lead_id]
+    held = held.iloc[0] if isinstance(held, pd.Series) else held
+    return None if pd.isna(held) else str(held)
 
 
 def required_columns(definition: LeadDefinition) -> dict[str, list[str]]:

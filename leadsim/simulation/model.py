@@ -69,7 +69,6 @@ import simpy
 from leadsim import progression
 from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadsimWarning
-from leadsim.points import at_or_over
 from leadsim.simulation import arrivals as arr
 from leadsim.simulation.clocks import WorkTime
 from leadsim.simulation.curves import ResponseCurve
@@ -95,6 +94,7 @@ class Model(Work, SlaWatch):
 
     def __init__(self, scenario: Scenario, seed: Any):
         from leadsim.scoring import score
+        from leadsim.scoring.gates import fit_fired
 
         self.scenario = sc = scenario
         self.seed = seed
@@ -186,7 +186,8 @@ class Model(Work, SlaWatch):
         self.closed = np.zeros(n, bool)  # in a terminal stage
         self.recycled: list[int] = []  # recycled this epoch: their next MQL moment is recomputed at the next
         # each lead's next MQL moment, from scoring's engine on the stream (see leadsim.simulation.moments)
-        self.mq = mq = Moments(d, self.stream, self.fit, self.created_ns, self.start, self.horizon_ns, self.epoch_ns)
+        self.mq = mq = Moments(d, self.stream, self.fit, self.created_ns, self.start, self.horizon_ns, self.epoch_ns,
+                               fit_fired=fit_fired(self.leads, d))
         mq.refresh(np.arange(n), 0, self.episode)
 
         # people
@@ -283,13 +284,9 @@ class Model(Work, SlaWatch):
         self.recycled.append(lead.i)
         if lead.handoff is not None and lead.handoff.outcome is None:
             lead.handoff.outcome = outcome
-        # a recycle moment is itself a scoring moment: re-MQL at once if the score says so
-        if self.d.on_recycle == "restart":
-            if at_or_over(self.fit[lead.i], self.d.thresholds.mql):
-                self._on_mql(lead, t_ns, "score", None, float(self.fit[lead.i]), lead.episode)
-        else:
-            for reason, trigger, score in self.mq.at(lead.i, t_ns):
-                self._on_mql(lead, t_ns, reason, trigger, score, lead.episode)
+        # a recycle moment is itself a scoring moment: re-MQL at once if the score and the gates say so
+        for reason, trigger, score in self.mq.at(lead.i, t_ns):
+            self._on_mql(lead, t_ns, reason, trigger, score, lead.episode)
 
     # -- epochs: nurture offers, recomputed MQL moments, TOFU moves, exploration ------------
 

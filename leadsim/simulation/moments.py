@@ -17,7 +17,7 @@ moments that cannot reach the threshold.
 >>> acts = {"lead": np.array([0, 0]), "t": np.array([day, 2 * day]), "activity": np.array(["live_demo", "webinar"],
 ...         object), "detail": np.array([None, None], object), "nurture": np.zeros(2, bool), "pick": np.zeros(2)}
 >>> m = Moments(d, Stream(acts, 2, {}), np.array([20.0, 90.0]), np.array([0, day]), pd.Timestamp("2026-01-05"),
-...             28 * day, 7 * day)
+...             28 * day, 7 * day, fit_fired=np.zeros((2, 2), bool))  # neither is a student or a competitor
 >>> ev = m.moments(np.arange(2), 28 * day - 1, 0)
 >>> ev["lead"].tolist(), ev["t_ns"].tolist(), ev["reason"].tolist()
 ([0], [86400000000000], ['hot'])
@@ -47,13 +47,17 @@ class Moments:
     """The next MQL moment of each lead's current episode (``next``), and how to compute it.
 
     ``fit``: each lead's fit and BANT points; ``created_ns``: creation times;
-    times in ns since ``start``.
+    times in ns since ``start``; ``fit_fired``: whether each fit rule the
+    definition's gates exclude scores, per lead
+    (:func:`leadsim.scoring.gates.fit_fired`; needed when the gates exclude fit
+    rules).
     """
 
     def __init__(self, definition: LeadDefinition, stream: Stream, fit: np.ndarray, created_ns: np.ndarray,
-                 start: pd.Timestamp, horizon_ns: int, epoch_ns: int):
+                 start: pd.Timestamp, horizon_ns: int, epoch_ns: int, *, fit_fired: np.ndarray | None = None):
         d = self.d = definition
         self.stream, self.fit, self.created_ns = stream, fit, created_ns
+        self.fit_fired = None if fit_fired is None else np.asarray(fit_fired, bool)
         self.n = n = len(fit)
         self.horizon_ns, self.epoch_ns = horizon_ns, epoch_ns
         self.base_ns = int(pd.Timestamp(start).value)  # the start as ns since the epoch of datetime64
@@ -294,6 +298,7 @@ class Moments:
         rec = [(int(loc[i]), at + b) for i in cand.tolist() for _prev, _entered, at in self.recycled_at.get(i, ())]
         rec_lead, rec_t = (np.array(c, np.int64).reshape(-1) for c in (zip(*rec, strict=True) if rec else ([], [])))
         pos, t, hot, points = mql_core(self.plan, self.fit[cand], np.asarray(created_ns, np.int64) + b, acts, rec_lead,
-                                       rec_t, until_ns + b)
+                                       rec_t, until_ns + b,
+                                       fit_fired=None if self.fit_fired is None else self.fit_fired[:, cand])
         reason = np.where(hot >= 0, "hot", "score").astype(object)
         return pos, t - self.base_ns, reason, self.trigger_ids[hot], points
