@@ -37,6 +37,7 @@ from leadsim.definition.parts import (
     StrictModel,
     Thresholds,
 )
+from leadsim.definition.reasons import DEFAULT_EXITS, EXITS, Reasons
 from leadsim.definition.versioning import bump
 from leadsim.errors import DefinitionError
 
@@ -64,6 +65,7 @@ class LeadDefinition(StrictModel):
     on_recycle: Literal["keep", "restart"] = "keep"
     funnel: Funnel
     sla: Sla = Field(default_factory=Sla)
+    reasons: Reasons = Field(default_factory=Reasons)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LeadDefinition:
@@ -103,6 +105,7 @@ class LeadDefinition(StrictModel):
                     raise ValueError(
                         f"sla clock {clock.id!r}: unknown stop_on event {ev!r}; use touch, leave_stage, recycle or a stage id"
                     )
+        self._check_reasons_and_alerts(stage_ids)
         if self.thresholds.matrix:
             cells = {g + e for g in self.thresholds.fit_grades for e in self.thresholds.engagement}
             bad = sorted(set(self.thresholds.matrix) - cells)
@@ -110,7 +113,51 @@ class LeadDefinition(StrictModel):
                 raise ValueError(f"thresholds.matrix: unknown cell(s) {bad}; cells are grade+band such as {sorted(cells)[:3]}")
         return self
 
+    def _check_reasons_and_alerts(self, stage_ids: set[str]) -> None:
+        known = self.reasons.ids
+        for name in EXITS:
+            listed = getattr(self.funnel, name).reasons or []
+            bad = [r for r in listed if r not in known]
+            if bad:
+                raise ValueError(f"funnel.{name}.reasons: {bad} not in the vocabulary (reasons.vocabulary: {known}); "
+                                 "add them there with a label, or correct the id")
+        dl = self.sla.deadline
+        if dl is not None and dl.stage not in stage_ids:
+            raise ValueError(f"sla.deadline.stage: unknown stage {dl.stage!r}; known: {sorted(stage_ids)}")
+        for clock in self.sla.clocks:
+            for k, lv in enumerate(clock.levels):
+                where = f"sla clock {clock.id!r}, level {k}"
+                if "{link}" in lv.message and self.sla.record_url is None:
+                    raise ValueError(f"{where}: the message uses {{link}} but sla.record_url is not set; "
+                                     "add e.g. record_url: https://crm.example/lead/{lead_id}")
+                if "{days_left}" in lv.message and (dl is None or dl.stage != clock.stage or clock.unit != "days"):
+                    raise ValueError(f"{where}: the message uses {{days_left}}, which counts working days to "
+                                     f"sla.deadline; set sla.deadline with stage {clock.stage!r} (the clock needs "
+                                     "unit: days)")
+
     # -- convenience -------------------------------------------------------
+
+    def exit_reasons(self, exit: str) -> list[str]:
+        """The reason ids a side exit (recycle, disqualify, lost) accepts.
+
+        Its own ``reasons`` list when it has one; otherwise the exit's default
+        ids (:data:`~leadsim.definition.reasons.DEFAULT_EXITS`) that the
+        vocabulary lists, or every reason when it lists none of them.
+
+        >>> from leadsim.definition import load_definition
+        >>> load_definition().exit_reasons("disqualify")[:2]
+        ['student', 'competitor']
+        """
+        listed = getattr(self.funnel, exit).reasons
+        if listed is not None:
+            return list(listed)
+        ids = self.reasons.ids
+        return [i for i in DEFAULT_EXITS[exit] if i in ids] or ids
+
+    def reason_ids(self, texts: Any, *, exit: str) -> list[str]:
+        """The reason id each text on an ``exit`` row stands for (see :class:`~leadsim.definition.reasons.Reasons`)."""
+        return self.reasons.resolve_texts(texts, exit=exit, accepted=self.exit_reasons(exit))
+
 
     def attribute(self, name: str) -> Attribute:
         for a in self.attributes:
