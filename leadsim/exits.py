@@ -40,7 +40,7 @@ from leadsim.definition.reasons import EXITS
 from leadsim.funnel import validate_stage_log
 from leadsim.scoring.inputs import timestamp
 
-__all__ = ["BREAKDOWN_COLUMNS", "MOVE_COLUMNS", "exit_kind", "exit_moves", "reason_breakdown"]
+__all__ = ["BREAKDOWN_COLUMNS", "MOVE_COLUMNS", "exit_kind", "exit_moves", "how_visits_ended", "reason_breakdown"]
 
 #: Columns of :func:`exit_moves`.
 MOVE_COLUMNS = ["lead_id", "at", "exit", "from_stage", "reason", "reason_text", "row"]
@@ -146,3 +146,24 @@ def reason_breakdown(log: pd.DataFrame | None, definition: LeadDefinition, *, mo
     for c in ("moves", "leads"):
         out[c] = out[c].astype(np.int64)
     return out
+
+
+def how_visits_ended(lead_id: pd.Series, stage: pd.Series, until: pd.Series, moves: pd.DataFrame) -> pd.DataFrame:
+    """Per stage visit (lead, stage, time it ended or NaT): ``exit`` and ``reason`` when it ended by a side exit.
+
+    A visit that ended otherwise (a step forward) or has not ended has ``<NA>`` in both.
+
+    >>> m = pd.DataFrame({"lead_id": ["A"], "from_stage": ["lead"], "at": pd.to_datetime(["2026-03-04"]),
+    ...                   "exit": ["recycle"], "reason": ["no_contact"]})
+    >>> how_visits_ended(pd.Series(["A", "A"]), pd.Series(["lead", "lead"]),
+    ...                  pd.to_datetime(pd.Series(["2026-03-04", None])), m)["reason"].tolist()
+    ['no_contact', <NA>]
+    """
+    key = pd.DataFrame({"lead_id": pd.Series(lead_id, dtype="string").to_numpy(),
+                        "from_stage": pd.Series(stage, dtype="string").to_numpy(),
+                        "at": pd.Series(until).to_numpy(dtype="datetime64[ns]")})
+    right = moves[["lead_id", "from_stage", "at", "exit", "reason"]].astype(
+        {"lead_id": "string", "from_stage": "string"}).drop_duplicates(["lead_id", "from_stage", "at"])
+    out = key.astype({"lead_id": "string", "from_stage": "string"}).merge(right, how="left",
+                                                                          on=["lead_id", "from_stage", "at"])
+    return out[["exit", "reason"]].astype("string")

@@ -63,11 +63,14 @@ def fill_url(template: str, **values: object) -> str:
 
 
 class Deadline(BaseModel):
-    """The process deadline: ``days`` working days after a lead enters ``stage`` (the playbook: 8 for a Sales Lead)."""
+    """The process deadline: ``days`` working days after a lead enters ``stage`` (the playbook: 8 for a Sales Lead).
+
+    ``stage`` left out: the funnel's ``sql`` milestone (Sales Lead).
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    stage: str = "sales_lead"
+    stage: str | None = None
     days: float
 
     @field_validator("days")

@@ -122,18 +122,18 @@ class LeadDefinition(StrictModel):
                 raise ValueError(f"funnel.{name}.reasons: {bad} not in the vocabulary (reasons.vocabulary: {known}); "
                                  "add them there with a label, or correct the id")
         dl = self.sla.deadline
-        if dl is not None and dl.stage not in stage_ids:
-            raise ValueError(f"sla.deadline.stage: unknown stage {dl.stage!r}; known: {sorted(stage_ids)}")
+        dl_stage = None if dl is None else dl.stage or self.funnel.milestones.sql
+        if dl_stage is not None and dl_stage not in stage_ids:
+            raise ValueError(f"sla.deadline.stage: unknown stage {dl_stage!r}; known: {sorted(stage_ids)}")
         for clock in self.sla.clocks:
             for k, lv in enumerate(clock.levels):
                 where = f"sla clock {clock.id!r}, level {k}"
                 if "{link}" in lv.message and self.sla.record_url is None:
                     raise ValueError(f"{where}: the message uses {{link}} but sla.record_url is not set; "
                                      "add e.g. record_url: https://crm.example/lead/{lead_id}")
-                if "{days_left}" in lv.message and (dl is None or dl.stage != clock.stage or clock.unit != "days"):
-                    raise ValueError(f"{where}: the message uses {{days_left}}, which counts working days to "
-                                     f"sla.deadline; set sla.deadline with stage {clock.stage!r} (the clock needs "
-                                     "unit: days)")
+                if "{days_left}" in lv.message and dl_stage != clock.stage:
+                    raise ValueError(f"{where}: the message uses {{days_left}}, which counts the days to "
+                                     f"sla.deadline; set sla.deadline with stage {clock.stage!r}, or drop the field")
 
     # -- convenience -------------------------------------------------------
 

@@ -370,7 +370,7 @@ def _message(texts: AlertTexts, f: Fired, clock: SlaClock, ctx: dict[str, Any]) 
     deadline = ctx.get("deadline")
     consts = {
         "days": localised_number(days, ctx["language"]),
-        # the definition only lets {days_left} appear on day clocks of the deadline's stage
+        # the definition only lets {days_left} appear on clocks of the deadline's stage
         "days_left": localised_number(deadline.days - days, ctx["language"]) if deadline is not None else MISSING,
         "stage": ctx["stage_labels"][clock.stage],
         "clock": clock.label or clock.id,
