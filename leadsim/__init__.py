@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "validate_stage_log": "leadsim.funnel",
     "velocity": "leadsim.funnel",
     "waterfall": "leadsim.funnel",
+    "reason_breakdown": "leadsim.exits",
     # simulation
     "Scenario": "leadsim.simulation",
     "SimulationResult": "leadsim.simulation",
@@ -120,6 +121,7 @@ if TYPE_CHECKING:  # what IDEs and type checkers see; at run time each name load
         write_exercise,
         write_worksheet,
     )
+    from leadsim.exits import reason_breakdown
     from leadsim.funnel import Waterfall, snapshot, validate_stage_log, velocity, waterfall
     from leadsim.io import load_mapping, read_table, read_tables, write_table
     from leadsim.outcomes import from_history

@@ -171,6 +171,7 @@ def step_score(ctx: DemoContext, rep: Report) -> None:
 
 def step_funnel(ctx: DemoContext, rep: Report) -> None:
 
+    from leadsim.exits import reason_breakdown
     from leadsim.funnel import velocity, waterfall
     from leadsim.plots.funnel import plot_time_in_stage, plot_waterfall
 
@@ -188,6 +189,10 @@ def step_funnel(ctx: DemoContext, rep: Report) -> None:
                 lambda ax: plot_time_in_stage(vel, ax=ax))
     rep.table("waterfall", wf.stages, title="Waterfall")
     rep.table("funnel_exits", wf.exits, title="Recycled, disqualified, lost")
+    reasons = reason_breakdown(ctx.stage_log, d)
+    ctx.results["exit_reasons"] = reasons
+    rep.table("funnel_exit_reasons", reasons, title="Why leads left: recycles, disqualifications and losses by "
+              "reason (share of the exits from that stage)", max_rows=40)
     if by_source is not None:
         rep.table("waterfall_by_source", by_source.stages, title="Waterfall by source", max_rows=60)
     rep.table("velocity", vel, title="Velocity (days)")
@@ -215,6 +220,8 @@ def step_sla(ctx: DemoContext, rep: Report) -> None:
     rep.table("sla_levels", s["levels"], title="Per clock and level")
     rep.table("sla_first_touch", s["time_to_first_touch"], title="Time to first touch (working hours)")
     rep.table("sla_escalations_by_owner", s["escalations_by_owner"], title="Escalations per owner")
+    rep.table("sla_exits", s["exits"], title="How clocked hand-offs left the stage, by reason (alerted: any level "
+              "fired; last_level: the last one did)", max_rows=40)
     rep.table("sla_alerts", res.alerts, title="Alerts (first rows)", max_rows=10)
     rep.data("sla_summary", dict(s.items()))
 

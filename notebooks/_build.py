@@ -458,6 +458,19 @@ NB03 = [
     """),
     code("wf.exits"),
     md("""
+    Why they left: every recycle, disqualification and loss by its reason from the
+    definition's vocabulary (`reasons`), per stage left. *Unspecified* means the
+    log gave no reason, *Other* a text the vocabulary does not know (add it as an
+    alias).
+    """),
+    code("""
+    reasons = leadsim.reason_breakdown(history.stage_log, d)
+    reasons
+    """),
+    check("""
+    print(reasons.groupby("exit", sort=False)["moves"].sum().to_string())
+    """),
+    md("""
     ## By source
     Conversion from the previous stage, per lead source: which channels bring leads
     that sales accepts?
@@ -500,6 +513,13 @@ NB03 = [
     """),
     code('res.summary["time_to_first_touch"]'),
     code('res.summary["escalations_by_owner"]'),
+    md("""
+    How the clocked hand-offs left their stage, by reason: *alerted* counts those
+    for which any level of the clock fired, *last_level* those that reached its last
+    level (leadership informed). Stale Sales Leads recycled as *Not processed in
+    time* are the ones the process clock is there for.
+    """),
+    code('res.summary["exits"]'),
 ]
 
 

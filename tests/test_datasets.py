@@ -32,8 +32,9 @@ COLUMNS = {
 }
 TIME_COLUMNS = {"leads": ["created_at"], "activities": ["at"], "stage_log": ["at"], "touches": ["at"],
                 "outcomes": ["handed_at"]}
-REASONS = {"created", "score", "hot", "exploration", "qualified", "recycle", "disqualify", "converted", "won", "lost",
-           "outbound", "import", "progression"}
+# moves' reasons, then the exits' reasons: the sample definition's vocabulary ids (no bare "recycle"/"disqualify")
+REASONS = {"created", "score", "hot", "exploration", "qualified", "converted", "won", "outbound", "import",
+           "progression", *load_definition().reasons.ids}
 ACTIVITIES = {"web_visit", "email_click", "content_download", "webinar", "live_demo", "in_depth_demo", "form_fill",
               "unsubscribe"}
 SMALL = dict(n_leads=2500, start="2025-01-01", end="2025-10-01", seed=11)

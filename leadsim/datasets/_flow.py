@@ -229,7 +229,7 @@ class Flow:
 
         self._log(moves.lead, moves.stage, moves.t, progression.REASON, None, "tofu")  # in the moves' order
         d = np.flatnonzero(dq)
-        self._log(d, "disqualified", t_dq[d], "disqualify", None, "exit")
+        self._log(d, "disqualified", t_dq[d], self.dq_reasons(d), None, "exit")
 
         handed = np.where(~np.isnat(t_x), t_x, np.where(dq, NAT, t_mql))
         lead = np.flatnonzero(~np.isnat(handed))
@@ -309,8 +309,10 @@ class Flow:
                        by=owner[touched], minutes=first_minutes[touched])
         t_end = np.where(decided, decide, self.end)
         self._touches(lead[touched], touch[touched], t_end[touched], owner[touched], 1.2, ["call", "email"], [0.6, 0.4])
-        self._log(lead[dq], "disqualified", decide[dq], "disqualify", None, "exit")
-        self._log(lead[rec], self.d.funnel.recycle.to, decide[rec], "recycle", None, "exit")
+        self._log(lead[dq], "disqualified", decide[dq], self.dq_reasons(lead[dq]), None, "exit")
+        # the SDR who answered late more often never reached the lead (speed-to-lead)
+        reached = rng.random(n) < np.exp(-np.nan_to_num(resp, nan=0.0) / (3 * self.day_len)) * 0.85
+        self._log(lead[rec], self.d.funnel.recycle.to, decide[rec], self.recycle_reasons(~reached[rec]), None, "exit")
         s = np.flatnonzero(sql)
         self.qualified.append((lead[s], handed[s], decide[s]))
         opp, won = self.sales(lead[s], decide[s], self._reps_for(lead[s]))
@@ -325,6 +327,17 @@ class Flow:
                      reason=np.where(sql, "qualified", np.where(dq, "disqualify",
                                                                 np.where(rec, "recycle", None))).astype(object))
         return lead[rec], decide[rec]
+
+    def dq_reasons(self, lead: np.ndarray) -> np.ndarray:
+        """Disqualify reasons: students and competitors as such, the others mostly no fit."""
+        other = self.rng.choice(["no_fit", "invalid_contact", "duplicate"], len(lead), p=[0.7, 0.2, 0.1])
+        return np.where(self.hidden["student"][lead], "student",
+                        np.where(self.hidden["competitor"][lead], "competitor", other)).astype(object)
+
+    def recycle_reasons(self, no_contact: np.ndarray) -> np.ndarray:
+        """Recycle reasons: ``no_contact`` where the lead was never reached, else not ready / budget / authority."""
+        talked = self.rng.choice(["not_ready", "no_budget", "no_authority"], len(no_contact), p=[0.6, 0.25, 0.15])
+        return np.where(no_contact, "no_contact", talked).astype(object)
 
     # ------------------------------------------------------------------ reps
 
@@ -357,8 +370,10 @@ class Flow:
             lost_sl = decided & ~conv
             dq = lost_sl & (rng.random(n) < 0.45)
             rec = lost_sl & ~dq
-            self._log(lead[dq], "disqualified", decide[dq], "disqualify", None, "exit")
-            self._log(lead[rec], self.d.funnel.recycle.to, decide[rec], "recycle", None, "exit")
+            self._log(lead[dq], "disqualified", decide[dq], self.dq_reasons(lead[dq]), None, "exit")
+            # a rep who never touched it lets the deadline pass; the others recycle a lead that is not ready
+            self._log(lead[rec], self.d.funnel.recycle.to, decide[rec],
+                      np.where(never[rec], "no_decision", self.recycle_reasons(np.zeros(rec.sum(), bool))), None, "exit")
             self.sales_recycles.append((lead[rec], decide[rec]))
             self._log(lead[conv], "opportunity", decide[conv], "converted", rep[conv], "opp")
             opp_at = decide
@@ -375,7 +390,8 @@ class Flow:
         t1 = np.minimum(close, self.end)
         self._touches(lead[o], opp_at[o], t1[o], rep[o], 3.0, ["meeting", "call", "email"], [0.4, 0.35, 0.25])
         self._log(lead[won], "customer", close[won], "won", rep[won], "close")
-        self._log(lead[lost], "lost", close[lost], "lost", rep[lost], "close")
+        lost_why = self.rng.choice(["lost_to_competitor", "lost_price", "lost_no_decision"], lost.sum(), p=[0.4, 0.3, 0.3])
+        self._log(lead[lost], "lost", close[lost], lost_why.astype(object), rep[lost], "close")
         opp_out = np.where(decided, conv, None).astype(object)
         won_out = np.where(closed | (decided & ~conv), won, None).astype(object)
         return opp_out, won_out

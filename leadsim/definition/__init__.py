@@ -11,6 +11,8 @@ The package has one module per concern; import from here:
 * :mod:`~leadsim.definition.parts`: the pydantic models of the parts (calendar,
   attributes, rules, thresholds, funnel, SLA);
 * :mod:`~leadsim.definition.gates`: the MQL gates (what an MQL and a hot trigger need besides score and activity);
+* :mod:`~leadsim.definition.reasons`: the vocabulary of recycle, disqualify and lost reasons;
+* :mod:`~leadsim.definition.alerting`: the record link, campaign and deadline an alert carries;
 * :mod:`~leadsim.definition.model`: :class:`LeadDefinition` and the checks across parts;
 * :mod:`~leadsim.definition.loading`: reading and writing YAML, error messages;
 * :mod:`~leadsim.definition.versioning`: :func:`diff` and :func:`bump`.
@@ -29,6 +31,7 @@ The package has one module per concern; import from here:
 
 from __future__ import annotations
 
+from leadsim.definition.alerting import URL_FIELDS, Deadline
 from leadsim.definition.calendar_model import Calendar
 from leadsim.definition.gates import Gate, MqlGates
 from leadsim.definition.loading import (
@@ -65,11 +68,14 @@ from leadsim.definition.parts import (
     Thresholds,
     UrgencyBands,
 )
+from leadsim.definition.reasons import DEFAULT_VOCABULARY, Reason, Reasons
 from leadsim.definition.versioning import bump, diff, next_version
 
 __all__ = [
+    "DEFAULT_VOCABULARY",
     "MESSAGE_FIELDS",
     "OPERATORS",
+    "URL_FIELDS",
     "WEEKDAYS",
     "AgreedBy",
     "Attribute",
@@ -78,6 +84,7 @@ __all__ = [
     "Calendar",
     "ChangeEntry",
     "Condition",
+    "Deadline",
     "DetailFilter",
     "FitRule",
     "Funnel",
@@ -88,6 +95,8 @@ __all__ = [
     "Milestones",
     "MqlGates",
     "ProgressionStep",
+    "Reason",
+    "Reasons",
     "SideExit",
     "Sla",
     "SlaClock",

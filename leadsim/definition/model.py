@@ -38,6 +38,7 @@ from leadsim.definition.parts import (
     StrictModel,
     Thresholds,
 )
+from leadsim.definition.reasons import DEFAULT_EXITS, EXITS, Reasons
 from leadsim.definition.versioning import bump
 from leadsim.errors import DefinitionError
 
@@ -67,6 +68,7 @@ class LeadDefinition(StrictModel):
     on_recycle: Literal["keep", "restart"] = "keep"
     funnel: Funnel
     sla: Sla = Field(default_factory=Sla)
+    reasons: Reasons = Field(default_factory=Reasons)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LeadDefinition:
@@ -109,6 +111,7 @@ class LeadDefinition(StrictModel):
         points = {r.id: r.points for r in [*self.fit_rules, *self.behaviour_rules]}
         points.update({f"bant_{k}": r.points for k, r in self.bant.items()})
         check_gates(self.gates, rule_points={i: points[i] for i in self.rule_ids}, grades=list(self.thresholds.fit_grades))
+        self._check_reasons_and_alerts(stage_ids)
         if self.thresholds.matrix:
             cells = {g + e for g in self.thresholds.fit_grades for e in self.thresholds.engagement}
             bad = sorted(set(self.thresholds.matrix) - cells)
@@ -116,7 +119,51 @@ class LeadDefinition(StrictModel):
                 raise ValueError(f"thresholds.matrix: unknown cell(s) {bad}; cells are grade+band such as {sorted(cells)[:3]}")
         return self
 
+    def _check_reasons_and_alerts(self, stage_ids: set[str]) -> None:
+        known = self.reasons.ids
+        for name in EXITS:
+            listed = getattr(self.funnel, name).reasons or []
+            bad = [r for r in listed if r not in known]
+            if bad:
+                raise ValueError(f"funnel.{name}.reasons: {bad} not in the vocabulary (reasons.vocabulary: {known}); "
+                                 "add them there with a label, or correct the id")
+        dl = self.sla.deadline
+        dl_stage = None if dl is None else dl.stage or self.funnel.milestones.sql
+        if dl_stage is not None and dl_stage not in stage_ids:
+            raise ValueError(f"sla.deadline.stage: unknown stage {dl_stage!r}; known: {sorted(stage_ids)}")
+        for clock in self.sla.clocks:
+            for k, lv in enumerate(clock.levels):
+                where = f"sla clock {clock.id!r}, level {k}"
+                if "{link}" in lv.message and self.sla.record_url is None:
+                    raise ValueError(f"{where}: the message uses {{link}} but sla.record_url is not set; "
+                                     "add e.g. record_url: https://crm.example/lead/{lead_id}")
+                if "{days_left}" in lv.message and dl_stage != clock.stage:
+                    raise ValueError(f"{where}: the message uses {{days_left}}, which counts the days to "
+                                     f"sla.deadline; set sla.deadline with stage {clock.stage!r}, or drop the field")
+
     # -- convenience -------------------------------------------------------
+
+    def exit_reasons(self, exit: str) -> list[str]:
+        """The reason ids a side exit (recycle, disqualify, lost) accepts.
+
+        Its own ``reasons`` list when it has one; otherwise the exit's default
+        ids (:data:`~leadsim.definition.reasons.DEFAULT_EXITS`) that the
+        vocabulary lists, or every reason when it lists none of them.
+
+        >>> from leadsim.definition import load_definition
+        >>> load_definition().exit_reasons("disqualify")[:2]
+        ['student', 'competitor']
+        """
+        listed = getattr(self.funnel, exit).reasons
+        if listed is not None:
+            return list(listed)
+        ids = self.reasons.ids
+        return [i for i in DEFAULT_EXITS[exit] if i in ids] or ids
+
+    def reason_ids(self, texts: Any, *, exit: str) -> list[str]:
+        """The reason id each text on an ``exit`` row stands for (see :class:`~leadsim.definition.reasons.Reasons`)."""
+        return self.reasons.resolve_texts(texts, exit=exit, accepted=self.exit_reasons(exit))
+
 
     def attribute(self, name: str) -> Attribute:
         for a in self.attributes:

@@ -21,12 +21,12 @@ import datetime as dt
 import itertools
 import math
 import re
-import string
 import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadsim.definition.alerting import Deadline, check_record_url, template_fields
 from leadsim.errors import DefinitionError
 
 __all__ = [
@@ -61,7 +61,8 @@ __all__ = [
 #: The closed set of operators a rule condition may use.
 OPERATORS = ("eq", "ne", "in", "not_in", "range", "between", "contains", "exists", "regex")
 #: Placeholders an SLA message template may use.
-MESSAGE_FIELDS = ("owner", "lead", "company", "score", "source", "days", "stage", "clock", "level")
+MESSAGE_FIELDS = ("owner", "lead", "company", "score", "source", "days", "stage", "clock", "level", "link", "campaign",
+                  "days_left")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -370,6 +371,8 @@ class Stage(StrictModel):
 class SideExit(StrictModel):
     from_: list[str] = Field(alias="from")
     to: str
+    #: reason ids (of ``reasons.vocabulary``) this exit accepts; None: see :meth:`LeadDefinition.exit_reasons`
+    reasons: list[str] | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
 
@@ -530,13 +533,7 @@ class SlaLevel(StrictModel):
     @field_validator("message")
     @classmethod
     def _template(cls, v: str) -> str:
-        try:
-            fields = [f for _, f, spec, conv in string.Formatter().parse(v) if f is not None]
-        except ValueError as err:
-            raise ValueError(f"message template {v!r} is malformed: {err}") from None
-        bad = [f for f in fields if f not in MESSAGE_FIELDS]
-        if bad:
-            raise ValueError(f"message template uses unknown field(s) {bad}; allowed: {list(MESSAGE_FIELDS)}")
+        template_fields(v, MESSAGE_FIELDS, what="message template")
         return v
 
 
@@ -572,3 +569,9 @@ class Sla(StrictModel):
     clocks: list[SlaClock] = Field(default_factory=list)
     leadership: list[str] = Field(default_factory=lambda: ["sales-leadership"])
     auto_return_after_last: bool = False
+    #: the CRM record of a lead, for the {link} message field (see leadsim.definition.alerting)
+    record_url: Annotated[str | None, AfterValidator(check_record_url)] = None
+    #: the leads column the {campaign} message field shows
+    campaign_column: str = "campaign"
+    #: the deadline the {days_left} message field counts down to
+    deadline: Deadline | None = None

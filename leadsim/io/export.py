@@ -7,7 +7,8 @@ applies the funnel's rules with :mod:`leadsim.io.setaside`: by default rows
 that break the funnel (an unknown stage value, an illegal move, a duplicate, a
 change before the lead was created, a row whose lead is not in the export)
 are set aside with their reason; with ``strict=True`` the first one is an
-error.  :meth:`Export.summary` says it in one line per table, and for every
+error.  Exit reasons become the definition's vocabulary ids
+(:mod:`leadsim.io.reasons`).  :meth:`Export.summary` says it in one line per table, and for every
 table kept + set aside = read.
 
 The templates ``data/mappings/salesforce.yaml``, ``hubspot.yaml`` and
@@ -41,6 +42,7 @@ from leadsim.errors import InputFileError
 from leadsim.io.database import Database, table_name
 from leadsim.io.mapping import FROM_STAGE, ColumnMapping, SourceMapping, TableMapping, load_mapping
 from leadsim.io.reading import read_raw
+from leadsim.io.reasons import check_reasons
 from leadsim.io.schema import COLUMNS, DEFAULT_MISSING, columns_for, strip_cells
 from leadsim.io.setaside import SetAside, clean_stage_log, set_aside_rows
 from leadsim.io.transforms import PROVENANCE, apply_mapping, numbered, prepare
@@ -257,6 +259,7 @@ def _finish(kind: str, frames: list[pd.DataFrame], tm: TableMapping, definition:
         df = set_aside_rows(df, unknown, kind, "unknown stage value '" + df["_unknown"].fillna("") + "'", sa)
         df = _carry(df, tm.carry, sa)
         df = clean_stage_log(df, definition, sa, created=created, collapse_repeats=tm.collapse_repeats)
+        df = check_reasons(df, definition, sa, created=created)
     elif kind == "touches" and created is not None and len(df):
         early = (df["at"] < df["lead_id"].map(created)).fillna(False).to_numpy(dtype=bool)
         df = set_aside_rows(df, early, kind, "before the lead was created", sa)

@@ -138,6 +138,12 @@ class Model(Work, SlaWatch):
              else dec.qualify_log_odds + dec.qualify_per_point * (self.fit - dec.qualify_center))
         self.q_list = (1 / (1 + np.exp(-q))).tolist()
         self.never_list = (hidden["student"] | hidden["competitor"]).tolist()
+        # the stage log's exit reasons: the simulation's codes as the definition's vocabulary ids
+        dq_code = np.where(hidden["student"], "student", np.where(hidden["competitor"], "competitor", "no_fit"))
+        self.dq_reason = np.asarray(d.reason_ids(["student", "competitor", "no_fit"], exit="disqualify"),
+                                    dtype=object)[pd.Categorical(dq_code, ["student", "competitor", "no_fit"]).codes].tolist()
+        codes = ["cold", "not_qualified", "no_contact", "recycled_by_sales", "auto_return"]
+        self.recycle_reason = dict(zip(codes, d.reason_ids(codes, exit="recycle"), strict=True))
         self.L = [LeadState(i, source[i]) for i in range(n)]
         self.offers = {s.id: list(s.offers) for s in d.funnel.stages}
         self.ids = self.leads["lead_id"].to_numpy(dtype=object)
@@ -272,7 +278,7 @@ class Model(Work, SlaWatch):
         t_ns = self._now_ns()
         prev = lead.stage
         from_ns = lead.entered_ns
-        self._set_stage(lead, self.d.funnel.recycle.to, "recycle", None)
+        self._set_stage(lead, self.d.funnel.recycle.to, self.recycle_reason.get(outcome, outcome), None)
         self.mq.recycled(lead.i, prev, from_ns, t_ns)
         lead.last_recycle = self.env.now
         lead.episode += 1

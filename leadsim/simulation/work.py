@@ -99,7 +99,7 @@ class Work:
         elif reached:
             if self.never_list[lead.i] or u[4] < (0.25 if self.decisions is None else self.decisions.disqualify_share):
                 lead.handoff.outcome = "disqualified"
-                self._close(lead, self.d.funnel.disqualify.to, "disqualify")
+                self._close(lead, self.d.funnel.disqualify.to, self.dq_reason[lead.i])
             else:
                 self._recycle(lead, "not_qualified")
         elif lead.attempts <= len(h.retry_minutes):
@@ -179,7 +179,7 @@ class Work:
         elif self.never_list[lead.i] or u[1] < (0.3 if dec is None else dec.sales_disqualify_share):
             if lead.handoff is not None:
                 lead.handoff.outcome = "disqualified"
-            self._close(lead, self.d.funnel.disqualify.to, "disqualify")
+            self._close(lead, self.d.funnel.disqualify.to, self.dq_reason[lead.i])
         else:
             self._recycle(lead, "recycled_by_sales")
 

@@ -18,6 +18,7 @@ from leadsim.calendar import BusinessCalendar
 from leadsim.calendars import TeamCalendars
 from leadsim.definition import LeadDefinition, SlaClock
 from leadsim.errors import DataError, SchemaError
+from leadsim.exits import exit_moves, how_visits_ended
 from leadsim.funnel import CodedLog, coded_log, id_ints, normalise_stages, to_local, validate_stage_log, visits
 from leadsim.points import sort_table
 from leadsim.scoring.inputs import timestamp
@@ -134,7 +135,10 @@ class AuditResult:
     hand-offs whose due time had come, touched/stopped before it, fired,
     breach rate), ``time_to_first_touch`` (working hours, per clock that
     stops on a touch), ``escalations_by_owner`` and
-    ``escalations_by_manager`` (alerts above level 0).
+    ``escalations_by_manager`` (alerts above level 0), ``exits`` (per clock,
+    how its visits ended by a side exit, by reason: ``handoffs``, ``alerted``
+    with any level of the clock fired, ``last_level`` with its last level
+    fired; see :func:`leadsim.exits.reason_breakdown` for the reasons).
     """
 
     alerts: pd.DataFrame
@@ -428,6 +432,7 @@ def audit(
         if "touch" in clock.stop_on:
             ttf_rows.append(_ttf_row(clock, start, touch_ns[sel], ctx["team"], code))
 
+    exits = _exits_by_reason(stage_log, definition, clocks, hand, until[hpos], fired_parts)
     alerts = build_alerts(h, clocks, fired_parts, ctx)
     alerts["fired_at"] = alerts["due_at"]
     esc_owner, esc_manager = _escalations(h, clocks, fired_parts, ctx)
@@ -442,6 +447,7 @@ def audit(
                                                                 "median_hours", "p80_hours", "p95_hours"]),
         "escalations_by_owner": esc_owner,
         "escalations_by_manager": esc_manager,
+        "exits": exits,
         "calendars": ctx["team"].provenance(pd.Timestamp(int(c.at.min())) if len(c.at) else None, as_of),
     }
     return AuditResult(alerts=alerts, summary=summary, handoffs=hand)
@@ -512,3 +518,36 @@ def _escalations(h: Handoffs, clocks: list[SlaClock], fired: list[Fired],
         agg = per_owner[have].groupby(k).sum().rename_axis(who).reset_index()
         out.append(sort_table(agg, ["escalations", "alerts"], ascending=False, ties=who).reset_index(drop=True)[cols])
     return out[0], out[1]
+
+
+def _exits_by_reason(stage_log: pd.DataFrame, definition: LeadDefinition, clocks: list[SlaClock],
+                     hand: pd.DataFrame, until: np.ndarray, fired: list[Fired]) -> pd.DataFrame:
+    """Per clock: the hand-offs into its stage that left it by a side exit, by exit and reason, and how many were
+    alerted (any level fired) or reached the last level."""
+    cols = ["clock", "exit", "reason", "label", "handoffs", "alerted", "last_level"]
+    moves = exit_moves(stage_log, definition)
+    ended = how_visits_ended(hand["lead_id"], hand["stage"],
+                             pd.Series(np.where(until == INF, _NAT, until).view("datetime64[ns]")), moves)
+    rows = []
+    for ci, clock in enumerate(clocks):
+        alerted = np.zeros(len(hand), bool)
+        last = np.zeros(len(hand), bool)
+        for f in fired:
+            if f.clock == ci:
+                alerted[f.rows] = True
+                last[f.rows] |= f.level == len(clock.levels) - 1
+        df = ended.assign(alerted=alerted, last_level=last)[(hand["stage"] == clock.stage).to_numpy()]
+        df = df[df["exit"].notna()]
+        g = df.groupby(["exit", "reason"], observed=True).agg(
+            handoffs=("alerted", "size"), alerted=("alerted", "sum"), last_level=("last_level", "sum")).reset_index()
+        for r in g.itertuples(index=False):
+            rows.append({"clock": clock.id, "exit": r.exit, "reason": r.reason,
+                         "label": definition.reasons.label(r.reason), "handoffs": int(r.handoffs),
+                         "alerted": int(r.alerted), "last_level": int(r.last_level)})
+    out = pd.DataFrame(rows, columns=cols)
+    if len(out):
+        out["_e"] = out["exit"].map({"recycle": 0, "disqualify": 1, "lost": 2})
+        out["_c"] = out["clock"].map({k.id: i for i, k in enumerate(clocks)})
+        out = out.sort_values(["_c", "_e", "handoffs", "reason"], ascending=[True, True, False, True],
+                              kind="stable").drop(columns=["_e", "_c"]).reset_index(drop=True)
+    return out

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 from leadsim.calendar import BusinessCalendar
 from leadsim.calendars import TeamCalendars
 from leadsim.definition import LeadDefinition, SlaClock
+from leadsim.definition.alerting import fill_url
 from leadsim.display import MISSING, localised_number, localised_numbers
 from leadsim.errors import DefinitionError, SchemaError
 from leadsim.keys import stable_order
@@ -265,8 +266,8 @@ def _owner_managers(owners: pd.DataFrame | None) -> pd.Series:
     return pd.Series(o["manager"].astype("string").to_numpy(), index=o["owner"].astype("string").to_numpy())
 
 
-def _lead_info(leads: pd.DataFrame | None, scores: Any) -> pd.DataFrame:
-    info = pd.DataFrame(columns=["company", "source", "score"])
+def _lead_info(leads: pd.DataFrame | None, scores: Any, campaign: str = "campaign") -> pd.DataFrame:
+    info = pd.DataFrame(columns=["company", "source", "campaign", "score"])
     if leads is not None:
         if "lead_id" not in leads.columns:
             raise SchemaError("the leads table needs a lead_id column", where="leads")
@@ -275,6 +276,7 @@ def _lead_info(leads: pd.DataFrame | None, scores: Any) -> pd.DataFrame:
         info = pd.DataFrame(index=known.index)
         info["company"] = known["company"].astype("string") if "company" in known.columns else pd.NA
         info["source"] = known["source"].astype("string") if "source" in known.columns else pd.NA
+        info["campaign"] = known[campaign].astype("string") if campaign in known.columns else pd.NA
         info["score"] = np.nan
     if scores is not None and not (isinstance(scores, pd.DataFrame) and "at" in scores.columns):
         if isinstance(scores, pd.DataFrame):
@@ -297,8 +299,10 @@ def context(definition: LeadDefinition, owners: Any, leads: Any, scores: Any) ->
         "calendar": BusinessCalendar.from_definition(definition),
         "team": TeamCalendars(definition, owners=owners),
         "managers": _owner_managers(owners),
-        "info": _lead_info(leads, scores),
+        "info": _lead_info(leads, scores, definition.sla.campaign_column),
         "language": definition.language or "en",
+        "record_url": definition.sla.record_url,
+        "deadline": definition.sla.deadline,
         "leadership": list(definition.sla.leadership),
         "stage_labels": {s.id: s.label for s in definition.funnel.stages},
     }
@@ -317,6 +321,9 @@ class AlertTexts:
             ids = self.h.lead_ids
             if name == "lead":
                 self._by_lead[name] = arrow_text(ids)
+            elif name == "link":  # the record's address per lead, from sla.record_url
+                url = self.ctx["record_url"] or ""
+                self._by_lead[name] = pa.array([fill_url(url, lead_id=i) for i in ids], pa.large_string())
             else:
                 info: pd.DataFrame = self.ctx["info"]
                 if not len(info):
@@ -347,7 +354,9 @@ class AlertTexts:
         if name == "score" and self.h.score is not None:
             return arrow_text(localised_numbers(pd.Series(self.h.score[rows], dtype="float64"),
                                                 self.ctx["language"], 0))
-        if name in ("lead", "company", "source", "score"):
+        if name in ("lead", "company", "source", "campaign", "score"):
+            return self.lead_table(name).take(pa.array(self.h.lead[rows]))
+        if name == "link":
             return self.lead_table(name).take(pa.array(self.h.lead[rows]))
         if name in ("owner", "manager"):
             return take_text(self.owner_table(name), owner)
@@ -357,8 +366,12 @@ class AlertTexts:
 def _message(texts: AlertTexts, f: Fired, clock: SlaClock, ctx: dict[str, Any]) -> pa.Array:
     """Messages of one clock level for the hand-offs ``f.rows``."""
     lv = clock.levels[f.level]
+    days = level_days(clock, lv.offset, ctx["calendar"])
+    deadline = ctx.get("deadline")
     consts = {
-        "days": localised_number(level_days(clock, lv.offset, ctx["calendar"]), ctx["language"]),
+        "days": localised_number(days, ctx["language"]),
+        # the definition only lets {days_left} appear on clocks of the deadline's stage
+        "days_left": localised_number(deadline.days - days, ctx["language"]) if deadline is not None else MISSING,
         "stage": ctx["stage_labels"][clock.stage],
         "clock": clock.label or clock.id,
         "level": str(f.level),
