@@ -389,8 +389,11 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
     rates = r.rates
     text = (f"A regularised logistic model on {len(cal.features):,} labelled hand-offs "
             f"({int(cal.features.y.sum()):,} SQLs), validated on the newest hand-offs. ROC AUC on the held-out "
-            f"hand-offs: current definition {m.loc['current definition', 'roc_auc']:.3f}, calibrated model "
-            f"{m.loc['calibrated', 'roc_auc']:.3f}, revised definition {m.loc['calibrated definition', 'roc_auc']:.3f}. "
+            f"hand-offs: current definition {m.loc['current definition', 'roc_auc']:.3f}, revised definition "
+            f"{m.loc['revised definition', 'roc_auc']:.3f} (as scored), the model on the same rules "
+            f"{m.loc['rule-feature model', 'roc_auc']:.3f}, gradient boosting on them "
+            f"{m.loc['gradient boosting', 'roc_auc']:.3f}, with response delay and owner as controls "
+            f"{m.loc['model with controls', 'roc_auc']:.3f} (controls never become points). "
             f"The revised definition keeps the MQL threshold at {r.scorecard.threshold:g} points; only the points move. "
             f"Lead -> Sales Lead rate: {rates.loc['current', 'lead_to_sales_lead']:.1%} now, "
             f"{rates.loc['proposed', 'lead_to_sales_lead']:.1%} proposed.")
@@ -404,7 +407,9 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
     plot_points(r, ax=axes[1, 1])
     fig.tight_layout()
     rep.figure("calibration", fig, title="Reliability, gain, volume vs precision, proposed points")
-    rep.table("calibration_metrics", m, title="Held-out metrics", index=True)
+    rep.table("calibration_metrics", m, title="Held-out metrics, side by side", index=True)
+    if r.by_grade is not None:
+        rep.table("calibration_by_grade", r.by_grade, title="Reliability of the predicted chance by grade")
     rep.table("calibration_diff", cal.diff, title=f"What changes: version {cal.previous.version} -> "
               f"{cal.definition.version}", max_rows=60)
     rep.attach("definition.revised.yaml", cal.definition.to_yaml())

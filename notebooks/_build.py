@@ -792,9 +792,17 @@ NB05 = [
     **How to read the result:**
     * **Metrics** are measured on the newest 30 % of hand-offs, which the model did
       not see. ROC-AUC: how well a score ranks SQLs above non-SQLs (0.5 is
-      chance). PR-AUC: the same, weighted towards the top. Compare *current
-      definition* (today's points) with *calibrated definition* (the new
-      integer points) and *calibrated* (the model itself).
+      chance). PR-AUC: the same, weighted towards the top. Side by side:
+      *current definition* (today's points), *revised definition* (the new
+      integer points, scored exactly as leadsim scores), *rule-feature model*
+      (the model the points come from), *gradient boosting* on the same rules
+      (a flexible reference: what readable points cost), and the *model with
+      controls* (response delay and owner too; they never become points).
+    * **Response delay**: one sentence with the odds ratio of answering within
+      5 minutes instead of 2 hours, adjusted for owner, source and score; an
+      association, not a measured effect.
+    * **Reliability by grade**: predicted chance against the observed SQL rate
+      in each grade A-D of the revised definition.
     * **Rates**: at the threshold, which share of hand-offs would still be handed
       over and what their Lead → Sales Lead rate would be.
     * **Proposed points**: the revised points per rule; the diff lists every change.
@@ -822,13 +830,17 @@ NB05 = [
     cal = leadsim.calibrate(history, history.definition, capacity=CAPACITY, target_rate=TARGET_RATE, seed=SEED)
     cal.notes
     """),
-    md("## Compared with the current definition"),
+    md("## Compared with the current definition, side by side"),
     code("cal.report.metrics"),
     code("cal.report.rates"),
+    code("cal.report.by_grade"),
+    code("print(cal.report.delay['text'] if cal.report.delay else 'no response times')"),
+    code("cal.report.half_life_scores"),
     check("""
     m = cal.report.metrics["roc_auc"].round(2)
-    print(f"held-out ROC-AUC: current definition {m['current definition']:.2f}, calibrated definition "
-          f"{m['calibrated definition']:.2f}, model {m['calibrated']:.2f}")
+    print(f"held-out ROC-AUC: current definition {m['current definition']:.2f}, revised definition "
+          f"{m['revised definition']:.2f}, rule-feature model {m['rule-feature model']:.2f}, "
+          f"model with controls {m['model with controls']:.2f}")
     print(cal.report.rates.round(2).to_string())
     """),
     code("""

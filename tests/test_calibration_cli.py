@@ -21,10 +21,17 @@ def test_sample_run_writes_definition_diff_metrics_and_figures(tmp_path, capsys)
     diff = pd.read_csv(out / "diff.csv")
     assert set(diff["section"]) <= {"fit_rules", "bant", "behaviour_rules"} and len(diff) > 10
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {m["model"] for m in metrics["metrics"]} == {"current definition", "calibrated definition", "calibrated",
-                                                         "naive Bayes"}
-    assert metrics["scorecard"]["half_life_days"] == 21
+    assert {m["model"] for m in metrics["metrics"]} == {"current definition", "revised definition", "rule-feature model",
+                                                         "gradient boosting", "model with controls", "naive Bayes"}
+    auc = {m["model"]: m["roc_auc"] for m in metrics["metrics"]}
+    # the revised definition, scored by score() at each held-out hand-off, ranks as the rule-feature model does
+    assert abs(auc["revised definition"] - auc["rule-feature model"]) <= 0.01
+    assert metrics["points_vs_score_max_gap"] < 1e-6
+    assert metrics["scorecard"]["half_life_days"] == "21"
+    assert {r["grade"] for r in metrics["reliability_by_grade"]} <= {"A", "B", "C", "D"}
+    assert metrics["response_delay"]["low"] < metrics["response_delay"]["odds_ratio"] < metrics["response_delay"]["high"]
     text = capsys.readouterr().out
+    assert "Answering within 5 minutes instead of 2 hours is associated with" in text
     assert "1.0.0 -> 1.0.1" in text and "points double the odds" in text
     # a non-empty folder is refused, exit code 2 and one line
     assert main(["calibrate", "--out", str(out)]) == 2

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from leadsim.calibration import FeatureSet, build_features, parse_outcome, recalibrate, scorecard
+from leadsim.calibration.handoffs import unit_definition
 from leadsim.calibration.scorecard import Scorecard
 from leadsim.definition import LeadsimWarning, diff, load_definition
 from leadsim.errors import DataError, DefinitionError, LeadsimError, SchemaError
@@ -49,11 +50,11 @@ def test_hand_computed_features_as_of_each_handoff(definition):
     assert x.loc["H1", "web_visit"] == pytest.approx(0.75)
     assert x.loc["H1", "pricing_page"] == pytest.approx(0.25)
     assert x.loc["H1", "webinar"] == 0
-    # H2 at 2026-04-09: the webinar is 7 days old (uncapped decayed count); the contact form is still later
+    # H2 at 2026-04-09: the webinar is 7 days old; its cap (30 points at 15 each) is 2 occurrences: not reached
     assert x.loc["H2", "webinar"] == pytest.approx(0.5)
     assert x.loc["H2", "contact_form"] == 0
     assert x.loc["H2", "web_visit"] == pytest.approx(2 ** (-23 / 7) + 2 ** (-16 / 7))
-    # recency rule counts the same way (decayed), not as 0/1
+    # a recency rule is 1 when it fires (here: nothing in the last 3 days), not a count
     assert x.loc["H1", "recently_active"] == 0
     # L2's old visit is outside the window
     assert x.loc["H3", "web_visit"] == 0
@@ -76,7 +77,11 @@ def test_matches_a_per_handoff_loop_on_generated_data(definition):
 
     h = make_history(load_definition(), n_leads=500, start="2025-01-01", end="2025-08-01", seed=4)
     fs = build_features(h, h.definition, half_lives=21)
-    counting = h.truth.counting_definition()  # points 1, no caps, half-life 21
+    # points 1, caps kept as occurrences, at_least / recency kept as 0/1, half-life 21
+    fit_unit = unit_definition(h.definition, half_life=21, fit=True)
+    beh_unit = unit_definition(h.definition, half_life=21)
+    counting = fit_unit.model_copy(update={"behaviour_rules": beh_unit.behaviour_rules})
+    assert fs.X["frequent_visitor"].isin([0, 1]).all() and fs.X["live_demo"].max() <= 1 + 1e-12
     for hid in fs.X.index[:: max(len(fs) // 12, 1)]:
         row = h.outcomes.set_index("handoff_id").loc[hid]
         lead = h.leads[h.leads.lead_id == row.lead_id]
@@ -175,12 +180,36 @@ def test_recalibrate_moves_only_points_and_writes_atomically(definition, tmp_pat
     changed = set(zip(d["item"], d["field"], strict=True))
     assert ("director", "points") in changed and ("budget", "points") in changed
     assert ("webinar", "half_life_days") in changed and ("webinar", "cap") in changed
-    assert ("frequent_visitor", "mode") in changed  # at_least became a per-occurrence count
+    assert ("frequent_visitor", "mode") not in changed  # at_least stays at_least: only its points move
+    rules = {r.id: r for r in new.behaviour_rules}
+    assert rules["frequent_visitor"].mode == "at_least" and rules["frequent_visitor"].min_count == 5
+    assert rules["webinar"].cap == 12 * 30 / 15  # the cap stays 2 occurrences' worth
     assert not any(i == "senior_exec" for i in d["item"])  # rules the card does not name keep their points
     from leadsim import load_definition
 
     assert load_definition(path).fit_rules[1].points == 30
     with pytest.raises(LeadsimError, match="exists already"):
         recalibrate(card, definition, path=path)
-    kept = recalibrate(card, definition, keep_caps=True)
-    assert next(r for r in kept.behaviour_rules if r.id == "webinar").cap == round(12 * 30 / 15)
+
+
+def test_the_revised_definition_scores_exactly_points_times_features():
+    from leadsim.datasets import make_history
+    from leadsim.scoring import score
+
+    h = make_history(load_definition(), n_leads=500, start="2025-01-01", end="2025-08-01", seed=4)
+    fs = build_features(h, h.definition, half_lives=(14, 30))
+    rng = np.random.default_rng(0)
+    pts = pd.Series(rng.integers(-20, 40, len(fs.rule_columns)).astype(float), index=fs.rule_columns)
+    pts[pts == 0] = 1.0
+    card = Scorecard(points=pts, raw_points=pts, coefficients=pts / 30, threshold=100, factor=30, intercept=-2,
+                     cutoff_probability=0.3, half_life_days=fs.half_life_days)
+    new = recalibrate(card, h.definition, unit=fs.unit())
+    got = fs.scorer.score(new)["score"].reindex(fs.X.index).to_numpy()
+    np.testing.assert_allclose(got, card.score(fs.X), atol=1e-9)
+    # and one hand-off the obvious way: score() on its lead with the activities up to the hand-off
+    hid = fs.X.index[len(fs) // 2]
+    row = h.outcomes.set_index("handoff_id").loc[hid]
+    acts = h.activities[(h.activities.lead_id == row.lead_id) & (h.activities["at"] <= row.handed_at)]
+    one = score(h.leads[h.leads.lead_id == row.lead_id], acts, new.model_copy(update={"on_recycle": "keep"}),
+                as_of=row.handed_at)
+    assert one["score"].iloc[0] == pytest.approx(card.score(fs.X.loc[[hid]])[0], abs=1e-9)

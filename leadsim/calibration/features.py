@@ -1,20 +1,20 @@
-"""One feature row per hand-off, as of its ``handed_at``, in the definition's rule forms.
+"""One feature row per hand-off, as of its ``handed_at``, exactly as scoring computes the rules.
 
 * fit and BANT rules: 1 when the rule fires on the lead's attributes, else 0;
-* behaviour rules: the *uncapped* decayed count of the rule's matching
-  activities (name and detail filter) in its ``window_days`` before the
-  hand-off, each weighted ``0.5 ** (age_days / half_life_days)`` with one
-  shared half-life (``at_least`` and ``recency`` rules count the same way);
-  a logistic model cannot learn a half-life, so it is chosen by time-ordered
-  cross-validation over a grid;
+* behaviour rules: the rule's contribution with one point
+  (:func:`leadsim.calibration.handoffs.unit_definition`): ``each`` rules the
+  decayed count in their window, capped at their cap in occurrences;
+  ``at_least`` and ``recency`` rules 1 when they fire.  ``each`` rules share
+  one half-life, chosen by time-ordered cross-validation over a grid that
+  includes "no decay" (:data:`NO_DECAY`) and is extended while the best value
+  sits at its edge; the CV curve is kept (``half_life_scores``);
 * controls, never turned into points: ``response_minutes_log``
   (``log1p`` of the minutes to the first touch) and ``owner``.
 
-The conditions are evaluated by :func:`leadsim.scoring.contributions` on a
-"counting" copy of the rules (every point 1, no caps), so calibration reads
-the data exactly as scoring does.  Each hand-off is scored at its own
-``handed_at`` by shifting its lead's activities so that all hand-offs share
-one reference time: nothing recorded after the hand-off leaks in.
+Every feature comes from :func:`leadsim.scoring.contributions` on one
+pseudo-lead per hand-off (:class:`HandoffScorer`), so a revised definition
+with points ``p_k`` scores ``sum_k p_k * x_k`` under :func:`leadsim.scoring.score`.
+Nothing recorded after a hand-off reaches its features.
 
 >>> from leadsim import load_definition
 >>> from leadsim.datasets import make_history
@@ -22,10 +22,14 @@ one reference time: nothing recorded after the hand-off leaks in.
 >>> fs = build_features(h, h.definition, half_lives=(21,))
 >>> fs.X.shape[0] == fs.y.shape[0] and "runs_erp" in fs.X and "owner" in fs.X
 True
+>>> float(fs.X["live_demo"].max()) <= 1.0      # the live demo's cap: one occurrence's worth
+True
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -34,14 +38,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadsim.definition import BehaviourRule, LeadDefinition, LeadsimWarning
+from leadsim.calibration.handoffs import NO_DECAY, HandoffScorer, half_life_label, unit_definition
+from leadsim.definition import LeadDefinition, LeadsimWarning
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, DefinitionError, SchemaError
-from leadsim.scoring import rule_matches
 
-__all__ = ["CONTROL_COLUMNS", "DEFAULT_HALF_LIVES", "FeatureSet", "build_features", "parse_outcome"]
+__all__ = ["CONTROL_COLUMNS", "DEFAULT_HALF_LIVES", "NO_DECAY", "FeatureSet", "build_features", "parse_outcome"]
 
-DEFAULT_HALF_LIVES: tuple[float, ...] = (7.0, 14.0, 21.0, 30.0, 60.0)
+DEFAULT_HALF_LIVES: tuple[float, ...] = (7.0, 14.0, 21.0, 30.0, 60.0, NO_DECAY)
+#: The grid grows (doubling or halving) while its best value sits at an edge, within these bounds.
+HALF_LIFE_BOUNDS = (1.0, 730.0)
 CONTROL_COLUMNS = ("response_minutes_log", "owner")
 _TRUE = {"true", "1", "yes", "y", "t", "1.0", "sql"}
 _FALSE = {"false", "0", "no", "n", "f", "0.0"}
@@ -63,20 +69,27 @@ class FeatureSet:
     current_score: pd.Series
     half_life_scores: pd.Series | None = None
     excluded: list[str] = field(default_factory=list)
+    used: LeadDefinition | None = None
+    scorer: HandoffScorer | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rule_columns(self) -> list[str]:
         return [*self.fit_columns, *self.behaviour_columns]
 
+    @property
+    def X_rules(self) -> pd.DataFrame:
+        """The rule features only (no controls): what points can score."""
+        return self.X[self.rule_columns]
+
+    def unit(self) -> LeadDefinition:
+        """The behaviour rules whose contributions are these features (the chosen half-life)."""
+        return unit_definition(self.used if self.used is not None else self.definition, half_life=self.half_life_days)
+
     def subset(self, rows: np.ndarray) -> FeatureSet:
         """The same feature set restricted to row positions ``rows``."""
-        return FeatureSet(
-            self.X.iloc[rows], self.y.iloc[rows], self.meta.iloc[rows], self.definition,
-            fit_columns=self.fit_columns, behaviour_columns=self.behaviour_columns,
-            control_columns=self.control_columns, half_life_days=self.half_life_days,
-            current_score=self.current_score.iloc[rows], half_life_scores=self.half_life_scores,
-            excluded=self.excluded,
-        )
+        return dataclasses.replace(self, X=self.X.iloc[rows], y=self.y.iloc[rows], meta=self.meta.iloc[rows],
+                                   current_score=self.current_score.iloc[rows])
 
     def __len__(self) -> int:
         return len(self.X)
@@ -147,106 +160,6 @@ def _usable_rules(definition: LeadDefinition, include: Sequence[str]) -> tuple[L
     excluded = [r.id for r in definition.fit_rules if r.attribute in drop]
     excluded += [f"bant_{k}" for k, r in definition.bant.items() if r.attribute in drop]
     return definition.model_copy(update={"fit_rules": fit, "bant": bant}), excluded
-
-
-def _counting(definition: LeadDefinition, *, fit: bool, half_life: float | None = None) -> LeadDefinition:
-    """A copy whose contributions *are* the features: points 1, no caps, one half-life."""
-    if fit:
-        return definition.model_copy(update={
-            "fit_rules": [r.model_copy(update={"points": 1.0}) for r in definition.fit_rules],
-            "bant": {k: r.model_copy(update={"points": 1.0}) for k, r in definition.bant.items()},
-            "behaviour_rules": [], "hot_triggers": [], "on_recycle": "keep",
-        })
-    beh = [
-        BehaviourRule.model_construct(
-            id=r.id, label=r.label, activity=r.activity, detail=r.detail, points=1.0, mode="each", min_count=1,
-            cap=None, half_life_days=half_life, window_days=r.window_days,
-        )
-        for r in definition.behaviour_rules
-    ]
-    return definition.model_copy(update={"fit_rules": [], "bant": {}, "behaviour_rules": beh, "hot_triggers": [],
-                                          "on_recycle": "keep"})
-
-
-def _behaviour_only(definition: LeadDefinition) -> LeadDefinition:
-    return definition.model_copy(update={"fit_rules": [], "bant": {}, "hot_triggers": [], "on_recycle": "keep"})
-
-
-def _fit_only(definition: LeadDefinition) -> LeadDefinition:
-    return definition.model_copy(update={"behaviour_rules": [], "hot_triggers": [], "on_recycle": "keep"})
-
-
-class _Pairs:
-    """Every (hand-off, earlier activity of its lead) pair with the activity's age at the hand-off."""
-
-    def __init__(self, activities: pd.DataFrame, definition: LeadDefinition, lead: np.ndarray, handed: np.ndarray,
-                 max_window_days: float | None):
-        _require(activities, "activities", ["lead_id", "activity", "at"])
-        self.n = len(lead)
-        lead_codes, lead_u = pd.factorize(pd.Index(lead, dtype=object))
-        act_lead, act_lead_u = pd.factorize(activities["lead_id"])
-        a_codes = np.append(pd.Index(lead_u).get_indexer(pd.Index(act_lead_u, dtype=object)), -1)[act_lead]
-        at = activities["at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        combo, self.match, self.combos = rule_matches(activities, definition)
-        keep = (a_codes >= 0) & self.match[np.maximum(combo, 0)].any(axis=1) & (combo >= 0)
-        a_codes, at_k, combo_k = a_codes[keep], at[keep], combo[keep]
-        order = np.argsort(a_codes, kind="stable")
-        a_codes, at_k, combo_k = a_codes[order], at_k[order], combo_k[order]
-        starts = np.searchsorted(a_codes, lead_codes, side="left")
-        lens = np.searchsorted(a_codes, lead_codes, side="right") - starts
-        h_of_pair = np.repeat(np.arange(self.n, dtype=np.int64), lens)
-        pair = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(lens.sum())
-        age = handed.view(np.int64)[h_of_pair] - at_k[pair]
-        ok = age >= 0
-        if max_window_days is not None:
-            ok &= age < int(max_window_days * 86_400e9)
-        self.handoff = h_of_pair[ok]
-        self.age_ns = age[ok]
-        self.age_days = self.age_ns / 86_400e9
-        self.combo = combo_k[pair[ok]]
-        self.rules = definition.behaviour_rules
-        self._masks: dict[int, np.ndarray] = {}
-
-    def _mask(self, j: int) -> np.ndarray:
-        """Pairs rule ``j`` looks at (kind and window); cached across half-lives."""
-        if j not in self._masks:
-            m = self.match[:, j][self.combo]
-            w = self.rules[j].window_days
-            if w is not None:
-                m &= self.age_days < w
-            self._masks[j] = m
-        return self._masks[j]
-
-    def counts(self, half_life: float) -> pd.DataFrame:
-        """Uncapped decayed counts per behaviour rule (all modes count the same way)."""
-        w = np.exp2(-self.age_days / half_life)
-        out = np.zeros((self.n, len(self.rules)))
-        for j in range(len(self.rules)):
-            out[:, j] = np.bincount(self.handoff, weights=w * self._mask(j), minlength=self.n)
-        return pd.DataFrame(out, columns=[r.id for r in self.rules])
-
-
-def _current_behaviour(pairs: _Pairs, definition: LeadDefinition, ids: np.ndarray, handed: np.ndarray) -> np.ndarray:
-    """The behaviour score of the definition in force (caps, modes, half-lives) at each hand-off.
-
-    Each hand-off becomes a pseudo-lead holding its pairs' activities, shifted
-    so that one ``as_of`` scores every hand-off at its own ``handed_at``.
-    """
-    from leadsim.scoring import contributions
-
-    if not definition.behaviour_rules:
-        return np.zeros(len(ids))
-    ref = int(handed.view(np.int64).max())
-    acts = pd.DataFrame({
-        "lead_id": pd.Categorical.from_codes(pairs.handoff, categories=pd.Index(ids)),
-        "activity": pd.Categorical.from_codes(pairs.combos["a"].to_numpy()[pairs.combo],
-                                              categories=pairs.combos.attrs["activities"]),
-        "at": (ref - pairs.age_ns).view("datetime64[ns]"),
-        "detail": pd.Categorical.from_codes(pairs.combos["d"].to_numpy()[pairs.combo],
-                                            categories=pairs.combos.attrs["details"]),
-    })
-    leads = pd.DataFrame({"lead_id": pd.Categorical(ids)})
-    return contributions(leads, acts, _behaviour_only(definition), as_of=pd.Timestamp(ref)).sum(axis=1).to_numpy()
 
 
 def _select_half_life(fit_x: pd.DataFrame, beh: dict[float, pd.DataFrame], controls: pd.DataFrame, y: np.ndarray,
@@ -338,9 +251,6 @@ def build_features(
         raise DataError(f"hand-off(s) for lead id(s) not in the leads table, e.g. {bad}", where="outcomes.lead_id")
     handed_np = handed.to_numpy(dtype="datetime64[ns]")
 
-    # fit + BANT indicators: per lead (attributes do not change), then per hand-off
-    from leadsim.scoring import contributions
-
     handed_leads = leads.iloc[np.unique(pos)]
     for r in [*used.fit_rules, *used.bant_rules()]:
         if r.attribute in handed_leads.columns and handed_leads[r.attribute].isna().all():
@@ -349,16 +259,14 @@ def build_features(
                 "fill it in the leads table or remove the rule before calibrating",
                 where=f"leads.{r.attribute}",
             )
-    t_any = pd.Timestamp(handed_np.max())
-    fit_df = contributions(handed_leads, None, _counting(used, fit=True), as_of=t_any)
-    fit_x = fit_df.reindex(lead_ids).reset_index(drop=True)
-    fit_cols = list(fit_x.columns)
-    current_fit = contributions(handed_leads, None, _fit_only(definition), as_of=t_any).sum(axis=1).reindex(lead_ids).to_numpy()
-
-    # behaviour: decayed windowed counts with the half-life chosen by CV
     windows = [r.window_days for r in used.behaviour_rules]
     max_window = None if any(w is None for w in windows) or not windows else max(windows)
-    pairs = _Pairs(activities, used, lead_ids, handed_np, max_window)
+    scorer = HandoffScorer(leads, activities, handoff=ids, lead=lead_ids, handed=handed_np,
+                           max_window_days=max_window)
+    fit_x = scorer.contributions(unit_definition(used, half_life=None, fit=True)).reset_index(drop=True)
+    fit_cols = list(fit_x.columns)
+    current = scorer.score(definition)["score"].to_numpy(dtype=float)
+
     ctrl = pd.DataFrame(index=range(len(out)))
     ctrl_cols: list[str] = []
     if controls and "response_minutes" in out.columns and out["response_minutes"].notna().any():
@@ -369,23 +277,24 @@ def build_features(
         ctrl["owner"] = out["owner"].astype(object).where(out["owner"].notna(), None).to_numpy(dtype=object)
         ctrl_cols.append("owner")
     grid = [float(half_lives)] if np.isscalar(half_lives) else [float(h) for h in half_lives]
-    if not grid or any(h <= 0 for h in grid):
-        raise DataError(f"half_lives {grid} must be positive numbers of days", where="half_lives")
+    if not grid or any(not h > 0 for h in grid):
+        raise DataError(f"half_lives {grid} must be positive numbers of days (math.inf: no decay)",
+                        where="half_lives")
+
+    def behaviour(h: float) -> pd.DataFrame:
+        return scorer.contributions(unit_definition(used, half_life=h)).reset_index(drop=True)
+
     yb = y.to_numpy(dtype=bool)
-    scores = None
-    if len(grid) > 1:
+    scores, notes = None, []
+    has_each = any(r.mode == "each" for r in used.behaviour_rules)
+    if len(grid) > 1 and has_each:
         gen = np.random.default_rng(seed)
         rows = np.arange(len(out)) if len(out) <= cv_rows else np.sort(gen.choice(len(out), cv_rows, replace=False))
-        full = {h: pairs.counts(h) for h in grid}
-        scores = _select_half_life(fit_x.iloc[rows], {h: b.iloc[rows] for h, b in full.items()}, ctrl.iloc[rows],
-                                   yb[rows])
-        best = float(scores.idxmin()) if scores.notna().any() else grid[len(grid) // 2]
-        beh_x = full[best]
-        del full
+        scores, best, beh_x, notes = _search_half_life(grid, behaviour, fit_x.iloc[rows], ctrl.iloc[rows], yb[rows],
+                                                       rows)
     else:
         best = grid[0]
-        beh_x = pairs.counts(best)
-    current_beh = _current_behaviour(pairs, definition, ids, handed_np)
+        beh_x = behaviour(best)
 
     X = pd.concat([fit_x, beh_x, ctrl], axis=1)
     X.index = pd.Index(ids, name="handoff_id")
@@ -393,6 +302,8 @@ def build_features(
                              "response_minutes") if c in out.columns]
     meta = out[meta_cols].copy()
     meta["handed_at"] = handed_np
+    if "source" in leads.columns:
+        meta["source"] = leads["source"].to_numpy(dtype=object)[pos]
     meta.index = X.index
     return FeatureSet(
         X=X,
@@ -403,7 +314,41 @@ def build_features(
         behaviour_columns=list(beh_x.columns),
         control_columns=ctrl_cols,
         half_life_days=best,
-        current_score=pd.Series(current_fit + current_beh, index=X.index, name="score"),
+        current_score=pd.Series(current, index=X.index, name="score"),
         half_life_scores=scores,
         excluded=excluded,
+        used=used,
+        scorer=scorer,
+        notes=notes,
     )
+
+
+def _search_half_life(grid, behaviour, fit_x, ctrl, y, rows) -> tuple[pd.Series, float, pd.DataFrame, list[str]]:
+    """CV log loss per half-life; the grid is extended (x2 or /2) while its best finite value sits at an edge."""
+    cache: dict[float, pd.DataFrame] = {}
+    curve: dict[float, float] = {}
+    notes: list[str] = []
+    todo = sorted(set(grid))
+    lo, hi = HALF_LIFE_BOUNDS
+    for _ in range(8):
+        for h in todo:
+            cache[h] = behaviour(h)
+            curve.update(_select_half_life(fit_x, {h: cache[h].iloc[rows]}, ctrl, y).to_dict())
+        todo = []
+        ok = {h: v for h, v in curve.items() if not np.isnan(v)}
+        if not ok:
+            break
+        best = min(ok, key=lambda h: (ok[h], h))
+        finite = sorted(h for h in curve if math.isfinite(h))
+        if len(finite) >= 2 and best == finite[-1] and best * 2 <= hi:
+            todo = [best * 2]
+        elif len(finite) >= 2 and best == finite[0] and best / 2 >= lo:
+            todo = [best / 2]
+        if todo:
+            notes.append(f"half-life {half_life_label(best)} days was at the edge of the grid; tried {todo[0]:g}")
+    scores = pd.Series(curve, name="log_loss").rename_axis("half_life_days").sort_index(kind="stable")
+    ok = scores.dropna()
+    best = float(min(ok.index, key=lambda h: (ok[h], h))) if len(ok) else sorted(grid)[len(grid) // 2]
+    if best not in cache:
+        cache[best] = behaviour(best)
+    return scores, best, cache[best], notes

@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from leadsim.definition import BehaviourRule, LeadDefinition, diff
+from leadsim.definition import LeadDefinition, diff
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError
 from leadsim.points import at_or_over
 
-__all__ = ["Scorecard", "diff_markdown", "recalibrate", "recommend_threshold", "scorecard"]
+__all__ = ["Scorecard", "diff_markdown", "model_input", "recalibrate", "recommend_threshold", "scorecard"]
 
 _LN2 = math.log(2.0)
 
@@ -73,10 +73,16 @@ def _rule_coefficients(model, rule_columns: Sequence[str]) -> pd.Series:
     return c.reindex(rule_columns).fillna(0.0)
 
 
+def model_input(model, features) -> pd.DataFrame:
+    """The columns of ``features.X`` the model was fitted on (rule features only, or with the controls)."""
+    names = getattr(model, "feature_names_in_", None)
+    return features.X if names is None else features.X[[str(c) for c in names]]
+
+
 def absorbed_intercept(model, features, beta: pd.Series | None = None) -> float:
-    """The intercept with the controls held at their average effect (log-odds scale)."""
+    """The intercept with the controls (if the model has any) held at their average effect (log-odds scale)."""
     beta = _rule_coefficients(model, features.rule_columns) if beta is None else beta
-    X = features.X
+    X = model_input(model, features)
     return float(np.mean(model.decision_function(X) - X[list(beta.index)].to_numpy(dtype=float) @ beta.to_numpy()))
 
 
@@ -143,7 +149,7 @@ def recommend_threshold(
         raise DataError("give a capacity or a target rate, not both", where="recommend_threshold")
     X, y = features.X, features.y.to_numpy(dtype=float)
     w = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=float)
-    p = model.predict_proba(X)[:, 1]
+    p = model.predict_proba(model_input(model, features))[:, 1]
     order = np.argsort(-p, kind="stable")
     p_s, w_s, y_s = p[order], w[order], y[order]
     t = features.meta["handed_at"]
@@ -181,49 +187,54 @@ def recalibrate(
     card: Scorecard,
     definition: LeadDefinition,
     *,
+    unit: LeadDefinition | None = None,
     note: str | None = None,
     by: str = "leadsim calibrate",
-    keep_caps: bool = False,
     path: str | Path | None = None,
     overwrite: bool = False,
 ) -> LeadDefinition:
-    """A new version of ``definition`` with the scorecard's points.
+    """A new version of ``definition`` with the scorecard's points, scoring what the model scored.
 
-    Fit and BANT rules get their points; behaviour rules become ``mode: each``
-    with points per decayed occurrence, the calibrated half-life, and (unless
-    ``keep_caps``, which keeps each cap as the same number of occurrences) no
-    cap, as the model was fitted on uncapped counts.  The threshold keeps its
-    number; rules the model did not see keep their points.  With ``path`` the
-    YAML is written atomically (never over an existing file unless
-    ``overwrite``).
+    Fit and BANT rules get their points.  Behaviour rules keep their shape
+    (mode, window, ``min_count``): ``unit`` (the features' unit rules,
+    :meth:`FeatureSet.unit`; default: ``definition``'s with the scorecard's
+    half-life) gives each ``each`` rule the calibrated half-life and its cap in
+    occurrences, so the new cap is ``|points|`` times that many occurrences
+    and :func:`leadsim.scoring.score` of the result is ``sum(points *
+    feature)``.  A rule a gate excludes keeps at least one point of its old
+    sign (a gate cannot name a rule worth 0).  The threshold keeps its number;
+    rules the model did not see keep their points.  With ``path`` the YAML is
+    written atomically (never over an existing file unless ``overwrite``).
     """
+    from leadsim.calibration.handoffs import half_life_label, revised_rule, unit_definition
+    from leadsim.scoring.gates import gate_rules
+
     definition = require_definition(definition, where="recalibrate")
     if not isinstance(card, Scorecard):
         raise DataError(f"expected a Scorecard (from scorecard() or calibrate()), got {type(card).__name__}; "
                         "call recalibrate(card, definition)", where="recalibrate")
-    pts = card.points
+    unit = unit if unit is not None else unit_definition(definition, half_life=card.half_life_days)
+    gated = set(gate_rules(definition))
+    old = {r.id: r.points for r in definition.fit_rules} | {r.id: r.points for r in definition.behaviour_rules}
+    old |= {f"bant_{k}": r.points for k, r in definition.bant.items()}
+    pts = card.points.copy()
+    for rid in pts.index:
+        if rid in gated and (pts[rid] == 0 or np.sign(pts[rid]) != np.sign(old.get(rid, 0))):
+            pts[rid] = float(np.sign(old.get(rid, 1)) or 1.0)
+    hl = half_life_label(card.half_life_days)
     new = definition.bump(
         note or (f"Recalibrated on SQL outcomes: points scaled at {card.pdo:.1f} points to double the odds, "
                  f"MQL threshold {card.threshold:g} = a {card.cutoff_probability:.0%} chance of SQL, "
-                 f"behaviour half-life {card.half_life_days:g} days."),
+                 f"behaviour half-life {hl}{' days' if hl != 'no decay' else ''}."),
         by=by,
     )
     new.fit_rules = [r.model_copy(update={"points": float(pts[r.id])}) if r.id in pts.index else r
                      for r in definition.fit_rules]
     new.bant = {k: (r.model_copy(update={"points": float(pts[f"bant_{k}"])}) if f"bant_{k}" in pts.index else r)
                 for k, r in definition.bant.items()}
-    rules = []
-    for r in definition.behaviour_rules:
-        if r.id not in pts.index:
-            rules.append(r)
-            continue
-        p = float(pts[r.id])
-        cap = None
-        if keep_caps and r.cap is not None and r.mode == "each" and r.points != 0 and p != 0:
-            cap = float(round(abs(p) * r.cap / abs(r.points)))
-        data = r.model_dump(exclude={"points", "mode", "min_count", "cap", "half_life_days"})
-        rules.append(BehaviourRule(**data, points=p, mode="each", half_life_days=card.half_life_days, cap=cap or None))
-    new.behaviour_rules = rules
+    units = {r.id: r for r in unit.behaviour_rules}
+    new.behaviour_rules = [revised_rule(units[r.id], float(pts[r.id]), original=r)
+                           if r.id in pts.index and r.id in units else r for r in definition.behaviour_rules]
     new = new.model_validate(new.model_dump())
     if path is not None:
         new.to_yaml(path, overwrite=overwrite)

@@ -43,7 +43,7 @@ import pandas as pd
 from leadsim.calibration.estimator import MQLCalibrator
 from leadsim.calibration.evaluation import CalibrationReport, evaluate
 from leadsim.calibration.features import DEFAULT_HALF_LIVES, FeatureSet, build_features
-from leadsim.calibration.scorecard import diff_markdown, recalibrate, recommend_threshold, scorecard
+from leadsim.calibration.scorecard import diff_markdown
 from leadsim.definition import LeadDefinition, LeadsimWarning, diff
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, InputFileError
@@ -124,7 +124,11 @@ def conversion_below_threshold(features: FeatureSet, weights: np.ndarray | None 
 
 @dataclass
 class Calibration:
-    """The outcome of :func:`calibrate`: revised definition, model, evidence."""
+    """The outcome of :func:`calibrate`: revised definition, models, evidence.
+
+    ``model`` is the rule-feature model the points are scaled from;
+    ``controls_model`` the one with response delay and owner as well.
+    """
 
     definition: LeadDefinition
     _: KW_ONLY
@@ -134,6 +138,7 @@ class Calibration:
     report: CalibrationReport
     weights: np.ndarray
     notes: list[str] = field(default_factory=list)
+    controls_model: MQLCalibrator | None = None
 
     @property
     def diff(self) -> pd.DataFrame:
@@ -244,7 +249,6 @@ def calibrate(
     weighting: str = "ipw",
     model: MQLCalibrator | None = None,
     note: str | None = None,
-    keep_caps: bool = False,
     features: FeatureSet | None = None,
     seed: np.random.Generator | int | None = 0,
     as_of: Any = None,
@@ -302,29 +306,31 @@ def calibrate(
         sel["handed_rate"] = float(fs.y.to_numpy(dtype=float)[handed].mean()) if handed.any() else None
     if sel.get("clipped"):
         notes.append(f"{sel['clipped']} inverse-propensity weight(s) clipped at {clip:g}")
+    notes.extend(fs.notes)
     model = model if model is not None else MQLCalibrator(random_state=0)
     report = evaluate(fs, model=model, split=split, test_size=test_size, weights=weights, capacity=capacity,
                       target_rate=target_rate, pdo=pdo, seed=seed)
     from sklearn.base import clone
+    from threadpoolctl import threadpool_limits
 
-    final = clone(model).fit(fs.X, fs.y.to_numpy(), sample_weight=weights)
-    cutoff, curve = recommend_threshold(fs, final, capacity=capacity, target_rate=target_rate, weights=weights)
-    if pdo is not None:
-        card = scorecard(final, fs, pdo=pdo)
-    else:
-        from leadsim.calibration.scorecard import absorbed_intercept
+    from leadsim.calibration.delay import response_delay_effect
+    from leadsim.calibration.evaluation import fit_points
 
-        floor = 1 / (1 + np.exp(-absorbed_intercept(final, fs)))
-        if cutoff <= floor:
-            notes.append(f"the recommended cut-off {cutoff:.3f} lies at the chance of a lead no rule fires for; "
-                         f"raised to {floor + 0.01:.3f}")
-            cutoff = floor + 0.01
-        card = scorecard(final, fs, cutoff_probability=cutoff)
+    final, card, new, curve, more = fit_points(fs, model, weights=weights, capacity=capacity,
+                                               target_rate=target_rate, pdo=pdo, note=note)
+    notes.extend(more)
+    controls_model = None
+    if fs.control_columns:
+        with threadpool_limits(limits=1):
+            controls_model = clone(model).fit(fs.X, fs.y.to_numpy(), sample_weight=weights)
+    revised_score = fs.scorer.score(new)["score"].reindex(fs.X.index).to_numpy(dtype=float)
+    report.delay = response_delay_effect(fs.meta.assign(score=revised_score), fs.y.to_numpy())
     report.scorecard, report.curve = card, curve
     report.selection = sel
     report.notes.extend(notes)
+    if report.delay is not None:
+        report.notes.append(report.delay["text"])
     if fs.excluded:
         report.notes.append(f"rules left out (attributes recorded after hand-off or protected): {fs.excluded}")
-    new = recalibrate(card, definition, note=note, keep_caps=keep_caps)
     return Calibration(definition=new, previous=definition, model=final, features=fs, report=report,
-                       weights=weights, notes=report.notes)
+                       weights=weights, notes=report.notes, controls_model=controls_model)

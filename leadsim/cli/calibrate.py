@@ -9,6 +9,7 @@ Without data files it runs on the embedded sample.  The output folder gets
 from __future__ import annotations
 
 import argparse
+import math
 import warnings
 
 from leadsim.cli._common import emit
@@ -24,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--capacity", type=float, metavar="N", help="hand-offs per week sales can hold a conversation with")
     t.add_argument("--target-rate", type=float, metavar="R", help="target Lead -> Sales Lead rate, e.g. 0.35")
     t.add_argument("--pdo", type=float, metavar="P", help="points to double the odds (instead of a threshold target)")
-    p.add_argument("--half-lives", metavar="DAYS", default="7,14,21,30,60",
-                   help="behaviour half-life grid in days, chosen by time-ordered CV (default 7,14,21,30,60)")
+    p.add_argument("--half-lives", metavar="DAYS", default="7,14,21,30,60,none",
+                   help="behaviour half-life grid in days ('none': no decay), chosen by time-ordered CV and "
+                        "extended while the best value sits at its edge (default 7,14,21,30,60,none)")
     p.add_argument("--weighting", choices=("ipw", "none"), default="ipw",
                    help="inverse-propensity weights from exploration hand-offs (default) or none")
     p.add_argument("--include", action="append", default=[], metavar="ATTRIBUTE",
@@ -38,9 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _half_lives(text: str) -> list[float]:
     try:
-        values = [float(x) for x in text.split(",") if x.strip()]
+        values = [math.inf if x.strip().lower() in ("none", "no decay", "inf") else float(x)
+                  for x in text.split(",") if x.strip()]
     except ValueError:
-        raise InputFileError(f"cannot read {text!r} as numbers of days, e.g. 7,14,30", where="--half-lives") from None
+        raise InputFileError(f"cannot read {text!r} as numbers of days, e.g. 7,14,30,none", where="--half-lives") from None
+    if any(not v > 0 for v in values):
+        raise InputFileError(f"half-lives must be positive numbers of days or 'none', got {text!r}",
+                             where="--half-lives")
     if not values:
         raise InputFileError("give at least one half-life in days", where="--half-lives")
     return values
@@ -88,11 +94,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"leadsim: warning: {w.message}")
     rep = cal.report
     card = rep.scorecard
-    emit(rep.metrics.round(4), False, title=f"Held-out comparison ({rep.split} split)")
-    emit(rep.rates.round(4), False, title="Lead -> Sales Lead rate")
+    from leadsim.calibration.handoffs import half_life_label
+
+    emit(rep.metrics.round(4), False, title=f"Held-out comparison, side by side ({rep.split} split)")
+    emit(rep.rates.round(4), False, title="Hand-off volume and Lead -> Sales Lead rate at the threshold")
+    if rep.by_grade is not None:
+        emit(rep.by_grade.round(4), False, title="Reliability of the predicted chance by grade (held out)")
+    if rep.half_life_scores is not None:
+        curve = rep.half_life_scores.rename(index=half_life_label).round(5).to_frame()
+        emit(curve, False, title="Half-life: time-ordered CV log loss (lower is better)")
+    hl = half_life_label(card.half_life_days)
     print(f"\n{cal.previous.version} -> {cal.definition.version}: {len(cal.diff)} change(s); "
           f"{card.pdo:.1f} points double the odds; threshold {card.threshold:g} = {card.cutoff_probability:.1%} "
-          f"chance of SQL; behaviour half-life {card.half_life_days:g} days")
+          f"chance of SQL; behaviour half-life {hl}{' days' if hl != 'no decay' else ''}")
     sel = rep.selection
     if sel.get("below_threshold_rate") is not None:
         print(f"exploration: {sel['exploration_handoffs']} hand-off(s); SQL rate below the old threshold "
