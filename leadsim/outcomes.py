@@ -40,8 +40,8 @@ learn from a history that has no outcomes table of its own.  The rules
   reaches the milestone (no window of their own: a deal closes in months);
   False when the lead left before; NA while open.
 * ``reason``: the ``reason`` of the log row that moved the lead out of the
-  MQL stage (``qualified``, ``recycle``, ``disqualify`` in the sample); NA
-  while it is still there.
+  MQL stage (in the sample ``qualified`` or a recycle or disqualify reason
+  id such as ``no_contact`` or ``student``); NA while it is still there.
 
 ``as_of`` is the moment the history was exported (``docs/design.md`` section
 3.4): read like every ``as_of`` (a tz-aware one converted to the calendar's

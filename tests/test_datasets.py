@@ -25,7 +25,7 @@ COLUMNS = {
               "bant_authority", "bant_need", "bant_timeline", "deal_size_eur", "gender", "age_band", "created_at"],
     "activities": ["lead_id", "activity", "at", "detail"],
     "stage_log": ["lead_id", "stage", "at", "reason", "owner"],
-    "touches": ["lead_id", "at", "kind", "by"],
+    "touches": ["lead_id", "at", "kind", "by", "duration_minutes"],
     "owners": ["owner", "role", "manager", "team"],
     "outcomes": ["handoff_id", "lead_id", "handed_at", "handoff_reason", "propensity", "definition_version", "owner",
                  "response_minutes", "sql", "opportunity", "won", "reason"],
@@ -133,6 +133,11 @@ def test_columns_and_dtypes(history):
     assert o["propensity"].dtype == float and o["response_minutes"].dtype == float
     assert history.leads["lead_id"].is_unique and o["handoff_id"].is_unique
     assert history.owners["owner"].is_unique
+    # touch durations: minutes, always there; meetings last longer than calls, calls longer than e-mails
+    dur = history.touches["duration_minutes"]
+    assert dur.dtype == float and dur.notna().all() and (dur >= 0).all()
+    med = dur.groupby(history.touches["kind"]).median()
+    assert med["meeting"] > med["call"] > med["email"], med.to_dict()
 
 
 def test_values_follow_the_shared_vocabulary(history):
@@ -211,6 +216,14 @@ def _reached(sl: pd.DataFrame, stage: str) -> set[str]:
     return set(sl.loc[sl["stage"] == stage, "lead_id"])
 
 
+def _recycles(sl: pd.DataFrame) -> pd.DataFrame:
+    """The recycle rows: back to Target from Lead or Sales Lead (their reason is why, e.g. ``no_contact``)."""
+    prev = sl["stage"].where(sl["lead_id"] == sl["lead_id"].shift()).shift()
+    rec = sl[(sl["stage"] == "target") & prev.isin(["lead", "sales_lead"])]
+    assert set(rec["reason"]) <= {"not_ready", "no_budget", "no_authority", "no_contact", "no_decision"}
+    return rec
+
+
 def test_stage_conversion_in_design_ranges(sample):
     sl = sample.stage_log
     first = sl.groupby("lead_id").head(1)
@@ -220,14 +233,14 @@ def test_stage_conversion_in_design_ranges(sample):
     assert 0.10 <= len(at_name & lead) / len(at_name) <= 0.25
     assert 0.15 <= len(lead & sales) / len(lead) <= 0.40
     # Sales Lead -> Opportunity among Sales Leads decided by the end
-    decided = sales & (opp | _reached(sl, "disqualified") | set(sl.loc[(sl["reason"] == "recycle"), "lead_id"]))
+    decided = sales & (opp | _reached(sl, "disqualified") | set(_recycles(sl)["lead_id"]))
     assert 0.50 <= len(decided & opp) / len(decided) <= 0.70
     assert 0.20 <= len(won) / len(opp & (won | lost)) <= 0.30
 
 
 def test_sql_share_and_labels_agree_with_the_truth(sample):
     o = sample.outcomes[sample.outcomes["sql"].notna()]
-    assert 0.25 <= o["sql"].mean() <= 0.35
+    assert 0.20 <= o["sql"].mean() <= 0.30  # docs/design.md 7.2: ~25 % (3 SDRs answer slower than 8 did)
     x = sample.truth.features(sample.leads, sample.activities, o)
     p = sample.truth.p_sql(x)
     y = o["sql"].to_numpy(dtype=bool)
@@ -348,7 +361,7 @@ def test_recycled_leads_come_back(sample):
     assert (again > 1).sum() > 100
     sl = sample.stage_log
     second = o[o.duplicated("lead_id")]
-    rec = sl[sl["reason"] == "recycle"]
+    rec = _recycles(sl)
     m = pd.merge_asof(second.sort_values("handed_at"), rec[["lead_id", "at"]].sort_values("at"),
                       left_on="handed_at", right_on="at", by="lead_id")
     assert m["at"].notna().all()  # every re-hand-off follows a recycle
@@ -358,7 +371,8 @@ def test_time_patterns(sample):
     a = sample.activities["at"]
     assert (a.dt.day_of_week >= 5).mean() < 0.15
     assert a.dt.hour.between(8, 17).mean() > 0.6
-    created = sample.leads["created_at"]
+    # the month pattern of the leads created one by one (the events' batch uploads fall on a few random days)
+    created = sample.leads.loc[sample.leads["source"] != "event", "created_at"]
     per_month = created.dt.to_period("M").value_counts()
     assert per_month[pd.Period("2025-08", "M")] < 0.8 * per_month[pd.Period("2025-09", "M")]
     assert per_month[pd.Period("2025-12", "M")] < 0.8 * per_month[pd.Period("2025-11", "M")]

@@ -39,6 +39,8 @@ def _three_rule_definition(threshold: float):
     d["thresholds"]["mql"] = threshold
     d["thresholds"]["fit_grades"] = {"A": threshold, "B": threshold - 0.5, "D": None}
     d["thresholds"].pop("matrix", None)
+    # the sample's MQL gates (some behaviour, grade C or better) are about other things than the threshold on paper
+    d.pop("gates", None)
     return parse_definition(d)
 
 

@@ -23,7 +23,8 @@ def _run(sc, seed=2):
 
 @pytest.fixture(scope="module")
 def base():
-    return load_scenario().with_values({"horizon_days": 28, "sdr_headcount": 3, "bursts": []})
+    return load_scenario().with_values({"horizon_days": 28, "sdr_headcount": 3, "rep_headcount": 2, "bursts": [],
+                                        "behaviour.sessions_per_month": 3.5})
 
 
 def test_sdrs_taken_off_the_team_pick_up_nothing_new_and_the_one_left_carries_the_work(base):
@@ -76,7 +77,10 @@ def test_a_change_the_model_cannot_make_is_refused_by_name(base, changes, messag
 def test_a_back_test_flags_an_undeclared_change_and_passes_once_it_is_declared():
     """One SDR fewer from the middle of the history on: fitted on the first half, the back-test that ignores the
     change finds the response time and the breach rate outside their intervals; declared, they fall inside."""
-    truth = load_scenario().with_values({"horizon_days": 28, "sdr_headcount": 2, "bursts": [],
+    truth = load_scenario().with_values({"horizon_days": 28, "sdr_headcount": 2, "rep_headcount": 2, "bursts": [],
+                                         "arrivals.web_form.per_week": 200, "arrivals.paid.per_week": 130,
+                                         "arrivals.organic.per_week": 170,
+                                         "curve": {"preset": "default", "contact_base": 0.75},
                                          "handling.call_minutes": 15, "handling.qualify_minutes": 30,
                                          "changes": [{"from_day": 14, "settings": {"sdr_headcount": 1}}]})
     start = pd.Timestamp(truth.start)

@@ -24,7 +24,7 @@ def test_simulate_writes_tables_and_kpis(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["simulate", "--scenario", str(s), "--seed", "3", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["curve"] == "default" and summary["seed"] == 3
+    assert summary["curve"] == "default+custom" and summary["seed"] == 3  # the sample scenario's fitted anchors
     for name in ("leads", "activities", "stage_log", "touches", "owners", "outcomes", "alerts", "kpis"):
         assert (out / f"{name}.csv").exists()
     log = pd.read_csv(out / "stage_log.csv")

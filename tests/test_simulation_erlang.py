@@ -46,6 +46,7 @@ import pytest
 from scipy import stats
 
 import leadsim
+from leadsim.exits import exit_moves
 from leadsim.simulation import Scenario, SimulationResult, erlang_a, erlang_c, seeds, simulate
 from leadsim.simulation.replication import confidence_intervals
 from leadsim.simulation.scenario import load_scenario
@@ -79,6 +80,7 @@ def queue_scenario(lam: float, mu: float, c: int, patience_hours: float | None, 
                      "holidays": []}
     d["hot_triggers"] = [{"id": "hot_visit", "label": "Any web visit", "activity": "web_visit", "window_days": 14}]
     d["thresholds"]["mql"] = 10_000  # out of reach of any fit score: only the hot trigger hands a lead over
+    d.pop("gates", None)  # ... every lead whose visit fires it: arrivals into the queue are the Poisson stream
     d["on_recycle"] = "restart"
     d["sla"]["auto_return_after_last"] = False  # as in the sample: no lead recycled by an SLA clock
     return load_scenario().with_values({
@@ -116,7 +118,8 @@ def measured(result: SimulationResult) -> pd.DataFrame:
     at = ((oc["handed_at"] - pd.Timestamp(sc.start)) / pd.Timedelta(minutes=1)).to_numpy(float)
     oc = oc[(at >= sc.warmup_days * 1440) & (at < (sc.horizon_days - COOLDOWN_DAYS) * 1440)]
     log = result.stage_log
-    recycled_at = log[log["reason"] == "recycle"].set_index("lead_id")["at"]  # at most one per lead: checked
+    moves = exit_moves(log, sc.lead_definition)
+    recycled_at = moves[moves["exit"] == "recycle"].set_index("lead_id")["at"]  # at most one per lead: checked
     cold = (oc["reason"] == "cold").to_numpy()
     wait = oc["response_minutes"].to_numpy(float).copy()
     left = recycled_at.reindex(oc["lead_id"]).to_numpy()
@@ -180,7 +183,8 @@ def test_the_reduced_scenario_is_an_mmc_queue_at_the_sdr_stage():
     assert not oc["sql"].any()
     assert set(log["stage"]) == {d.funnel.stages[0].id, ms.mql, d.funnel.recycle.to}
     assert log.groupby("lead_id")["stage"].apply(lambda s: (s == ms.mql).sum()).max() == 1
-    assert (log["reason"] == "recycle").groupby(log["lead_id"]).sum().max() == 1
+    moves = exit_moves(log, d)
+    assert (moves["exit"] == "recycle").groupby(moves["lead_id"]).sum().max() == 1
     assert set(touches["kind"]) == {"call"} and touches["lead_id"].is_unique
     assert set(touches["by"]) <= {f"sdr{i + 1}" for i in range(c)}
     # the service is the call alone: exponential with mean call_minutes (a call still going at the end has no row)

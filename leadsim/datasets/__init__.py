@@ -30,7 +30,8 @@ and ``reps`` set the team).  Every SDR has a personal speed factor ``exp(N(0,
 
 *Leads.* Sources web_form 30%, paid 20%, organic 27%, event 15%, outbound 8%.
 Creation days follow a weekday pattern (weekends 0.3x), months (July 0.75x,
-August 0.6x, December 0.65x and late December halved again, holidays 0.35x)
+August 0.6x, December 0.65x and late December halved again, the calendar's
+public holidays 0.35x)
 and a gentle upward trend; hours of day peak in office hours.  Event leads
 arrive in batch uploads (about 8 trade fairs a year, every name of one fair
 with the same timestamp, on a weekday morning; stage-log reason ``import``).
@@ -73,7 +74,7 @@ landing-page visit.  After a hand-off the SDR conversation serves the burst:
 
 *Marketing.* Leads enter at ``name`` (gated-content web-form leads at
 ``active``); ``name -> active`` at the first deeper interaction, ``active ->
-target`` at the next activity (reason ``converted``).  MQL moments come from
+target`` at the next activity (reason ``progression``).  MQL moments come from
 :func:`leadsim.scoring.mql_events` with the given definition.  Marketing
 disqualifies 70% of competitors and 40% of students within 1-20 days unless
 they became MQLs first.  Exploration: for each Target lead one of its
@@ -89,7 +90,11 @@ never before the SDR's previous touch plus ``Exp(20)`` minutes of handling.
 SDR decides: SQL with the truth's probability
 (:mod:`leadsim.datasets.truth`), then ``sales_lead`` (reason ``qualified``,
 a rep of the lead's regional team); otherwise disqualify (85% for students and
-competitors, else 30%) or recycle to ``target``.
+competitors, else 30%) or recycle to ``target``.  Exit rows carry a reason id
+of the definition's vocabulary (disqualify: student, competitor, else no_fit,
+invalid_contact or duplicate; recycle: no_contact when the SDR never reached
+the lead, else not_ready, no_budget or no_authority); ``outcomes.reason`` is
+the decision itself (qualified, recycle, disqualify).
 
 *Reps.* First touch after ``exp(N(log 120, 1.2))`` working minutes, 15% a
 further 1-4 working days late, 4% never (those are recycled or disqualified
