@@ -25,7 +25,10 @@ The steps, each one function:
 embedded sample, ``load_sample()``); with ``simulate=True`` it also fills the worksheets with
 :func:`simulate_verdicts`, which is how ``data/exercise/`` was made.
 
-Modules: :mod:`~leadsim.exercise.agreement` (verdict words, kappa, report),
+Modules: :mod:`~leadsim.exercise.agreement` (verdict words, the comparison report),
+:mod:`~leadsim.exercise.statistics` (kappa and weighted kappa from statsmodels, alpha from krippendorff, Gwet's
+AC1/AC2, bootstrap intervals, the kappa paradox), :mod:`~leadsim.exercise.coefficients` (the coefficient table),
+:mod:`~leadsim.exercise.coding` (the worksheet's coded columns),
 :mod:`~leadsim.exercise.worksheets` (files), :mod:`~leadsim.exercise.sampling`
 (sample, simulated heads, labels).
 
@@ -49,6 +52,7 @@ from leadsim.exercise.agreement import (
     kappa_from_table,
     normalise_verdict,
 )
+from leadsim.exercise.coefficients import coefficient_table
 from leadsim.exercise.sampling import (
     BEHAVIOUR_FACTS,
     HEAD_BIASES,
@@ -78,6 +82,7 @@ __all__ = [
     "VERDICT_WORDS",
     "AgreementReport",
     "as_labels",
+    "coefficient_table",
     "cohen_kappa",
     "compare",
     "kappa_from_table",
