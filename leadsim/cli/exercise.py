@@ -1,6 +1,7 @@
 """``leadsim exercise``: the 100-companies worksheets and the comparison of the verdicts.
 
-``leadsim exercise sample --out DIR`` writes ``marketing.xlsx``, ``sales.xlsx``,
+``leadsim exercise plan --kappa 0.6 --half-width 0.1 --prevalence 0.3`` says how
+many companies to sample; ``leadsim exercise sample --out DIR`` writes ``marketing.xlsx``, ``sales.xlsx``,
 CSV copies and ``key.csv``; ``leadsim exercise compare DIR/marketing.xlsx
 DIR/sales.xlsx`` prints the agreement report.  Without worksheets, ``compare``
 runs on the filled sample in ``data/exercise/``.
@@ -49,6 +50,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--force", action="store_true", help="replace an existing --out file")
     add_json_flag(c)
     c.set_defaults(func=run_compare)
+
+    pl = sub.add_parser("plan", help="how many companies to sample for a given precision of kappa")
+    pl.add_argument("--kappa", type=float, default=0.6, help="the agreement you expect (default 0.6)")
+    pl.add_argument("--half-width", type=float, default=0.1,
+                    help="how close the interval should come: kappa +- this (default 0.1)")
+    pl.add_argument("--prevalence", type=float, default=0.3, help="share of good leads you expect (default 0.3)")
+    pl.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    pl.add_argument("--n", type=int, default=100, help="a sample size to show the half-width for (default 100)")
+    add_json_flag(pl)
+    pl.set_defaults(func=run_plan)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from leadsim.exercise.planning import plan_sample, plan_text
+
+    plan = plan_sample(kappa=args.kappa, half_width=args.half_width, prevalence=args.prevalence, level=args.level,
+                       n=args.n)
+    print(json.dumps(json_ready(plan), indent=2) if args.json else plan_text(plan))
+    return 0
 
 
 def run_sample(args: argparse.Namespace) -> int:

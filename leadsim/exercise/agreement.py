@@ -199,6 +199,7 @@ class AgreementReport:
     threshold: float | None = None
     notes: list[str] = field(default_factory=list)
     coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    precision: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (numbers, strings, lists, dicts; NaN becomes None)."""
@@ -221,6 +222,7 @@ class AgreementReport:
             "disagreements": records(self.disagreements),
             "suggestions": records(self.suggestions),
             "notes": list(self.notes),
+            "precision": self.precision,
         }
 
     def to_markdown(self, *, max_rows: int = 15) -> str:
@@ -232,6 +234,8 @@ class AgreementReport:
                   f"Unsure and missing verdicts are left out of a pair; kappa's {pct} % interval uses the {how}, "
                   "Gwet's AC1 its analytic variance.", ""]
         lines += _md_table(self.pairs, floats=3)
+        if self.precision:
+            lines += ["", self.precision]
         if len(self.coefficients):
             lines += ["", "## All coefficients", "",
                       f"Raw agreement beside kappa, Gwet's AC1/AC2 and Krippendorff's alpha, each with its {pct} % "
@@ -411,6 +415,7 @@ def compare(
             confusion[(a, b)] = m.astype(int)
     threshold = float(definition.thresholds.mql) if definition is not None else None
     heads = [r for r in reviewers if r != "definition"]
+    precision = _precision(table, heads, pair_rows, level)
     disagreements = (find_disagreements(table, heads, key, contributions, definition, reasons)
                      if "definition" in reviewers else pd.DataFrame())
     suggestions = find_suggestions(table, heads, key, definition, min_support)
@@ -429,7 +434,31 @@ def compare(
         interval=interval,
         threshold=threshold,
         notes=notes,
+        precision=precision,
     )
+
+
+def _precision(table: pd.DataFrame, heads: list[str], pairs: list[dict], level: float) -> str:
+    """What the sample size gives: the expected half-width of the first two heads' kappa interval."""
+    from leadsim.errors import DataError
+    from leadsim.exercise.planning import kappa_half_width
+
+    if len(heads) < 2:
+        return ""
+    a, b = heads[0], heads[1]
+    row = next(p for p in pairs if p["a"] == a and p["b"] == b)
+    answers = pd.concat([table[a], table[b]])
+    answers = answers[answers.isin(["good", "not"])]
+    if row["n"] < 1 or not math.isfinite(row["kappa"]) or answers.empty:
+        return ""
+    prevalence = float((answers == "good").mean())
+    try:
+        hw = kappa_half_width(row["n"], kappa=row["kappa"], prevalence=prevalence, level=level)
+    except DataError:
+        return ""
+    return (f"Sample size: the {row['n']} companies {a} and {b} both judged give kappa's {level:.0%} interval a "
+            f"half-width of about ±{hw:.2f} (kappa {row['kappa']:.2f}, {prevalence:.0%} good); "
+            "`leadsim exercise plan` says how many companies a narrower interval needs.").replace("%", " %")
 
 
 def _stage_table(verdicts: Mapping[str, Any], series: Mapping[str, pd.Series], order: list) -> pd.DataFrame | None:
