@@ -424,7 +424,8 @@ def step_exercise(ctx: DemoContext, rep: Report) -> None:
         _blank_worksheets(ctx, rep)
         return
     key = read_key(data_path("exercise/key.csv"))
-    verdicts = {name: read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key) for name in ("marketing", "sales")}
+    verdicts = {name: read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key, definition=ctx.definition)
+                for name in ("marketing", "sales")}
     r = compare(verdicts, ctx.definition, key=key)
     ctx.results["exercise"] = r
     rep.section("The 100-companies exercise",

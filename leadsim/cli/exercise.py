@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     s.add_argument("--stratify", choices=["score", "score_source", "source", "none"], default="score",
                    help="how to stratify the sample (default: score bands, spread over sources)")
+    s.add_argument("--reviewers", default="marketing,sales", metavar="NAMES",
+                   help="comma-separated reviewers, one worksheet each (default marketing,sales; e.g. add sdr)")
     s.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing its worksheets")
     add_options(s)
     s.set_defaults(func=run_sample)
@@ -80,17 +82,23 @@ def run_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir() and any(out.iterdir()) and not args.force:
         raise InputFileError("folder exists and is not empty; choose another --out or pass --force", where=str(out))
+    reviewers = [r.strip() for r in args.reviewers.split(",") if r.strip()]
+    bad = [r for r in reviewers if not r.replace("_", "").replace("-", "").isalnum()]
+    if not reviewers or bad or len(set(reviewers)) < len(reviewers):
+        raise InputFileError(f"give distinct reviewer names of letters, digits, - and _ (got {args.reviewers!r}), "
+                             "e.g. marketing,sales,sdr", where="--reviewers")
     inputs = load_inputs(args)
     history = SimpleNamespace(leads=inputs.leads, activities=inputs.activities, stage_log=inputs.stage_log,
                               definition=inputs.definition)
     paths = make_exercise(history, out, n=args.n, seed=args.seed, as_of=inputs.as_of, force=args.force,
-                          stratify=None if args.stratify == "none" else args.stratify)
+                          stratify=None if args.stratify == "none" else args.stratify, reviewers=reviewers)
     n = len(read_key(paths["key"])) if "key" in paths else args.n
     fewer = f" (asked for {args.n}; that is every company there is)" if n < args.n else ""
     print(f"Sampled {n} companies{fewer} from {inputs.origin} (scored as of {inputs.as_of:%Y-%m-%d %H:%M}).")
     for name, path in paths.items():
         print(f"  {name:14s} {path}")
-    print("Give marketing.xlsx and sales.xlsx to the two heads; keep key.csv for `leadsim exercise compare`.")
+    sheets = " and ".join(", ".join(f"{r}.xlsx" for r in reviewers).rsplit(", ", 1))
+    print(f"Give {sheets} to the heads, one each; keep key.csv for `leadsim exercise compare`.")
     return 0
 
 
@@ -116,7 +124,7 @@ def run_compare(args: argparse.Namespace) -> int:
                              where="WORKSHEET")
     key = read_key(key_path) if key_path is not None else None
     definition = load_definition(args.definition)
-    verdicts = {p.stem: read_verdicts(p, key=key) for p in sheets}
+    verdicts = {p.stem: read_verdicts(p, key=key, definition=definition) for p in sheets}
     report = compare(verdicts, definition, key=key, interval=args.interval, n_boot=args.n_boot,
                      seed=args.seed)
     if key is None:

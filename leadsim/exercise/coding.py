@@ -42,6 +42,7 @@ __all__ = [
     "STAGES",
     "choices",
     "column_header",
+    "header_names",
     "parse_choice",
     "reason_choices",
     "text",
@@ -87,6 +88,15 @@ def text(word: str, definition: Any) -> str:
 def column_header(column: str, definition: Any) -> str:
     """The header of a coded (or the company/comment) column in the definition's language."""
     return _HEADERS[_language(definition)].get(column, column)
+
+
+def header_names(column: str) -> set[str]:
+    """Every header a column may carry (each language's), case-folded.
+
+    >>> sorted(header_names("need"))
+    ['bedarf', 'need']
+    """
+    return {h[column].casefold() for h in _HEADERS.values() if column in h}
 
 
 def reason_choices(definition: Any) -> list[str]:
