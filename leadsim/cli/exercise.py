@@ -3,7 +3,8 @@
 ``leadsim exercise plan --kappa 0.6 --half-width 0.1 --prevalence 0.3`` says how
 many companies to sample; ``leadsim exercise sample --out DIR`` writes ``marketing.xlsx``, ``sales.xlsx``,
 CSV copies and ``key.csv``; ``leadsim exercise compare DIR/marketing.xlsx
-DIR/sales.xlsx`` prints the agreement report.  Without worksheets, ``compare``
+DIR/sales.xlsx`` prints the agreement report; with ``--round N`` it keeps the
+comparison as round N in ``DIR/rounds/`` and shows agreement by round.  Without worksheets, ``compare``
 runs on the filled sample in ``data/exercise/``.
 """
 
@@ -49,7 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     c.add_argument("--out", metavar="FILE", help="also save the report (.json as JSON, otherwise Markdown)")
-    c.add_argument("--force", action="store_true", help="replace an existing --out file")
+    c.add_argument("--round", type=int, metavar="N",
+                   help="keep this comparison as round N of the exercise (in DIR/rounds/) and show agreement by round")
+    c.add_argument("--rounds-dir", metavar="DIR",
+                   help="the exercise's folder for --round (default: the folder of the first worksheet)")
+    c.add_argument("--force", action="store_true", help="replace an existing --out file or recorded round")
     add_json_flag(c)
     c.set_defaults(func=run_compare)
 
@@ -122,6 +127,10 @@ def run_compare(args: argparse.Namespace) -> int:
     if len(sheets) < 2 and key_path is None:
         raise InputFileError("give two worksheets, or one worksheet and --key (to compare with the definition)",
                              where="WORKSHEET")
+    if args.round is not None and args.rounds_dir is None and not args.worksheets:
+        raise InputFileError("give the exercise's folder with --rounds-dir; leadsim does not write rounds into "
+                             "its own sample data", where="--round")
+    out = check_output_path(args.out, [*sheets, key_path], force=args.force) if args.out else None
     key = read_key(key_path) if key_path is not None else None
     definition = load_definition(args.definition)
     verdicts = {p.stem: read_verdicts(p, key=key, definition=definition) for p in sheets}
@@ -130,13 +139,20 @@ def run_compare(args: argparse.Namespace) -> int:
     if key is None:
         report.notes.append("no key file: every company weighs 1 and the definition's verdict is not compared")
     data = report.to_dict()
-    text = json.dumps(json_ready(data), indent=2, ensure_ascii=False) if args.json else report.to_markdown()
-    print(text)
-    if args.out:
+    text = report.to_markdown()
+    if args.round is not None:
+        from leadsim.exercise.rounds import load_rounds, record_round, round_table, rounds_markdown
+
+        folder = Path(args.rounds_dir) if args.rounds_dir else sheets[0].parent
+        record_round(report, definition, folder=folder, round=args.round, force=args.force)
+        rounds = load_rounds(folder)
+        data["rounds"] = round_table(rounds).to_dict("records")
+        text += "\n" + rounds_markdown(rounds)
+    print(json.dumps(json_ready(data), indent=2, ensure_ascii=False) if args.json else text)
+    if out is not None:
         from leadsim.files import write_atomic
 
-        out = check_output_path(args.out, [*sheets, key_path], force=args.force)
         body = (json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n" if out.suffix.lower() == ".json"
-                else report.to_markdown(max_rows=1000))
+                else report.to_markdown(max_rows=1000) + text[len(report.to_markdown()):])
         write_atomic(out, body, overwrite=args.force, parents=True)
     return 0

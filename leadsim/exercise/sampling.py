@@ -41,6 +41,7 @@ __all__ = [
     "HEAD_BIASES",
     "SCORE_BANDS",
     "as_labels",
+    "exercise_as_of",
     "make_exercise",
     "sample_companies",
     "simulate_verdicts",
@@ -514,6 +515,14 @@ def _fill_worksheet(path: Path, filled: pd.DataFrame, definition: Any) -> None:
     write_atomic(path, wb.save, overwrite=True)
 
 
+def exercise_as_of(history: Any) -> pd.Timestamp:
+    """The moment an exercise scores a history at by default: its last activity or lead creation."""
+    times = [pd.to_datetime(history.leads["created_at"]).max()]
+    if len(history.activities):
+        times.append(pd.to_datetime(history.activities["at"]).max())
+    return max(times)
+
+
 def make_exercise(
     history: Any,
     out_dir: str | os.PathLike[str],
@@ -547,10 +556,7 @@ def make_exercise(
     d = require_definition(getattr(history, "definition", None), where="make_exercise: history.definition")
     reviewers = list(reviewers)
     if as_of is None:
-        times = [pd.to_datetime(history.leads["created_at"]).max()]
-        if len(history.activities):
-            times.append(pd.to_datetime(history.activities["at"]).max())
-        as_of = max(times)
+        as_of = exercise_as_of(history)
     stage_log = getattr(history, "stage_log", None)
     contrib = rule_points(history.leads, history.activities, d, as_of=as_of, stage_log=stage_log)
     scores = score(history.leads, history.activities, d, as_of=as_of, stage_log=stage_log)
