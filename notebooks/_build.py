@@ -634,6 +634,40 @@ NB06 = [
     check("""
     print(report.suggestions[["attribute", "value"]].head(3).to_string(index=False))
     """),
+    md("""
+    ## From disagreement to a revised definition, in rounds
+    Where both heads agree with each other but not with the definition, the
+    definition is the odd one out. leadsim finds the rules behind that gap,
+    proposes concrete edits (points, a new category or range, the threshold, a
+    gate) as a revised definition with its diff, and measures what the edits are
+    worth on companies they were not derived from (cross-validation).
+
+    Round 1 compares the heads with the definition; round 2 with the revised one.
+    Round 2 reuses the verdicts the edits were found on, so its agreement with the
+    definition is optimistic: the cross-validated change is the honest estimate.
+    The rounds are kept in a folder of the exercise (`ROUNDS_DIR`; from the command
+    line: `leadsim exercise compare ... --round N`).
+    """),
+    code("""
+    import tempfile
+
+    from leadsim.exercise import load_rounds, record_round, revision_round, round_table, rounds_markdown
+
+    ROUNDS_DIR = tempfile.mkdtemp()   # your own exercise: its folder, e.g. "exercise/"
+    record_round(report, d, folder=ROUNDS_DIR, round=1)
+    revision, report2 = revision_round(verdicts, key, history, d, folder=ROUNDS_DIR, round=2, seed=SEED)
+    print(revision.to_markdown())
+    revision.gaps.head(5)
+    """),
+    code("revision.diff"),
+    code("""
+    rounds = load_rounds(ROUNDS_DIR)
+    print(rounds_markdown(rounds))
+    """),
+    check("""
+    print(round_table(rounds)[["round", "version", "a", "b", "kappa", "kappa_low", "kappa_high"]].round(2)
+          .to_string(index=False))
+    """),
 ]
 
 

@@ -40,7 +40,7 @@ def test_two_rounds_side_by_side_with_versions_and_changes(tmp_path):
         zip(table["a"], table["b"], strict=True))
     assert (table["kappa_low"] <= table["kappa"]).all() and (table["kappa"] <= table["kappa_high"]).all()
     changes = round_changes(rounds)
-    assert len(changes) == 1 and "thresholds mql: 100.0 → 90" in changes[0]
+    assert len(changes) == 1 and "thresholds mql: 100 → 90" in changes[0]
     md = rounds_markdown(rounds)
     assert "## Agreement by round" in md and "What changed between rounds" in md
     with pytest.raises(LeadsimError, match="round 2 is recorded already"):

@@ -56,8 +56,8 @@ from leadsim.exercise.agreement import (
 )
 from leadsim.exercise.coefficients import coefficient_table
 from leadsim.exercise.planning import plan_sample
-from leadsim.exercise.revision import Revision, apply_edits, revise_definition
-from leadsim.exercise.rounds import load_rounds, record_round, rescore_key, round_table
+from leadsim.exercise.revision import Revision, apply_edits, revise_definition, revision_round
+from leadsim.exercise.rounds import load_rounds, record_round, rescore_key, round_table, rounds_markdown
 from leadsim.exercise.sampling import (
     BEHAVIOUR_FACTS,
     HEAD_BIASES,
@@ -104,7 +104,9 @@ __all__ = [
     "record_round",
     "rescore_key",
     "revise_definition",
+    "revision_round",
     "round_table",
+    "rounds_markdown",
     "sample_companies",
     "simulate_verdicts",
     "worksheet_columns",

@@ -58,7 +58,7 @@ from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError
 from leadsim.points import POINTS_TOLERANCE
 
-__all__ = ["Edit", "Revision", "apply_edits", "revise_definition", "rule_gaps"]
+__all__ = ["Edit", "Revision", "apply_edits", "revise_definition", "revision_round", "rule_gaps"]
 
 _MULTIPLIERS = (0.0, 0.5, 1.5, 2.0)
 _NEW_POINTS = (20.0, -20.0, 40.0, -40.0)
@@ -381,3 +381,27 @@ def revise_definition(verdicts: Mapping[str, Any], key: pd.DataFrame, definition
     return Revision(edits=edits, gaps=gaps, revised=revised, diff=diff(d, revised), before=float(before_ok.mean()),
                     after=float(after_ok.mean()), difference=mean, low=low, high=high, n=n, folds=folds, level=level,
                     text=text.replace("%", " %"), fold_edits=fold_edits)
+
+
+def revision_round(verdicts: Mapping[str, Any], key: pd.DataFrame, history: Any, definition: Any, *,
+                   folder: Any, round: int, force: bool = False, seed: int | np.random.Generator | None = 0,
+                   **compare_options: Any) -> tuple[Revision, Any]:
+    """The next round: revise ``definition`` from the heads' verdicts and compare them with the revised one.
+
+    Scores the key's leads from ``history`` (:func:`~leadsim.exercise.rounds.rescore_key`),
+    proposes the revision (:func:`revise_definition`), re-scores the key with
+    the revised definition, compares the same verdicts with it and records
+    the comparison as round ``round`` in ``folder``.  The agreement of a round
+    that reuses the verdicts its edits were found on is optimistic; the
+    revision's cross-validated estimate is the honest one.  Returns the
+    revision and the round's report.
+    """
+    from leadsim.exercise.agreement import compare
+    from leadsim.exercise.rounds import record_round, rescore_key
+
+    _, contrib = rescore_key(key, history, definition)
+    rev = revise_definition(verdicts, key, definition, contributions=contrib, seed=seed)
+    new_key, _ = rescore_key(key, history, rev.revised)
+    report = compare(verdicts, rev.revised, key=new_key, seed=seed, **compare_options)
+    record_round(report, rev.revised, folder=folder, round=round, force=force)
+    return rev, report

@@ -118,11 +118,16 @@ def round_changes(rounds: list[dict[str, Any]]) -> list[str]:
             text = "the definition did not change"
         else:
             text = "; ".join(f"{r.section} {r.item}{'' if r.field in ('', None) else '.' + str(r.field)}: "
-                             f"{r.old} → {r.new}" for r in changes.head(12).itertuples())
+                             f"{_shown(r.old)} → {_shown(r.new)}" for r in changes.head(12).itertuples())
             if len(changes) > 12:
                 text += f"; and {len(changes) - 12} more"
         lines.append(f"round {after['round']} (version {after['version']}, before {before['version']}): {text}")
     return lines
+
+
+def _shown(v: Any) -> str:
+    return "none" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:g}" if isinstance(
+        v, float) else str(v)
 
 
 def _yaml(record: dict[str, Any]) -> Any:
