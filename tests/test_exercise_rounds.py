@@ -50,15 +50,21 @@ def test_two_rounds_side_by_side_with_versions_and_changes(tmp_path):
         record_round(_report(d2, 2), d2, folder=tmp_path, round=0)
 
 
-def test_cli_compare_round_keeps_rounds_in_the_exercise_folder(tmp_path, capsys):
+def _exercise_folder(tmp_path):
+    """A copy of the shipped filled worksheets and key in a folder of the test's own."""
     from leadsim._resources import data_path
-    from leadsim.cli import main
 
     ex = tmp_path / "ex"
     ex.mkdir()
     for name in ("marketing.csv", "sales.csv", "key.csv"):
         shutil.copy(data_path(f"exercise/{name}"), ex / name)
-    sheets = [str(ex / "marketing.csv"), str(ex / "sales.csv")]
+    return ex, [str(ex / "marketing.csv"), str(ex / "sales.csv")]
+
+
+def test_cli_compare_round_keeps_rounds_in_the_exercise_folder(tmp_path, capsys):
+    from leadsim.cli import main
+
+    ex, sheets = _exercise_folder(tmp_path)
     assert main(["exercise", "compare", *sheets, "--round", "1", "--n-boot", "100"]) == 0
     out = capsys.readouterr().out
     assert "## Agreement by round" in out and (ex / "rounds" / "round-1.json").is_file()
@@ -75,3 +81,21 @@ def test_cli_compare_round_keeps_rounds_in_the_exercise_folder(tmp_path, capsys)
     assert "recorded already" in err and "Traceback" not in err
     assert main(["exercise", "compare", "--round", "1"]) == 2
     assert "--rounds-dir" in capsys.readouterr().err
+
+
+def test_cli_revise_writes_the_revised_definition_and_a_second_round(tmp_path, capsys):
+    from leadsim.cli import main
+
+    ex, sheets = _exercise_folder(tmp_path)
+    assert main(["exercise", "compare", *sheets, "--round", "1", "--n-boot", "100"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "revised.yaml"
+    assert main(["exercise", "revise", *sheets, "--out", str(out), "--round", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "## Proposed revision of the definition" in text and "## Agreement by round" in text
+    revised = load_definition(out)
+    assert revised.version != load_definition().version
+    rounds = load_rounds(ex)
+    assert [r["version"] for r in rounds] == [load_definition().version, revised.version]
+    assert main(["exercise", "revise", *sheets, "--out", str(out)]) == 2  # never over a file without --force
+    assert "exists already" in capsys.readouterr().err

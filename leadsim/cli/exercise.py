@@ -4,7 +4,10 @@
 many companies to sample; ``leadsim exercise sample --out DIR`` writes ``marketing.xlsx``, ``sales.xlsx``,
 CSV copies and ``key.csv``; ``leadsim exercise compare DIR/marketing.xlsx
 DIR/sales.xlsx`` prints the agreement report; with ``--round N`` it keeps the
-comparison as round N in ``DIR/rounds/`` and shows agreement by round.  Without worksheets, ``compare``
+comparison as round N in ``DIR/rounds/`` and shows agreement by round.
+``leadsim exercise revise`` proposes a revised definition from the heads'
+disagreement with it (``--out`` writes it; ``--round N`` compares the heads
+with it as round N).  Without worksheets, ``compare``
 runs on the filled sample in ``data/exercise/``.
 """
 
@@ -67,6 +70,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pl.add_argument("--n", type=int, default=100, help="a sample size to show the half-width for (default 100)")
     add_json_flag(pl)
     pl.set_defaults(func=run_plan)
+    _add_revise(sub)
+
+
+def _add_revise(sub: argparse._SubParsersAction) -> None:
+    from leadsim.cli.score import add_options
+
+    r = sub.add_parser("revise", help="propose a revised definition from the heads' disagreement with it")
+    r.add_argument("worksheets", nargs="*", metavar="WORKSHEET",
+                   help="filled worksheets (default: the filled sample in data/exercise/)")
+    r.add_argument("--key", metavar="FILE", help="key file (default: key.csv beside the first worksheet)")
+    r.add_argument("--out", metavar="FILE", help="write the revised definition (YAML) here")
+    r.add_argument("--round", type=int, metavar="N",
+                   help="also compare the heads with the revised definition as round N (kept in the exercise folder)")
+    r.add_argument("--rounds-dir", metavar="DIR", help="the exercise's folder for --round (default: the worksheets')")
+    r.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds (default 0)")
+    r.add_argument("--force", action="store_true", help="replace an existing --out file or recorded round")
+    add_options(r)
+    r.set_defaults(func=run_revise)
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -107,10 +128,9 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_compare(args: argparse.Namespace) -> int:
+def _sheets_and_key(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
+    """The worksheets (default: the filled sample) and the key (default: key.csv beside the first worksheet)."""
     from leadsim._resources import data_path
-    from leadsim.definition import load_definition
-    from leadsim.exercise import compare, read_key, read_verdicts
 
     sheets = [Path(p) for p in args.worksheets]
     key_path = Path(args.key) if args.key else None
@@ -124,6 +144,50 @@ def run_compare(args: argparse.Namespace) -> int:
     if dup:
         raise InputFileError(f"two worksheets for reviewer {sorted(dup)[0]!r}; the file name names the reviewer, "
                              "so give each reviewer's worksheet once", where="WORKSHEET")
+    return sheets, key_path
+
+
+def run_revise(args: argparse.Namespace) -> int:
+    from leadsim.cli.score import load_inputs
+    from leadsim.exercise import read_key, read_verdicts, revise_definition, revision_round
+    from leadsim.exercise.rounds import load_rounds, rescore_key, rounds_markdown
+
+    sheets, key_path = _sheets_and_key(args)
+    if key_path is None:
+        raise InputFileError("the revision needs the key written with the worksheets; give --key", where="--key")
+    if args.round is not None and args.rounds_dir is None and not args.worksheets:
+        raise InputFileError("give the exercise's folder with --rounds-dir; leadsim does not write rounds into "
+                             "its own sample data", where="--round")
+    out = check_output_path(args.out, [*sheets, key_path], force=args.force) if args.out else None
+    inputs = load_inputs(args)
+    history = SimpleNamespace(leads=inputs.leads, activities=inputs.activities, stage_log=inputs.stage_log)
+    key = read_key(key_path)
+    verdicts = {p.stem: read_verdicts(p, key=key, definition=inputs.definition) for p in sheets}
+    text = ""
+    if args.round is not None:
+        folder = Path(args.rounds_dir) if args.rounds_dir else sheets[0].parent
+        rev, _ = revision_round(verdicts, key, history, inputs.definition, folder=folder, round=args.round,
+                                force=args.force, seed=args.seed, as_of=inputs.as_of)
+        text = "\n" + rounds_markdown(load_rounds(folder))
+    else:
+        _, contrib = rescore_key(key, history, inputs.definition, as_of=inputs.as_of)
+        rev = revise_definition(verdicts, key, inputs.definition, contributions=contrib, seed=args.seed)
+    print(rev.to_markdown() + text)
+    if not rev.diff.empty:
+        print(rev.diff.to_string(index=False))
+    if out is not None:
+        from leadsim.files import write_atomic
+
+        write_atomic(out, rev.revised.to_yaml(), overwrite=args.force, parents=True)
+        print(f"\nRevised definition (version {rev.revised.version}) written to {out}.")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from leadsim.definition import load_definition
+    from leadsim.exercise import compare, read_key, read_verdicts
+
+    sheets, key_path = _sheets_and_key(args)
     if len(sheets) < 2 and key_path is None:
         raise InputFileError("give two worksheets, or one worksheet and --key (to compare with the definition)",
                              where="WORKSHEET")

@@ -385,10 +385,10 @@ def revise_definition(verdicts: Mapping[str, Any], key: pd.DataFrame, definition
 
 def revision_round(verdicts: Mapping[str, Any], key: pd.DataFrame, history: Any, definition: Any, *,
                    folder: Any, round: int, force: bool = False, seed: int | np.random.Generator | None = 0,
-                   **compare_options: Any) -> tuple[Revision, Any]:
+                   as_of: Any = None, **compare_options: Any) -> tuple[Revision, Any]:
     """The next round: revise ``definition`` from the heads' verdicts and compare them with the revised one.
 
-    Scores the key's leads from ``history`` (:func:`~leadsim.exercise.rounds.rescore_key`),
+    Scores the key's leads from ``history`` at ``as_of`` (:func:`~leadsim.exercise.rounds.rescore_key`),
     proposes the revision (:func:`revise_definition`), re-scores the key with
     the revised definition, compares the same verdicts with it and records
     the comparison as round ``round`` in ``folder``.  The agreement of a round
@@ -399,9 +399,9 @@ def revision_round(verdicts: Mapping[str, Any], key: pd.DataFrame, history: Any,
     from leadsim.exercise.agreement import compare
     from leadsim.exercise.rounds import record_round, rescore_key
 
-    _, contrib = rescore_key(key, history, definition)
+    _, contrib = rescore_key(key, history, definition, as_of=as_of)
     rev = revise_definition(verdicts, key, definition, contributions=contrib, seed=seed)
-    new_key, _ = rescore_key(key, history, rev.revised)
+    new_key, _ = rescore_key(key, history, rev.revised, as_of=as_of)
     report = compare(verdicts, rev.revised, key=new_key, seed=seed, **compare_options)
     record_round(report, rev.revised, folder=folder, round=round, force=force)
     return rev, report
