@@ -429,21 +429,53 @@ def step_exercise(ctx: DemoContext, rep: Report) -> None:
         _blank_worksheets(ctx, rep)
         return
     key = read_key(data_path("exercise/key.csv"))
-    verdicts = {name: read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key) for name in ("marketing", "sales")}
+    verdicts = {name: read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key, definition=ctx.definition)
+                for name in ("marketing", "sales")}
     r = compare(verdicts, ctx.definition, key=key)
     ctx.results["exercise"] = r
     rep.section("The 100-companies exercise",
                 "The heads of marketing and sales each qualified the same companies by hand (the filled sample "
                 "worksheets in data/exercise); the definition's verdict is a third reviewer. Kappa corrects "
-                "agreement for chance; its 95% interval is the Fleiss-Cohen-Everitt large-sample one.")
+                "agreement for chance; its 95% interval is the Fleiss-Cohen-Everitt large-sample one (statsmodels). "
+                "Gwet's AC1 and Krippendorff's alpha stand beside it, each with an interval.")
     _two_panels(rep, "exercise", "Agreement matrix; the definition's score by the heads' verdicts",
                 lambda ax: plot_agreement_matrix(r, ax=ax), lambda ax: plot_scores_by_verdict(r, ax=ax))
     rep.table("exercise_pairs", r.pairs, title="Agreement per pair")
+    rep.table("exercise_coefficients", r.coefficients, title="Every coefficient with its interval", max_rows=40)
+    for line in [r.precision, *r.notes]:
+        if line:
+            rep.text(line, note=True)
     rep.table("exercise_weighted", r.weighted, title="Population-weighted agreement")
     rep.table("exercise_suggestions", r.suggestions, title="What separates the heads' good from not", max_rows=10)
     rep.table("exercise_disagreements", r.disagreements, title="Where the heads disagree with the definition",
               max_rows=10)
     rep.data("exercise", r.to_dict())
+    _exercise_rounds(ctx, rep, verdicts, key, r)
+
+
+def _exercise_rounds(ctx: DemoContext, rep: Report, verdicts: dict, key: Any, first: Any) -> None:
+    """Two rounds: the heads' verdicts against the definition, then against the definition revised from them."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from leadsim.exercise import load_rounds, record_round, revision_round, round_table
+    from leadsim.exercise.rounds import round_changes
+
+    history = SimpleNamespace(leads=ctx.leads, activities=ctx.activities, stage_log=ctx.stage_log)
+    with tempfile.TemporaryDirectory() as tmp:
+        record_round(first, ctx.definition, folder=tmp, round=1)
+        rev, _ = revision_round(verdicts, key, history, ctx.definition, folder=tmp, round=2, seed=ctx.seed)
+        rounds = load_rounds(tmp)
+    rep.section("The exercise in rounds",
+                "Round 1 compares the heads with the definition; round 2 with the definition revised from their "
+                f"disagreement (version {rev.revised.version}). {rev.text} Round 2 reuses the verdicts the edits "
+                "were found on, so its agreement with the definition is optimistic; the cross-validated change above "
+                "is the honest estimate.")
+    rep.table("exercise_revision", pd.DataFrame({"edit": [e.text for e in rev.edits]}), title="Proposed edits")
+    rep.table("exercise_rounds", round_table(rounds), title="Agreement by round (95% intervals)")
+    for line in round_changes(rounds):
+        rep.text(line, note=True)
+    rep.attach("definition.exercise-revised.yaml", rev.revised.to_yaml())
 
 
 def _blank_worksheets(ctx: DemoContext, rep: Report) -> None:

@@ -533,7 +533,10 @@ NB06 = [
     good lead is — with each other, and with the written definition?
 
     The exercise: both heads take the same list of about 100 companies (one lead
-    each), mark each *good lead*, *not a lead* or *unsure* by hand, and compare.
+    each) and play each through the qualification process by hand: the stage they
+    would put it in (not a fit < Target < Lead < Sales Lead < Opportunity), the
+    verdict (*good lead*, *not a lead* or *unsure*), what they know of BANT, the
+    reason when it is not a fit, and how sure they are. Then they compare.
     The list is sampled so the borderline cases near the MQL threshold are in it;
     each company keeps a sampling weight so agreement can also be estimated for
     the whole population.
@@ -541,7 +544,10 @@ NB06 = [
     **How to read the result:**
     * **Kappa** is agreement corrected for chance: 0 is no better than chance,
       above 0.6 is substantial, above 0.8 almost perfect. Its 95 % interval shows
-      how sure 100 companies can make you.
+      how sure 100 companies can make you (`leadsim exercise plan` says how many
+      you need for a narrower one). **Gwet's AC1** and **Krippendorff's alpha**
+      stand beside it, each with an interval; when one answer dominates, kappa can
+      be low although the heads rarely differ, and the report says so.
     * The **disagreements** list the companies where a head differs from the
       definition, with the rules behind the definition's score.
     * The **suggestions** name the facts that separate the heads' good from not,
@@ -591,8 +597,10 @@ NB06 = [
     """),
     code("""
     key = read_key(data_path("exercise/key.csv"))
-    verdicts = {name: leadsim.read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key) for name in REVIEWERS}
-    verdicts[REVIEWERS[0]][["verdict", "reason"]].head()
+    verdicts = {name: leadsim.read_verdicts(data_path(f"exercise/{name}.xlsx"), key=key, definition=d)
+                for name in REVIEWERS}
+    verdicts[REVIEWERS[0]].filter(["stage", "verdict", "budget", "authority", "need", "timeline", "reason",
+                                   "confidence"]).head()
     """),
     md("## Agreement"),
     code("""
@@ -601,6 +609,13 @@ NB06 = [
     """),
     check("""
     print(report.pairs[["a", "b", "n", "agreement", "kappa", "kappa_low", "kappa_high"]].round(2).to_string(index=False))
+    """),
+    md("Every coefficient with its interval, for the verdict and (where the worksheets carry it) the stage:"),
+    code("""
+    print(report.precision)
+    for note in report.notes:
+        print("-", note)
+    report.coefficients
     """),
     md("Weighted by the sampling weights: estimates for all companies, not only the 100."),
     code("report.weighted"),
@@ -618,6 +633,40 @@ NB06 = [
     """),
     check("""
     print(report.suggestions[["attribute", "value"]].head(3).to_string(index=False))
+    """),
+    md("""
+    ## From disagreement to a revised definition, in rounds
+    Where both heads agree with each other but not with the definition, the
+    definition is the odd one out. leadsim finds the rules behind that gap,
+    proposes concrete edits (points, a new category or range, the threshold, a
+    gate) as a revised definition with its diff, and measures what the edits are
+    worth on companies they were not derived from (cross-validation).
+
+    Round 1 compares the heads with the definition; round 2 with the revised one.
+    Round 2 reuses the verdicts the edits were found on, so its agreement with the
+    definition is optimistic: the cross-validated change is the honest estimate.
+    The rounds are kept in a folder of the exercise (`ROUNDS_DIR`; from the command
+    line: `leadsim exercise compare ... --round N`).
+    """),
+    code("""
+    import tempfile
+
+    from leadsim.exercise import load_rounds, record_round, revision_round, round_table, rounds_markdown
+
+    ROUNDS_DIR = tempfile.mkdtemp()   # your own exercise: its folder, e.g. "exercise/"
+    record_round(report, d, folder=ROUNDS_DIR, round=1)
+    revision, report2 = revision_round(verdicts, key, history, d, folder=ROUNDS_DIR, round=2, seed=SEED)
+    print(revision.to_markdown())
+    revision.gaps.head(5)
+    """),
+    code("revision.diff"),
+    code("""
+    rounds = load_rounds(ROUNDS_DIR)
+    print(rounds_markdown(rounds))
+    """),
+    check("""
+    print(round_table(rounds)[["round", "version", "a", "b", "kappa", "kappa_low", "kappa_high"]].round(2)
+          .to_string(index=False))
     """),
 ]
 

@@ -77,8 +77,8 @@ def _every_writer(folder: Path) -> dict[str, Path]:
     out["table xlsx"] = write_table(sample, folder / "t.xlsx")
     load_definition().to_yaml(folder / "definition.yaml")
     out["definition yaml"] = folder / "definition.yaml"
-    out["worksheet xlsx"] = write_worksheet(sample, folder / "sales.xlsx")
-    out["worksheet csv"] = write_worksheet(sample, folder / "sales.csv")
+    out["worksheet xlsx"] = write_worksheet(sample, folder / "sales.xlsx", definition=load_definition())
+    out["worksheet csv"] = write_worksheet(sample, folder / "sales.csv", definition=load_definition())
     out["key csv"] = write_key(sample, folder / "key.csv")
     history = make_history(load_definition(), n_leads=60, start="2025-01-01", end="2025-02-01", seed=1)
     write_history(history, folder / "history")

@@ -25,7 +25,12 @@ The steps, each one function:
 embedded sample, ``load_sample()``); with ``simulate=True`` it also fills the worksheets with
 :func:`simulate_verdicts`, which is how ``data/exercise/`` was made.
 
-Modules: :mod:`~leadsim.exercise.agreement` (verdict words, kappa, report),
+Modules: :mod:`~leadsim.exercise.agreement` (verdict words, the comparison report),
+:mod:`~leadsim.exercise.statistics` (kappa and weighted kappa from statsmodels, alpha from krippendorff, Gwet's
+AC1/AC2, bootstrap intervals, the kappa paradox), :mod:`~leadsim.exercise.coefficients` (the coefficient table),
+:mod:`~leadsim.exercise.coding` (the worksheet's coded columns), :mod:`~leadsim.exercise.planning` (sample size),
+:mod:`~leadsim.exercise.rounds` (rounds of one exercise), :mod:`~leadsim.exercise.revision` (a revised definition
+from the disagreement),
 :mod:`~leadsim.exercise.worksheets` (files), :mod:`~leadsim.exercise.sampling`
 (sample, simulated heads, labels).
 
@@ -49,11 +54,16 @@ from leadsim.exercise.agreement import (
     kappa_from_table,
     normalise_verdict,
 )
+from leadsim.exercise.coefficients import coefficient_table
+from leadsim.exercise.planning import plan_sample
+from leadsim.exercise.revision import Revision, apply_edits, revise_definition, revision_round
+from leadsim.exercise.rounds import load_rounds, record_round, rescore_key, round_table, rounds_markdown
 from leadsim.exercise.sampling import (
     BEHAVIOUR_FACTS,
     HEAD_BIASES,
     SCORE_BANDS,
     as_labels,
+    exercise_as_of,
     make_exercise,
     sample_companies,
     simulate_verdicts,
@@ -77,14 +87,26 @@ __all__ = [
     "VERDICTS",
     "VERDICT_WORDS",
     "AgreementReport",
+    "Revision",
+    "apply_edits",
     "as_labels",
+    "coefficient_table",
     "cohen_kappa",
     "compare",
+    "exercise_as_of",
     "kappa_from_table",
+    "load_rounds",
     "make_exercise",
     "normalise_verdict",
+    "plan_sample",
     "read_key",
     "read_verdicts",
+    "record_round",
+    "rescore_key",
+    "revise_definition",
+    "revision_round",
+    "round_table",
+    "rounds_markdown",
     "sample_companies",
     "simulate_verdicts",
     "worksheet_columns",

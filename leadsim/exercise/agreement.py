@@ -22,6 +22,8 @@ import pandas as pd
 from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import SchemaError, VerdictError
+from leadsim.exercise import statistics as st
+from leadsim.exercise.coefficients import coefficient_table
 from leadsim.exercise.findings import KEY_COLUMNS, find_disagreements, find_suggestions
 
 __all__ = [
@@ -118,64 +120,19 @@ def kappa_from_table(counts: Any, *, level: float = 0.95) -> dict[str, float]:
     """Agreement, Cohen's kappa and its large-sample interval from a k x k table.
 
     ``counts[i][j]`` is how often reviewer A said category *i* and reviewer B
-    category *j* (weights are allowed: the table may hold weighted counts, in
-    which case ``n`` is their sum).  With proportions ``p_ij = counts / n``,
-    row margins ``p_i.``, column margins ``p_.j``::
-
-        p_o   = sum_i p_ii                         (observed agreement)
-        p_e   = sum_i p_i. * p_.i                  (agreement by chance)
-        kappa = (p_o - p_e) / (1 - p_e)
-
-    The standard error is Fleiss, Cohen & Everitt (1969), "Large sample
-    standard errors of kappa and weighted kappa", Psychological Bulletin 72(5),
-    323-327, for kappa not assumed zero::
-
-        var(kappa) = [ sum_i p_ii * (1 - (p_i. + p_.i) * (1 - kappa))**2
-                       + (1 - kappa)**2 * sum_{i != j} p_ij * (p_.i + p_j.)**2
-                       - (kappa - p_e * (1 - kappa))**2 ] / (n * (1 - p_e)**2)
-
-    and the interval is ``kappa +- z * se`` (z the normal quantile of
-    ``level``), clipped to [-1, 1].  If ``p_e == 1`` (both reviewers used one
-    and the same category throughout) kappa is undefined: NaN.
+    category *j* (weighted counts allowed; ``n`` is their sum).  Kappa and its
+    standard error (Fleiss, Cohen & Everitt 1969) come from statsmodels
+    (:func:`leadsim.exercise.statistics.kappa`); the interval is
+    ``kappa +- z * se`` clipped to [-1, 1].  NaN when both reviewers used one
+    and the same category throughout.
 
     >>> r = kappa_from_table([[20, 5], [10, 15]])
     >>> round(r["kappa"], 3), round(r["se"], 5), round(r["kappa_low"], 4), round(r["kappa_high"], 4)
     (0.4, 0.127, 0.1511, 0.6489)
     """
-    t = np.asarray(counts, dtype=float)
-    if t.ndim != 2 or t.shape[0] != t.shape[1]:
-        raise ValueError(f"need a square table, got shape {t.shape}")
-    n = float(t.sum())
-    out = {"n": n, "agreement": math.nan, "expected": math.nan, "kappa": math.nan, "se": math.nan,
-           "kappa_low": math.nan, "kappa_high": math.nan}
-    if n <= 0:
-        return out
-    p = t / n
-    rows, cols = p.sum(axis=1), p.sum(axis=0)
-    p_o = float(np.trace(p))
-    p_e = float(rows @ cols)
-    out.update(agreement=p_o, expected=p_e)
-    if p_e >= 1 - 1e-12:
-        return out
-    kappa = (p_o - p_e) / (1 - p_e)
-    diag = np.diag(p)
-    a = float(np.sum(diag * (1 - (rows + cols) * (1 - kappa)) ** 2))
-    off = p.copy()
-    np.fill_diagonal(off, 0.0)
-    # p_ij * (p_.i + p_j.)**2: column margin of i plus row margin of j
-    b = (1 - kappa) ** 2 * float(np.sum(off * (cols[:, None] + rows[None, :]) ** 2))
-    c = (kappa - p_e * (1 - kappa)) ** 2
-    var = max(a + b - c, 0.0) / (n * (1 - p_e) ** 2)
-    se = math.sqrt(var)
-    z = _normal_quantile(0.5 + level / 2)
-    out.update(kappa=kappa, se=se, kappa_low=max(-1.0, kappa - z * se), kappa_high=min(1.0, kappa + z * se))
-    return out
-
-
-def _normal_quantile(q: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(q))
+    r = st.kappa(counts, level=level)
+    return {"n": r["n"], "agreement": r["agreement"], "expected": r["expected"], "kappa": r["value"], "se": r["se"],
+            "kappa_low": r["low"], "kappa_high": r["high"]}
 
 
 def cohen_kappa(a: Iterable[Any], b: Iterable[Any], *, weights: Iterable[float] | None = None) -> tuple[float, float]:
@@ -194,31 +151,8 @@ def cohen_kappa(a: Iterable[Any], b: Iterable[Any], *, weights: Iterable[float] 
 
 def _table(a: list, b: list, cats: list, weights: Iterable[float] | None = None) -> np.ndarray:
     index = {c: i for i, c in enumerate(cats)}
-    w = np.ones(len(a)) if weights is None else np.asarray(list(weights), dtype=float)
-    t = np.zeros((len(cats), len(cats)))
-    np.add.at(t, ([index[x] for x in a], [index[y] for y in b]), w)
-    return t
-
-
-def _bootstrap_kappa(a: np.ndarray, b: np.ndarray, k: int, n_boot: int, rng: np.random.Generator,
-                     level: float) -> tuple[float, float]:
-    """Percentile interval of kappa over ``n_boot`` resamples of the companies."""
-    n = len(a)
-    if n == 0:
-        return math.nan, math.nan
-    idx = rng.integers(0, n, size=(n_boot, n))
-    cells = a[idx] * k + b[idx] + (np.arange(n_boot) * k * k)[:, None]
-    tables = np.bincount(cells.ravel(), minlength=n_boot * k * k).reshape(n_boot, k, k) / n
-    rows, cols = tables.sum(axis=2), tables.sum(axis=1)
-    p_o = np.trace(tables, axis1=1, axis2=2)
-    p_e = np.sum(rows * cols, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kap = np.where(p_e < 1 - 1e-12, (p_o - p_e) / (1 - p_e), np.nan)
-    kap = kap[np.isfinite(kap)]
-    if kap.size == 0:
-        return math.nan, math.nan
-    lo, hi = np.quantile(kap, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+    w = None if weights is None else list(weights)
+    return st.table_of([index[x] for x in a], [index[y] for y in b], len(cats), w)
 
 
 # --------------------------------------------------------------------------- the report
@@ -264,6 +198,8 @@ class AgreementReport:
     interval: str = "fce"
     threshold: float | None = None
     notes: list[str] = field(default_factory=list)
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    precision: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (numbers, strings, lists, dicts; NaN becomes None)."""
@@ -276,6 +212,7 @@ class AgreementReport:
             "level": self.level,
             "interval": self.interval,
             "pairs": records(self.pairs),
+            "coefficients": records(self.coefficients),
             "weighted": records(self.weighted),
             "counts": records(self.counts),
             "confusion": {
@@ -285,6 +222,7 @@ class AgreementReport:
             "disagreements": records(self.disagreements),
             "suggestions": records(self.suggestions),
             "notes": list(self.notes),
+            "precision": self.precision,
         }
 
     def to_markdown(self, *, max_rows: int = 15) -> str:
@@ -293,8 +231,17 @@ class AgreementReport:
         how = "Fleiss-Cohen-Everitt standard error" if self.interval == "fce" else "bootstrap percentiles"
         lines = [f"# 100-companies exercise: {len(self.table)} companies, reviewers {', '.join(self.reviewers)}", ""]
         lines += ["## Agreement per pair", "",
-                  f"Unsure and missing verdicts are left out of a pair; kappa's {pct} % interval uses the {how}.", ""]
+                  f"Unsure and missing verdicts are left out of a pair; kappa's {pct} % interval uses the {how}, "
+                  "Gwet's AC1 its analytic variance.", ""]
         lines += _md_table(self.pairs, floats=3)
+        if self.precision:
+            lines += ["", self.precision]
+        if len(self.coefficients):
+            lines += ["", "## All coefficients", "",
+                      f"Raw agreement beside kappa, Gwet's AC1/AC2 and Krippendorff's alpha, each with its {pct} % "
+                      "interval; the stage is compared on its ordinal scale (not a fit < Target < Lead < Sales Lead "
+                      "< Opportunity) with linear weights; 'all' rows cover every head at once.", ""]
+            lines += _md_table(self.coefficients, floats=3)
         lines += ["", "## Weighted by sampling weight (population estimates)", ""]
         lines += _md_table(self.weighted, floats=3)
         lines += ["", "## Left out per pair", "", *_md_table(self.counts)]
@@ -361,8 +308,8 @@ def compare(
     key: pd.DataFrame | None = None,
     contributions: pd.DataFrame | None = None,
     interval: str = "fce",
-    n_boot: int = 2000,
-    seed: np.random.Generator | int | None = None,
+    n_boot: int = 1000,
+    seed: np.random.Generator | int | None = 0,
     level: float = 0.95,
     min_support: int = 3,
 ) -> AgreementReport:
@@ -388,8 +335,15 @@ def compare(
         Optional rule contributions (``leadsim.scoring.contributions``) indexed
         by lead id; they replace the key's ``drivers`` text.
     interval
-        ``"fce"`` (large-sample standard error) or ``"bootstrap"`` (percentile
-        interval over ``n_boot`` resamples of the companies, seeded by ``seed``).
+        Kappa's interval: ``"fce"`` (statsmodels' large-sample standard error)
+        or ``"bootstrap"`` (percentile interval over ``n_boot`` resamples of
+        the companies).  Alpha always has a bootstrap interval, AC1/AC2 Gwet's
+        analytic one; every bootstrap is seeded by ``seed`` (same seed, same
+        report).
+
+    The report's ``coefficients`` hold every statistic per pair and scale
+    (:func:`~leadsim.exercise.coefficients.coefficient_table`), its notes
+    explain the kappa paradox where one answer dominates.
 
     Companies where either reviewer of a pair is unsure or gave no verdict are
     left out of that pair and counted in ``.counts``.
@@ -428,7 +382,12 @@ def compare(
     table["weight"] = weight.to_numpy()
     if key is not None and "score" in key.columns:
         table["score"] = pd.to_numeric(key["score"], errors="coerce").reindex(order).to_numpy()
-    generator = np.random.default_rng(seed)
+    stages = _stage_table(verdicts, series, order)
+    coefficients, paradox = coefficient_table(
+        table[reviewers], stages, reviewers, level=level, n_boot=n_boot, seed=seed,
+        kappa_interval="bootstrap" if interval == "bootstrap" else "analytic")
+    notes += paradox
+    by_pair = coefficients[coefficients["scale"] == "verdict"].set_index(["a", "b", "statistic"])
 
     pair_rows, weighted_rows, count_rows, confusion = [], [], [], {}
     cats = ["good", "not"]
@@ -436,15 +395,10 @@ def compare(
         for b in reviewers[i + 1:]:
             va, vb = table[a], table[b]
             ok = va.isin(cats) & vb.isin(cats)
-            t = _table(list(va[ok]), list(vb[ok]), cats)
-            r = kappa_from_table(t, level=level)
-            if interval == "bootstrap":
-                codes_a = np.array([cats.index(x) for x in va[ok]], dtype=np.int64)
-                codes_b = np.array([cats.index(x) for x in vb[ok]], dtype=np.int64)
-                lo, hi = _bootstrap_kappa(codes_a, codes_b, len(cats), n_boot, generator, level)
-                r.update(kappa_low=lo, kappa_high=hi)
-            pair_rows.append({"a": a, "b": b, "n": int(ok.sum()), "agreement": r["agreement"], "kappa": r["kappa"],
-                              "kappa_low": r["kappa_low"], "kappa_high": r["kappa_high"]})
+            k, ac1 = by_pair.loc[(a, b, "kappa")], by_pair.loc[(a, b, "AC1")]
+            pair_rows.append({"a": a, "b": b, "n": int(ok.sum()), "agreement": k["agreement"], "kappa": k["value"],
+                              "kappa_low": k["low"], "kappa_high": k["high"], "ac1": ac1["value"],
+                              "ac1_low": ac1["low"], "ac1_high": ac1["high"]})
             wt = _table(list(va[ok]), list(vb[ok]), cats, weight[ok.to_numpy()].to_numpy())
             rw = kappa_from_table(wt)
             weighted_rows.append({"a": a, "b": b, "n": int(ok.sum()), "agreement": rw["agreement"],
@@ -461,11 +415,14 @@ def compare(
             confusion[(a, b)] = m.astype(int)
     threshold = float(definition.thresholds.mql) if definition is not None else None
     heads = [r for r in reviewers if r != "definition"]
+    precision = _precision(table, heads, pair_rows, level)
     disagreements = (find_disagreements(table, heads, key, contributions, definition, reasons)
                      if "definition" in reviewers else pd.DataFrame())
     suggestions = find_suggestions(table, heads, key, definition, min_support)
     return AgreementReport(
-        pairs=pd.DataFrame(pair_rows, columns=["a", "b", "n", "agreement", "kappa", "kappa_low", "kappa_high"]),
+        pairs=pd.DataFrame(pair_rows, columns=["a", "b", "n", "agreement", "kappa", "kappa_low", "kappa_high", "ac1",
+                                               "ac1_low", "ac1_high"]),
+        coefficients=coefficients,
         weighted=pd.DataFrame(weighted_rows, columns=["a", "b", "n", "agreement", "kappa"]),
         confusion=confusion,
         counts=pd.DataFrame(count_rows),
@@ -477,7 +434,41 @@ def compare(
         interval=interval,
         threshold=threshold,
         notes=notes,
+        precision=precision,
     )
+
+
+def _precision(table: pd.DataFrame, heads: list[str], pairs: list[dict], level: float) -> str:
+    """What the sample size gives: the expected half-width of the first two heads' kappa interval."""
+    from leadsim.errors import DataError
+    from leadsim.exercise.planning import kappa_half_width
+
+    if len(heads) < 2:
+        return ""
+    a, b = heads[0], heads[1]
+    row = next(p for p in pairs if p["a"] == a and p["b"] == b)
+    answers = pd.concat([table[a], table[b]])
+    answers = answers[answers.isin(["good", "not"])]
+    if row["n"] < 1 or not math.isfinite(row["kappa"]) or answers.empty:
+        return ""
+    prevalence = float((answers == "good").mean())
+    try:
+        hw = kappa_half_width(row["n"], kappa=row["kappa"], prevalence=prevalence, level=level)
+    except DataError:
+        return ""
+    return (f"Sample size: the {row['n']} companies {a} and {b} both judged give kappa's {level:.0%} interval a "
+            f"half-width of about ±{hw:.2f} (kappa {row['kappa']:.2f}, {prevalence:.0%} good); "
+            "`leadsim exercise plan` says how many companies a narrower interval needs.").replace("%", " %")
+
+
+def _stage_table(verdicts: Mapping[str, Any], series: Mapping[str, pd.Series], order: list) -> pd.DataFrame | None:
+    """The heads' stage answers (ids) side by side, when their worksheets carry a stage column."""
+    stages = {str(name): v["stage"] for name, v in verdicts.items()
+              if isinstance(v, pd.DataFrame) and "stage" in v.columns and v["stage"].notna().any()}
+    if not stages:
+        return None
+    frame = pd.DataFrame({name: s.reindex(order) for name, s in stages.items()}, index=pd.Index(order, dtype=object))
+    return frame[[r for r in series if r in frame.columns]]
 
 
 def check_key(key: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,16 @@ from leadsim.definition import LeadDefinition
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, SchemaError, VerdictError
 from leadsim.exercise.agreement import KEY_COLUMNS, as_verdict_series, check_key
+from leadsim.exercise.coding import (
+    BANT,
+    CODED_COLUMNS,
+    CONFIDENCE,
+    KNOWN,
+    STAGES,
+    choices,
+    column_header,
+    reason_choices,
+)
 from leadsim.exercise.findings import drivers_text
 from leadsim.exercise.worksheets import (
     DROPDOWN,
@@ -31,6 +41,7 @@ __all__ = [
     "HEAD_BIASES",
     "SCORE_BANDS",
     "as_labels",
+    "exercise_as_of",
     "make_exercise",
     "sample_companies",
     "simulate_verdicts",
@@ -388,10 +399,18 @@ def simulate_verdicts(
     within 15 points of the threshold 40 % answer "unsure"; ``blank_rate`` of
     the rows stay empty.  Mostly the drop-down words are used, 15 % other
     accepted words ("ja", "x", "nein", "?" ...).  About half the rows get a
-    short reason naming the group that drove the head's view.
+    short comment naming the group that drove the head's view.
 
-    Returns a DataFrame indexed like ``sample`` with ``company``, ``verdict``
-    (the word as typed, or None) and ``reason``.
+    The head also plays the company through: a ``stage`` from the same
+    utility (Lead and beyond for "good", Target or not a fit otherwise), BANT
+    answers (yes where the definition's BANT rule scored, else no or unknown),
+    a vocabulary ``reason`` for "not a lead" and a ``confidence`` from the
+    distance to the threshold; every coded answer as the drop-down shows it in
+    the definition's language.
+
+    Returns a DataFrame indexed like ``sample`` with ``company``, ``stage``,
+    ``verdict`` (the word as typed, or None), ``budget``, ``authority``,
+    ``need``, ``timeline``, ``reason``, ``confidence`` and ``comment``.
     """
     definition = require_definition(definition, where="simulate_verdicts")
     gen = np.random.default_rng(seed)
@@ -407,20 +426,55 @@ def simulate_verdicts(
     u = c.sum(axis=1).to_numpy() + sum(bias.get(g, 0.0) * p for g, p in points.items()) + gen.normal(0, noise, n)
     thr = float(definition.thresholds.mql)
     p_good = 1 / (1 + np.exp(-(u - thr) / 10))
-    draws = gen.random((5, n))
+    draws = gen.random((8, n))
     verdict = np.where(draws[0] < p_good, "good", "not").astype(object)
     verdict[(np.abs(u - thr) < 15) & (draws[1] < 0.4)] = "unsure"
     words = [(_ALT_WORDS[v][int(d * 10) % len(_ALT_WORDS[v])] if d < 0.15 else _DROPDOWN_WORD[v])
              for v, d in zip(verdict, draws[2], strict=True)]
     words = [None if b < blank_rate else w for w, b in zip(words, draws[3], strict=True)]
-    reasons = []
-    for i in range(n):
-        if words[i] is None or draws[4][i] > 0.5:
-            reasons.append(None)
-            continue
-        reasons.append(_reason(verdict[i], {g: p[i] for g, p in points.items()}, bias))
-    return pd.DataFrame({"company": sample["company"].to_numpy(), "verdict": words, "reason": reasons},
+    answered = np.array([w is not None for w in words])
+    stage = np.where(verdict == "good", np.where(u >= 1.6 * thr, "opportunity", np.where(u >= 1.3 * thr, "sales_lead",
+                                                                                          "lead")),
+                     np.where(verdict == "unsure", "target", np.where(u < 0.5 * thr, "not_a_fit", "target")))
+    bant = {}
+    for fact in BANT:
+        pts = c[f"bant_{fact}"].to_numpy() if f"bant_{fact}" in c.columns else np.zeros(n)
+        bant[fact] = np.where(pts > POINTS_TOLERANCE, "yes", np.where(draws[4] < 0.3, "no", "unknown"))
+    confidence = np.where(np.abs(u - thr) > 40, "high", np.where(np.abs(u - thr) > 15, "medium", "low"))
+    reasons = [(_reason_id(verdict[i], {g: p[i] for g, p in points.items()}, bant["budget"][i],
+                           bant["authority"][i], definition) if answered[i] and verdict[i] == "not" else None)
+               for i in range(n)]
+    comments = [(_reason(verdict[i], {g: p[i] for g, p in points.items()}, bias)
+                 if answered[i] and draws[5][i] <= 0.5 else None) for i in range(n)]
+
+    def shown(column: str, codes: Any) -> list[Any]:
+        return [_shown(column, code, definition) if ok and code is not None else None
+                for code, ok in zip(codes, answered, strict=True)]
+
+    return pd.DataFrame({"company": sample["company"].to_numpy(), "stage": shown("stage", stage), "verdict": words,
+                         **{f: shown(f, bant[f]) for f in BANT}, "reason": shown("reason", reasons),
+                         "confidence": shown("confidence", confidence), "comment": comments},
                         index=sample.index, dtype=object)
+
+
+def _shown(column: str, code: str, definition: Any) -> str:
+    """A code as the drop-down shows it."""
+    return choices(column, definition)[list(_column_codes(column, definition)).index(code)]
+
+
+def _column_codes(column: str, definition: Any) -> tuple[str, ...]:
+    return {"stage": STAGES, "confidence": CONFIDENCE, "reason": tuple(reason_choices(definition))}.get(column, KNOWN)
+
+
+def _reason_id(verdict: str, points: dict[str, float], budget: str, authority: str, definition: Any) -> str | None:
+    """The vocabulary reason a simulated head gives for "not a lead"."""
+    allowed = reason_choices(definition)
+    for rid, hit in (("student", points["seniority"] < 0), ("no_budget", budget == "no"),
+                     ("no_authority", authority == "no"), ("not_ready", points["behaviour"] < 10),
+                     ("no_fit", True)):
+        if hit and rid in allowed:
+            return rid
+    return allowed[0] if allowed else None
 
 
 def _reason(verdict: str, points: dict[str, float], bias: Mapping[str, float]) -> str:
@@ -438,14 +492,15 @@ def _reason(verdict: str, points: dict[str, float], bias: Mapping[str, float]) -
     return phrases[(cares, verdict)]
 
 
-def _fill_worksheet(path: Path, filled: pd.DataFrame) -> None:
-    """Write verdict words and reasons into a worksheet written by :func:`write_worksheet`."""
+def _fill_worksheet(path: Path, filled: pd.DataFrame, definition: Any) -> None:
+    """Write the answers of :func:`simulate_verdicts` into a worksheet written by :func:`write_worksheet`."""
+    answers = [c for c in (*CODED_COLUMNS, "comment") if c in filled.columns]
     if path.suffix.lower() == ".csv":
         _, rows, _, _ = read_rows(path)
-        header = rows[0]
-        vi, ri = header.index("verdict"), header.index("reason")
-        for r, (w, why) in zip(rows[1:], zip(filled["verdict"], filled["reason"], strict=True), strict=True):
-            r[vi], r[ri] = cell_value(w), cell_value(why)
+        pos = {c: rows[0].index(column_header(c, definition)) for c in answers}
+        for r, (_, row) in zip(rows[1:], filled.iterrows(), strict=True):
+            for c in answers:
+                r[pos[c]] = cell_value(row[c])
         write_atomic(path, csv_text(rows), overwrite=True)
         return
     from openpyxl import load_workbook
@@ -453,11 +508,19 @@ def _fill_worksheet(path: Path, filled: pd.DataFrame) -> None:
     wb = load_workbook(path)
     ws = wb.worksheets[0]
     header = [c.value for c in ws[1]]
-    vi, ri = header.index("verdict") + 1, header.index("reason") + 1
-    for i, (w, why) in enumerate(zip(filled["verdict"], filled["reason"], strict=True), start=2):
-        ws.cell(row=i, column=vi, value=cell_value(w))
-        ws.cell(row=i, column=ri, value=cell_value(why))
+    pos = {c: header.index(column_header(c, definition)) + 1 for c in answers}
+    for i, (_, row) in enumerate(filled.iterrows(), start=2):
+        for c in answers:
+            ws.cell(row=i, column=pos[c], value=cell_value(row[c]))
     write_atomic(path, wb.save, overwrite=True)
+
+
+def exercise_as_of(history: Any) -> pd.Timestamp:
+    """The moment an exercise scores a history at by default: its last activity or lead creation."""
+    times = [pd.to_datetime(history.leads["created_at"]).max()]
+    if len(history.activities):
+        times.append(pd.to_datetime(history.activities["at"]).max())
+    return max(times)
 
 
 def make_exercise(
@@ -469,6 +532,7 @@ def make_exercise(
     as_of: Any = None,
     simulate: bool = False,
     stratify: str | None = "score",
+    reviewers: Iterable[str] = ("marketing", "sales"),
     force: bool = False,
 ) -> dict[str, Path]:
     """Sample ``n`` companies from a history and write the exercise into ``out_dir``.
@@ -477,8 +541,9 @@ def make_exercise(
     ``leads``, ``activities``, optional ``stage_log`` and ``definition``); leads
     are scored at ``as_of`` (default: the history's last activity or creation)
     with the history's definition, and :func:`sample_companies` draws the
-    companies (seeded by ``seed``).  Writes ``marketing.xlsx``,
-    ``sales.xlsx``, CSV copies and ``key.csv`` (:func:`write_exercise`).
+    companies (seeded by ``seed``).  Writes one workbook per reviewer (default
+    ``marketing.xlsx`` and ``sales.xlsx``; a head of SDRs may join), CSV copies
+    and ``key.csv`` (:func:`write_exercise`).
 
     ``simulate=True`` also fills the worksheets with :func:`simulate_verdicts`
     (seeded by ``seed``): this is how ``data/exercise/`` was made::
@@ -489,21 +554,19 @@ def make_exercise(
     from leadsim.scoring import score
 
     d = require_definition(getattr(history, "definition", None), where="make_exercise: history.definition")
+    reviewers = list(reviewers)
     if as_of is None:
-        times = [pd.to_datetime(history.leads["created_at"]).max()]
-        if len(history.activities):
-            times.append(pd.to_datetime(history.activities["at"]).max())
-        as_of = max(times)
+        as_of = exercise_as_of(history)
     stage_log = getattr(history, "stage_log", None)
     contrib = rule_points(history.leads, history.activities, d, as_of=as_of, stage_log=stage_log)
     scores = score(history.leads, history.activities, d, as_of=as_of, stage_log=stage_log)
     rng = np.random.default_rng(seed)
     sample = sample_companies(history.leads, scores, d, n=n, seed=rng, stratify=stratify,
                               activities=history.activities, contributions=contrib, as_of=as_of)
-    paths = write_exercise(sample, out_dir, force=force)
+    paths = write_exercise(sample, out_dir, reviewers=reviewers, definition=d, force=force)
     if simulate:
-        for reviewer in ("marketing", "sales"):
+        for reviewer in reviewers:
             filled = simulate_verdicts(sample, contrib, d, reviewer=reviewer, seed=rng)
             for suffix in ("", "_csv"):
-                _fill_worksheet(paths[reviewer + suffix], filled)
+                _fill_worksheet(paths[reviewer + suffix], filled, d)
     return paths

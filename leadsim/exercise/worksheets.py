@@ -12,7 +12,6 @@ import csv
 import io
 import math
 import os
-import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,9 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadsim.definition.loading import require_definition
 from leadsim.display import POINTS_DIGITS, RATE_DIGITS
 from leadsim.errors import DataError, InputFileError, SchemaError, VerdictError
-from leadsim.exercise.agreement import KEY_COLUMNS, VERDICT_WORDS, check_key, normalise_verdict
+from leadsim.exercise.agreement import KEY_COLUMNS, check_key, normalise_verdict
+from leadsim.exercise.coding import CODED_COLUMNS, column_header, header_names, parse_choice
+from leadsim.exercise.workbook import FORMULA_START
 from leadsim.files import check_target, write_atomic
 
 __all__ = [
@@ -38,11 +40,10 @@ __all__ = [
 
 #: What the drop-down offers, and the verdict each choice means.
 DROPDOWN = {"good lead": "good", "not a lead": "not", "unsure": "unsure"}
-#: Column names accepted for the company, the verdict and the reason (case-insensitive).
+#: Column names accepted for the company, the verdict and (in worksheets without coded columns) the reason.
 COMPANY_HEADERS = ("company", "firma", "unternehmen", "company name")
 VERDICT_HEADERS = ("verdict", "urteil", "bewertung", "your verdict")
 REASON_HEADERS = ("reason", "grund", "comment", "kommentar")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------- worksheets: writing
@@ -54,11 +55,11 @@ def _escape(text: str) -> str:
     A leading apostrophe is doubled too, so :func:`_unescape` restores every
     string exactly.
     """
-    return "'" + text if text.startswith((*_FORMULA_START, "'")) else text
+    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
 
 
 def _unescape(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith((*_FORMULA_START, "'")) else text
+    return text[1:] if text.startswith("'") and text[1:].startswith((*FORMULA_START, "'")) else text
 
 
 def cell_value(v: Any) -> Any:
@@ -101,27 +102,36 @@ def csv_text(rows: list[list[Any]]) -> str:
     return buf.getvalue()
 
 
-def write_worksheet(sample: pd.DataFrame, path: str | os.PathLike[str], *, reviewer: str | None = None,
-                    overwrite: bool = False) -> Path:
-    """Write one reviewer's worksheet: ``.xlsx`` (with a drop-down) or ``.csv``.
+def write_worksheet(sample: pd.DataFrame, path: str | os.PathLike[str], *, definition: Any,
+                    reviewer: str | None = None, overwrite: bool = False) -> Path:
+    """Write one reviewer's worksheet: ``.xlsx`` (drop-downs, protected facts, instructions) or ``.csv``.
 
     Columns: ``#``, ``company``, the facts (every sample column not in
-    :data:`KEY_COLUMNS`: the score, weight and definition verdict stay in the
-    key so reviewers are not anchored), an empty ``verdict`` and ``reason``.
-    In the workbook the verdict column offers a drop-down (good lead / not a
-    lead / unsure; other words of :data:`VERDICT_WORDS` are accepted with a
-    warning) and text cells starting with ``= + - @`` are stored as text with
-    Excel's quote prefix, so a company name cannot run as a formula.  In the
-    CSV such cells get a leading apostrophe, which :func:`read_verdicts`
-    removes.  The sheet is named after ``reviewer`` (default: the file name).
+    :data:`KEY_COLUMNS`, numbers rounded for people: the score, weight and
+    definition verdict stay in the key so reviewers are not anchored), then the
+    answers: ``stage``, ``verdict``, ``budget``, ``authority``, ``need``,
+    ``timeline``, ``reason``, ``confidence`` (coded: see
+    :mod:`leadsim.exercise.coding`) and a free ``comment``, headed and offered
+    in the ``definition``'s language.  The workbook (:func:`~leadsim.exercise.workbook.write_workbook`)
+    offers a drop-down in every coded column, protects every other cell and
+    explains the columns on an instructions sheet.  Text cells starting with
+    ``= + - @`` are stored as text with Excel's quote prefix, so a company name
+    cannot run as a formula; in the CSV they get a leading apostrophe, which
+    :func:`read_verdicts` removes.  The sheet is named after ``reviewer``
+    (default: the file name).
 
     >>> import pandas as pd, tempfile, pathlib
+    >>> from leadsim import load_definition
     >>> s = pd.DataFrame({"company": ["=cmd|x", "Acme"], "lead_id": ["L1", "L2"], "seniority": ["vp", "manager"]})
-    >>> p = write_worksheet(s, pathlib.Path(tempfile.mkdtemp()) / "sales.xlsx")
-    >>> list(read_verdicts(p).index)
+    >>> p = write_worksheet(s, pathlib.Path(tempfile.mkdtemp()) / "sales.xlsx", definition=load_definition())
+    >>> list(read_verdicts(p, definition=load_definition()).index)
     ['=cmd|x', 'Acme']
     """
+    from leadsim.display import for_people
+    from leadsim.exercise.workbook import write_workbook
+
     path = check_target(path, overwrite=overwrite, parents=True)  # before the work; write_atomic checks again
+    definition = require_definition(definition, where="write_worksheet")
     cols = worksheet_columns(sample)
     if sample["company"].isna().any():
         raise DataError("the sample has a row without a company name; drop it first", where="sample")
@@ -129,72 +139,23 @@ def write_worksheet(sample: pd.DataFrame, path: str | os.PathLike[str], *, revie
         dup = sample["company"][sample["company"].duplicated()].iloc[0]
         raise DataError(f"company {dup!r} appears twice in the sample; the worksheet lists each company once",
                          where="sample")
-    header = ["#", *cols, "verdict", "reason"]
-    body = [[i, *(cell_value(v) for v in row), None, None]
-            for i, row in enumerate(sample[cols].itertuples(index=False), 1)]
+    answers = [*CODED_COLUMNS, "comment"]
+    header = ["#", *cols, *(column_header(c, definition) for c in answers)]
+    facts = for_people(sample[cols].reset_index(drop=True))
+    body = [[i, *(cell_value(v) for v in row), *([None] * len(answers))]
+            for i, row in enumerate(facts.itertuples(index=False), 1)]
     suffix = path.suffix.lower()
     if suffix == ".csv":
         write_atomic(path, csv_text([header, *body]), overwrite=overwrite)
         return path
     if suffix != ".xlsx":
         raise InputFileError(f"unknown worksheet type {path.suffix!r}; use .xlsx or .csv", where=str(path))
+    first = 1 + len(cols)
+    coded = {c: first + i for i, c in enumerate(CODED_COLUMNS)}
     name = reviewer or path.stem
-    write_atomic(path, lambda tmp: _write_xlsx(tmp, name, header, body), overwrite=overwrite)
+    write_atomic(path, lambda tmp: write_workbook(tmp, name, header, body, coded, definition,
+                                                  inputs=(first + len(CODED_COLUMNS),)), overwrite=overwrite)
     return path
-
-
-def _write_xlsx(target: Path, sheet: str, header: list[str], body: list[list[Any]]) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = re.sub(r"[\[\]\*\?/\\:]", "_", sheet)[:31] or "verdicts"
-    for j, h in enumerate(header, 1):
-        c = ws.cell(row=1, column=j, value=h)
-        c.font = Font(bold=True)
-    for i, row in enumerate(body, 2):
-        for j, v in enumerate(row, 1):
-            c = ws.cell(row=i, column=j)
-            c.value = v
-            if isinstance(v, str):
-                c.data_type = "s"  # never a formula, whatever the text starts with
-                if v.startswith((*_FORMULA_START, "'")):
-                    c.quotePrefix = True
-    vcol = get_column_letter(len(header) - 1)
-    last = max(len(body) + 1, 2)
-    dv = DataValidation(type="list", formula1='"' + ",".join(DROPDOWN) + '"', allow_blank=True,
-                        showErrorMessage=True, errorStyle="warning", errorTitle="Verdict",
-                        error="Choose good lead, not a lead or unsure (or leave it empty).",
-                        promptTitle="Verdict", prompt="good lead / not a lead / unsure")
-    dv.add(f"{vcol}2:{vcol}{last}")
-    ws.add_data_validation(dv)
-    fill = PatternFill("solid", fgColor="FFF2CC")
-    for i in range(2, last + 1):
-        ws[f"{vcol}{i}"].fill = fill
-        ws[f"{get_column_letter(len(header))}{i}"].fill = fill
-    ws.freeze_panes = "C2"
-    for j, h in enumerate(header, 1):
-        width = max([len(str(h))] + [len(str(r[j - 1])) for r in body[:200] if r[j - 1] is not None])
-        ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 6), 40)
-    ws.column_dimensions[get_column_letter(len(header))].width = 40
-    how = wb.create_sheet("how to")
-    lines = [
-        "The 100-companies exercise",
-        "For each company, choose a verdict: good lead, not a lead, or unsure.",
-        "Judge from the facts shown, as you would if the company called today. Do not look up scores.",
-        "Write in 'reason' what decided it (a few words are enough).",
-        "Also accepted: " + ", ".join(VERDICT_WORDS["good"][2:8]) + " / " + ", ".join(VERDICT_WORDS["not"][2:7])
-        + " / " + ", ".join(VERDICT_WORDS["unsure"][1:5]) + ". Leave a cell empty if you did not look at it.",
-        "Do not rename the 'company' or 'verdict' columns, and do not add or remove rows.",
-    ]
-    for i, text in enumerate(lines, 1):
-        how.cell(row=i, column=1, value=text).data_type = "s"
-    how["A1"].font = Font(bold=True)
-    how.column_dimensions["A"].width = 110
-    wb.save(target)
 
 
 def write_key(sample: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -218,11 +179,12 @@ def write_key(sample: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: 
 
 
 def write_exercise(sample: pd.DataFrame, out_dir: str | os.PathLike[str], *,
-                   reviewers: Iterable[str] = ("marketing", "sales"), csv_copies: bool = True,
-                   force: bool = False) -> dict[str, Path]:
+                   definition: Any, reviewers: Iterable[str] = ("marketing", "sales"),
+                   csv_copies: bool = True, force: bool = False) -> dict[str, Path]:
     """Write ``<reviewer>.xlsx`` (and ``.csv``) per reviewer and ``key.csv`` into ``out_dir``.
 
-    A non-empty ``out_dir`` is refused unless ``force`` (then files are replaced).
+    Any number of reviewers (a head of SDRs may join the two heads).  A
+    non-empty ``out_dir`` is refused unless ``force`` (then files are replaced).
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -232,9 +194,10 @@ def write_exercise(sample: pd.DataFrame, out_dir: str | os.PathLike[str], *,
                              where=str(out))
     paths: dict[str, Path] = {}
     for r in reviewers:
-        paths[r] = write_worksheet(sample, out / f"{r}.xlsx", reviewer=r, overwrite=force)
+        paths[r] = write_worksheet(sample, out / f"{r}.xlsx", reviewer=r, definition=definition, overwrite=force)
         if csv_copies:
-            paths[f"{r}_csv"] = write_worksheet(sample, out / f"{r}.csv", reviewer=r, overwrite=force)
+            paths[f"{r}_csv"] = write_worksheet(sample, out / f"{r}.csv", reviewer=r, definition=definition,
+                                                overwrite=force)
     paths["key"] = write_key(sample, out / "key.csv", overwrite=force)
     return paths
 
@@ -257,9 +220,11 @@ def read_rows(path: Path) -> tuple[str, list[list[Any]], list[int], list[str]]:
     """(sheet name, rows, spreadsheet row numbers, all sheet names) of a worksheet (.xlsx or .csv).
 
     >>> import tempfile, pathlib
-    >>> p = write_worksheet(pd.DataFrame({"company": ["Acme"]}), pathlib.Path(tempfile.mkdtemp()) / "s.csv")
-    >>> read_rows(p)[1]
-    [['#', 'company', 'verdict', 'reason'], ['1', 'Acme', '', '']]
+    >>> from leadsim import load_definition
+    >>> p = write_worksheet(pd.DataFrame({"company": ["Acme"]}), pathlib.Path(tempfile.mkdtemp()) / "s.csv",
+    ...                     definition=load_definition())
+    >>> read_rows(p)[1][1][:3]
+    ['1', 'Acme', '']
     """
     if not path.exists():
         raise InputFileError("no such file; check the path", where=str(path))
@@ -310,22 +275,44 @@ def read_rows(path: Path) -> tuple[str, list[list[Any]], list[int], list[str]]:
     return ws.title, rows, list(range(1, len(rows) + 1)), list(wb.sheetnames)
 
 
-def read_verdicts(path: str | os.PathLike[str], *, key: pd.DataFrame | None = None) -> pd.DataFrame:
+def _coded_positions(header: list[str]) -> dict[str, int]:
+    """Where each coded column (other than the verdict) and the comment sit, by English or German header."""
+    out: dict[str, int] = {}
+    for column in (*CODED_COLUMNS, "comment"):
+        if column == "verdict":
+            continue
+        names = header_names(column)
+        pos = next((i for i, v in enumerate(header) if v in names), None)
+        if pos is not None:
+            out[column] = pos
+    return out
+
+
+def read_verdicts(path: str | os.PathLike[str], *, definition: Any,
+                  key: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read a filled worksheet (``.xlsx`` or ``.csv``) as verdicts indexed by company.
 
     Returns a DataFrame in worksheet order with the normalised ``verdict``
-    (good / not / unsure / None for blank), the ``reason``, the spreadsheet
-    ``row`` and every other column as written (the facts).  ``attrs`` holds
-    ``reviewer`` (the sheet or file name), ``missing`` (companies without a
-    verdict), ``duplicates`` (companies listed twice with the same verdict),
+    (good / not / unsure / None for blank), the coded answers as codes
+    (``stage`` one of :data:`~leadsim.exercise.coding.STAGES`; ``budget``,
+    ``authority``, ``need``, ``timeline`` yes / no / unknown; ``reason`` a
+    reason id of the ``definition``; ``confidence`` low / medium / high; None
+    for blank), the free ``comment``, the spreadsheet ``row`` and every other
+    column as written (the facts).  ``attrs`` holds ``reviewer`` (the sheet or
+    file name), ``missing`` (companies without a verdict), ``duplicates``,
     and with a ``key`` also ``unknown`` (companies not in the sample) and
-    ``not_reviewed`` (sample companies absent from the sheet).
+    ``not_reviewed``.  Entries are read in English or in the definition's
+    language.
 
-    Raises :class:`~leadsim.errors.VerdictError` naming sheet, row and value
-    for: an empty file, a renamed/missing ``company`` or ``verdict`` column, a
-    verdict word not in :data:`VERDICT_WORDS`, a company listed twice with
-    different verdicts, a verdict without a company.
+    A worksheet written before the coded columns existed (only ``verdict``
+    and a free ``reason``) is still read: its reason stays text.
+
+    Raises :class:`~leadsim.errors.VerdictError` with one line naming sheet,
+    row, column and value for: an empty file, a renamed or missing column, a
+    value outside a drop-down's list, a company listed twice, a company of the
+    ``key`` missing from the sheet, a verdict without a company.
     """
+    definition = require_definition(definition, where="read_verdicts")
     path = Path(path)
     sheet, rows, numbers, _ = read_rows(path)
     where = f"{path.name}, sheet {sheet!r}"
@@ -342,10 +329,21 @@ def read_verdicts(path: str | os.PathLike[str], *, key: pd.DataFrame | None = No
     if vi is None:
         raise VerdictError(f"no 'verdict' column; columns found: {[n for n in names if n]}; "
                            "rename the verdict column back to 'verdict'", where=where)
-    ri = next((i for i, v in enumerate(header) if v in REASON_HEADERS), None)
-    others = [(i, n) for i, n in enumerate(names) if i not in (ci, vi, ri) and n and n != "#"]
+    coded = _coded_positions(header)
+    strict = any(c in coded for c in CODED_COLUMNS if c not in ("verdict", "reason"))
+    if strict:
+        lost = [c for c in CODED_COLUMNS if c != "verdict" and c not in coded]
+        if lost:
+            raise VerdictError(f"no {column_header(lost[0], definition)!r} column; columns found: "
+                               f"{[n for n in names if n]}; rename it back to "
+                               f"{column_header(lost[0], definition)!r}", where=where)
+        ri = coded["reason"]
+    else:
+        ri = next((i for i, v in enumerate(header) if v in REASON_HEADERS), None)
+    skip = {ci, vi, ri, *coded.values()}
+    others = [(i, n) for i, n in enumerate(names) if i not in skip and n and n != "#"]
     records, seen = [], {}
-    duplicates, missing = [], []
+    duplicates = []
     for r, number in zip(rows[h + 1:], numbers[h + 1:], strict=True):
         r = list(r) + [None] * (len(names) - len(r))
         company, raw = r[ci], r[vi]
@@ -357,19 +355,27 @@ def read_verdicts(path: str | os.PathLike[str], *, key: pd.DataFrame | None = No
                                    "or clear the verdict", where=where)
             continue
         verdict = normalise_verdict(raw, where=f"{where}, row {number}, column 'verdict'")
-        reason = r[ri] if ri is not None else None
+        rec = {"company": company, "verdict": verdict, "verdict_raw": raw, "row": number}
+        if strict:
+            for column, pos in coded.items():
+                rec[column] = (r[pos] if column == "comment" else parse_choice(
+                    column, r[pos], definition, where=f"{where}, row {number}, column {names[pos]!r}"))
+        else:
+            rec["reason"] = r[ri] if ri is not None else None
         if company in seen:
             prev = records[seen[company]]
+            if strict:
+                raise VerdictError(f"company {company!r} is listed twice (rows {prev['row']} and {number}); "
+                                   "keep one row per company", where=where)
             if verdict is not None and prev["verdict"] is not None and verdict != prev["verdict"]:
                 raise VerdictError(
                     f"company {company!r} is listed twice with different verdicts: row {prev['row']} says "
                     f"{prev['verdict_raw']!r}, row {number} says {raw!r}; keep one row", where=where)
             if prev["verdict"] is None and verdict is not None:
-                prev.update(verdict=verdict, verdict_raw=raw, reason=reason)
+                prev.update(verdict=verdict, verdict_raw=raw, reason=rec["reason"])
             duplicates.append(company)
             continue
         seen[company] = len(records)
-        rec = {"company": company, "verdict": verdict, "verdict_raw": raw, "reason": reason, "row": number}
         for i, n in others:
             rec[n] = r[i]
         records.append(rec)
@@ -386,6 +392,11 @@ def read_verdicts(path: str | os.PathLike[str], *, key: pd.DataFrame | None = No
         k = check_key(key)
         df.attrs["unknown"] = [c for c in df.index if c not in k.index]
         df.attrs["not_reviewed"] = [c for c in k.index if c not in df.index]
+        if strict and df.attrs["not_reviewed"]:
+            gone = df.attrs["not_reviewed"]
+            raise VerdictError(f"company {gone[0]!r} of the key is not on the sheet"
+                               f"{f' (nor {len(gone) - 1} more)' if len(gone) > 1 else ''}; restore its row "
+                               "(the key lists every company of the sample)", where=where)
         if df.attrs["unknown"]:
             warnings.warn(f"{where}: {len(df.attrs['unknown'])} compan(ies) not in the sample: "
                           f"{df.attrs['unknown'][:5]}", stacklevel=2)
