@@ -98,9 +98,9 @@ def test_the_sample_back_test_gives_one_row_per_metric(sample_backtest):
 def test_prediction_intervals_cover_histories_simulated_from_a_known_truth():
     """20 histories simulated from one truth; each back-tested (fit on 3 weeks, predict 2): every headline
     metric's 90 % prediction interval covers what happened in at least 14 of 20."""
-    truth = load_scenario().with_values({"horizon_days": 35, "arrivals.web_form.per_week": 70,
-                                         "arrivals.paid.per_week": 40, "arrivals.organic.per_week": 50,
-                                         "arrivals.event.per_week": 5, "bursts": [], "sdr_headcount": 2,
+    truth = load_scenario().with_values({"horizon_days": 35, "arrivals.web_form.per_week": 110,
+                                         "arrivals.paid.per_week": 65, "arrivals.organic.per_week": 80,
+                                         "arrivals.event.per_week": 8, "bursts": [], "sdr_headcount": 2,
                                          "rep_headcount": 3})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)

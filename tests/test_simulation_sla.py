@@ -36,7 +36,9 @@ def scenario(escalation: str, language: str, wall_clock: bool, **over):
     values = {"horizon_days": 21, "arrivals.web_form.per_week": 90, "arrivals.paid.per_week": 30,
               "arrivals.organic.per_week": 25, "arrivals.event.per_week": 3, "bursts": [], "outbound.per_week": 4,
               "sdr_headcount": 2, "rep_headcount": 3, "exploration_share": 0.05, "escalation": escalation,
-              "handling.rep_touch_minutes": 200, "definition": d}
+              "handling.rep_touch_minutes": 200, "definition": d,
+              # busy leads, reached at the first call as a rule: plenty of Sales Leads for the reps' ladder
+              "behaviour.sessions_per_month": 3.5, "curve": {"preset": "default", "contact_base": 0.75}}
     if not wall_clock:  # short ladders, so managers are called and free reps take leads over
         values.update({"definition.sla.clocks.touch.levels.1.offset": 0.05,
                        "definition.sla.clocks.touch.levels.2.offset": 0.1,

@@ -135,11 +135,11 @@ def curve_sensitivity(base: Any, grid: dict[str, list[Any]], *, cost: str,
 
     >>> from leadsim.simulation import load_scenario
     >>> from leadsim.simulation.replication import SerialExecutor
-    >>> s = load_scenario().with_values({"horizon_days": 3})
+    >>> s = load_scenario().with_values({"horizon_days": 7})
     >>> t = curve_sensitivity(s, {"sdr_headcount": [1, 3]}, cost="sdr_headcount", curves=("flat",), replications=2,
     ...                       executor=SerialExecutor(), max_breach=0.5)
     >>> t["curve"].tolist(), t.attrs["robust"] == (t["choice"].iloc[0] == t["choice"].iloc[1])
-    (['scenario: default', 'flat'], True)
+    (['scenario: fitted', 'flat'], True)
     """
     from leadsim.simulation.replication import sweep
 

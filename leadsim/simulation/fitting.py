@@ -42,12 +42,11 @@ these figures feed.
 
 >>> from leadsim.datasets import load_sample
 >>> s = load_sample()
->>> with warnings.catch_warnings(action="ignore"):  # the sample's touches have no durations: handling is the base's
-...     sc = fit_scenario(s, s.definition, start="2026-01-05", end="2026-04-06")
+>>> sc = fit_scenario(s, s.definition, start="2026-01-05", end="2026-04-06")
 >>> sc.sdr_headcount, sc.rep_headcount, sc.horizon_days
-(8, 12, 91.0)
+(3, 4, 91.0)
 >>> sc.provenance.set_index("parameter").loc["sdr_headcount", ["value", "lo", "hi"]].tolist()
-[8.0, 8.0, 8.0]
+[3.0, 3.0, 3.0]
 """
 
 from __future__ import annotations
@@ -570,7 +569,7 @@ def fit_scenario(history: Any, definition: LeadDefinition, *, start: Any = None,
 
     >>> from leadsim.datasets import load_sample
     >>> s = load_sample()
-    >>> with warnings.catch_warnings(action="ignore"):  # no touch durations in the sample: a warning says so
+    >>> with warnings.catch_warnings(action="ignore"):  # a four-week window: new leads from the generator
     ...     sc = fit_scenario(s, s.definition, start="2026-01-05", end="2026-02-02")
     >>> sorted(sc.arrivals) == sorted(SOURCES), sc.horizon_days
     (True, 28.0)

@@ -374,10 +374,10 @@ class Scenario(_Model):
         >>> import warnings
         >>> from leadsim.datasets import load_sample
         >>> s = load_sample()
-        >>> with warnings.catch_warnings(action="ignore"):  # no touch durations in the sample: a warning says so
+        >>> with warnings.catch_warnings(action="ignore"):  # a four-week window: too short to draw leads from
         ...     sc = Scenario.from_history(s, s.definition, start="2026-03-02", end="2026-03-30")
-        >>> sc.sdr_headcount, len(sc.provenance) > 0
-        (8, True)
+        >>> sc.sdr_headcount, len(sc.provenance) > 0, sc.leads
+        (3, True, 'generator')
         """
         from leadsim.simulation.fitting import fit_scenario
 
