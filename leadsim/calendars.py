@@ -32,6 +32,7 @@ import pandas as pd
 
 from leadsim.calendar import BusinessCalendar, zone_shift
 from leadsim.errors import DataError, SchemaError
+from leadsim.worktime import WorkTime
 
 __all__ = ["TeamCalendars"]
 
@@ -131,6 +132,37 @@ class TeamCalendars:
     def day_minutes(self, code: Any) -> np.ndarray:
         """The length of a working day, in minutes, of each calendar ``code``."""
         return np.array([c.day_minutes for c in self.calendars], dtype=float)[np.asarray(code, dtype=np.int64)]
+
+    def index(self, start: Any, days: float, code: int = 0, hours: tuple[str, str] | None = None) -> WorkTime:
+        """Calendar ``code``'s working time (or a shift of other ``hours``, local times of that calendar's zone,
+        on its working days) as a :class:`~leadsim.worktime.WorkTime` on minutes since the home-zone midnight
+        ``start``: each opening and closing is moved from the calendar's zone to the home zone through UTC.
+        Code 0 is :meth:`BusinessCalendar.index` of the home calendar itself.
+
+        >>> from leadsim import load_definition
+        >>> team = TeamCalendars(load_definition())
+        >>> w = team.index(pd.Timestamp("2026-03-09"), 7, team.names.index("boston"))   # Monday; US on summer time
+        >>> w.opens[0] / 60, w.closes[0] / 60      # 09:00-17:00 in Boston is 14:00-22:00 in Berlin this week
+        (14.0, 22.0)
+        """
+        if code == 0:
+            return self.home.index(start, days, hours)
+        start = pd.Timestamp(start).normalize()
+        start_ns = start.value
+        cal = self.calendars[code]
+        # from the local midnight a day before the run's start there: a zone ahead of home starts its day earlier
+        local = pd.Timestamp(self.to_local(np.array([start_ns]), code)[0]).normalize() - pd.Timedelta(days=1)
+        w = cal.index(local, days + 2, hours)
+        minute = 60_000_000_000
+
+        def home_minutes(m: list[float]) -> np.ndarray:
+            ns = local.value + np.round(np.asarray(m, float) * minute).astype(np.int64)
+            return (self.to_home(ns, code) - start_ns) / minute
+
+        opens, closes = home_minutes(w.opens), home_minutes(w.closes)
+        keep = closes > 0
+        return WorkTime.from_intervals(cal, start, np.maximum(opens[keep], 0.0), closes[keep],
+                                       open_min=w.open_min, close_min=w.close_min)
 
     def provenance(self, start: Any = None, end: Any = None) -> dict[str, Any]:
         """:meth:`BusinessCalendar.provenance` of every calendar, by name (``"home"`` for the definition's own)."""
