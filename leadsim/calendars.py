@@ -34,7 +34,7 @@ from leadsim.calendar import BusinessCalendar, zone_shift
 from leadsim.errors import DataError, SchemaError
 from leadsim.worktime import WorkTime
 
-__all__ = ["TeamCalendars"]
+__all__ = ["TeamCalendars", "provenance_table"]
 
 
 class TeamCalendars:
@@ -167,3 +167,28 @@ class TeamCalendars:
     def provenance(self, start: Any = None, end: Any = None) -> dict[str, Any]:
         """:meth:`BusinessCalendar.provenance` of every calendar, by name (``"home"`` for the definition's own)."""
         return {(n or "home"): c.provenance(start, end) for n, c in zip(self.names, self.calendars, strict=True)}
+
+
+def provenance_table(provenance: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The calendars an output used (an audit's ``summary["calendars"]``, a schedule's ``attrs["calendars"]``)
+    as one row per calendar, for people: zone, days, hours, country and subdivision, the ``holidays`` version
+    and the days off in the span it covered.
+
+    >>> from leadsim import load_definition
+    >>> prov = TeamCalendars(load_definition()).provenance("2026-03-01", "2026-04-30")
+    >>> t = provenance_table(prov)
+    >>> print(t[["calendar", "timezone", "working_hours", "country", "subdivision"]].to_string(index=False))
+    calendar         timezone working_hours country subdivision
+        home    Europe/Berlin   09:00-17:00      DE            
+      boston America/New_York   09:00-17:00      US          MA
+      london    Europe/London   09:00-17:30      GB         ENG
+    >>> t.loc[t["calendar"] == "london", "days_off"].item()
+    '2026-04-03, 2026-04-06'
+    """
+    rows = [{"calendar": name, "timezone": p["timezone"], "working_days": " ".join(p["working_days"]),
+             "working_hours": "-".join(p["working_hours"]), "country": p["country"] or "",
+             "subdivision": p["subdivision"] or "", "holidays_version": p["holidays_version"] or "",
+             "n_days_off": len(p["days_off"]), "days_off": ", ".join(p["days_off"])}
+            for name, p in provenance.items()]
+    return pd.DataFrame(rows, columns=["calendar", "timezone", "working_days", "working_hours", "country",
+                                       "subdivision", "holidays_version", "n_days_off", "days_off"])
