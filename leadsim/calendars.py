@@ -32,8 +32,9 @@ import pandas as pd
 
 from leadsim.calendar import BusinessCalendar, zone_shift
 from leadsim.errors import DataError, SchemaError
+from leadsim.worktime import WorkTime
 
-__all__ = ["TeamCalendars"]
+__all__ = ["TeamCalendars", "provenance_table"]
 
 
 class TeamCalendars:
@@ -132,6 +133,62 @@ class TeamCalendars:
         """The length of a working day, in minutes, of each calendar ``code``."""
         return np.array([c.day_minutes for c in self.calendars], dtype=float)[np.asarray(code, dtype=np.int64)]
 
+    def index(self, start: Any, days: float, code: int = 0, hours: tuple[str, str] | None = None) -> WorkTime:
+        """Calendar ``code``'s working time (or a shift of other ``hours``, local times of that calendar's zone,
+        on its working days) as a :class:`~leadsim.worktime.WorkTime` on minutes since the home-zone midnight
+        ``start``: each opening and closing is moved from the calendar's zone to the home zone through UTC.
+        Code 0 is :meth:`BusinessCalendar.index` of the home calendar itself.
+
+        >>> from leadsim import load_definition
+        >>> team = TeamCalendars(load_definition())
+        >>> w = team.index(pd.Timestamp("2026-03-09"), 7, team.names.index("boston"))   # Monday; US on summer time
+        >>> w.opens[0] / 60, w.closes[0] / 60      # 09:00-17:00 in Boston is 14:00-22:00 in Berlin this week
+        (14.0, 22.0)
+        """
+        if code == 0:
+            return self.home.index(start, days, hours)
+        start = pd.Timestamp(start).normalize()
+        start_ns = start.value
+        cal = self.calendars[code]
+        # from the local midnight a day before the run's start there: a zone ahead of home starts its day earlier
+        local = pd.Timestamp(self.to_local(np.array([start_ns]), code)[0]).normalize() - pd.Timedelta(days=1)
+        w = cal.index(local, days + 2, hours)
+        minute = 60_000_000_000
+
+        def home_minutes(m: list[float]) -> np.ndarray:
+            ns = local.value + np.round(np.asarray(m, float) * minute).astype(np.int64)
+            return (self.to_home(ns, code) - start_ns) / minute
+
+        opens, closes = home_minutes(w.opens), home_minutes(w.closes)
+        keep = closes > 0
+        return WorkTime.from_intervals(cal, start, np.maximum(opens[keep], 0.0), closes[keep],
+                                       open_min=w.open_min, close_min=w.close_min)
+
     def provenance(self, start: Any = None, end: Any = None) -> dict[str, Any]:
         """:meth:`BusinessCalendar.provenance` of every calendar, by name (``"home"`` for the definition's own)."""
         return {(n or "home"): c.provenance(start, end) for n, c in zip(self.names, self.calendars, strict=True)}
+
+
+def provenance_table(provenance: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The calendars an output used (an audit's ``summary["calendars"]``, a schedule's ``attrs["calendars"]``)
+    as one row per calendar, for people: zone, days, hours, country and subdivision, the ``holidays`` version
+    and the days off in the span it covered.
+
+    >>> from leadsim import load_definition
+    >>> prov = TeamCalendars(load_definition()).provenance("2026-03-01", "2026-04-30")
+    >>> t = provenance_table(prov)
+    >>> print(t[["calendar", "timezone", "working_hours", "country", "subdivision"]].to_string(index=False))
+    calendar         timezone working_hours country subdivision
+        home    Europe/Berlin   09:00-17:00      DE            
+      boston America/New_York   09:00-17:00      US          MA
+      london    Europe/London   09:00-17:30      GB         ENG
+    >>> t.loc[t["calendar"] == "london", "days_off"].item()
+    '2026-04-03, 2026-04-06'
+    """
+    rows = [{"calendar": name, "timezone": p["timezone"], "working_days": " ".join(p["working_days"]),
+             "working_hours": "-".join(p["working_hours"]), "country": p["country"] or "",
+             "subdivision": p["subdivision"] or "", "holidays_version": p["holidays_version"] or "",
+             "n_days_off": len(p["days_off"]), "days_off": ", ".join(p["days_off"])}
+            for name, p in provenance.items()]
+    return pd.DataFrame(rows, columns=["calendar", "timezone", "working_days", "working_hours", "country",
+                                       "subdivision", "holidays_version", "n_days_off", "days_off"])

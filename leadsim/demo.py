@@ -201,6 +201,7 @@ def step_funnel(ctx: DemoContext, rep: Report) -> None:
 def step_sla(ctx: DemoContext, rep: Report) -> None:
     import matplotlib.pyplot as plt
 
+    from leadsim.calendars import provenance_table
     from leadsim.plots.funnel import plot_sla_breach
     from leadsim.sla import audit
 
@@ -223,6 +224,9 @@ def step_sla(ctx: DemoContext, rep: Report) -> None:
     rep.table("sla_exits", s["exits"], title="How clocked hand-offs left the stage, by reason (alerted: any level "
               "fired; last_level: the last one did)", max_rows=40)
     rep.table("sla_alerts", res.alerts, title="Alerts (first rows)", max_rows=10)
+    rep.table("sla_calendars", provenance_table(s["calendars"]),
+              title="Calendars the clocks ran on: zone, hours, public holidays from the holidays package "
+              "(its version) and the days off in the audited span")
     rep.data("sla_summary", dict(s.items()))
 
 

@@ -113,6 +113,35 @@ class WorkTime:
         self._a_opens, self._a_closes = np.array(self.opens, float), np.array(self.closes, float)
         self._a_cum, self._a_cum_end = np.array(self.cum, float), np.array(self.cum_end, float)
 
+    @classmethod
+    def from_intervals(cls, calendar: BusinessCalendar, start: Any, opens: Any, closes: Any, *,
+                       open_min: int, close_min: int) -> WorkTime:
+        """A WorkTime of given open intervals (minutes since local midnight of ``start``, ascending, not
+        overlapping): another zone's working hours seen on this clock (see
+        :meth:`leadsim.calendars.TeamCalendars.index`).  ``open_min`` and ``close_min`` are the hours in
+        that calendar's own zone; :attr:`length` is their difference (a working day there).
+
+        >>> from leadsim.calendar import BusinessCalendar
+        >>> w = WorkTime.from_intervals(BusinessCalendar("UTC"), pd.Timestamp("2026-03-02"), [840.0, 2280.0],
+        ...                             [1320.0, 2760.0], open_min=540, close_min=1020)
+        >>> w.add_minutes(1300.0, 30), w.is_open(2279.0), w.length
+        (2290.0, False, 480.0)
+        """
+        self = cls.__new__(cls)
+        self.calendar = calendar
+        self.start = pd.Timestamp(start).normalize()
+        self._start64 = self.start.to_datetime64().astype("datetime64[ns]")
+        self.open_min, self.close_min = open_min, close_min
+        self.length = float(close_min - open_min)
+        a_opens, a_closes = np.asarray(opens, float), np.asarray(closes, float)
+        self.opens, self.closes = a_opens.tolist(), a_closes.tolist()
+        ends = np.cumsum(a_closes - a_opens)  # a day may be longer or shorter on this clock (daylight saving)
+        self.cum_end = ends.tolist()
+        self.cum = (ends - (a_closes - a_opens)).tolist()
+        self._a_opens, self._a_closes = a_opens, a_closes
+        self._a_cum, self._a_cum_end = np.array(self.cum, float), np.array(self.cum_end, float)
+        return self
+
     def __repr__(self) -> str:
         return (f"WorkTime(from {self.start.date()}, {len(self.opens)} working days of "
                 f"{self.open_min // 60:02d}:{self.open_min % 60:02d}-{self.close_min // 60:02d}:{self.close_min % 60:02d})")

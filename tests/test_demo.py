@@ -134,3 +134,17 @@ def test_the_what_if_on_a_users_history_runs_the_scenario_fitted_to_it(tmp_path)
     assert "Simulation fitted to your history" in html and "Fitted figures and where they came from" in html
     assert f"of the scenario fitted to your export ({ctx.results['simulation'].scenario.sdr_headcount} SDRs" in html
     assert ctx.results["simulation"].scenario.provenance is not None
+
+
+def test_the_report_shows_the_calendars_the_sla_audit_ran_on(report_dir):
+    import pandas as pd
+
+    from leadsim.public_holidays import version
+
+    cal = pd.read_csv(report_dir / "sla_calendars.csv", dtype=str, keep_default_na=False).set_index("calendar")
+    assert list(cal.index) == ["home", "boston", "london"]
+    assert cal.loc["home", "timezone"] == "Europe/Berlin" and cal.loc["home", "country"] == "DE"
+    assert cal.loc["boston", ["working_hours", "subdivision"]].tolist() == ["09:00-17:00", "MA"]
+    assert (cal["holidays_version"] == version()).all()
+    # Christmas falls within the sample's audited span: a public holiday in all three countries
+    assert all(any(d.endswith("-12-25") for d in days.split(", ")) for days in cal["days_off"])

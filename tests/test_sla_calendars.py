@@ -115,3 +115,29 @@ def test_an_unknown_calendar_in_the_owners_table_names_the_row_and_the_known_one
     with pytest.raises(DataError, match=r"owners\.calendar: row 2: owner 'liam' works on calendar 'tokyo'.*"
                                         r"\['boston', 'london'\]"):
         TeamCalendars(definition, owners=owners)
+
+
+def test_days_in_an_hours_clocks_message_are_days_of_the_holders_calendar(definition):
+    """12 working hours are 1.5 days of Berlin's or Boston's 8-hour day, 720 / 510 = 1.41 -> 1.4 of London's
+    09:00-17:30 day; a wall clock counts calendar days for everyone (0.5)."""
+    from leadsim.definition import parse_definition
+
+    d = definition.to_dict()
+    touch = next(c for c in d["sla"]["clocks"] if c["id"] == "touch")
+    touch["unit"] = "hours"
+    for lv, hours in zip(touch["levels"], [0, 12, 36, 60], strict=True):
+        lv["offset"] = hours
+        lv["message"] = "{days} days for {lead}"
+    hours_def = parse_definition(d, source="test")
+    touch.update(wall_clock=True)
+    wall_def = parse_definition(d, source="test")
+
+    def message(defn, owner):
+        h = pd.DataFrame({"lead_id": ["L"], "stage": ["sales_lead"], "owner": [owner],
+                          "at": [pd.Timestamp("2026-03-09 10:00")]})
+        s = schedule(h, defn, owners=OWNERS)
+        return s.loc[(s["clock"] == "touch") & (s["level"] == 1), "message"].item()
+
+    assert [message(hours_def, o) for o in ("anna", "bea", "liam")] == [
+        "1.5 days for L", "1.5 days for L", "1.4 days for L"]
+    assert [message(wall_def, o) for o in ("anna", "liam")] == ["0.5 days for L", "0.5 days for L"]

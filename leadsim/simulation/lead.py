@@ -35,6 +35,7 @@ class LeadState:
         "source",
         "stage",
         "terminal",
+        "visit",
     )
 
     def __init__(self, i: int, source: str):
@@ -58,3 +59,4 @@ class LeadState:
         self.deadline = INF
         self.escalated = False
         self.entered_ns = 0
+        self.visit = -1  # the clock start of the lead's current visit to a watched stage (Model.starts)

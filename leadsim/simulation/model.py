@@ -74,6 +74,7 @@ from leadsim.simulation.clocks import WorkTime
 from leadsim.simulation.curves import ResponseCurve
 from leadsim.simulation.lead import LeadState
 from leadsim.simulation.moments import Moments
+from leadsim.simulation.people import Staff
 from leadsim.simulation.queue_mode import run_queueing
 from leadsim.simulation.records import MIN_NS, NEVER_NS, Recorder
 from leadsim.simulation.reps import Rep, WorkQueue
@@ -109,6 +110,7 @@ class Model(Work, SlaWatch):
         sh = sc.shifts
         self.sdr_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("sdr")) if sh.get("sdr") else self.wt
         self.rep_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("rep")) if sh.get("rep") else self.wt
+        self.staff = Staff(sc, d)  # people on other calendars (leadsim.simulation.people); none: the shifts above
         self.curve = ResponseCurve.preset(sc.curve.preset, sc.curve.contact, sc.curve.qualification)
         self.h = sc.handling
         self.env = env = simpy.Environment()
@@ -199,14 +201,15 @@ class Model(Work, SlaWatch):
         # people
         self.sdr_queue = WorkQueue(env)
         self.routing = sc.routing  # a dated change may set another
-        self.sdrs = [Rep(env, f"sdr{i + 1}", self.sdr_queue, self._sdr_serve, self.sdr_shift)
+        self.sdrs = [Rep(env, f"sdr{i + 1}", self.sdr_queue, self._sdr_serve, self._shift("sdr", i + 1))
                      for i in range(sc.sdr_headcount)]
         # leads wait for SDRs when there are any, or will be (a dated change may hire the first)
         self.sdr_work = sc.peak("sdr_headcount") > 0
         for change in sc.changes:
             env.timeout(change.from_day * 1440.0).callbacks.append(lambda _e, c=change: self._change(c.settings))
         self.rep_queues = {f"rep{i + 1}": WorkQueue(env) for i in range(sc.rep_headcount)}
-        self.reps = [Rep(env, name, q, self._rep_serve, self.rep_shift) for name, q in self.rep_queues.items()]
+        self.reps = [Rep(env, name, q, self._rep_serve, self._shift("rep", i + 1))
+                     for i, (name, q) in enumerate(self.rep_queues.items())]
         self.open_sl = dict.fromkeys(self.rep_queues, 0)
         self.clocks_of: dict[str, list] = {}
         for c, clock in enumerate(d.sla.clocks):
@@ -218,6 +221,8 @@ class Model(Work, SlaWatch):
             if lv is not None and clock.stage not in self.first_breach:
                 self.first_breach[clock.stage] = (lv.offset, clock.unit, clock.wall_clock)
         self.moves: list[tuple] = []  # escalations to a free rep: (lead, time, from, to)
+        self.handovers: dict[int, list[tuple]] = {}  # per clock start, its re-assignments (minutes, ns, calendar)
+        self.armed: dict[int, dict[int, tuple]] = {}  # per clock start and clock, the level waiting (people.Staff)
         self.managers = {"sdr": "sdr-manager", "rep": "sales-manager"}
         self.gone_cold = 0
 
@@ -398,12 +403,19 @@ class Model(Work, SlaWatch):
             for r in active[settings["sdr_headcount"]:]:
                 r.retire()
             for _ in range(settings["sdr_headcount"] - len(active)):
-                self.sdrs.append(Rep(env, f"sdr{len(self.sdrs) + 1}", self.sdr_queue, self._sdr_serve, self.sdr_shift))
+                k = len(self.sdrs) + 1
+                self.sdrs.append(Rep(env, f"sdr{k}", self.sdr_queue, self._sdr_serve, self._shift("sdr", k)))
         for _ in range(settings.get("rep_headcount", len(self.reps)) - len(self.reps)):
             name = f"rep{len(self.reps) + 1}"
             self.rep_queues[name] = q = WorkQueue(env)
             self.open_sl[name] = 0
-            self.reps.append(Rep(env, name, q, self._rep_serve, self.rep_shift))
+            self.reps.append(Rep(env, name, q, self._rep_serve, self._shift("rep", len(self.reps) + 1)))
+
+    def _shift(self, role: str, number: int) -> WorkTime:
+        """Person ``number`` of ``role``'s shift: the role's shift, or one on their own calendar."""
+        if self.staff.single:
+            return self.sdr_shift if role == "sdr" else self.rep_shift
+        return self.staff.shift(role, number)
 
     # -- monitoring ---------------------------------------------------------------------
 
@@ -413,8 +425,8 @@ class Model(Work, SlaWatch):
         while env.now < self.horizon:
             rows.append((env.now, len(self.sdr_queue), sum(len(q) for q in self.rep_queues.values()),
                          sum(r.current is not None for r in self.sdrs), sum(r.current is not None for r in self.reps),
-                         sum(r.left > env.now for r in self.sdrs) * self.sdr_shift.is_open(env.now),
-                         len(self.reps) * self.rep_shift.is_open(env.now)))
+                         sum(r.left > env.now and r.shift.is_open(env.now) for r in self.sdrs),
+                         sum(r.shift.is_open(env.now) for r in self.reps)))
             yield env.timeout(step)
 
     # -- run and collect -----------------------------------------------------------------

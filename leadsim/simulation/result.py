@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadsim.calendars import TeamCalendars
 from leadsim.definition import LeadsimWarning
+from leadsim.simulation.people import handover_arrays
 from leadsim.simulation.records import labels, ranks, strings
 from leadsim.simulation.scenario import Scenario
 from leadsim.sla import ladder
@@ -98,11 +100,16 @@ def _alerts(m: Any, owners: pd.DataFrame, base: np.datetime64) -> pd.DataFrame:
     start, clock, level = (np.array(al[k], np.int64) for k in ("start", "clock", "level"))
     owner = np.array([code.get(o, -1) for o in al["owner"]], np.int64)
     clocks = list(m.d.sla.clocks)
+    team = None if m.staff.single else TeamCalendars(m.d, owners=owners)
     fired = []
     for c, k in sorted(set(zip(clock.tolist(), level.tolist(), strict=True))):
         sel = (clock == c) & (level == k)
         rows = start[sel]
-        due = ladder.due_times(m.cal, h.at[rows], clocks[c])[k]
+        if m.staff.single:
+            due = ladder.due_times(m.cal, h.at[rows], clocks[c])[k]
+        else:  # on the holder's calendar, as the audit reads the owners table's calendar column
+            due = ladder.due_times(team, h.at[rows], clocks[c], code=team.codes_of(h.owner[rows], names),
+                                   handovers=handover_arrays(m.handovers, rows, int(base.astype(np.int64))))[k]
         fired.append(ladder.Fired(c, k, rows, due, owner[sel]))
     out = ladder.build_alerts(h, clocks, fired, ladder.context(m.d, owners, m.leads, None))
     out["fired_at"] = out["due_at"]
@@ -150,6 +157,8 @@ def collect(m: Any) -> SimulationResult:
         "manager": [m.managers["sdr"]] * len(m.sdrs) + [m.managers["rep"]] * len(m.reps),
         "team": ["SDR"] * len(m.sdrs) + ["Sales"] * len(m.reps),
     }).astype("str")
+    if m.scenario.calendars:  # each person's calendar (empty: the home calendar), so an audit runs their clocks
+        owners["calendar"] = m.staff.owner_calendars(owners["owner"].tolist())
     ho = rec.columns("handoffs")
     outcomes = table({
         "handoff_id": strings([f"H{i + 1:06d}" for i in ho["handoff"]]),

@@ -210,6 +210,9 @@ class Scenario(_Model):
     sdr_headcount: int = 3
     rep_headcount: int = 2
     shifts: dict[Literal["sdr", "rep"], tuple[str, str] | None] = Field(default_factory=dict)
+    calendars: dict[Literal["sdr", "rep"], str | dict[str, int]] = Field(
+        default_factory=dict, description="a role's people on named calendars of the definition: a name for the "
+        "whole role, or names and counts (the first people by number; the rest on the home calendar)")
     routing: str = "deadline_first"
     escalation: Literal["none", "front", "free_rep"] = Field(
         "front", description="when a manager or leadership level fires on a waiting lead: nothing, move it to the "
@@ -311,9 +314,12 @@ class Scenario(_Model):
         if self.mode == "full" and self.definition is None:
             raise ValueError(f"definition: a full scenario needs a lead definition, not null; {_NAME_DEFINITION}")
         if self.mode == "full":  # a funnel the simulation cannot run is refused here, naming the stage
+            from leadsim.simulation.people import check_calendars
             from leadsim.simulation.stages import StageRoles
 
             StageRoles.of(self.lead_definition)
+            check_calendars(self.calendars, list(self.lead_definition.calendars),
+                            {"sdr": self.peak("sdr_headcount"), "rep": self.peak("rep_headcount")})
         return self
 
     # -- convenience ---------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from leadsim.simulation.clocks import INF
 from leadsim.simulation.lead import LeadState
+from leadsim.simulation.people import held_due
 from leadsim.simulation.records import SECOND
 from leadsim.simulation.reps import LATE, Later
 from leadsim.sla import ladder
@@ -31,6 +32,7 @@ class SlaWatch:
             return
         start = len(self.starts)  # a hand-off into a watched stage: its clocks start at the stage-log row's time
         self.starts.append((lead.i, lead.entered_ns, lead.owner, lead.score))
+        lead.visit = start
         for c, clock in clocks:
             self._arm(lead, c, clock, self.env.now, lead.seq, 0, start)
 
@@ -56,12 +58,36 @@ class SlaWatch:
     def _arm(self, lead: LeadState, c: int, clock, t0: float, seq: int, k: int, start: int) -> None:
         """Wake up when level ``k`` of a clock started at ``t0`` is due, after everything else due then (a stop
         at the due time itself prevents the alert); a timeout cannot be cancelled: the state is checked then."""
-        due = self.wt.add(t0, clock.levels[k].offset, clock.unit, clock.wall_clock)
+        if self.staff.single:
+            due = self.wt.add(t0, clock.levels[k].offset, clock.unit, clock.wall_clock)
+        else:  # on the holder's calendar; a re-assignment arms the level again (_reassigned)
+            due = self._held_due(start, clock, k, t0)
+            self.armed.setdefault(start, {})[c] = armed = (lead, c, clock, t0, seq, k, due)
         if due < self.horizon:
             Later(self.env, max(due - self.env.now, 0.0), LATE).callbacks.append(
-                lambda _e: self._fire(lead, c, clock, t0, seq, k, start))
+                lambda _e: self._fire(lead, c, clock, t0, seq, k, start, None if self.staff.single else armed))
 
-    def _fire(self, lead: LeadState, c: int, clock, t0: float, seq: int, k: int, start: int) -> None:
+    def _held_due(self, start: int, clock, k: int, t0: float) -> float:
+        """When level ``k`` of a clock started at ``t0`` is due on the calendar of the owner holding the lead."""
+        return held_due(self.staff, self.staff.code(self.starts[start][2]), self.handovers.get(start, ()),
+                        clock, k, t0)
+
+    def _reassigned(self, lead: LeadState, owner: str) -> None:
+        """A re-assignment of the lead's visit to ``owner``: the clocks waiting on it move to their calendar."""
+        if self.staff.single or lead.visit < 0:
+            return
+        self.handovers.setdefault(lead.visit, []).append((self.env.now, self._now_ns(), self.staff.code(owner)))
+        for armed in list(self.armed.get(lead.visit, {}).values()):
+            lead_, c, clock, t0, seq, k, due = armed
+            if due > self.env.now:
+                self._arm(lead_, c, clock, t0, seq, k, lead.visit)
+
+    def _fire(self, lead: LeadState, c: int, clock, t0: float, seq: int, k: int, start: int,
+              armed: tuple | None = None) -> None:
+        if armed is not None:
+            if self.armed.get(start, {}).get(c) is not armed:
+                return  # armed again since (a re-assignment moved the level)
+            del self.armed[start][c]
         if self._stopped(lead, clock, t0, seq):
             return
         lv = clock.levels[k]
@@ -102,5 +128,6 @@ class SlaWatch:
                 lead.owner = new.name
                 # the stage log says who holds the lead now (a re-assignment row: same stage, new owner)
                 self.rec.stage(lead.i, lead.stage, self._now_ns(), "escalation", new.name)
+                self._reassigned(lead, new.name)
                 q = new.queue
         q.put(item, self._key(lead, item.enqueued_at))

@@ -363,11 +363,18 @@ class AlertTexts:
         raise KeyError(name)
 
 
+def _numbers(values: np.ndarray, language: str) -> pa.Array:
+    """Numbers as text in the definition's language, one per alert (each distinct value formatted once)."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    return pa.array([localised_number(float(u), language) for u in uniq], pa.large_string()).take(pa.array(inv))
+
+
 def _message(texts: AlertTexts, f: Fired, clock: SlaClock, ctx: dict[str, Any]) -> pa.Array:
     """Messages of one clock level for the hand-offs ``f.rows``."""
     lv = clock.levels[f.level]
     days = level_days(clock, lv.offset, ctx["calendar"])
     deadline = ctx.get("deadline")
+    team: TeamCalendars = ctx["team"]
     consts = {
         "days": localised_number(days, ctx["language"]),
         # the definition only lets {days_left} appear on clocks of the deadline's stage
@@ -376,6 +383,14 @@ def _message(texts: AlertTexts, f: Fired, clock: SlaClock, ctx: dict[str, Any]) 
         "clock": clock.label or clock.id,
         "level": str(f.level),
     }
+
+    if clock.unit != "days" and not clock.wall_clock and not team.single:
+        # working hours or minutes in days of the calendar of the owner holding the lead when the level is due
+        minutes = lv.offset * (60 if clock.unit == "hours" else 1)
+        per_row = minutes / team.day_minutes(team.codes_of(f.owner, texts.h.owner_names))
+        consts["days"] = _numbers(per_row, ctx["language"])
+        if deadline is not None:
+            consts["days_left"] = _numbers(deadline.days - per_row, ctx["language"])
 
     def field(name: str) -> Any:
         return consts[name] if name in consts else texts.field(name, f.rows, f.owner)
