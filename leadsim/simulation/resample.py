@@ -52,8 +52,9 @@ from leadsim.funnel import to_local
 
 __all__ = ["MIN_POOL", "MIN_WATCHED_DAYS", "LeadPool", "fit_decisions"]
 
-#: Pool leads are those watched at least this many days before the window's end ...
-MIN_WATCHED_DAYS = 28
+#: Pool leads are those watched at least this many days before the window's end (a quarter: a lead's buying
+#: interest mostly shows within it, and a back-test's warm-up plus prediction rarely runs longer) ...
+MIN_WATCHED_DAYS = 91
 #: ... when there are at least this many of them (else every lead created in the window).
 MIN_POOL = 200
 _DAY_NS = 86_400 * 10**9
