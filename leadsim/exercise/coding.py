@@ -19,7 +19,7 @@ case and spaces do not matter) or raises one clear
 :class:`~leadsim.errors.VerdictError`.
 
 >>> from leadsim import load_definition
->>> d = load_definition("data/definition.de.yaml")
+>>> d = load_definition("de")
 >>> choices("stage", d)
 ['passt nicht', 'Zielkontakt', 'Lead', 'Vertriebs-Lead', 'Verkaufschance']
 >>> parse_choice("stage", "Sales Lead", d), parse_choice("budget", "Ja", d), parse_choice("reason", "Student", d)
