@@ -245,7 +245,8 @@ def handoff_table(log: pd.DataFrame, touches: pd.DataFrame | None, tables: dict[
                   d: LeadDefinition, w0: pd.Timestamp, w1: pd.Timestamp) -> pd.DataFrame:
     """One row per hand-off in ``[w0, w1)``: ``lead_id``, ``handed_at``, ``until`` (left the stage; NaT while
     there at ``w1``), ``owner``, ``first_touch_at``, ``first_by``, ``n_touches``, ``delay_minutes``,
-    ``contact`` and ``qualified`` (nullable booleans) and ``score`` (NaN when not given).
+    ``contact`` and ``qualified`` (nullable booleans), ``fit_score`` (the lead's fit score as of ``w1``; NaN where it
+    cannot be computed) and ``score`` (the outcomes' score where given, else ``fit_score``).
 
     ``log`` is validated (:func:`leadsim.funnel.validate_stage_log`), ``touches`` those in the window.
     """
@@ -278,11 +279,12 @@ def handoff_table(log: pd.DataFrame, touches: pd.DataFrame | None, tables: dict[
     ho["contact"] = contact
     ho["qualified"] = ho["sql"].astype("boolean").where(contact.fillna(False).to_numpy(bool), pd.NA)
     ho["owner"] = ho["owner"].astype("string").fillna(ho["first_by"])
-    ho["score"] = _scores(ho, tables, d, w1)
+    ho["fit_score"] = fit_scores(tables["leads"], ho["lead_id"], d, as_of=w1)
+    ho["score"] = _scores(ho, tables)
     return ho
 
 
-def _scores(ho: pd.DataFrame, tables: dict[str, pd.DataFrame], d: LeadDefinition, w1: pd.Timestamp) -> np.ndarray:
+def _scores(ho: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> np.ndarray:
     """The score each hand-off was made with (outcomes' ``score``), else the lead's fit score, else NaN."""
     given = tables.get("outcomes")
     if isinstance(given, pd.DataFrame) and {"lead_id", "handed_at", "score"} <= set(given.columns):
@@ -291,7 +293,7 @@ def _scores(ho: pd.DataFrame, tables: dict[str, pd.DataFrame], d: LeadDefinition
         s = ho[["lead_id", "handed_at"]].merge(g, on=["lead_id", "handed_at"], how="left")["score"]
         if s.notna().any():
             return pd.to_numeric(s, errors="coerce").to_numpy(float)
-    return fit_scores(tables["leads"], ho["lead_id"], d, as_of=w1)
+    return ho["fit_score"].to_numpy(float)
 
 
 def fit_scores(leads: pd.DataFrame, ids: pd.Series, d: LeadDefinition, *, as_of: pd.Timestamp) -> np.ndarray:

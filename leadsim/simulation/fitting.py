@@ -66,7 +66,6 @@ from leadsim.simulation.estimates import (
     Z95,
     edge_interval,
     exponential_mean_interval,
-    fit_scores,
     glm,
     handoff_table,
     poisson_interval,
@@ -476,8 +475,8 @@ class _Fit:
                         f"window's end")
         anchors = (data["curve"] or {}).get("qualification") or {}
         baseline = min((float(x) for x in anchors), default=0.0)
-        fit_score = fit_scores(t["leads"], ho["lead_id"], self.d, as_of=self.w1)
-        decisions, rows = fit_decisions(ho, fit_score, self.shares, self.d, baseline_delay=baseline)
+        decisions, rows = fit_decisions(ho, ho["fit_score"].to_numpy(float), self.shares, self.d,
+                                        baseline_delay=baseline)
         for r in rows:
             self.add(r["parameter"], r["value"], r["lo"], r["hi"], n=r["n"], unit=r["unit"],
                      source="hand-offs and stage_log", method=r["method"])

@@ -49,6 +49,7 @@ import pandas as pd
 
 from leadsim.definition import LeadDefinition, LeadsimWarning
 from leadsim.funnel import to_local
+from leadsim.simulation.stream import rows_in
 
 __all__ = ["MIN_POOL", "MIN_WATCHED_DAYS", "LeadPool", "fit_decisions"]
 
@@ -147,10 +148,7 @@ class LeadPool:
         run's start): the columns :class:`~leadsim.simulation.stream.Stream` takes, codes into the pool's
         vocabularies, rows at ``0 <= t < horizon_ns``."""
         ptr = np.searchsorted(self.act_lead, np.arange(len(self) + 1))
-        lo, hi = ptr[picked], ptr[picked + 1]
-        n = hi - lo
-        rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        lead = np.repeat(np.arange(len(picked)), n)
+        rows, lead = rows_in(ptr, picked)
         t = np.asarray(created_ns, np.int64)[lead] + self.act_offset[rows]
         ok = (t >= 0) & (t < horizon_ns)
         k = int(ok.sum())

@@ -28,10 +28,23 @@ import pyarrow as pa
 
 from leadsim.simulation.records import labels, ranks
 
-__all__ = ["Stream"]
+__all__ = ["Stream", "rows_in"]
 
 NO_OFFER = -2  # a click in a stage without offers: the row is dropped
 
+
+
+def rows_in(ptr: np.ndarray, picked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the groups ``picked`` in a table sorted by group, whose group ``g`` spans rows
+    ``ptr[g]:ptr[g + 1]``: every row, group by group in the order picked, and each row's position in ``picked``.
+
+    >>> rows_in(np.array([0, 2, 2, 5]), np.array([2, 0]))
+    (array([2, 3, 4, 0, 1]), array([0, 0, 0, 1, 1]))
+    """
+    picked = np.asarray(picked, np.int64)
+    lo, hi = ptr[picked], ptr[picked + 1]
+    n = hi - lo
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum())), np.repeat(np.arange(len(picked)), n)
 
 class Stream:
     """Activity rows (``lead``, ``t`` ns since the start, ``act``/``det`` codes) with a ``live`` mask."""
@@ -97,11 +110,8 @@ class Stream:
 
     def rows_of(self, leads: np.ndarray, *, owner: bool = False):
         """Every row (live or not) of ``leads``, lead by lead; with ``owner``, also each row's position in ``leads``."""
-        leads = np.asarray(leads, np.int64)
-        lo, hi = self.ptr[leads], self.ptr[leads + 1]
-        n = hi - lo
-        rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        return (rows, np.repeat(np.arange(len(leads)), n)) if owner else rows
+        rows, of = rows_in(self.ptr, leads)
+        return (rows, of) if owner else rows
 
     def silence(self, lead: int, after: int, before: int) -> None:
         """Drop lead ``lead``'s rows with ``after < t < before`` (applied in batches: see :meth:`flush`)."""
