@@ -45,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 import warnings
 from typing import Any
 
@@ -55,7 +56,7 @@ from leadsim import public_holidays
 from leadsim.errors import DataError, DefinitionError
 from leadsim.worktime import WorkTime
 
-__all__ = ["BusinessCalendar", "zone_shift"]
+__all__ = ["ZONE_SUFFIX", "BusinessCalendar", "zone_shift"]
 
 _NS_PER_MIN = 60_000_000_000
 _NS_PER_DAY = 86_400_000_000_000
@@ -565,23 +566,29 @@ class BusinessCalendar:
         """
         return WorkTime(self, start, days, hours, margin_days=margin_days)
 
-    def localize(self, times: Any) -> Any:
-        """Times as naive local times of this calendar.
+    def localize(self, times: Any, *, where: str = "calendar") -> Any:
+        """Times as naive local times of this calendar: the one rule every table's times are read by.
 
-        tz-aware input is converted to the calendar's zone and the zone dropped;
-        naive input is taken to be local already; strings are parsed.
+        tz-aware input (``...Z``, ``+01:00``, aware datetimes) is converted to
+        the calendar's zone through UTC and the zone dropped, each value by its
+        own offset (an export's ``+01:00`` in winter and ``+02:00`` in summer
+        alike); naive input is taken to be local already; strings are parsed.
+        A column mixing both is a :class:`~leadsim.errors.DataError` (the naive
+        ones would silently be read as this zone's time), and so is text that
+        is no time; ``where`` names the column in the message.
 
         >>> cal = BusinessCalendar("Europe/Berlin")
-        >>> cal.localize(pd.Series(["2026-03-06T15:00:00Z"])).iloc[0]
-        Timestamp('2026-03-06 16:00:00')
+        >>> cal.localize(pd.Series(["2026-03-06T15:00:00Z", "2026-03-30T09:00:00+02:00"])).tolist()
+        [Timestamp('2026-03-06 16:00:00'), Timestamp('2026-03-30 09:00:00')]
+        >>> cal.localize(pd.Series(["2026-03-06T15:00:00Z", "2026-03-06 16:00"]), where="touches.at")
+        Traceback (most recent call last):
+        ...
+        leadsim.errors.DataError: touches.at: mixed time zones: 1 value(s) carry a zone (row 0: '2026-03-06T15:00:00Z') and 1 do not (row 1: '2026-03-06 16:00'); write every time with its offset or none (naive times are Europe/Berlin local time)
         """
         scalar = not isinstance(times, pd.Series | pd.Index | np.ndarray | list | tuple)
         s = pd.Series([times]) if scalar else (times if isinstance(times, pd.Series) else pd.Series(list(times)))
-        try:
-            if s.dtype.kind != "M" and not isinstance(s.dtype, pd.DatetimeTZDtype):
-                s = pd.to_datetime(s, utc=None, format="mixed")
-        except (ValueError, TypeError) as err:
-            raise DataError(f"cannot read times: {err}", where="calendar") from None
+        if s.dtype.kind != "M" and not isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = _parse_times(s, self.timezone, where)
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             s = s.dt.tz_convert(self.timezone).dt.tz_localize(None)
         s = s.astype("datetime64[ns]")
@@ -621,6 +628,41 @@ def zone_shift(ns: np.ndarray, from_zone: str, to_zone: str) -> np.ndarray:
     aware = idx.tz_localize(from_zone, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="shift_forward")
     out = aware.tz_convert(to_zone).tz_localize(None).as_unit("ns").asi8.copy()
     out[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
+    return out
+
+
+#: text that ends in a zone: ``Z`` or an offset such as ``+01:00``, ``-0500``
+ZONE_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+def _parse_times(s: pd.Series, zone: str, where: str) -> pd.Series:
+    """Text or objects as naive local ``datetime64[ns]`` of ``zone`` (see :meth:`BusinessCalendar.localize`)."""
+    txt = s.astype("string").str.strip()
+    present = s.notna().to_numpy()
+    aware = (txt.str.contains(ZONE_SUFFIX).fillna(False).to_numpy(dtype=bool) if s.dtype != bool
+             else np.zeros(len(s), dtype=bool)) & present
+    naive = present & ~aware
+
+    def rows(mask: np.ndarray) -> str:
+        i = np.flatnonzero(mask)
+        return ", ".join(f"row {s.index[j]}: {s.iloc[j]!r}" for j in i[:3]) + (
+            f" (and {len(i) - 3} more)" if len(i) > 3 else "")
+
+    if aware.any() and naive.any():
+        raise DataError(f"mixed time zones: {int(aware.sum())} value(s) carry a zone ({rows(aware)}) and "
+                        f"{int(naive.sum())} do not ({rows(naive)}); write every time with its offset or none "
+                        f"(naive times are {zone} local time)", where=where)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if aware.any():
+        parsed = pd.to_datetime(txt[aware], utc=True, format="mixed", errors="coerce")
+        out[aware] = parsed.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
+    if naive.any():
+        out[naive] = pd.to_datetime(txt[naive], format="mixed", errors="coerce").astype("datetime64[ns]")
+    bad = present & out.isna().to_numpy()
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise DataError(f"row {s.index[i]}: cannot read {s.iloc[i]!r} as a time; use ISO times like "
+                        "2026-03-02 10:00 (local time) or 2026-03-02T09:00:00Z", where=where)
     return out
 
 
