@@ -1,7 +1,8 @@
 """The business calendar every timestamp and SLA clock lives on.
 
 A :class:`BusinessCalendar` holds the definition's time zone, working days,
-working hours and holidays (holidays are non-working days).  All methods take
+working hours, holidays (non-working days) and half days (working days that
+close early).  All methods take
 naive *local* times and accept either one ``pandas.Timestamp`` or many
 (``DatetimeIndex``, ``Series``, ``numpy`` array); arrays are handled with
 vectorised numpy (``numpy.busday_offset``/``busday_count``), never a Python
@@ -19,6 +20,9 @@ Conventions (docs/design.md section 3, "Time"):
   exactly on a closing time stays there (09:00 + 480 min = 17:00 the same day).
 - ``working_minutes_between(a, b)`` is the working time in ``[a, b)``
   (negative when ``b < a``), consistent with ``add_working_minutes``.
+- A half day is a working day whose closing is its ``until``: working time
+  on it stops there, and "the same local time ``n`` working days later" that
+  falls after it is that half day's closing.
 
 >>> import pandas as pd
 >>> from leadsim import load_definition
@@ -41,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 import warnings
 from typing import Any
 
@@ -51,7 +56,7 @@ from leadsim import public_holidays
 from leadsim.errors import DataError, DefinitionError
 from leadsim.worktime import WorkTime
 
-__all__ = ["BusinessCalendar", "zone_shift"]
+__all__ = ["ZONE_SUFFIX", "BusinessCalendar", "zone_shift"]
 
 _NS_PER_MIN = 60_000_000_000
 _NS_PER_DAY = 86_400_000_000_000
@@ -78,12 +83,22 @@ class BusinessCalendar:
         ``("09:00", "17:00")``: opening and closing local time.
     holidays:
         Dates that are not working days even on a working weekday.
+    half_days:
+        Working days that close early: ``{"date": "2026-12-24", "until": "12:00"}``,
+        ``{"every_year": "12-31", "until": "13:00"}`` (each year of
+        :data:`leadsim.public_holidays.YEARS`), or the definition's
+        :class:`~leadsim.definition.calendar_model.HalfDay` entries.  A dated
+        entry overrides an every-year one on its date; one on a weekend or a
+        holiday changes nothing.
 
     >>> cal = BusinessCalendar("UTC", ["mon", "tue"], ("08:00", "12:00"))
     >>> cal.is_open(pd.Timestamp("2026-03-03 11:59"))   # a Tuesday
     True
     >>> cal.is_open(pd.Timestamp("2026-03-03 12:00"))
     False
+    >>> xmas = BusinessCalendar("Europe/Berlin", country="DE", half_days=[{"every_year": "12-24", "until": "12:00"}])
+    >>> xmas.add(pd.Timestamp("2026-12-24 10:00"), 4, "hours")    # 2 h on the half day, then Monday 28 Dec
+    Timestamp('2026-12-28 11:00:00')
     """
 
     def __init__(
@@ -95,6 +110,7 @@ class BusinessCalendar:
         *,
         country: str | None = None,
         subdivision: str | None = None,
+        half_days: list[Any] | tuple[Any, ...] = (),
     ):
         days = [str(d).strip().lower()[:3] for d in working_days]
         bad = [d for d in days if d not in _WEEKDAYS]
@@ -140,6 +156,77 @@ class BusinessCalendar:
         self._open_ns = self.open_min * _NS_PER_MIN
         self._close_ns = self.close_min * _NS_PER_MIN
         self._day_ns = self.day_minutes * _NS_PER_MIN
+        self._set_half_days(half_days)
+
+    def _set_half_days(self, entries: Any) -> None:
+        """Resolve ``half_days`` to the working days they shorten: ``half_days`` (datetime64[D], ascending) with
+        ``_half_close_ns`` (their closing, ns after midnight) and the running sums the working clock needs."""
+        by_day: dict[dt.date, int] = {}
+        dated: dict[dt.date, int] = {}
+        first, last = public_holidays.YEARS
+        for i, e in enumerate(entries):
+            where = f"calendar.half_days[{i}]"
+            e = e.model_dump() if hasattr(e, "model_dump") else e
+            try:
+                date, every, until = ((e.get("date"), e.get("every_year"), e["until"]) if isinstance(e, dict)
+                                      else (e[0], None, e[1]))
+                close = _minutes(str(until)) if not isinstance(until, dt.time) else _minutes(until)
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise DefinitionError(f"half day {e!r} must be like {{date: 2026-12-24, until: '12:00'}} or "
+                                      "{every_year: '12-24', until: '12:00'}", where=where) from None
+            if not self.open_min < close < self.close_min:
+                raise DefinitionError(
+                    f"half day {e!r}: 'until' must fall inside the working hours "
+                    f"{self.open_min // 60:02d}:{self.open_min % 60:02d}-{self.close_min // 60:02d}:"
+                    f"{self.close_min % 60:02d}; a day without any working time goes under holidays", where=where)
+            try:
+                if (date is None) == (every is None):
+                    raise ValueError
+                if date is not None:
+                    dated[pd.Timestamp(date).date()] = close
+                    continue
+                month, day = (int(x) for x in str(every).split("-"))
+                for year in range(first, last + 1):
+                    try:
+                        by_day[dt.date(year, month, day)] = close
+                    except ValueError:  # 29 February of a year without one
+                        if (month, day) != (2, 29):
+                            raise
+            except (ValueError, TypeError):
+                raise DefinitionError(f"half day {e!r} needs either a date (2026-12-24) or every_year ('12-24')",
+                                      where=where) from None
+        by_day.update(dated)
+        days = np.array(sorted(by_day), dtype="datetime64[D]")
+        keep = np.is_busday(days, busdaycal=self._bdc) if len(days) else np.zeros(0, dtype=bool)
+        #: the half days that shorten a working day (ascending), and the closing of each in ns after midnight
+        self.half_days = days[keep]
+        self._half_close_ns = np.array([by_day[d] for d in self.half_days.tolist()], dtype=np.int64) * _NS_PER_MIN
+        short = self._close_ns - self._half_close_ns
+        #: working ns lost before each half day (index j: on half days 0..j-1), one more entry at the end
+        self._half_cum_short = np.concatenate([[0], np.cumsum(short)]).astype(np.int64)
+        index = np.busday_count(np.datetime64("1970-01-01", "D"), self.half_days, busdaycal=self._bdc).astype(np.int64)
+        #: the working-clock position where each half day closes
+        self._half_end_pos = index * self._day_ns - self._half_cum_short[:-1] + (self._half_close_ns - self._open_ns)
+
+    def closing_minutes(self, days: Any) -> np.ndarray:
+        """The closing of each of ``days`` (dates or times) in minutes after midnight: the working hours' closing,
+        or a half day's ``until``.
+
+        >>> cal = BusinessCalendar("UTC", half_days=[{"date": "2026-12-31", "until": "13:00"}])
+        >>> cal.closing_minutes(pd.DatetimeIndex(["2026-12-30", "2026-12-31"])).tolist()
+        [1020, 780]
+        """
+        d = np.asarray(pd.DatetimeIndex(np.atleast_1d(np.asarray(days, dtype="datetime64[ns]")))
+                       .values.astype("datetime64[D]"))
+        return (np.broadcast_to(self._close_of(d), d.shape) // _NS_PER_MIN).astype(np.int64)
+
+    def _close_of(self, day: np.ndarray) -> Any:
+        """The closing (ns after midnight) of each ``day`` (datetime64[D]); a scalar without half days."""
+        if not len(self.half_days):
+            return self._close_ns
+        i = np.searchsorted(self.half_days, day)
+        hit = (i < len(self.half_days)) & (self.half_days[np.minimum(i, len(self.half_days) - 1)] == day)
+        return np.where(hit, self._half_close_ns[np.minimum(i, len(self.half_days) - 1)], self._close_ns)
 
     @classmethod
     def from_definition(cls, definition: Any, *, name: str | None = None) -> BusinessCalendar:
@@ -161,22 +248,32 @@ class BusinessCalendar:
                                       where="calendars")
             c = known[name]
         key = (c.timezone, tuple(c.working_days), tuple(c.working_hours), tuple(c.holidays),
-               getattr(c, "country", None), getattr(c, "subdivision", None))
+               getattr(c, "country", None), getattr(c, "subdivision", None),
+               tuple((h.date, h.every_year, h.until) for h in getattr(c, "half_days", ()) or ()))
         return _built(cls, key)
 
     def provenance(self, start: Any = None, end: Any = None) -> dict[str, Any]:
         """What this calendar rests on, for outputs to record: zone, hours, country and region, the
-        ``holidays`` package version (``None`` without a country) and the days off from ``start`` to ``end``.
+        ``holidays`` package version (``None`` without a country), and the days off and half days (those
+        that shorten a working day) from ``start`` to ``end``.
 
-        >>> p = BusinessCalendar("Europe/Berlin", country="DE").provenance("2025-10-01", "2025-12-31")
-        >>> p["days_off"], p["holidays_version"] >= "0.109"
-        (['2025-10-03', '2025-12-25', '2025-12-26'], True)
+        >>> cal = BusinessCalendar("Europe/Berlin", country="DE", half_days=[{"every_year": "12-24", "until": "12:00"}])
+        >>> p = cal.provenance("2025-10-01", "2025-12-31")
+        >>> p["days_off"], p["half_days"], p["holidays_version"] >= "0.109"
+        (['2025-10-03', '2025-12-25', '2025-12-26'], ['2025-12-24 until 12:00'], True)
         """
-        hol = self.holidays
-        if start is not None and not pd.isna(start):
-            hol = hol[hol >= np.datetime64(pd.Timestamp(start).date(), "D")]
-        if end is not None and not pd.isna(end):
-            hol = hol[hol <= np.datetime64(pd.Timestamp(end).date(), "D")]
+        def span(days: np.ndarray) -> np.ndarray:
+            keep = np.ones(len(days), dtype=bool)
+            if start is not None and not pd.isna(start):
+                keep &= days >= np.datetime64(pd.Timestamp(start).date(), "D")
+            if end is not None and not pd.isna(end):
+                keep &= days <= np.datetime64(pd.Timestamp(end).date(), "D")
+            return keep
+
+        hol = self.holidays[span(self.holidays)]
+        half = span(self.half_days)
+        half_days = [f"{d} until {m // 60:02d}:{m % 60:02d}" for d, m in
+                     zip(self.half_days[half], (self._half_close_ns[half] // _NS_PER_MIN).tolist(), strict=True)]
         hours = (f"{self.open_min // 60:02d}:{self.open_min % 60:02d}", f"{self.close_min // 60:02d}:{self.close_min % 60:02d}")
         return {
             "timezone": self.timezone,
@@ -186,6 +283,7 @@ class BusinessCalendar:
             "subdivision": self.subdivision,
             "holidays_version": public_holidays.version() if self.country else None,
             "days_off": [str(d) for d in hol],
+            "half_days": half_days,
         }
 
     def warn_beyond(self, start: Any, end: Any, what: str) -> bool:
@@ -223,7 +321,7 @@ class BusinessCalendar:
         return (
             f"BusinessCalendar({self.timezone!r}, {self.working_days}, "
             f"('{self.open_min // 60:02d}:{self.open_min % 60:02d}', '{self.close_min // 60:02d}:{self.close_min % 60:02d}'), "
-            f"{len(self.holidays)} holidays)"
+            f"{len(self.holidays)} holidays" + (f", {len(self.half_days)} half days)" if len(self.half_days) else ")")
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -289,11 +387,12 @@ class BusinessCalendar:
     def _next_open_ns(self, ns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         day, tod, nat = self._split(ns)
         bus = np.is_busday(day, busdaycal=self._bdc)
-        open_now = bus & (tod >= self._open_ns) & (tod < self._close_ns)
+        close = self._close_of(day)
+        open_now = bus & (tod >= self._open_ns) & (tod < close)
         before = bus & (tod < self._open_ns)
         # next working day strictly after `day` (rolls forward from a non-working day)
         nxt = np.busday_offset(day, 0, roll="forward", busdaycal=self._bdc)
-        after_close_bus = bus & (tod >= self._close_ns)
+        after_close_bus = bus & (tod >= close)
         if after_close_bus.any():
             nxt = np.where(after_close_bus, np.busday_offset(day, 1, roll="forward", busdaycal=self._bdc), nxt)
         new_day = np.where(open_now | before, day, nxt)
@@ -306,7 +405,8 @@ class BusinessCalendar:
         """Whether the office is open at ``t`` (opening included, closing excluded)."""
         ns, _ = self._to_ns(t)
         day, tod, nat = self._split(ns)
-        return _wrap_bool(t, np.is_busday(day, busdaycal=self._bdc) & (tod >= self._open_ns) & (tod < self._close_ns) & ~nat)
+        return _wrap_bool(t, np.is_busday(day, busdaycal=self._bdc) & (tod >= self._open_ns) & (tod < self._close_of(day))
+                          & ~nat)
 
     def is_working_day(self, t: Any) -> Any:
         """Whether the date of ``t`` is a working day (not a weekend, not a holiday)."""
@@ -331,6 +431,8 @@ class BusinessCalendar:
         day, tod, nat = opened if opened is not None else self._next_open_ns(ns)
         if whole:
             day = np.busday_offset(day, whole, roll="forward", busdaycal=self._bdc)
+            if len(self.half_days):  # the same time on a half day that has closed by then: its closing
+                tod = np.minimum(tod, self._close_of(day))
         out = self._join(day, tod, nat)
         if frac:
             out = self._add_minutes_ns(out, frac * self.day_minutes)
@@ -345,6 +447,8 @@ class BusinessCalendar:
     def _add_minutes_ns(self, ns: np.ndarray, m: float, opened: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         day, tod, nat = opened if opened is not None else self._next_open_ns(ns)
         add = round(m * _NS_PER_MIN)
+        if len(self.half_days):
+            return self._add_minutes_by_position(day, tod, nat, add)
         rest_today = self._close_ns - tod
         fits = add <= rest_today
         over = np.maximum(add - rest_today, 0)
@@ -357,6 +461,19 @@ class BusinessCalendar:
             new_day[later] = np.busday_offset(day[later], k[later], roll="forward", busdaycal=self._bdc)
         new_tod = np.where(fits, tod + add, self._open_ns + rem)
         return self._join(new_day, new_tod, nat)
+
+    def _add_minutes_by_position(self, day: np.ndarray, tod: np.ndarray, nat: np.ndarray, add: int) -> np.ndarray:
+        """``add`` working ns after open times (day, tod) on a calendar with half days: the working clock's
+        position plus ``add``, turned back into a time (a result on a closing stays there)."""
+        if add <= 0:
+            return self._join(day, tod, nat)
+        pos = self._position_ns(self._join(day, tod, np.zeros(len(day), dtype=bool))) + add
+        # half days closing strictly before pos: their lost time is added back to reach a clock of full days
+        full = pos + self._half_cum_short[np.searchsorted(self._half_end_pos, pos, side="left")]
+        i = (full - 1) // self._day_ns
+        epoch = np.datetime64("1970-01-01", "D")
+        new_day = np.busday_offset(epoch, i, roll="forward", busdaycal=self._bdc)
+        return self._join(new_day, self._open_ns + full - i * self._day_ns, nat)
 
     def working_minutes_between(self, a: Any, b: Any) -> Any:
         """Working minutes in ``[a, b)``; negative when ``b`` is before ``a``; NaN with a NaT."""
@@ -379,9 +496,14 @@ class BusinessCalendar:
         """Working nanoseconds elapsed since 1970-01-01 (a monotone 'working clock')."""
         day, tod, _ = self._split(ns)
         n_days = np.busday_count(np.datetime64("1970-01-01", "D"), day, busdaycal=self._bdc).astype(np.int64)
-        inside = np.clip(tod - self._open_ns, 0, self._day_ns)
+        if not len(self.half_days):
+            inside = np.clip(tod - self._open_ns, 0, self._day_ns)
+            inside = np.where(np.is_busday(day, busdaycal=self._bdc), inside, 0)
+            return n_days * self._day_ns + inside
+        inside = np.clip(tod - self._open_ns, 0, self._close_of(day) - self._open_ns)
         inside = np.where(np.is_busday(day, busdaycal=self._bdc), inside, 0)
-        return n_days * self._day_ns + inside
+        lost = self._half_cum_short[np.searchsorted(self.half_days, day, side="left")]  # half days before `day`
+        return n_days * self._day_ns - lost + inside
 
     def add(self, t: Any, offset: float, unit: str = "days", wall_clock: bool = False) -> Any:
         """``t`` plus an SLA offset: ``unit`` days/hours/minutes, working time unless ``wall_clock``.
@@ -444,23 +566,29 @@ class BusinessCalendar:
         """
         return WorkTime(self, start, days, hours, margin_days=margin_days)
 
-    def localize(self, times: Any) -> Any:
-        """Times as naive local times of this calendar.
+    def localize(self, times: Any, *, where: str = "calendar") -> Any:
+        """Times as naive local times of this calendar: the one rule every table's times are read by.
 
-        tz-aware input is converted to the calendar's zone and the zone dropped;
-        naive input is taken to be local already; strings are parsed.
+        tz-aware input (``...Z``, ``+01:00``, aware datetimes) is converted to
+        the calendar's zone through UTC and the zone dropped, each value by its
+        own offset (an export's ``+01:00`` in winter and ``+02:00`` in summer
+        alike); naive input is taken to be local already; strings are parsed.
+        A column mixing both is a :class:`~leadsim.errors.DataError` (the naive
+        ones would silently be read as this zone's time), and so is text that
+        is no time; ``where`` names the column in the message.
 
         >>> cal = BusinessCalendar("Europe/Berlin")
-        >>> cal.localize(pd.Series(["2026-03-06T15:00:00Z"])).iloc[0]
-        Timestamp('2026-03-06 16:00:00')
+        >>> cal.localize(pd.Series(["2026-03-06T15:00:00Z", "2026-03-30T09:00:00+02:00"])).tolist()
+        [Timestamp('2026-03-06 16:00:00'), Timestamp('2026-03-30 09:00:00')]
+        >>> cal.localize(pd.Series(["2026-03-06T15:00:00Z", "2026-03-06 16:00"]), where="touches.at")
+        Traceback (most recent call last):
+        ...
+        leadsim.errors.DataError: touches.at: mixed time zones: 1 value(s) carry a zone (row 0: '2026-03-06T15:00:00Z') and 1 do not (row 1: '2026-03-06 16:00'); write every time with its offset or none (naive times are Europe/Berlin local time)
         """
         scalar = not isinstance(times, pd.Series | pd.Index | np.ndarray | list | tuple)
         s = pd.Series([times]) if scalar else (times if isinstance(times, pd.Series) else pd.Series(list(times)))
-        try:
-            if s.dtype.kind != "M" and not isinstance(s.dtype, pd.DatetimeTZDtype):
-                s = pd.to_datetime(s, utc=None, format="mixed")
-        except (ValueError, TypeError) as err:
-            raise DataError(f"cannot read times: {err}", where="calendar") from None
+        if s.dtype.kind != "M" and not isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = _parse_times(s, self.timezone, where)
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             s = s.dt.tz_convert(self.timezone).dt.tz_localize(None)
         s = s.astype("datetime64[ns]")
@@ -475,8 +603,9 @@ class BusinessCalendar:
 
 @functools.lru_cache(maxsize=128)
 def _built(cls: type[BusinessCalendar], key: tuple[Any, ...]) -> BusinessCalendar:
-    zone, days, hours, hol, country, sub = key
-    return cls(zone, list(days), hours, list(hol), country=country, subdivision=sub)
+    zone, days, hours, hol, country, sub, half = key
+    return cls(zone, list(days), hours, list(hol), country=country, subdivision=sub,
+               half_days=[{"date": d, "every_year": e, "until": u} for d, e, u in half])
 
 
 def zone_shift(ns: np.ndarray, from_zone: str, to_zone: str) -> np.ndarray:
@@ -499,6 +628,41 @@ def zone_shift(ns: np.ndarray, from_zone: str, to_zone: str) -> np.ndarray:
     aware = idx.tz_localize(from_zone, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="shift_forward")
     out = aware.tz_convert(to_zone).tz_localize(None).as_unit("ns").asi8.copy()
     out[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
+    return out
+
+
+#: text that ends in a zone: ``Z`` or an offset such as ``+01:00``, ``-0500``
+ZONE_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+def _parse_times(s: pd.Series, zone: str, where: str) -> pd.Series:
+    """Text or objects as naive local ``datetime64[ns]`` of ``zone`` (see :meth:`BusinessCalendar.localize`)."""
+    txt = s.astype("string").str.strip()
+    present = s.notna().to_numpy()
+    aware = (txt.str.contains(ZONE_SUFFIX).fillna(False).to_numpy(dtype=bool) if s.dtype != bool
+             else np.zeros(len(s), dtype=bool)) & present
+    naive = present & ~aware
+
+    def rows(mask: np.ndarray) -> str:
+        i = np.flatnonzero(mask)
+        return ", ".join(f"row {s.index[j]}: {s.iloc[j]!r}" for j in i[:3]) + (
+            f" (and {len(i) - 3} more)" if len(i) > 3 else "")
+
+    if aware.any() and naive.any():
+        raise DataError(f"mixed time zones: {int(aware.sum())} value(s) carry a zone ({rows(aware)}) and "
+                        f"{int(naive.sum())} do not ({rows(naive)}); write every time with its offset or none "
+                        f"(naive times are {zone} local time)", where=where)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if aware.any():
+        parsed = pd.to_datetime(txt[aware], utc=True, format="mixed", errors="coerce")
+        out[aware] = parsed.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
+    if naive.any():
+        out[naive] = pd.to_datetime(txt[naive], format="mixed", errors="coerce").astype("datetime64[ns]")
+    bad = present & out.isna().to_numpy()
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise DataError(f"row {s.index[i]}: cannot read {s.iloc[i]!r} as a time; use ISO times like "
+                        "2026-03-02 10:00 (local time) or 2026-03-02T09:00:00Z", where=where)
     return out
 
 

@@ -172,7 +172,7 @@ class TeamCalendars:
 def provenance_table(provenance: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """The calendars an output used (an audit's ``summary["calendars"]``, a schedule's ``attrs["calendars"]``)
     as one row per calendar, for people: zone, days, hours, country and subdivision, the ``holidays`` version
-    and the days off in the span it covered.
+    and the days off and half days in the span it covered.
 
     >>> from leadsim import load_definition
     >>> prov = TeamCalendars(load_definition()).provenance("2026-03-01", "2026-04-30")
@@ -188,7 +188,9 @@ def provenance_table(provenance: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = [{"calendar": name, "timezone": p["timezone"], "working_days": " ".join(p["working_days"]),
              "working_hours": "-".join(p["working_hours"]), "country": p["country"] or "",
              "subdivision": p["subdivision"] or "", "holidays_version": p["holidays_version"] or "",
-             "n_days_off": len(p["days_off"]), "days_off": ", ".join(p["days_off"])}
+             "n_days_off": len(p["days_off"]), "days_off": ", ".join(p["days_off"]),
+             "n_half_days": len(p.get("half_days", [])), "half_days": ", ".join(p.get("half_days", []))}
             for name, p in provenance.items()]
     return pd.DataFrame(rows, columns=["calendar", "timezone", "working_days", "working_hours", "country",
-                                       "subdivision", "holidays_version", "n_days_off", "days_off"])
+                                       "subdivision", "holidays_version", "n_days_off", "days_off",
+                                       "n_half_days", "half_days"])

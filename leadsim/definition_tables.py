@@ -62,7 +62,8 @@ def calendar_text(c: Calendar) -> str:
     where = c.country + (f"-{c.subdivision}" if c.subdivision else "") if c.country else None
     days_off = (f"public holidays of {where} (holidays {public_holidays.version()}), {len(c.holidays)} own days off"
                 if where else f"{len(c.holidays)} holidays listed")
-    return f"{c.timezone}, {', '.join(c.working_days)} {c.working_hours[0]}-{c.working_hours[1]}, {days_off}"
+    half = f", half days: {'; '.join(h.label for h in c.half_days)}" if c.half_days else ""
+    return f"{c.timezone}, {', '.join(c.working_days)} {c.working_hours[0]}-{c.working_hours[1]}, {days_off}{half}"
 
 
 def definition_tables(d: LeadDefinition) -> dict[str, Any]:

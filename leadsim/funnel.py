@@ -138,24 +138,10 @@ def to_local(values: pd.Series, definition: LeadDefinition, *, where: str) -> pd
     >>> to_local(pd.Series(["2026-03-02T09:00:00Z"]), load_definition(), where="log").tolist()
     [Timestamp('2026-03-02 10:00:00')]
     """
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return BusinessCalendar.from_definition(definition).localize(values)
-    if values.dtype.kind == "M":
+    if pd.api.types.is_datetime64_dtype(values.dtype):  # naive
         out = values.astype("datetime64[ns]")
-    else:
-        try:
-            out = pd.to_datetime(values, format="mixed")
-        except (ValueError, TypeError):
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-            first = (parsed.isna() & values.notna()).to_numpy().nonzero()[0]
-            i = first[0] if len(first) else 0
-            raise DataError(
-                f"{_row_name(values.index[i])}: cannot read {values.iloc[i]!r} as a time; use ISO times like 2026-03-02 10:00",
-                where=f"{where}.at",
-            ) from None
-        if isinstance(out.dtype, pd.DatetimeTZDtype):
-            return BusinessCalendar.from_definition(definition).localize(out)
-        out = out.astype("datetime64[ns]")
+    else:  # text, objects or tz-aware times: the calendar's one reading rule
+        out = BusinessCalendar.from_definition(definition).localize(values, where=f"{where}.at")
     if out.isna().any():
         i = out.isna().to_numpy().nonzero()[0][0]
         raise DataError(f"{_row_name(values.index[i])}: the time is missing", where=f"{where}.at")

@@ -16,7 +16,11 @@ It is the calendar's arithmetic, only faster, with the same conventions:
   time stays there (09:00 + 480 working minutes = 17:00 the same day);
 - "``n`` working days later" is the same local time ``n`` working days later,
   its fraction a fraction of a working day (of the shift, for a shift);
-- a wall-clock offset is plain elapsed time from the start itself.
+- a wall-clock offset is plain elapsed time from the start itself;
+- a half day closes the calendar, and every shift on it, at its ``until``
+  (a shift that would start after it has no time that day), and "the same
+  local time ``n`` working days later" past a half day's closing is that
+  closing.
 
 A position or time beyond the indexed range is ``math.inf``; times before
 ``start`` are not indexed (they count as before the first opening).
@@ -105,11 +109,19 @@ class WorkTime:
                 raise DefinitionError(f"hours {list(hours)}: the start must come before the end", where="shifts")
         day0 = np.flatnonzero(work).astype(float) * 1440.0
         self.open_min, self.close_min = o, c
-        self.opens: list[float] = (day0 + o).tolist()
-        self.closes: list[float] = (day0 + c).tolist()
         self.length = float(c - o)
-        self.cum = [i * self.length for i in range(len(self.opens))]
-        self.cum_end = [x + self.length for x in self.cum]
+        if len(calendar.half_days):  # half days close early, for the working hours and every shift alike
+            ends = np.minimum(float(c), calendar.closing_minutes(dates[work]).astype(float))
+            day0, ends = day0[ends > o], ends[ends > o]
+            self.opens: list[float] = (day0 + o).tolist()
+            self.closes: list[float] = (day0 + ends).tolist()
+            self.cum_end = np.cumsum(ends - o).tolist()
+            self.cum = (np.asarray(self.cum_end) - (ends - o)).tolist()
+        else:
+            self.opens = (day0 + o).tolist()
+            self.closes = (day0 + c).tolist()
+            self.cum = [i * self.length for i in range(len(self.opens))]
+            self.cum_end = [x + self.length for x in self.cum]
         self._a_opens, self._a_closes = np.array(self.opens, float), np.array(self.closes, float)
         self._a_cum, self._a_cum_end = np.array(self.cum, float), np.array(self.cum_end, float)
 
@@ -231,7 +243,7 @@ class WorkTime:
         whole = math.floor(n)
         if i + whole >= len(self.opens):
             return INF
-        out = self.opens[i + whole] + (start - self.opens[i])
+        out = min(self.opens[i + whole] + (start - self.opens[i]), self.closes[i + whole])  # a half day's closing
         frac = n - whole
         return self.add_minutes(out, frac * self.length) if frac else out
 

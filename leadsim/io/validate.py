@@ -10,7 +10,6 @@ rows (numbered as in a spreadsheet: the header is row 1) and the bad values.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from leadsim.calendar import ZONE_SUFFIX
 from leadsim.definition import LeadDefinition, LeadsimWarning
 from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, SchemaError
@@ -36,7 +36,6 @@ __all__ = ["validate_table"]
 
 _TRUE = {"true", "yes", "y", "1", "t", "1.0"}
 _FALSE = {"false", "no", "n", "0", "f", "0.0"}
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
 def _examples(s: pd.Series, mask: pd.Series, limit: int = 3) -> str:
@@ -86,7 +85,7 @@ def _coerce_datetime(s: pd.Series, fmt: str | None, zone: str, src_zone: str | N
         s = s.where(~native)
     txt = _text(s)
     present = txt.notna()
-    aware = present & txt.str.contains(_TZ_SUFFIX, na=False)
+    aware = present & txt.str.contains(ZONE_SUFFIX, na=False)
     naive = present & ~aware
     if aware.any() and naive.any() and src_zone is None:
         raise DataError(f"mixed time zones: {int(aware.sum())} value(s) carry a zone ({_examples(s, aware)}) and "

@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadsim.calendar import BusinessCalendar
 from leadsim.definition import BehaviourRule, Condition, DetailFilter, HotTrigger, LeadDefinition
 from leadsim.errors import DataError, DefinitionError, SchemaError
 
@@ -99,13 +100,8 @@ def timestamp(value: Any, definition: LeadDefinition, *, what: str) -> pd.Timest
 def times_ns(col: pd.Series, definition: LeadDefinition, *, where: str, allow_missing: bool = False) -> np.ndarray:
     """A time column as int64 nanoseconds of naive calendar-local time (NaT -> NEVER)."""
     s = col
-    if not isinstance(s.dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(s.dtype):
-        try:
-            s = pd.to_datetime(s, format="mixed")
-        except (ValueError, TypeError) as err:
-            raise DataError(f"cannot read the times ({err}); use ISO dates such as 2026-03-31 17:00", where=where) from None
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert(definition.calendar.timezone).dt.tz_localize(None)
+    if not pd.api.types.is_datetime64_dtype(s.dtype):  # text or tz-aware: the calendar's one reading rule
+        s = BusinessCalendar.from_definition(definition).localize(s, where=where)
     arr = s.to_numpy(dtype="datetime64[ns]").view("i8")
     if not allow_missing:
         bad = np.flatnonzero(arr == NEVER)

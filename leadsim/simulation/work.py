@@ -34,12 +34,14 @@ class Work:
             return (cls, -lead.score, ready)
         return (cls, lead.deadline, ready)
 
-    def _breach_deadline(self, stage: str, t: float) -> float:
-        """When the first level with an offset of the first clock on ``stage`` is due (deadline-first routing)."""
+    def _breach_deadline(self, stage: str, t: float, owner: str | None = None) -> float:
+        """When the first level with an offset of the first clock on ``stage`` is due (deadline-first routing),
+        on the calendar of the ``owner`` the lead is routed to (nobody, a lead in the SDRs' shared queue: home)."""
         first = self.first_breach.get(stage)
         if first is None:
             return t + self.h.retry_deadline_minutes
-        return self.wt.add(t, *first)
+        w = self.wt if owner is None or self.staff.single else self.staff.clock_time(self.staff.code(owner))
+        return w.add(t, *first)
 
     def _handoff(self, lead: LeadState, t_ns: int, reason: str, propensity: float) -> None:
         self._set_stage(lead, self.d.funnel.milestones.mql, reason, None, ns=t_ns)
@@ -138,7 +140,7 @@ class Work:
         if reason == "outbound":
             self._schedule_decision(lead)
             return
-        lead.deadline = self._breach_deadline(self.roles.sql, self.env.now)
+        lead.deadline = self._breach_deadline(self.roles.sql, self.env.now, owner)
         if lead.item is None:
             lead.item = Item(lead.i, lead)
         self.rep_queues[owner].put(lead.item, self._key(lead, self.env.now))

@@ -437,7 +437,7 @@ def audit(
     alerts["fired_at"] = alerts["due_at"]
     esc_owner, esc_manager = _escalations(h, clocks, fired_parts, ctx)
     summary = {
-        "as_of": pd.Timestamp(as_of),
+        "as_of": pd.Timestamp(as_of_ns),  # as read: local time of the home zone
         "n_handoffs": len(hpos),
         "n_alerts": len(alerts),
         "handoffs": pd.DataFrame(per_clock, columns=["clock", "label", "stage", "handoffs", "stopped", "running"]),
@@ -448,7 +448,8 @@ def audit(
         "escalations_by_owner": esc_owner,
         "escalations_by_manager": esc_manager,
         "exits": exits,
-        "calendars": ctx["team"].provenance(pd.Timestamp(int(c.at.min())) if len(c.at) else None, as_of),
+        "calendars": ctx["team"].provenance(pd.Timestamp(int(c.at.min())) if len(c.at) else None,
+                                            pd.Timestamp(as_of_ns)),
     }
     return AuditResult(alerts=alerts, summary=summary, handoffs=hand)
 
