@@ -28,7 +28,8 @@ def truth():
     return load_scenario().with_values({"horizon_days": 28, "arrivals.web_form.per_week": 110,
                                         "arrivals.paid.per_week": 60, "arrivals.organic.per_week": 70,
                                         "arrivals.event.per_week": 10, "bursts": [], "sdr_headcount": 2,
-                                        "rep_headcount": 3, "handling.call_minutes": 8})
+                                        "rep_headcount": 3, "handling.call_minutes": 8,
+                                        "handling.research_minutes": 0})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import re
 import warnings
 from typing import Any
 
@@ -54,6 +53,7 @@ import pandas as pd
 
 from leadsim import public_holidays
 from leadsim.errors import DataError, DefinitionError
+from leadsim.timezones import ZONE_SUFFIX, local_times, zone_shift
 from leadsim.worktime import WorkTime
 
 __all__ = ["ZONE_SUFFIX", "BusinessCalendar", "zone_shift"]
@@ -585,20 +585,7 @@ class BusinessCalendar:
         ...
         leadsim.errors.DataError: touches.at: mixed time zones: 1 value(s) carry a zone (row 0: '2026-03-06T15:00:00Z') and 1 do not (row 1: '2026-03-06 16:00'); write every time with its offset or none (naive times are Europe/Berlin local time)
         """
-        scalar = not isinstance(times, pd.Series | pd.Index | np.ndarray | list | tuple)
-        s = pd.Series([times]) if scalar else (times if isinstance(times, pd.Series) else pd.Series(list(times)))
-        if s.dtype.kind != "M" and not isinstance(s.dtype, pd.DatetimeTZDtype):
-            s = _parse_times(s, self.timezone, where)
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            s = s.dt.tz_convert(self.timezone).dt.tz_localize(None)
-        s = s.astype("datetime64[ns]")
-        if scalar:
-            return s.iloc[0]
-        if isinstance(times, pd.Index):
-            return pd.DatetimeIndex(s, name=times.name)
-        if isinstance(times, np.ndarray):
-            return s.to_numpy()
-        return s
+        return local_times(times, self.timezone, where=where)
 
 
 @functools.lru_cache(maxsize=128)
@@ -606,64 +593,6 @@ def _built(cls: type[BusinessCalendar], key: tuple[Any, ...]) -> BusinessCalenda
     zone, days, hours, hol, country, sub, half = key
     return cls(zone, list(days), hours, list(hol), country=country, subdivision=sub,
                half_days=[{"date": d, "every_year": e, "until": u} for d, e, u in half])
-
-
-def zone_shift(ns: np.ndarray, from_zone: str, to_zone: str) -> np.ndarray:
-    """Naive local times of ``from_zone`` (int64 ns) as naive local times of ``to_zone``, through UTC.
-
-    A local time that occurs twice (the hour when clocks go back) is read as
-    standard time, the second occurrence; one that does not exist (the hour
-    skipped when clocks go forward) is shifted forward to the first valid
-    time.  ``NaT`` (the minimum int64) stays ``NaT``.  ``to_zone="UTC"`` gives
-    UTC times.
-
-    >>> t = np.array([pd.Timestamp("2026-03-09 09:00").value])      # Boston on summer time, Berlin not yet
-    >>> str(pd.Timestamp(zone_shift(t, "America/New_York", "Europe/Berlin")[0]))
-    '2026-03-09 14:00:00'
-    """
-    ns = np.asarray(ns, dtype=np.int64)
-    if from_zone == to_zone or not len(ns):
-        return ns.copy()
-    idx = pd.DatetimeIndex(ns.astype("datetime64[ns]"))
-    aware = idx.tz_localize(from_zone, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="shift_forward")
-    out = aware.tz_convert(to_zone).tz_localize(None).as_unit("ns").asi8.copy()
-    out[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
-    return out
-
-
-#: text that ends in a zone: ``Z`` or an offset such as ``+01:00``, ``-0500``
-ZONE_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-
-
-def _parse_times(s: pd.Series, zone: str, where: str) -> pd.Series:
-    """Text or objects as naive local ``datetime64[ns]`` of ``zone`` (see :meth:`BusinessCalendar.localize`)."""
-    txt = s.astype("string").str.strip()
-    present = s.notna().to_numpy()
-    aware = (txt.str.contains(ZONE_SUFFIX).fillna(False).to_numpy(dtype=bool) if s.dtype != bool
-             else np.zeros(len(s), dtype=bool)) & present
-    naive = present & ~aware
-
-    def rows(mask: np.ndarray) -> str:
-        i = np.flatnonzero(mask)
-        return ", ".join(f"row {s.index[j]}: {s.iloc[j]!r}" for j in i[:3]) + (
-            f" (and {len(i) - 3} more)" if len(i) > 3 else "")
-
-    if aware.any() and naive.any():
-        raise DataError(f"mixed time zones: {int(aware.sum())} value(s) carry a zone ({rows(aware)}) and "
-                        f"{int(naive.sum())} do not ({rows(naive)}); write every time with its offset or none "
-                        f"(naive times are {zone} local time)", where=where)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    if aware.any():
-        parsed = pd.to_datetime(txt[aware], utc=True, format="mixed", errors="coerce")
-        out[aware] = parsed.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
-    if naive.any():
-        out[naive] = pd.to_datetime(txt[naive], format="mixed", errors="coerce").astype("datetime64[ns]")
-    bad = present & out.isna().to_numpy()
-    if bad.any():
-        i = np.flatnonzero(bad)[0]
-        raise DataError(f"row {s.index[i]}: cannot read {s.iloc[i]!r} as a time; use ISO times like "
-                        "2026-03-02 10:00 (local time) or 2026-03-02T09:00:00Z", where=where)
-    return out
 
 
 def _wrap_bool(t: Any, res: np.ndarray) -> Any:

@@ -701,8 +701,10 @@ NB04 = [
     * **Breach rate**: the share of leads not touched within the window.
       **Lead → Sales Lead**: the share of hand-offs the SDRs qualified.
     * The response curve (how the chance to reach and qualify a lead falls with the
-      delay) is the scenario's stated preset, not a law of nature: results are
-      only as good as that assumption.
+      delay) is the one fitted to the sample's history: an association seen in the
+      past, not a law of nature; results are only as good as that assumption
+      (`leadsim.simulation.advice.curve_sensitivity` reruns a sweep under the
+      published presets).
 
     Same from the command line: `leadsim simulate`, `leadsim sweep --grid grid.yaml`
     (a Dask cluster with `--scheduler tcp://host:port`).
@@ -710,14 +712,14 @@ NB04 = [
     code("""
     # Parameters
     N_REPLICATIONS = 10         # runs per setting (fewer than 10: indicative only; more: narrower bands, slower)
-    HORIZON_DAYS = 14           # simulated days per run (the sample scenario: a quarter)
+    HORIZON_DAYS = 42           # simulated days per run: six weeks, the first trade-fair upload included (the scenario: a quarter)
     SEED = 7                    # the same seed gives the same results, on any executor
-    SDR_HEADCOUNTS = [1, 2, 3]
+    SDR_HEADCOUNTS = [2, 3, 4]
     WINDOW_KEY = "definition.sla.clocks.response.levels.1.offset"  # the SDR's first-touch SLA (working minutes)
     WINDOWS = [15, 30]          # the current window (30) is one point of the sweep
     BREACH_KPI = "breach_rate.response.1"   # breach of that window
     RATE_KPI = "lead_to_sales_lead"
-    MAX_BREACH = 0.10           # the breach rate the team is willing to accept
+    MAX_BREACH = 0.15           # the breach rate the team is willing to accept
     BACKTEST_REPLICATIONS = 4   # back-test runs (the report uses 10; more: steadier intervals, slower)
     """),
     code("""
@@ -740,9 +742,16 @@ NB04 = [
     simulate the weeks that came next (`leadsim.backtest`; `leadsim backtest` from the
     shell). Each run redraws the fitted figures from their uncertainty, so the bands
     are *prediction* intervals; a measure of what happened outside its band is
-    something the model leaves out: its leads come from leadsim's generator, not your
-    history, its SDR and rep decision chances are the scenario's, and a trend is not
-    simulated.
+    something the model leaves out. On the sample most measures fall outside, for
+    reasons that are known. The sample was made by leadsim's history generator, a
+    different model: there an SDR decides on every hand-off it touched, whether a call
+    reached the lead or not, so the history's Lead → Sales Lead share is about twice
+    the simulation's, which qualifies only the leads its calls reach. Eight weeks are
+    too short to draw new leads from the history (each pool lead must have been
+    watched for a quarter), so the simulation's own generator makes them, and they
+    hand over more often than the history's. The reps' touch ladder after a hand-off
+    and the history's slow tail of first responses (SDRs who forget a lead for days)
+    are not simulated. With a year of your own history the leads are drawn from it.
     """),
     code("""
     history = leadsim.load_sample()

@@ -75,7 +75,8 @@ def test_curve_sensitivity_runs_the_same_sweep_under_each_curve(monkeypatch):
         return real(sc, grid, **kw)
 
     monkeypatch.setattr(replication, "sweep", spy)
-    base = load_scenario().with_values({"horizon_days": 3, "curve.contact_base": 0.6, "curve.qualification": None})
+    base = load_scenario().with_values({"horizon_days": 3, "curve.contact_base": 0.6, "curve.contact": None,
+                                        "curve.qualification": None})
     t = curve_sensitivity(base, {"sdr_headcount": [1, 2]}, cost="sdr_headcount", replications=2, seed=4,
                           executor=replication.SerialExecutor(), max_breach=0.5)
     assert [s[0] for s in seen] == ["default", "lrm_2007", "hbr_2011", "flat"]

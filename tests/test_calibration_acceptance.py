@@ -65,9 +65,11 @@ def test_signs_and_ranks_of_the_true_coefficients(seed):
     c = cal.controls_model.coefficients()
     fitted = c[c["level"] == ""].set_index("feature")["coef"].reindex(truth.index)
     assert fitted.notna().all()
-    # a rule no hand-off can tell about (the gates never hand a competitor over) has nothing to learn from
+    # a rule few hand-offs can tell about has nothing to learn from: the gates never hand a competitor over, and an
+    # unsubscribed lead only by exploration. A 0.5 effect on a ~25 % SQL rate is two standard errors from zero with
+    # about 1 / (0.25 * 0.75 * 0.25**2) = 85 hand-offs carrying the rule, so the sign is asked of rules with 100
     support = (cal.features.X_rules != 0).sum().reindex(truth.index).fillna(np.inf)
-    big = (truth.abs() >= SIGN_SIZE) & (support >= 30)
+    big = (truth.abs() >= SIGN_SIZE) & (support >= 100)
     wrong = truth[big & (np.sign(fitted) != np.sign(truth))]
     assert wrong.empty, f"wrong signs: {wrong.to_dict()} fitted {fitted[wrong.index].to_dict()}"
     rho = spearmanr(truth, fitted)[0]

@@ -340,7 +340,9 @@ def test_response_minutes_match_the_first_touch(sample):
     delay = (first - o.loc[first.index, "handed_at"]).dt.total_seconds() / 60
     assert np.allclose(delay, o.loc[first.index, "response_minutes"], atol=1 / 60)
     q = o["response_minutes"].quantile([0.1, 0.5, 0.9])
-    assert q[0.1] < 10 and 10 < q[0.5] < 240 and q[0.9] > 24 * 60  # minutes to days
+    # minutes to days: three SDRs with an hour and a half of work on each hand-off answer the median one the same or
+    # the next working day (docs/design.md section 7.2)
+    assert q[0.1] < 10 and 60 < q[0.5] < 24 * 60 and q[0.9] > 24 * 60
 
 
 def test_some_sales_leads_are_touched_late_or_never(sample):

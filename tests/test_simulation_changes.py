@@ -24,7 +24,7 @@ def _run(sc, seed=2):
 @pytest.fixture(scope="module")
 def base():
     return load_scenario().with_values({"horizon_days": 28, "sdr_headcount": 3, "rep_headcount": 2, "bursts": [],
-                                        "behaviour.sessions_per_month": 3.5})
+                                        "behaviour.sessions_per_month": 3.5, "handling.research_minutes": 0})
 
 
 def test_sdrs_taken_off_the_team_pick_up_nothing_new_and_the_one_left_carries_the_work(base):
@@ -82,6 +82,7 @@ def test_a_back_test_flags_an_undeclared_change_and_passes_once_it_is_declared()
                                          "arrivals.organic.per_week": 170,
                                          "curve": {"preset": "default", "contact_base": 0.75},
                                          "handling.call_minutes": 15, "handling.qualify_minutes": 30,
+                                         "handling.research_minutes": 0,
                                          "changes": [{"from_day": 14, "settings": {"sdr_headcount": 1}}]})
     start = pd.Timestamp(truth.start)
     rows = ["response_minutes_p50", "breach_rate.response.1"]

@@ -207,9 +207,11 @@ def test_the_sample_fits_and_reports_its_figures():
         o, c = sc.shifts[role]
         assert "05:00" <= o < c <= "22:00"
     # handling from the touches' durations; the generator's truth (datasets._flow): attempts are calls (mean 10
-    # minutes) and e-mails (5), the qualifying talk adds 35 to the last attempt, reps call, write and meet (45)
+    # minutes) and e-mails (5), the first one also carries 80 minutes of research, notes and e-mails on the hand-off,
+    # the qualifying talk adds 35 to the last attempt, reps call, write and meet (45)
     assert p.loc["handling.call_minutes", "source"].startswith("touches.duration_minutes")
     assert 5 <= sc.handling.call_minutes <= 10
+    assert 65 <= sc.handling.research_minutes <= 95
     assert 25 <= sc.handling.qualify_minutes <= 45
     assert 5 <= sc.handling.rep_touch_minutes <= 45
     assert np.isfinite(p.loc["response.qualification.delay_log_odds", ["value", "lo", "hi"]].astype(float)).all()

@@ -175,9 +175,13 @@ def test_a_short_window_keeps_the_generator_and_says_why(sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
         sc = Scenario.from_history(sample, sample.definition, start="2026-01-05", end="2026-02-02")
-    assert sc.leads == "generator" and sc.decisions is None
-    row = sc.provenance.set_index("parameter").loc["leads.pool"]
+    assert sc.leads == "generator"
+    prov = sc.provenance.set_index("parameter")
+    row = prov.loc["leads.pool"]
     assert row["value"] == 0 and "generator" in row["method"]
+    # what happens after a hand-off is fitted all the same, and applies to the generator's leads
+    assert sc.decisions is not None
+    assert sc.decisions.disqualify_share == pytest.approx(prov.loc["decisions.disqualify_share", "value"])
 
 
 def test_leads_history_without_decisions_is_refused():

@@ -24,9 +24,12 @@ definition's calendar.
 North = Nordics/Benelux, International), each team with a manager (``sdrs``
 and ``reps`` set the team).  Every SDR has a personal speed factor ``exp(N(0,
 0.5))``.  Touches carry ``duration_minutes`` (exponential: calls 10, e-mails
-5, meetings 45; an SDR's first touch is the queue's service time plus
-``sdr_work_minutes`` of other work on the hand-off; the qualifying talk,
-``qualify_minutes``, sits on the SDR's last touch before a qualification).
+5, meetings 45).  An SDR works the hand-offs of its own queue one at a time,
+in working time: the first call plus ``sdr_work_minutes`` (80) of research,
+notes and e-mails, all logged on the first touch; the qualifying talk,
+``qualify_minutes``, sits on the SDR's last touch before a qualification.
+Three SDRs are busy a little under half their shift on average and most of it in the
+weeks after a trade-fair upload.
 
 *Leads.* Sources web_form 30%, paid 20%, organic 27%, event 15%, outbound 8%.
 Creation days follow a weekday pattern (weekends 0.3x), months (July 0.75x,

@@ -51,7 +51,7 @@ class Params:
     reengage_bias: float = -2.0      # log-odds that a recycled lead starts a new buying burst
     quieten: float = 0.9             # share of burst activity in the month after a hand-off that goes away
     max_rounds: int = 8             # rounds of recycle -> re-engage -> hand-off again
-    sdr_work_minutes: float = 25.0   # mean SDR work on a hand-off besides its first touch (the queue's service time)
+    sdr_work_minutes: float = 80.0   # mean SDR work on a hand-off besides its first call (research, notes, e-mails)
     qualify_minutes: float = 35.0    # mean length of the qualifying talk, on the SDR's last touch before a qualification
 
 
@@ -258,7 +258,8 @@ class Flow:
 
     def sdr_response(self, handed: np.ndarray, hot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sdr index, first-touch time, its minutes): a queue per SDR in working time; the SDR is busy with one
-        hand-off's first touch for its minutes plus the rest of the lead's work (notes, research, follow-up)."""
+        hand-off's first call plus the rest of its work on the hand-off (research, notes, the e-mail sequence), and
+        the first touch's duration records all of it (the time the SDR logged on the hand-off)."""
         n = len(handed)
         sdr = self.rng.integers(0, len(self.sdrs), n)
         arrive = self._to_work(handed)
@@ -276,7 +277,7 @@ class Flow:
             t = max(arrive[i] + react[i], free[s] + 1.0)
             touch_w[i] = t
             free[s] = t + busy[i]
-        return sdr, self._from_work(touch_w), handle
+        return sdr, self._from_work(touch_w), np.round(busy, 1)
 
     def handoffs(self, lead: np.ndarray, handed: np.ndarray, reason: np.ndarray, prop: np.ndarray) -> np.ndarray:
         """Hand over to SDRs, qualify with the true model; returns the leads recycled (and when)."""

@@ -405,11 +405,12 @@ class _Fit:
         col = next((c for c in ("duration_minutes", "minutes", "duration") if self.touches is not None
                     and c in self.touches), None)
         if col is None:
-            for key in ("call_minutes", "qualify_minutes", "rep_touch_minutes"):
+            for key in ("call_minutes", "research_minutes", "qualify_minutes", "rep_touch_minutes"):
                 self.add(f"handling.{key}", h[key], n=0, unit="minutes", source="touches (no duration column)",
                          method="the base scenario's")
             warnings.warn(f"the touches carry no duration column (duration_minutes, minutes or duration): handling "
-                          f"times keep the base scenario's call_minutes {h['call_minutes']}, qualify_minutes "
+                          f"times keep the base scenario's call_minutes {h['call_minutes']}, research_minutes "
+                          f"{h['research_minutes']}, qualify_minutes "
                           f"{h['qualify_minutes']}, rep_touch_minutes {h['rep_touch_minutes']}",
                           LeadsimWarning, stacklevel=3)
             return
@@ -426,25 +427,48 @@ class _Fit:
                             right_on="at_h", by="lead_id", direction="backward")
         sdr = sdr[sdr["at_h"].notna() & ((sdr["until"].isna()) | (sdr["at"] < sdr["until"]))]
         sdr = sdr.sort_values(["lead_id", "at_h", "at"], kind="stable")
-        last = ~sdr.duplicated(["lead_id", "at_h"], keep="last")
-        retried = sdr.loc[~last, "dur"].dropna().to_numpy()
-        reached = sdr.loc[last & sdr["sql"].eq(True), "dur"].dropna().to_numpy()  # the attempt that qualified
-        call, lo, hi = exponential_mean_interval(retried)
-        self._set(h, "call_minutes", call, lo, hi, len(retried), src + " of SDR attempts followed by another",
-                  "mean; exact exponential interval")
-        if len(reached) >= 2 and np.isfinite(call):
-            q = reached.mean() - call
-            se = np.sqrt(reached.var(ddof=1) / len(reached) + retried.var(ddof=1) / max(len(retried), 1))
-            self._set(h, "qualify_minutes", q, q - Z95 * se, q + Z95 * se, len(reached),
-                      src + " of SDR attempts right before a qualification", "mean minus the call's; Wald interval")
-        else:
-            self._set(h, "qualify_minutes", np.nan, np.nan, np.nan, len(reached), src, "")
+        first = ~sdr.duplicated(["lead_id", "at_h"], keep="first").to_numpy()
+        last = ~sdr.duplicated(["lead_id", "at_h"], keep="last").to_numpy()
+        dur, sql = sdr["dur"].to_numpy(float), sdr["sql"].eq(True).fillna(False).to_numpy(bool)
+        ok = np.isfinite(dur)
+        # a call: an attempt that was neither the hand-off's first (which carries its research) nor its last (which
+        # reached the lead); with too few of those, every attempt followed by another
+        middle = dur[ok & ~first & ~last]
+        calls, what = ((middle, "of SDR attempts between a hand-off's first and last") if len(middle) >= 5 else
+                       (dur[ok & ~last], "of SDR attempts followed by another"))
+        call, lo, hi = exponential_mean_interval(calls)
+        self._set(h, "call_minutes", call, lo, hi, len(calls), f"{src} {what}", "mean; exact exponential interval")
+        call = h["call_minutes"]
+        opening = dur[ok & first & ~last] if len(middle) >= 5 else np.empty(0)
+        self._difference(h, "research_minutes", opening, calls, call, f"{src} of hand-offs' first SDR attempts "
+                         "followed by another", "mean minus the call's; Wald interval", floor=0.0)
+        reached = dur[ok & last & sql & ~first]  # the attempt that qualified (not also the first)
+        self._difference(h, "qualify_minutes", reached, calls, call, f"{src} of SDR attempts right before a "
+                         "qualification", "mean minus the call's; Wald interval")
         rep = self._work_touches(sorted(w for w, x in role.items() if x == "rep"))
         rep_d = pd.to_numeric(rep.merge(tt[["lead_id", "at", "by", "dur"]], on=["lead_id", "at", "by"],
                                         how="left")["dur"], errors="coerce").dropna().to_numpy()
         m, lo, hi = exponential_mean_interval(rep_d)
         self._set(h, "rep_touch_minutes", m, lo, hi, len(rep_d), src + " of reps' touches",
                   "mean; exact exponential interval")
+
+    def _difference(self, h: dict[str, Any], key: str, values: np.ndarray, calls: np.ndarray, call: float,
+                    source: str, method: str, *, floor: float | None = None) -> None:
+        """``key`` as the mean of ``values`` minus the call's mean ``call`` (Wald interval on the difference);
+        ``floor``: the least value kept (an estimate below it is reported and the floor used)."""
+        if len(values) < 5 or len(calls) < 2:
+            self.add(f"handling.{key}", h[key], n=len(values), unit="minutes", source=source,
+                     method=f"too few durations ({len(values)}): the base scenario's")
+            return
+        v = float(values.mean()) - call
+        se = float(np.sqrt(values.var(ddof=1) / len(values) + calls.var(ddof=1) / len(calls)))
+        lo, hi = v - Z95 * se, v + Z95 * se
+        if floor is not None and v <= floor:
+            h[key] = floor
+            self.add(f"handling.{key}", floor, lo, hi, n=len(values), unit="minutes", source=source,
+                     method=f"{method}; the estimate {v:.3g} is at or below {floor:g}: {floor:g} used")
+            return
+        self._set(h, key, v, lo, hi, len(values), source, method)
 
     def _set(self, h: dict[str, Any], key: str, value: float, lo: float, hi: float, n: int, source: str,
              method: str) -> None:
@@ -458,6 +482,16 @@ class _Fit:
     # -- the leads themselves, and what they do after a hand-off --------------------------------
 
     def leads_and_decisions(self, data: dict[str, Any], ho: pd.DataFrame) -> LeadPool | None:
+        """What happens after a hand-off (``decisions``, always fitted), and the pool new leads are drawn from
+        (``None`` when the window is too short: then leadsim's generator makes the leads)."""
+        anchors = (data["curve"] or {}).get("qualification") or {}
+        baseline = min((float(x) for x in anchors), default=0.0)
+        decisions, rows = fit_decisions(ho, ho["fit_score"].to_numpy(float), self.shares, self.d,
+                                        baseline_delay=baseline)
+        for r in rows:
+            self.add(r["parameter"], r["value"], r["lo"], r["hi"], n=r["n"], unit=r["unit"],
+                     source="hand-offs and stage_log", method=r["method"])
+        data["decisions"] = decisions
         t = self.t
         pool = LeadPool.from_history(t["leads"], t.get("activities"), self.log, self.d, source=self.lead_source,
                                      w0=self.w0, w1=self.w1)
@@ -473,14 +507,7 @@ class _Fit:
                  method=f"arrivals drawn from them by source, behaviour while in a marketing stage replayed "
                         f"({len(pool.act_lead)} activities); leads watched {MIN_WATCHED_DAYS}+ days before the "
                         f"window's end")
-        anchors = (data["curve"] or {}).get("qualification") or {}
-        baseline = min((float(x) for x in anchors), default=0.0)
-        decisions, rows = fit_decisions(ho, ho["fit_score"].to_numpy(float), self.shares, self.d,
-                                        baseline_delay=baseline)
-        for r in rows:
-            self.add(r["parameter"], r["value"], r["lo"], r["hi"], n=r["n"], unit=r["unit"],
-                     source="hand-offs and stage_log", method=r["method"])
-        data["leads"], data["decisions"] = "history", decisions
+        data["leads"] = "history"
         return pool
 
     # -- stage shares --------------------------------------------------------------------------

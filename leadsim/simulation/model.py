@@ -134,8 +134,7 @@ class Model(Work, SlaWatch):
         self.fit = (score(self.leads, None, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
                     ["fit_score"].to_numpy(float) if n else np.empty(0))
         # per-lead chance to qualify at the baseline delay, and who can never buy (Python lists: per-call look-ups)
-        dec = sc.decisions if pool is not None else None
-        self.decisions = dec
+        dec = self.decisions = sc.decisions  # fitted (Scenario.from_history), whoever makes the leads
         q = (-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40) if dec is None
              else dec.qualify_log_odds + dec.qualify_per_point * (self.fit - dec.qualify_center))
         self.q_list = (1 / (1 + np.exp(-q))).tolist()

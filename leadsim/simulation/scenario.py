@@ -98,8 +98,10 @@ class Outbound(_Model):
 class Handling(_Model):
     """How long work takes and what it leads to (minutes of shift time unless noted)."""
 
-    call_minutes: float = Field(6, gt=0)
-    qualify_minutes: float = Field(20, gt=0)
+    call_minutes: float = Field(6, gt=0, description="one call attempt by an SDR")
+    research_minutes: float = Field(0, ge=0, description="an SDR's work on a hand-off besides its calls (research, "
+                                    "notes, the e-mail sequence), done with the first attempt")
+    qualify_minutes: float = Field(20, gt=0, description="the qualifying talk with a reached lead")
     rep_touch_minutes: float = Field(30, gt=0)
     retry_minutes: list[float] = Field(default_factory=lambda: [120, 480, 1440])
     retry_deadline_minutes: float = Field(240, ge=0)

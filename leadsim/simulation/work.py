@@ -85,12 +85,15 @@ class Work:
         # the call, and the qualifying talk if the lead is reached: drawn now, worked as one piece of shift time;
         # five draws from the lead's own stream every attempt (common random numbers)
         u = self.streams.draw("contact", lead.i, 5)
-        minutes = exponential(u[0], h.call_minutes)
+        # the first attempt carries the hand-off's research too (one draw: exponential with their summed mean)
+        minutes = exponential(u[0], h.call_minutes + (h.research_minutes if lead.attempts == 1 else 0.0))
         reached = u[1] < adjust(self.scenario.curve.contact_base, self.curve.contact_multiplier(delay))
         qualified = False
         if reached:
             minutes += exponential(u[2], h.qualify_minutes)
-            p = adjust(self.q_list[lead.i], self.curve.qualification_multiplier(delay))
+            # qualification reads the first response's delay, as the fit does: a lead reached at a retry was
+            # already kept waiting that long (docs/design.md section 7.1, "Speed-to-lead curves")
+            p = adjust(self.q_list[lead.i], self.curve.qualification_multiplier(lead.handoff.response))
             qualified = u[3] < p
         yield rep.work(minutes)
         self.rec.service(rep.name, lead.i, start, env.now, minutes)
