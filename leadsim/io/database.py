@@ -33,10 +33,9 @@ import pandas as pd
 
 from leadsim.errors import InputFileError, SchemaError
 
-__all__ = ["DICTIONARY_MAX", "Database", "infer_types", "masked", "table_name"]
+__all__ = ["Database", "infer_types", "masked", "table_name"]
 
 EXTRA = "pip install 'leadsim[db]'"
-DICTIONARY_MAX = 1_000  # distinct values up to which Database.fetch(dictionary=True) hands a text column encoded
 FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xlsm", ".xls")
 _TZ = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$")
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
@@ -200,112 +199,17 @@ class Database:
         return [f.name for f in self._arrow(f"SELECT * FROM {_quote(table)} LIMIT 0").schema]
 
     def fetch(self, table: str, columns: Iterable[str] | None = None, *,
-              window: tuple[str, pd.Timestamp] | None = None, dictionary: bool = False,
-              keys: Mapping[str, tuple[str, str]] | None = None) -> Any:
+              window: tuple[str, pd.Timestamp] | None = None) -> Any:
         """``table`` (only ``columns``, spelled as the database does, when given) as a typed ``pyarrow.Table``.
 
         ``window=(column, as_of)``: only rows whose ``column`` is empty or at most a day after ``as_of``; applied in
-        the database when ``column`` holds times, else ignored (all rows).
-
-        DuckDB can hand text over dictionary-encoded (pandas categoricals, as Parquet files written from
-        categoricals hold it), which spares whoever reads it (scoring) hashing every row:
-
-        * ``dictionary=True``: text columns holding at most :data:`DICTIONARY_MAX` distinct values (activity
-          names, stages, picklists), their values sorted as the dictionary;
-        * ``keys={column: (other_table, other_column)}``: a column of ids into another table (``lead_id`` into
-          ``leads``) comes with that table's ids, in its stored order, as the dictionary: the database's join
-          finds each row's id there.  When some value is not there exactly once (or is missing, or
-          ``other_table`` is a view), the column comes as the text it holds, so whoever reads it names the
-          stray ids.
-
-        PostgreSQL hands text over as it is either way (encoding it in the client costs what scoring's own
-        encoding costs; ``benchmarks/RESULTS-db.md``).
-
-        >>> db = Database("duckdb://")
-        >>> db.write_tables({"leads": pd.DataFrame({"lead_id": ["L2", "L1"]}),
-        ...                  "activities": pd.DataFrame({"lead_id": ["L1", "L1", "L2"], "activity": ["a", "b", "a"]})})
-        >>> acts = db.fetch("activities", dictionary=True, keys={"lead_id": ("leads", "lead_id")}).to_pandas()
-        >>> list(acts["lead_id"].cat.categories), acts["lead_id"].cat.codes.tolist(), list(acts["activity"])
-        (['L2', 'L1'], [1, 1, 0], ['a', 'b', 'a'])
-        """
-        names = None if columns is None else list(columns)
+        the database when ``column`` holds times, else ignored (all rows)."""
+        cols = "*" if columns is None else ", ".join(_ident(c) for c in columns)
         where = self._window(table, *window) if window else ""
         try:
-            if self.kind != "duckdb" or not (dictionary or keys):
-                cols = "*" if names is None else ", ".join(_ident(c) for c in names)
-                return self._arrow(f"SELECT {cols} FROM {_quote(table)}{where}")
-            return self._fetch_encoded(table, names, where, dictionary, dict(keys or {}))
+            return self._arrow(f"SELECT {cols} FROM {_quote(table)}{where}")
         except Exception as err:
             raise InputFileError(f"cannot read table {table!r}: {self._clean(err)}", where=self.where) from None
-
-    def _fetch_encoded(self, table: str, names: list[str] | None, where: str, dictionary: bool,
-                       keys: dict[str, tuple[str, str]]) -> Any:
-        """:meth:`fetch` in DuckDB with text dictionary-encoded; every query in one transaction (one snapshot)."""
-        import pyarrow as pa
-
-        source = _quote(table)
-        schema = self._arrow(f"SELECT {'*' if names is None else ', '.join(map(_ident, names))} FROM {source} LIMIT 0"
-                             ).schema
-        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-        keyed = {c: keys[c] for c in text if c in keys}
-        exprs = {f.name: _ident(f.name) for f in schema}
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            if dictionary:
-                for c, values in self._vocabularies(source, [c for c in text if c not in keyed], where).items():
-                    literal = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-                    exprs[c] = f"CAST({_ident(c)} AS ENUM({literal})) AS {_ident(c)}"
-            rest = [c for c in exprs if c not in keyed]
-            main = self._arrow(f"SELECT {', '.join(['rowid AS __leadsim_row'] * bool(keyed) + [exprs[c] for c in rest])} "
-                               f"FROM {source}{where}")
-            out = {c: main.column(c) for c in rest}
-            for c, (other, key) in keyed.items():
-                rows = main.column("__leadsim_row").to_numpy()
-                out[c] = (self._codes(source, c, _quote(other), _ident(key), where, rows)
-                          or self._arrow(f"SELECT {_ident(c)} FROM {source}{where}").column(0))
-        finally:
-            self.con.execute("COMMIT")
-        return pa.table({f.name: out[f.name] for f in schema})
-
-    def _vocabularies(self, source: str, columns: list[str], where: str) -> dict[str, list[str]]:
-        """The distinct values (sorted) of those text ``columns`` holding at most :data:`DICTIONARY_MAX` of them."""
-        if not columns:
-            return {}
-        approx = self._arrow("SELECT " + ", ".join(f"approx_count_distinct({_ident(c)})" for c in columns)
-                             + f" FROM {source}{where}").to_pylist()[0]
-        few = [c for c, n in zip(columns, approx.values(), strict=True) if n <= 2 * DICTIONARY_MAX]
-        if not few:
-            return {}
-        exact = self._arrow("SELECT " + ", ".join(f"list_sort(list(DISTINCT {_ident(c)}) FILTER (WHERE {_ident(c)} "
-                                                  "IS NOT NULL))" for c in few) + f" FROM {source}{where}").to_pylist()[0]
-        return {c: v for c, v in zip(few, exact.values(), strict=True) if v and len(v) <= DICTIONARY_MAX}
-
-    def _codes(self, source: str, column: str, other: str, key: str, where: str, rows: np.ndarray) -> Any:
-        """``column`` as a dictionary array of ``other``'s ``key`` values (in stored order), or None when some value
-        is not found there exactly once (or is missing, or either table has no row ids: a view)."""
-        import duckdb
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        try:
-            ids = self._arrow(f"SELECT rowid AS r, {key} AS k FROM {other}")
-            pairs = self._arrow(f"SELECT a.r, b.r FROM (SELECT rowid AS r, {_ident(column)} AS k FROM {source}{where}) a "
-                                f"JOIN (SELECT rowid AS r, {key} AS k FROM {other}) b ON a.k = b.k")
-        except duckdb.Error:
-            return None
-        values = ids.column("k").combine_chunks()
-        if not pa.types.is_string(values.type) or values.null_count or pc.count_distinct(values).as_py() != len(values):
-            return None
-        at = _ranks(rows, pairs.column(0).to_numpy())
-        code = _ranks(ids.column("r").to_numpy(), pairs.column(1).to_numpy())
-        if at is None or code is None or len(at) != len(rows):
-            return None
-        codes = np.full(len(rows), -1, np.int64)
-        codes[at] = code
-        if (codes < 0).any():  # a value not found, or found twice in place of another
-            return None
-        index = pa.int32() if len(values) < 2**31 else pa.int64()
-        return pa.DictionaryArray.from_arrays(pa.array(codes, index), values)
 
     def _window(self, table: str, column: str, as_of: pd.Timestamp) -> str:
         """The WHERE clause keeping rows up to a day after ``as_of`` by a time column ("" when it holds no times).
@@ -412,17 +316,6 @@ class Database:
             schema, _, bare = name.rpartition(".")
             with self.con.cursor() as cur:
                 cur.adbc_ingest(bare, table, mode="create", db_schema_name=schema or None)
-
-
-def _ranks(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
-    """Each of ``ids``' position in ``sorted_ids`` (ascending row ids), or None when one is not there."""
-    if np.array_equal(sorted_ids, np.arange(len(sorted_ids))):  # a table's row ids without gaps: positions
-        return ids if len(ids) == 0 or (ids.min() >= 0 and ids.max() < len(sorted_ids)) else None
-    if len(sorted_ids) > 1 and not np.all(sorted_ids[1:] > sorted_ids[:-1]):
-        return None
-    at = np.searchsorted(sorted_ids, ids)
-    found = at < len(sorted_ids)
-    return at if found.all() and np.array_equal(sorted_ids[at], ids) else None
 
 
 def _write_error(db: Database, name: str, err: Exception) -> InputFileError:
