@@ -9,8 +9,10 @@ into a DuckDB file and into a PostgreSQL 16 (pgserver, in a temporary folder) wi
 columns (Parquet: pyarrow; DuckDB: its client; PostgreSQL: ADBC, ``leadsim.io.database``), and scores every lead
 with ``leadsim.scoring.contributions`` at the same ``as_of``; the scores must agree.  ``--repeat`` rounds run every
 reader in turn (read, then read + score), so a busy spell on a shared machine falls on all of them; times are the
-medians over the rounds, and each round's ratios are printed too (their spread is the noise).  The last lines are the ratios ``ratio duckdb/parquet read:``,
-``ratio postgres/parquet read:``, and the same with ``score`` (read + score).
+medians over the rounds.  Each round's ratios are printed too (their spread is the noise), and the ratios of this
+process's CPU seconds for read + score (less moved by other programs; PostgreSQL's server processes not counted).
+The last lines are the ratios ``ratio duckdb/parquet read:``, ``ratio postgres/parquet read:``, and the same with
+``score`` (read + score).
 
     python benchmarks/bench_db.py --clients 1000000      # which PostgreSQL client: ADBC vs psycopg 3
 
@@ -144,11 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     # rounds: every reader in turn, so a busy spell on a shared machine falls on all of them alike
     read_t: dict[str, list[float]] = {n: [] for n in readers}
     score_t: dict[str, list[float]] = {n: [] for n in readers}
+    cpu_t: dict[str, list[float]] = {n: [] for n in readers}  # this process's CPU seconds of read + score
     scores = {}
     for _ in range(args.repeat):
         for n, r in readers.items():
             read_t[n].append(median_time(r, 1)[0])
+            cpu = time.process_time()
             t, scores[n] = median_time(scored(r), 1)
+            cpu_t[n].append(time.process_time() - cpu)
             score_t[n].append(t)
     for n in dbs:
         pd.testing.assert_series_equal(scores[n].sort_index(), scores["parquet"].sort_index(), rtol=1e-9)
@@ -160,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         db = dbs[n]
         db.close()
     server.cleanup()
-    for what, times in (("read", read_t), ("score", score_t)):
+    for what, times in (("read", read_t), ("score", score_t), ("score CPU", cpu_t)):
         for n in dbs:
             each = [x / p for x, p in zip(times[n], times["parquet"], strict=True)]
             print(f"{n}/parquet {what} in each round: " + " ".join(f"{x:.2f}" for x in each))
