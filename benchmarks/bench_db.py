@@ -7,9 +7,12 @@ The synthetic leads and activities of ``bench_scoring.py`` (Parquet under ``benc
 into a DuckDB file and into a PostgreSQL 16 (pgserver, in a temporary folder) with ``Database.write_table``
 (typed columns; load time printed, not compared).  Each side then reads the columns scoring needs as typed
 columns (Parquet: pyarrow; DuckDB: its client; PostgreSQL: ADBC, ``leadsim.io.database``), and scores every lead
-with ``leadsim.scoring.contributions`` at the same ``as_of``; the scores must agree.  Times are the median of
-``--repeat`` runs in this process.  The last lines are the ratios ``ratio duckdb/parquet read:``,
-``ratio postgres/parquet read:``, and the same with ``score`` (read + score).
+with ``leadsim.scoring.contributions`` at the same ``as_of``; the scores must agree.  ``--repeat`` rounds run every
+reader in turn (read, then read + score), so a busy spell on a shared machine falls on all of them; times are the
+medians over the rounds.  Each round's ratios are printed too (their spread is the noise), and the ratios of this
+process's CPU seconds for read + score (less moved by other programs; PostgreSQL's server processes not counted).
+The last lines are the ratios ``ratio duckdb/parquet read:``, ``ratio postgres/parquet read:``, and the same with
+``score`` (read + score).
 
     python benchmarks/bench_db.py --clients 1000000      # which PostgreSQL client: ADBC vs psycopg 3
 
@@ -25,6 +28,7 @@ here: it costs what reading the same export from CSV files costs.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -139,18 +143,32 @@ def main(argv: list[str] | None = None) -> int:
         return run
 
     readers = {"parquet": from_parquet, **{n: from_db(db) for n, db in dbs.items()}}
-    read_s = {n: median_time(r, args.repeat)[0] for n, r in readers.items()}
-    score_s, scores = {}, {}
-    for n, r in readers.items():
-        score_s[n], scores[n] = median_time(scored(r), args.repeat)
+    # rounds: every reader in turn, so a busy spell on a shared machine falls on all of them alike
+    read_t: dict[str, list[float]] = {n: [] for n in readers}
+    score_t: dict[str, list[float]] = {n: [] for n in readers}
+    cpu_t: dict[str, list[float]] = {n: [] for n in readers}  # this process's CPU seconds of read + score
+    scores = {}
+    for _ in range(args.repeat):
+        for n, r in readers.items():
+            read_t[n].append(median_time(r, 1)[0])
+            cpu = time.process_time()
+            t, scores[n] = median_time(scored(r), 1)
+            cpu_t[n].append(time.process_time() - cpu)
+            score_t[n].append(t)
     for n in dbs:
         pd.testing.assert_series_equal(scores[n].sort_index(), scores["parquet"].sort_index(), rtol=1e-9)
+    read_s = {n: statistics.median(t) for n, t in read_t.items()}
+    score_s = {n: statistics.median(t) for n, t in score_t.items()}
     for n in readers:
         print(f"{n}: read {read_s[n]:.2f} s, read + score {score_s[n]:.2f} s")
     for n in dbs:
         db = dbs[n]
         db.close()
     server.cleanup()
+    for what, times in (("read", read_t), ("score", score_t), ("score CPU", cpu_t)):
+        for n in dbs:
+            each = [x / p for x, p in zip(times[n], times["parquet"], strict=True)]
+            print(f"{n}/parquet {what} in each round: " + " ".join(f"{x:.2f}" for x in each))
     print(f"ratio duckdb/parquet read: {read_s['duckdb'] / read_s['parquet']:.2f}")
     print(f"ratio postgres/parquet read: {read_s['postgres'] / read_s['parquet']:.2f}")
     print(f"ratio duckdb/parquet score: {score_s['duckdb'] / score_s['parquet']:.2f}")

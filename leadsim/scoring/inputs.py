@@ -113,40 +113,67 @@ def times_ns(col: pd.Series, definition: LeadDefinition, *, where: str, allow_mi
     return arr
 
 
-def _arrow_strings(values: pd.Series | pd.Index) -> pa.Array:
-    """Values as an Arrow string array (missing -> null); zero-copy for pyarrow-backed strings."""
+def _arrow_strings(values: pd.Series | pd.Index, *, chunked: bool = False) -> pa.Array | pa.ChunkedArray:
+    """Values as an Arrow string array (missing -> null); zero-copy for pyarrow-backed strings.
+
+    ``chunked``: as the chunks they come in (a database's or file reader's batches), not copied into one array.
+    """
     dtype = values.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         values = values.astype("string[pyarrow]")
     arr = pa.array(values.array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) and not chunked else arr
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """(codes, distinct values as Arrow strings) of a column; missing values get code -1."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         return np.asarray(col.cat.codes, dtype=np.int64), _arrow_strings(col.cat.categories)
-    values = _arrow_strings(col)
+    values = _arrow_strings(col, chunked=True)
     # hashing is the cost (plain strings from a database or CSV): one slice a core, then one dictionary
-    parts = _per_core(values, lambda part: _encoded(pc.dictionary_encode(part)))
-    if len(parts) == 1:
-        return parts[0]
-    dictionary = pc.unique(pa.concat_arrays([d for _, d in parts]))
-    codes = [np.append(pc.index_in(d, value_set=dictionary).to_numpy(zero_copy_only=False).astype(np.int64), -1)[c]
-             for c, d in parts]
-    return np.concatenate(codes), dictionary
+    parts = _per_core(values, pc.dictionary_encode)
+    dicts = [_dictionary(p) for p in parts]
+    dictionary = dicts[0] if len(parts) == 1 else pc.unique(pa.concat_arrays(dicts))
+    codes, start = np.empty(len(values), np.int64), 0
+    for part, d in zip(parts, dicts, strict=True):
+        remap = None if len(parts) == 1 else np.append(_ints(pc.index_in(d, value_set=dictionary)), -1)
+        start = _into(codes, start, part, remap)
+    return codes, dictionary
 
 
-def _per_core(values: pa.Array, fn: Any) -> list[Any]:
+def _dictionary(encoded: pa.DictionaryArray | pa.ChunkedArray) -> pa.Array:
+    """The dictionary of ``dictionary_encode``'s result (chunks share the last chunk's, which holds every value)."""
+    if isinstance(encoded, pa.ChunkedArray):
+        return encoded.chunks[-1].dictionary if encoded.num_chunks else pa.array([], pa.string())
+    return encoded.dictionary
+
+
+def _ints(arr: pa.Array) -> np.ndarray:
+    return arr.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def _into(out: np.ndarray, start: int, ints: pa.Array | pa.ChunkedArray, remap: np.ndarray | None = None) -> int:
+    """Write Arrow integers (dictionary arrays: their indices; null -> -1) into ``out`` from ``start``, through
+    ``remap`` (its last slot -1, for null) when given; returns where they end.  One copy, chunk by chunk."""
+    for chunk in ints.chunks if isinstance(ints, pa.ChunkedArray) else [ints]:
+        if isinstance(chunk, pa.DictionaryArray):
+            chunk = chunk.indices
+        stop = start + len(chunk)
+        raw = (chunk.fill_null(-1) if chunk.null_count else chunk).to_numpy(zero_copy_only=False)
+        if remap is None:
+            out[start:stop] = raw
+        else:
+            np.take(remap, raw, out=out[start:stop], mode="wrap")  # -1 (null) -> the last slot; unbuffered
+        start = stop
+    return start
+
+
+def _per_core(values: pa.Array | pa.ChunkedArray, fn: Any) -> list[Any]:
     """``fn`` of each of one slice a core of a long array (of the whole array when short or on one core)."""
     if _WORKERS < 2 or len(values) < 4 * _SLICE:
         return [fn(values)]
     step = -(-len(values) // _WORKERS)
     return list(_pool().map(lambda i: fn(values.slice(i, step)), range(0, len(values), step)))
-
-
-def _encoded(enc: pa.DictionaryArray) -> tuple[np.ndarray, pa.Array]:
-    return enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False), enc.dictionary
 
 
 def _bools(result: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -187,7 +214,7 @@ def lead_rows(leads: pd.DataFrame, tables: dict[str, pd.DataFrame | None]) -> tu
             bad = rows < 0
             named = uniques.take(pa.array(np.unique(codes[bad & (codes >= 0)])))  # unused categories don't count
         else:
-            values = _arrow_strings(df["lead_id"])
+            values = _arrow_strings(df["lead_id"], chunked=True)
             rows = _positions(values, ids)
             bad = rows < 0
             named = pc.drop_null(pc.filter(values, pa.array(bad))).unique() if bad.any() else values[:0]
@@ -202,14 +229,13 @@ def lead_rows(leads: pd.DataFrame, tables: dict[str, pd.DataFrame | None]) -> tu
     return index, out
 
 
-def _positions(values: pa.Array, ids: pa.Array) -> np.ndarray:
+def _positions(values: pa.Array | pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
     """Each value's position in ``ids`` (-1: not there, or missing); long arrays in slices on all cores."""
     values = values.cast(ids.type) if values.type != ids.type else values
-
-    def look_up(part: pa.Array) -> np.ndarray:
-        return pc.index_in(part, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-    return np.concatenate(_per_core(values, look_up))
+    out, start = np.empty(len(values), np.int64), 0
+    for part in _per_core(values, lambda part: pc.index_in(part, value_set=ids)):
+        start = _into(out, start, part)
+    return out
 
 
 # --------------------------------------------------------------------------- conditions
