@@ -29,7 +29,7 @@ WORLDS = {
           "bursts": [{"source": "event", "size": 60, "first_day": 3, "every_days": 10}],
           "outbound": {"per_week": 12, "opportunity_share": 0.3},
           "shifts": {"sdr": ["07:30", "16:00"], "rep": ["10:00", "15:30"]},
-          "handling": {"call_minutes": 4, "qualify_minutes": 25, "rep_touch_minutes": 40}},
+          "handling": {"call_minutes": 4, "research_minutes": 20, "qualify_minutes": 25, "rep_touch_minutes": 40}},
     "B": {"horizon_days": 21, "sdr_headcount": 6, "rep_headcount": 2, "behaviour.sessions_per_month": 3.5,
           "curve": {"preset": "default", "contact_base": 0.75},
           "arrivals": {"web_form": {"per_week": 80}, "paid": {"per_week": 120}, "organic": {"per_week": 40},
@@ -37,7 +37,7 @@ WORLDS = {
           "bursts": [],
           "outbound": {"per_week": 5, "opportunity_share": 0.5},
           "shifts": {"sdr": ["08:15", "17:45"], "rep": ["09:00", "16:30"]},
-          "handling": {"call_minutes": 8, "qualify_minutes": 15, "rep_touch_minutes": 20}},
+          "handling": {"call_minutes": 8, "research_minutes": 10, "qualify_minutes": 15, "rep_touch_minutes": 20}},
 }
 SEEDS = range(10)  # per world: 20 fitted histories
 COVERAGE_FLOOR = 16  # of 20 (80 %): a 95 % interval misses this often only by bad luck; a biased one always
