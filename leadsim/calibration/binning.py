@@ -11,8 +11,7 @@
   solver (see ``docs/design.md``, "Criteria discovery", for why leadsim
   uses the tree);
 * :func:`level_groups`: which category levels convert better or worse than
-  the bulk: each level's log-odds with a 95 % Wald interval against the
-  support-weighted median level.
+  the bulk of the levels.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(4)
@@ -33,7 +32,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from leadsim.calibration.inference import Z95
 
 __all__ = ["level_groups", "monotone_edges", "readable_step"]
 
@@ -102,13 +100,15 @@ def monotone_edges(x, y, *, max_bins: int = 6, min_share: float = 0.05, min_rows
     return [float(e) for e in out]
 
 
-def level_groups(values, y, *, min_count: int = 20, sample_weight=None) -> dict[str, list[str]]:
+def level_groups(values, y, *, min_count: int = 20, alpha: float = 0.01,
+                 sample_weight=None) -> dict[str, list[str]]:
     """Levels whose SQL rate is clearly ``higher`` or ``lower`` than the bulk of the levels.
 
-    Each level seen at least ``min_count`` times gets its log-odds (0.5 added
-    to each cell) and a 95 % Wald interval; the reference is the median of
-    those log-odds weighted by support, so a few strong levels do not move
-    it.  Missing values are not a level.  Levels come out sorted by name.
+    Each level seen at least ``min_count`` times is compared with the pooled
+    rest of the *bulk* (a two-proportion z-test at ``alpha``, Bonferroni over
+    the levels); levels that differ leave the bulk and the comparison is
+    repeated until the bulk is stable, so a few strong levels do not pull the
+    reference.  Missing values are not a level.  Levels come out sorted.
     """
     v = pd.Series(np.asarray(values, dtype=object)).astype("string")
     y = np.asarray(y, dtype=float)
@@ -119,11 +119,27 @@ def level_groups(values, y, *, min_count: int = 20, sample_weight=None) -> dict[
     g = g[g["n"] >= min_count]
     if len(g) < 2:
         return {"higher": [], "lower": []}
-    logit = np.log((g["s"] + 0.5) / (g["n"] - g["s"] + 0.5))
-    se = np.sqrt(1 / (g["s"] + 0.5) + 1 / (g["n"] - g["s"] + 0.5))
-    order = np.argsort(logit.to_numpy(), kind="stable")
-    cw = np.cumsum(g["n"].to_numpy()[order])
-    ref = float(logit.to_numpy()[order][np.searchsorted(cw, cw[-1] / 2)])
-    higher = sorted(str(k) for k in g.index[(logit - Z95 * se > ref).to_numpy()])
-    lower = sorted(str(k) for k in g.index[(logit + Z95 * se < ref).to_numpy()])
+    from scipy.stats import norm
+
+    n, k = g["n"].to_numpy(dtype=float), g["s"].to_numpy(dtype=float)
+    z = float(norm.ppf(1 - alpha / (2 * len(g))))
+    bulk = np.ones(len(g), dtype=bool)
+    stat = np.zeros(len(g))
+    for _ in range(10):  # the bulk: levels that do not differ from the rest of the bulk
+        for i in range(len(g)):
+            rest = bulk.copy()
+            rest[i] = False
+            n2, k2 = n[rest].sum(), k[rest].sum()
+            if n2 == 0:
+                stat[i] = 0.0
+                continue
+            p = (k[i] + k2) / (n[i] + n2)
+            se = math.sqrt(max(p * (1 - p) * (1 / n[i] + 1 / n2), 1e-300))
+            stat[i] = (k[i] / n[i] - k2 / n2) / se
+        new = np.abs(stat) <= z
+        if not new.any() or (new == bulk).all():
+            break
+        bulk = new
+    higher = sorted(str(v) for v in g.index[stat > z])
+    lower = sorted(str(v) for v in g.index[stat < -z])
     return {"higher": higher, "lower": lower}
