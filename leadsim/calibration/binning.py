@@ -32,7 +32,6 @@ import math
 import numpy as np
 import pandas as pd
 
-
 __all__ = ["level_groups", "monotone_edges", "readable_step"]
 
 

@@ -22,7 +22,9 @@ model saw.  Then a sparsity path (L1 logistic regression over standardised
 features, the strength chosen by cross-validated log loss, time-ordered
 folds when the hand-offs are in time order) keeps the rules that add
 something; ``max_rules`` caps their number (the path's sparser end is used
-until it fits).  Rules a gate names are always kept.  Each rule gets its
+until it fits).  Then a new rule stays only when it adds at least
+``min_gain`` cross-validated ROC AUC, and an existing rule the path dropped
+comes back when adding it raises that AUC.  Rules a gate names are always kept.  Each rule gets its
 ``support`` (share of hand-offs it fires for), ``sql_rate`` there, its
 ``odds_ratio`` per unit with a 95 % interval (a nearly unpenalised refit
 of the kept rules) and ``auc_gain``: the cross-validated ROC AUC of the kept
@@ -275,9 +277,28 @@ def _path(X, y, w, folds, max_rules, keep) -> tuple[np.ndarray, pd.DataFrame]:
     return coefs[chosen] | keep, path
 
 
+def _settle(selected, is_new, Z, y, w, folds, min_gain) -> np.ndarray:
+    """After the path: new rules that add less than ``min_gain`` AUC go, existing rules that add any come back."""
+    sel = selected.copy()
+    base = _cv_auc(Z[:, sel], y, w, folds)
+    for j in np.flatnonzero(sel & is_new):
+        without = sel.copy()
+        without[j] = False
+        auc = _cv_auc(Z[:, without], y, w, folds)
+        if base - auc < min_gain:
+            sel, base = without, auc
+    for j in np.flatnonzero(~sel & ~is_new):
+        more = sel.copy()
+        more[j] = True
+        auc = _cv_auc(Z[:, more], y, w, folds)
+        if auc > base:
+            sel, base = more, auc
+    return sel
+
+
 def discover(features, tables, *, weights: np.ndarray | None = None, include=(), max_rules: int | None = None,
-             min_share: float = 0.02, time_ordered: bool = True, cv_rows: int = 50_000,
-             seed: int = 0) -> Discovery:
+             min_share: float = 0.02, min_gain: float = 0.001, time_ordered: bool = True,
+             cv_rows: int = 50_000, seed: int = 0) -> Discovery:
     """Propose new rules and prune those that add nothing (see the module docstring).
 
     ``features``: a :class:`~leadsim.calibration.FeatureSet` of the hand-offs
@@ -285,7 +306,8 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
     with ``leads`` and ``activities`` it was built from.  ``include`` keeps
     columns the leakage guard would leave out; ``max_rules`` caps the
     number of rules kept; ``min_share`` is the least share of hand-offs a
-    candidate must fire for.  Returns a :class:`Discovery` whose
+    candidate must fire for; ``min_gain`` the least cross-validated AUC a new
+    rule must add to be proposed.  Returns a :class:`Discovery` whose
     ``definition`` holds the kept rules (points 1 or -1, to be calibrated).
     """
     if max_rules is not None and max_rules < 1:
@@ -338,6 +360,7 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
     sel_v, path = _path(Zv, yr, wr, folds, max_rules, keep[varying])
     selected = np.zeros(len(names), bool)
     selected[np.flatnonzero(varying)[sel_v]] = True
+    selected = _settle(selected, is_new, Z, yr, wr, folds, min_gain)
     fit = logit_wald(Xr[:, selected], yr, sample_weight=wr) if selected.any() else None
     effect = dict(zip(np.array(names)[selected], zip(fit.coef, fit.low, fit.high, strict=True), strict=True)) if fit else {}
     auc_all = _cv_auc(Z[:, selected], yr, wr, folds)

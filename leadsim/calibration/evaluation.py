@@ -112,6 +112,10 @@ class CalibrationReport:
     points_gap: float | None = None
     selection: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: criteria discovery's table (leadsim.calibration.discovery), when it ran
+    proposals: pd.DataFrame | None = None
+    #: the columns the leakage guard flagged, with the reason and what was done
+    leakage: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for JSON)."""
@@ -137,6 +141,8 @@ class CalibrationReport:
             "response_delay": self.delay,
             "points_vs_score_max_gap": self.points_gap,
             "selection": self.selection,
+            "proposals": None if self.proposals is None else recs(self.proposals),
+            "leakage": None if self.leakage is None else recs(self.leakage),
             "notes": list(self.notes),
         }
 
