@@ -81,7 +81,7 @@ def _separation(values: pd.Series, y: np.ndarray, seed: int) -> float:
 
 
 def leakage_screen(table: pd.DataFrame, y, *, definition: LeadDefinition | None = None,
-                   columns: Sequence[str] | None = None, include: Sequence[str] = (), separation: float = 0.95,
+                   columns: Sequence[str] | None = None, include: Sequence[str] = (), separation: float = 0.90,
                    seed: int = 0) -> pd.DataFrame:
     """One row per flagged column: ``column``, ``reason``, ``auc`` (alone, out of fold) and ``action``.
 
