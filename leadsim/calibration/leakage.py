@@ -12,7 +12,7 @@ is given:
   (``Lead Status``, ``converted``, ``Tags`` ...): such fields are usually
   set by sales while working the lead;
 * ``near-perfect separation``: the column alone ranks the outcomes with an
-  out-of-fold ROC AUC of at least ``separation`` (0.95): no honest lead
+  out-of-fold ROC AUC of at least ``separation`` (0.90): no honest lead
   property predicts sales feedback that well.
 
 Every flagged column is left out unless the user names it in ``include``
