@@ -22,7 +22,7 @@ model saw.  Then a sparsity path (L1 logistic regression over standardised
 features, the strength chosen by cross-validated log loss, time-ordered
 folds when the hand-offs are in time order) keeps the rules that add
 something; ``max_rules`` caps their number (the path's sparser end is used
-until it fits).  Then a new rule stays only when it adds at least
+until it fits; rules a gate names do not count).  Then a new rule stays only when it adds at least
 ``min_gain`` cross-validated ROC AUC, and an existing rule the path dropped
 comes back when adding it raises that AUC.  Rules a gate names are always kept.  Each rule gets its
 ``support`` (share of hand-offs it fires for), ``sql_rate`` there, its
@@ -259,10 +259,10 @@ def _path(X, y, w, folds, max_rules, keep) -> tuple[np.ndarray, pd.DataFrame]:
         for tr, te in folds:
             if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
                 continue
-            m = LogisticRegression(penalty="l1", C=C, solver="liblinear", max_iter=300).fit(X[tr], y[tr],
+            m = LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=300).fit(X[tr], y[tr],
                                                                                              sample_weight=w[tr])
             losses.append(log_loss(y[te], m.predict_proba(X[te])[:, 1], labels=[False, True]))
-        full = LogisticRegression(penalty="l1", C=C, solver="liblinear", max_iter=300).fit(X, y, sample_weight=w)
+        full = LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=300).fit(X, y, sample_weight=w)
         nz = np.abs(full.coef_[0]) > 1e-8
         coefs.append(nz)
         rows.append({"C": C, "rules": int(nz.sum()), "cv_log_loss": float(np.mean(losses)) if losses else np.nan})
@@ -277,8 +277,11 @@ def _path(X, y, w, folds, max_rules, keep) -> tuple[np.ndarray, pd.DataFrame]:
     return coefs[chosen] | keep, path
 
 
-def _settle(selected, is_new, Z, y, w, folds, min_gain) -> np.ndarray:
-    """After the path: new rules that add less than ``min_gain`` AUC go, existing rules that add any come back."""
+def _settle(selected, is_new, Z, y, w, folds, min_gain, room) -> np.ndarray:
+    """After the path: new rules that add less than ``min_gain`` AUC go, existing rules that add any come back.
+
+    ``room(sel)`` says whether the rule cap lets one more rule in.
+    """
     sel = selected.copy()
     base = _cv_auc(Z[:, sel], y, w, folds)
     for j in np.flatnonzero(sel & is_new):
@@ -288,6 +291,8 @@ def _settle(selected, is_new, Z, y, w, folds, min_gain) -> np.ndarray:
         if base - auc < min_gain:
             sel, base = without, auc
     for j in np.flatnonzero(~sel & ~is_new):
+        if not room(sel):
+            break
         more = sel.copy()
         more[j] = True
         auc = _cv_auc(Z[:, more], y, w, folds)
@@ -360,7 +365,10 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
     sel_v, path = _path(Zv, yr, wr, folds, max_rules, keep[varying])
     selected = np.zeros(len(names), bool)
     selected[np.flatnonzero(varying)[sel_v]] = True
-    selected = _settle(selected, is_new, Z, yr, wr, folds, min_gain)
+    def room(sel):  # rules a gate names do not count against the cap
+        return max_rules is None or int((sel & ~keep).sum()) < max_rules
+
+    selected = _settle(selected, is_new, Z, yr, wr, folds, min_gain, room)
     fit = logit_wald(Xr[:, selected], yr, sample_weight=wr) if selected.any() else None
     effect = dict(zip(np.array(names)[selected], zip(fit.coef, fit.low, fit.high, strict=True), strict=True)) if fit else {}
     auc_all = _cv_auc(Z[:, selected], yr, wr, folds)

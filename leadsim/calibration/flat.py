@@ -13,7 +13,8 @@ its definition scores new rows of the same export with
 :func:`leadsim.scoring.score` (no activities needed).
 
 Without ``target_rate`` or ``pdo`` the threshold hands over the leads whose
-expected conversion is twice the export's average (at most 90 %).
+expected conversion is twice the export's average (at most 90 %; 1.5 or 1.25
+times when no group of leads reaches that), said in the notes.
 
 >>> from leadsim.datasets import make_flat_export
 >>> flat = make_flat_export(n=3000, seed=1)
@@ -26,64 +27,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from leadsim.calibration.features import parse_outcome
 from leadsim.definition import LeadDefinition, load_definition
-from leadsim.errors import DataError, SchemaError
+from leadsim.errors import DataError
+from leadsim.io.flat import FLAT_TIME, flat_leads
 
-__all__ = ["calibrate_flat", "flat_definition", "flat_leads"]
+__all__ = ["FLAT_TIME", "calibrate_flat", "flat_definition", "flat_leads"]
 
-#: The moment every flat row is scored at (a flat export has no times).
-FLAT_TIME = pd.Timestamp("2000-01-03 09:00")
-
-
-def _typed(col: pd.Series) -> tuple[pd.Series, str | None]:
-    if pd.api.types.is_bool_dtype(col):
-        return col.astype("string").str.lower(), "category"
-    if pd.api.types.is_numeric_dtype(col):
-        return col.astype(float), "number"
-    num = pd.to_numeric(col, errors="coerce")
-    if col.notna().sum() and num.notna().sum() >= 0.95 * col.notna().sum():
-        return num.astype(float), "number"
-    text = col.astype("string")
-    return text, ("category" if 1 <= text.nunique(dropna=True) <= 50 else None)
-
-
-def flat_leads(table: pd.DataFrame, *, id_column: str | None = None, outcome: str | None = None,
-               missing: Sequence[str] = (), where: str = "leads") -> tuple[pd.DataFrame, dict[str, str]]:
-    """The export as a leads table (``lead_id``, ``created_at`` = :data:`FLAT_TIME`, typed columns) and the types.
-
-    ``missing`` lists cell texts that mean "not chosen" (e.g. ``Select``).
-    """
-    if id_column is not None and id_column not in table.columns:
-        raise SchemaError(f"no id column {id_column!r}; columns are {list(table.columns)[:15]}; give --id COLUMN",
-                          where=where)
-    if outcome is not None and outcome not in table.columns:
-        raise SchemaError(f"no outcome column {outcome!r}; columns are {list(table.columns)[:15]}; "
-                          "give --outcome COLUMN", where=where)
-    ids = (table[id_column].astype("string") if id_column is not None
-           else pd.Series([f"row_{i + 2}" for i in range(len(table))], dtype="string"))
-    if ids.isna().any() or ids.duplicated().any():
-        bad = ids[ids.isna() | ids.duplicated(keep=False)].head(3).tolist()
-        raise DataError(f"the id column must be filled and unique; e.g. {bad}", where=f"{where}.{id_column}")
-    markers = set(missing)
-    out = {"lead_id": ids.to_numpy(dtype=object), "created_at": np.full(len(table), FLAT_TIME)}
-    types = {}
-    for c in table.columns:
-        if c in (id_column, outcome, "lead_id", "created_at"):
-            continue
-        col = table[c]
-        if markers and not pd.api.types.is_numeric_dtype(col):
-            col = col.where(~col.astype("string").str.strip().isin(markers).fillna(False).to_numpy(dtype=bool), None)
-        values, typ = _typed(col.reset_index(drop=True))
-        if typ is None:
-            continue
-        out[str(c)] = values.to_numpy(dtype=object if typ == "category" else float,
-                                      **({"na_value": None} if typ == "category" else {"na_value": np.nan}))
-        types[str(c)] = typ
-    return pd.DataFrame(out), types
+#: Without a target: hand over the leads expected to convert at twice the average (or 1.5, 1.25 times when the
+#: export's best leads do not reach that).
+DEFAULT_LIFTS = (2.0, 1.5, 1.25)
 
 
 def flat_definition(types: dict[str, str], *, name: str = "Lead definition from a flat export") -> LeadDefinition:
@@ -99,24 +54,41 @@ def flat_definition(types: dict[str, str], *, name: str = "Lead definition from 
 
 def calibrate_flat(table: pd.DataFrame, outcome: str, *, id_column: str | None = None, missing: Sequence[str] = (),
                    include: Sequence[str] = (), max_rules: int | None = None, target_rate: float | None = None,
-                   pdo: float | None = None, seed: int = 0):
-    """A calibrated definition from a one-row-per-lead table (see the module docstring)."""
+                   pdo: float | None = None, seed: int = 0, where: str = "leads"):
+    """A calibrated definition from a one-row-per-lead table (see the module docstring).
+
+    ``where`` names the table in error messages (the CLI gives the file).
+    """
     from leadsim.calibration.workflow import calibrate
     from leadsim.cli.data import no_activities
 
-    leads, types = flat_leads(table, id_column=id_column, outcome=outcome, missing=missing)
-    y = parse_outcome(table[outcome].reset_index(drop=True), where=f"leads.{outcome}")
+    leads, types = flat_leads(table, id_column=id_column, outcome=outcome, missing=missing, where=where)
+    y = parse_outcome(table[outcome].reset_index(drop=True), where=f"{where}: column {outcome!r}")
     known = y.notna().to_numpy(dtype=bool)
     if not types:
-        raise DataError("no column besides the id and the outcome holds numbers or categories", where="leads")
+        raise DataError("no column besides the id and the outcome holds numbers or categories (at most "
+                        "50 levels); a flat export needs form fields or behaviour columns to build rules from",
+                        where=where)
     definition = flat_definition(types)
     outcomes = pd.DataFrame({"handoff_id": leads["lead_id"][known], "lead_id": leads["lead_id"][known],
                              "handed_at": FLAT_TIME, "handoff_reason": "score", "sql": y[known].astype(bool)})
     tables = {"leads": leads, "activities": no_activities(), "outcomes": outcomes}
-    if target_rate is None and pdo is None:
-        target_rate = float(min(0.9, 2 * y[known].astype(float).mean()))
-    cal = calibrate(tables, definition, half_lives=(21.0,), include=include, split="kfold", discover=True,
-                    max_rules=max_rules, target_rate=target_rate, pdo=pdo, seed=seed, weighting="none")
+    base = float(y[known].astype(float).mean())
+    targets = [target_rate] if target_rate is not None or pdo is not None else \
+        [min(0.9, k * base) for k in DEFAULT_LIFTS]
+    for k, target in enumerate(targets):
+        try:
+            cal = calibrate(tables, definition, half_lives=(21.0,), include=include, split="kfold", discover=True,
+                            max_rules=max_rules, target_rate=target, pdo=pdo, seed=seed, weighting="none")
+            break
+        except DataError as err:
+            if k + 1 == len(targets) or "no threshold reaches" not in err.message:
+                raise
+    if len(targets) > 1:
+        cal.notes.append(f"threshold: the leads whose expected conversion is {target / base:.2g} times the export's "
+                         f"average ({target:.0%} against {base:.0%}); give target_rate or pdo to choose")
+    cal.notes.append("the current definition is the export's columns without rules: it ranks no better than chance "
+                     "(ROC AUC 0.5) and hands over no one; compare the revised definition with the models")
     if int((~known).sum()):
         cal.notes.append(f"{int((~known).sum())} row(s) without an outcome left out")
     return cal

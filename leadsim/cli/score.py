@@ -56,6 +56,9 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
 def add_options(p: argparse.ArgumentParser) -> None:
     """The data options of score, explain and exercise sample, and ``--as-of``."""
     add_data_options(p, tables=("leads", "activities", "stage_log"))
+    p.add_argument("--id", dest="id_column", metavar="COLUMN", help="--leads is a flat export (one row per lead, "
+                   "e.g. new rows of the export `leadsim calibrate --outcome` learnt from) with its id in COLUMN; "
+                   "no times or activities needed")
     p.add_argument("--as-of", metavar="TIME", help="score at this local time, e.g. '2026-03-31 17:00' "
                    "(default: the last activity)")
 
