@@ -170,5 +170,12 @@ def test_history_path_discovers_with_a_rule_cap(tmp_path, capsys):
     doc = yaml.safe_load((out / "definition.yaml").read_text())
     assert "deal_size_eur" not in {r["attribute"] for r in doc["fit_rules"]}
     gated = {r for g in doc["gates"].values() for r in g.get("exclude", [])}
-    ruled = set(proposals.loc[proposals["change"].isin(["new", "kept"]), "rule"])
+    rules = proposals[proposals["kind"] != "gate value"]
+    ruled = set(rules.loc[rules["change"].isin(["new", "kept"]), "rule"])
     assert len(ruled - gated) <= 8  # the cap the user set; rules a gate names do not count
+    # gate values proposed the same way: one value per gate check, and the revised definition holds it
+    gates = proposals[proposals["kind"] == "gate value"]
+    chosen = gates[gates["change"] != "not proposed"].set_index("rule")
+    assert chosen.index.is_unique and "gate mql.min_behaviour" in chosen.index
+    value = float(chosen.loc["gate mql.min_behaviour", "condition"].split(">=")[1])
+    assert doc["gates"]["mql"]["min_behaviour"] == pytest.approx(value)

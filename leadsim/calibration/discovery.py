@@ -217,7 +217,8 @@ def _best_window(feats: pd.DataFrame, rules: list[BehaviourRule], y: np.ndarray,
     return out
 
 
-def _folds(n: int, y: np.ndarray, time_ordered: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_folds(n: int, y: np.ndarray, time_ordered: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Three folds: time-ordered (each tests on later rows than it trains on) or stratified and shuffled."""
     from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
 
     if time_ordered:
@@ -225,12 +226,14 @@ def _folds(n: int, y: np.ndarray, time_ordered: bool, seed: int) -> list[tuple[n
     return list(StratifiedKFold(n_splits=3, shuffle=True, random_state=seed).split(np.zeros(n), y))
 
 
-def _standard(X: np.ndarray) -> np.ndarray:
+def standardised(X: np.ndarray) -> np.ndarray:
+    """Columns centred and scaled to unit spread (a constant column only centred)."""
     sd = X.std(axis=0)
     return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def _cv_auc(X, y, w, folds) -> float:
+def cv_auc(X, y, w, folds) -> float:
+    """Mean ROC AUC over ``folds`` of a lightly penalised logistic model on ``X`` (0.5 without columns)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
@@ -283,11 +286,11 @@ def _settle(selected, is_new, Z, y, w, folds, min_gain, room) -> np.ndarray:
     ``room(sel)`` says whether the rule cap lets one more rule in.
     """
     sel = selected.copy()
-    base = _cv_auc(Z[:, sel], y, w, folds)
+    base = cv_auc(Z[:, sel], y, w, folds)
     for j in np.flatnonzero(sel & is_new):
         without = sel.copy()
         without[j] = False
-        auc = _cv_auc(Z[:, without], y, w, folds)
+        auc = cv_auc(Z[:, without], y, w, folds)
         if base - auc < min_gain:
             sel, base = without, auc
     for j in np.flatnonzero(~sel & ~is_new):
@@ -295,7 +298,7 @@ def _settle(selected, is_new, Z, y, w, folds, min_gain, room) -> np.ndarray:
             break
         more = sel.copy()
         more[j] = True
-        auc = _cv_auc(Z[:, more], y, w, folds)
+        auc = cv_auc(Z[:, more], y, w, folds)
         if auc > base:
             sel, base = more, auc
     return sel
@@ -357,8 +360,8 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
     if len(rows) > cv_rows:
         rows = np.sort(np.random.default_rng(seed).choice(len(y), cv_rows, replace=False))
     Xr, yr, wr = X_df.to_numpy(dtype=float)[rows], y[rows], w[rows]
-    Z = _standard(Xr)
-    folds = _folds(len(rows), yr, time_ordered, seed)
+    Z = standardised(Xr)
+    folds = cv_folds(len(rows), yr, time_ordered, seed)
     keep = np.array([n in gated for n in names])
     varying = Xr.std(axis=0) > 0
     Zv = Z[:, varying]
@@ -371,7 +374,7 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
     selected = _settle(selected, is_new, Z, yr, wr, folds, min_gain, room)
     fit = logit_wald(Xr[:, selected], yr, sample_weight=wr) if selected.any() else None
     effect = dict(zip(np.array(names)[selected], zip(fit.coef, fit.low, fit.high, strict=True), strict=True)) if fit else {}
-    auc_all = _cv_auc(Z[:, selected], yr, wr, folds)
+    auc_all = cv_auc(Z[:, selected], yr, wr, folds)
     rules = {r.id: r for r in [*fit_rules, *beh]}
     out = []
     Xfull = X_df.to_numpy(dtype=float)
@@ -380,12 +383,12 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
         if selected[j]:
             others = selected.copy()
             others[j] = False
-            gain = auc_all - _cv_auc(Z[:, others], yr, wr, folds)
+            gain = auc_all - cv_auc(Z[:, others], yr, wr, folds)
             change = "new" if is_new[j] else "kept"
         elif not is_new[j]:
             more = selected.copy()
             more[j] = True
-            gain = _cv_auc(Z[:, more], yr, wr, folds) - auc_all
+            gain = cv_auc(Z[:, more], yr, wr, folds) - auc_all
             change = "dropped" if n not in gated else "kept"
         else:
             gain, change = np.nan, "not proposed"

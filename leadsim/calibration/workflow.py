@@ -342,9 +342,13 @@ def calibrate(
     notes.extend(more)
     if found is not None:
         from leadsim.calibration.discovery import drop_zero_rules
+        from leadsim.calibration.gate_values import propose_gates
 
         zero = [r for r in card.points.index if card.points[r] == 0]
         new = drop_zero_rules(new)
+        gate_rows, new = propose_gates(fs, new, previous=definition, weights=weights, time_ordered=split == "time",
+                                       seed=_int_seed(seed))
+        found.proposals = pd.concat([found.proposals, gate_rows], ignore_index=True)
         if zero:
             notes.append(f"rule(s) whose points round to 0 left out of the revised definition: {zero}")
     controls_model = None
@@ -366,6 +370,10 @@ def calibrate(
                        weights=weights, notes=report.notes, controls_model=controls_model)
 
 
+def _int_seed(seed) -> int:
+    return seed if isinstance(seed, int) else int(np.random.default_rng(seed).integers(2**31))
+
+
 def _discover(tables: Any, fs: FeatureSet, weights: np.ndarray, *, include, max_rules, split, test_size, seed):
     """Discovery on the training part; the features rebuilt for the extended definition (current scores kept)."""
     import dataclasses
@@ -376,7 +384,7 @@ def _discover(tables: Any, fs: FeatureSet, weights: np.ndarray, *, include, max_
     if tables is None:
         raise DataError("criteria discovery needs the leads and activities tables, not only ready features",
                         where="calibrate")
-    gen_seed = seed if isinstance(seed, int) else int(np.random.default_rng(seed).integers(2**31))
+    gen_seed = _int_seed(seed)
     train = np.sort(_splits(fs, "time", test_size, 5, gen_seed)[0][0]) if split == "time" else np.arange(len(fs))
     found = discover(fs.subset(train), tables, weights=weights[train], include=include, max_rules=max_rules,
                      time_ordered=split == "time", seed=gen_seed)

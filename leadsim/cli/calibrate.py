@@ -173,9 +173,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         curve = rep.half_life_scores.rename(index=half_life_label).round(5).to_frame()
         emit(curve, False, title="Half-life: time-ordered CV log loss (lower is better)")
     if rep.proposals is not None:
-        shown = rep.proposals[rep.proposals["change"].isin(["new", "dropped"])]
+        shown = rep.proposals[rep.proposals["change"].isin(["new", "dropped", "changed"])]
         emit(shown.drop(columns=["kind"]).round(4), False,
-             title=f"Criteria discovery: {len(shown)} rule(s) new or dropped (all in proposals.csv)")
+             title=f"Criteria discovery: {len(shown)} rule(s) and gate value(s) new, changed or dropped "
+                   "(all in proposals.csv)")
     if rep.leakage is not None and len(rep.leakage):
         emit(rep.leakage.round(3), False, title="Leakage guard: columns that know the outcome")
     hl = half_life_label(card.half_life_days)
