@@ -10,6 +10,7 @@
 * :func:`discover` — criteria discovery: rules the definition lacks (monotone
   bins from :func:`monotone_edges`, level groups from :func:`level_groups`,
   activity kinds and details), rules that add nothing pruned;
+* :func:`propose_gates` — gate values (minimum behaviour, minimum grade) proposed like rules;
 * :func:`leakage_screen` — the leakage guard: columns that know the outcome;
 * :func:`calibrate_flat` — a definition from a flat lead export (one row per lead).
 """
@@ -26,6 +27,7 @@ from leadsim.calibration.evaluation import (
 )
 from leadsim.calibration.features import FeatureSet, build_features, parse_outcome
 from leadsim.calibration.flat import calibrate_flat, flat_definition
+from leadsim.calibration.gate_values import propose_gates
 from leadsim.calibration.leakage import leakage_screen
 from leadsim.calibration.scorecard import Scorecard, diff_markdown, recalibrate, recommend_threshold, scorecard
 from leadsim.calibration.workflow import Calibration, calibrate, conversion_below_threshold, selection_weights
@@ -52,6 +54,7 @@ __all__ = [
     "lift_table",
     "monotone_edges",
     "parse_outcome",
+    "propose_gates",
     "recalibrate",
     "recommend_threshold",
     "reliability_table",

@@ -8,7 +8,7 @@
   cuts since the tree picked them) are merged; the edges are rounded to
   a readable step (1 % of the range, on a 1-2-5 scale).  The monotone tree
   is what scorecard libraries' "monotone optimal binning" computes with a
-  solver (see ``docs/design.md``, "Criteria discovery", for why leadsim
+  solver (see ``docs/design.md`` section 1.10, "Criteria discovery", for why leadsim
   uses the tree);
 * :func:`level_groups`: which category levels convert better or worse than
   the bulk of the levels.

@@ -1,5 +1,7 @@
 """Criteria discovery: rules the definition lacks, proposed from the hand-offs, and rules that add nothing pruned.
 
+See ``docs/design.md`` section 1.10, "Criteria discovery".
+
 :func:`discover` takes the features of the definition's rules
 (:func:`leadsim.calibration.build_features`) and looks at what those rules
 do not use yet:
