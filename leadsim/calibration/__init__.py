@@ -26,7 +26,7 @@ from leadsim.calibration.evaluation import (
     reliability_table,
 )
 from leadsim.calibration.features import FeatureSet, build_features, parse_outcome
-from leadsim.calibration.flat import calibrate_flat, flat_definition
+from leadsim.calibration.flat import calibrate_flat, flat_definition, score_flat
 from leadsim.calibration.gate_values import propose_gates
 from leadsim.calibration.leakage import leakage_screen
 from leadsim.calibration.scorecard import Scorecard, diff_markdown, recalibrate, recommend_threshold, scorecard
@@ -58,6 +58,7 @@ __all__ = [
     "recalibrate",
     "recommend_threshold",
     "reliability_table",
+    "score_flat",
     "scorecard",
     "selection_weights",
 ]

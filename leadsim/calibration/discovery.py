@@ -264,10 +264,10 @@ def _path(X, y, w, folds, max_rules, keep) -> tuple[np.ndarray, pd.DataFrame]:
         for tr, te in folds:
             if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
                 continue
-            m = LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=300).fit(X[tr], y[tr],
+            m = LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=300, tol=1e-3).fit(X[tr], y[tr],
                                                                                              sample_weight=w[tr])
             losses.append(log_loss(y[te], m.predict_proba(X[te])[:, 1], labels=[False, True]))
-        full = LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=300).fit(X, y, sample_weight=w)
+        full = LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=300, tol=1e-3).fit(X, y, sample_weight=w)
         nz = np.abs(full.coef_[0]) > 1e-8
         coefs.append(nz)
         rows.append({"C": C, "rules": int(nz.sum()), "cv_log_loss": float(np.mean(losses)) if losses else np.nan})
@@ -322,6 +322,14 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
     """
     if max_rules is not None and max_rules < 1:
         raise DataError(f"max_rules {max_rules} must be 1 or more", where="max_rules")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # hundreds of small fits: BLAS threads only fight each other
+        return _discover(features, tables, weights, include, max_rules, min_share, min_gain, time_ordered, cv_rows,
+                         seed)
+
+
+def _discover(features, tables, weights, include, max_rules, min_share, min_gain, time_ordered, cv_rows, seed):
     definition = features.definition
     scorer = features.scorer
     y = features.y.to_numpy(dtype=bool)

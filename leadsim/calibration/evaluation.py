@@ -271,7 +271,7 @@ def evaluate(
             nb = BernoulliNB().fit(_nb_matrix(features, tr), y_tr, sample_weight=w_all[tr])
             gb = gradient_boosting().fit(ftr.X_rules, y_tr, sample_weight=w_all[tr])
             ctrl = clone(model).fit(ftr.X, y_tr, sample_weight=w_all[tr]) if ftr.control_columns else None
-        scored = features.scorer.score(revised).reindex(fte.X.index)
+        scored = fte.scorer.score(revised).reindex(fte.X.index)
         gaps.append(float(np.max(np.abs(scored["score"].to_numpy(float) - card.score(fte.X)))))
         part = pd.DataFrame({
             "y": fte.y.to_numpy(dtype=float),

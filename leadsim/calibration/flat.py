@@ -32,9 +32,9 @@ import pandas as pd
 from leadsim.calibration.features import parse_outcome
 from leadsim.definition import LeadDefinition, load_definition
 from leadsim.errors import DataError
-from leadsim.io.flat import FLAT_TIME, flat_leads
+from leadsim.io.flat import FLAT_TIME, definition_leads, flat_leads
 
-__all__ = ["FLAT_TIME", "calibrate_flat", "flat_definition", "flat_leads"]
+__all__ = ["FLAT_TIME", "calibrate_flat", "flat_definition", "flat_leads", "score_flat"]
 
 #: Without a target: hand over the leads expected to convert at twice the average (or 1.5, 1.25 times when the
 #: export's best leads do not reach that).
@@ -92,3 +92,17 @@ def calibrate_flat(table: pd.DataFrame, outcome: str, *, id_column: str | None =
     if int((~known).sum()):
         cal.notes.append(f"{int((~known).sum())} row(s) without an outcome left out")
     return cal
+
+
+def score_flat(table: pd.DataFrame, definition: LeadDefinition, *, id_column: str | None = None) -> pd.DataFrame:
+    """:func:`leadsim.scoring.score` of new rows of a flat export with the definition :func:`calibrate_flat` wrote.
+
+    The rows are read with the definition's attribute types
+    (:func:`leadsim.io.flat.definition_leads`) and scored as of
+    :data:`FLAT_TIME`, with no activities (what ``leadsim score --leads
+    new_rows.csv --id COLUMN`` does).
+    """
+    from leadsim.scoring import score
+
+    leads = definition_leads(table, definition, id_column=id_column)
+    return score(leads, None, definition, as_of=FLAT_TIME)

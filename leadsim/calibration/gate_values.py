@@ -80,6 +80,13 @@ def propose_gates(features, revised: LeadDefinition, *, previous: LeadDefinition
     ``features.definition``), whose gate values are translated to the
     revised points.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # many small fits: BLAS threads only fight each other
+        return _propose(features, revised, previous, weights, min_gain, time_ordered, seed)
+
+
+def _propose(features, revised, previous, weights, min_gain, time_ordered, seed):
     previous = features.definition if previous is None else previous
     now = features.scorer.score(revised).reindex(features.X.index)
     before = features.scorer.score(previous).reindex(features.X.index)

@@ -141,6 +141,17 @@ class HandoffScorer:
             **({"detail": pairs["detail"].to_numpy()} if "detail" in pairs else {}),
         })
 
+    def subset(self, ids) -> HandoffScorer:
+        """The scorer of the hand-offs ``ids`` only (same reference time): scoring a sample costs the sample."""
+        import copy
+
+        keep = pd.Index(np.asarray(ids, dtype=object).astype(str))
+        out = copy.copy(self)
+        out.ids = self.ids[self.ids.isin(keep)]
+        out.leads = self.leads[self.leads["lead_id"].isin(keep)].reset_index(drop=True)
+        out.activities = self.activities[self.activities["lead_id"].isin(keep)].reset_index(drop=True)
+        return out
+
     def contributions(self, definition: LeadDefinition) -> pd.DataFrame:
         """:func:`leadsim.scoring.contributions` of ``definition`` at every hand-off (rows: hand-off ids)."""
         from leadsim.scoring import contributions

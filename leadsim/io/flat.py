@@ -43,7 +43,7 @@ import pandas as pd
 from leadsim.definition import LeadsimWarning
 from leadsim.errors import DataError, SchemaError
 
-__all__ = ["FLAT_TIME", "flat_leads", "read_flat", "read_flat_leads"]
+__all__ = ["FLAT_TIME", "definition_leads", "flat_leads", "read_flat", "read_flat_leads"]
 
 #: The moment every flat row is created and scored at (a flat export has no times).
 FLAT_TIME = pd.Timestamp("2000-01-03 09:00")
@@ -156,19 +156,23 @@ def read_flat(path: str | os.PathLike[str], *, mapping=None) -> pd.DataFrame:
     return df
 
 
-def read_flat_leads(path: str | os.PathLike[str], definition, *, id_column: str | None = None,
-                    mapping=None) -> pd.DataFrame:
-    """New rows of a flat export as a checked leads table, read with ``definition``'s attribute types.
+def definition_leads(table: pd.DataFrame, definition, *, id_column: str | None = None,
+                     where: str = "leads") -> pd.DataFrame:
+    """Rows of a flat export as a checked leads table, read with ``definition``'s attribute types.
 
     What :func:`leadsim.calibration.calibrate_flat` learnt from is read the
-    same way here (:func:`read_flat`, then :func:`flat_leads` with the
-    definition's types), so ``leadsim score --leads new_rows.csv --id COLUMN``
-    scores the rows as calibration saw them; columns the definition does not
+    same way here (:func:`flat_leads` with the definition's types), so new
+    rows are scored as calibration saw them; columns the definition does not
     know (the outcome, a status) are left out.
     """
     from leadsim.io.validate import validate_table
 
-    table = read_flat(path, mapping=mapping)
     types = {a.name: a.type for a in definition.attributes}
-    leads, _ = flat_leads(table, id_column=id_column, types=types, where=str(path))
-    return validate_table(leads, "leads", definition, source=str(path))
+    leads, _ = flat_leads(table, id_column=id_column, types=types, where=where)
+    return validate_table(leads, "leads", definition, source=where)
+
+
+def read_flat_leads(path: str | os.PathLike[str], definition, *, id_column: str | None = None,
+                    mapping=None) -> pd.DataFrame:
+    """:func:`read_flat` then :func:`definition_leads`: what ``leadsim score --leads FILE --id COLUMN`` scores."""
+    return definition_leads(read_flat(path, mapping=mapping), definition, id_column=id_column, where=str(path))
