@@ -66,16 +66,18 @@ def _separation(values: pd.Series, y: np.ndarray, seed: int) -> float:
         x = np.where(np.isnan(x), np.nanmin(x) - 1 if (~np.isnan(x)).any() else 0.0, x)
         auc = roc_auc_score(y, x)
         return float(max(auc, 1 - auc))
-    text = values.astype("string").fillna("(missing)").to_numpy(dtype=object)
+    codes, _ = pd.factorize(values.astype("string"), use_na_sentinel=False)  # missing is a level of its own
     enc = np.full(len(y), float(y.mean()))
-    folds = StratifiedKFold(n_splits=min(5, int(min(y.sum(), (~y).sum()))), shuffle=True, random_state=seed)
-    if folds.n_splits < 2:
+    n_splits = min(5, int(min(y.sum(), (~y).sum())))
+    if n_splits < 2:
         return np.nan
-    for tr, te in folds.split(text, y):
-        rate = pd.Series(y[tr].astype(float)).groupby(text[tr]).agg(["sum", "count"])
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    k = int(codes.max()) + 1
+    for tr, te in folds.split(codes, y):
+        hits = np.bincount(codes[tr], weights=y[tr].astype(float), minlength=k)
+        seen = np.bincount(codes[tr], minlength=k)
         prior = float(y[tr].mean())
-        smooth = (rate["sum"] + prior * 5) / (rate["count"] + 5)
-        enc[te] = pd.Series(text[te]).map(smooth).fillna(prior).to_numpy(dtype=float)
+        enc[te] = ((hits + prior * 5) / (seen + 5))[codes[te]]  # a level unseen in training gets the prior
     auc = roc_auc_score(y, enc)
     return float(max(auc, 1 - auc))
 
