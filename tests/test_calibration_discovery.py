@@ -100,3 +100,28 @@ def test_flat_export_errors_name_the_column():
         calibrate_flat(t, "won", id_column="lead_number")
     with pytest.raises(DataError, match="filled and unique"):
         calibrate_flat(t.assign(lead_number="x"), "converted", id_column="lead_number")
+
+
+def test_a_subset_scores_its_hand_offs_as_the_whole_does(history):
+    """FeatureSet.subset restricts its scorer: scoring the sample gives the rows the whole history gives."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fs = build_features(history, load_definition(), half_lives=(21,))
+    rows = np.sort(np.random.default_rng(0).choice(len(fs), 500, replace=False))
+    sub = fs.subset(rows)
+    assert len(sub.scorer.ids) == 500 and len(sub.scorer.leads) == 500
+    whole = fs.scorer.score(fs.definition).reindex(sub.X.index)
+    part = sub.scorer.score(fs.definition).reindex(sub.X.index)
+    pd.testing.assert_frame_equal(part[["fit_score", "behaviour_score", "score", "grade"]],
+                                  whole[["fit_score", "behaviour_score", "score", "grade"]])
+
+
+def test_rank_auc_is_scikit_learns_roc_auc_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    from leadsim.calibration.discovery import rank_auc
+
+    rng = np.random.default_rng(1)
+    y = rng.random(3000) < 0.3
+    s = np.round(rng.normal(size=3000) + y, 1)  # many ties
+    assert rank_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)

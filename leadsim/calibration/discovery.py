@@ -244,6 +244,21 @@ def cv_auc(X, y, w, folds) -> float:
     return FoldFits(X, y, w, folds).auc(np.ones(X.shape[1], dtype=bool))
 
 
+def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties at their mean rank: scikit-learn's value without its checks.
+
+    >>> rank_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    0.75
+    """
+    from scipy.stats import rankdata
+
+    y = np.asarray(y, dtype=bool)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 class FoldFits:
     """Cross-validated ROC AUC of column subsets of ``Z``, each fold's fit warm-started from a remembered one.
 
@@ -259,7 +274,6 @@ class FoldFits:
 
     def auc(self, sel: np.ndarray, *, remember: bool = False) -> float:
         from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import roc_auc_score
 
         cols = np.flatnonzero(sel)
         if not len(cols):
@@ -274,7 +288,7 @@ class FoldFits:
             full = np.zeros(self.Z.shape[1])
             full[cols] = m.coef_[0]
             fits.append((full, float(m.intercept_[0])))
-            aucs.append(roc_auc_score(self.y[te], m.decision_function(self.Z[np.ix_(te, cols)])))
+            aucs.append(rank_auc(self.y[te], m.decision_function(self.Z[np.ix_(te, cols)])))
         if remember:
             self.start = fits
         return float(np.mean(aucs))
@@ -369,18 +383,20 @@ def discover(features, tables, *, weights: np.ndarray | None = None, include=(),
 
 def _discover(features, tables, weights, include, max_rules, min_share, min_gain, time_ordered, cv_rows, seed):
     definition = features.definition
+    n_all = len(features)
+    w = np.ones(n_all) if weights is None else np.asarray(weights, dtype=float)
+    notes = []
+    if n_all > cv_rows:  # sample first: every candidate is computed for the sampled hand-offs only
+        rows = np.sort(np.random.default_rng(seed).choice(n_all, cv_rows, replace=False))
+        features, w = features.subset(rows), w[rows]
+        notes.append(f"criteria discovery ran on {cv_rows:,} of {n_all:,} hand-offs (random, in time order)")
     scorer = features.scorer
     y = features.y.to_numpy(dtype=bool)
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     ids = features.X.index
     attrs = scorer.leads.set_index("lead_id").reindex(ids)
     attrs = attrs.drop(columns=[c for c in attrs.columns if c in CORE_COLUMNS])
-    rows = np.arange(len(y))  # the path, the AUC checks and the leakage screen run on at most cv_rows hand-offs
-    if len(rows) > cv_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(len(y), cv_rows, replace=False))
-    screen = leakage_screen(attrs.iloc[rows], y[rows], definition=definition, include=include, seed=seed)
+    screen = leakage_screen(attrs, y, definition=definition, include=include, seed=seed)
     skip = left_out(screen)
-    notes = []
     fit_rules, new_attrs = _attribute_candidates(attrs, y, w, definition, skip, min_share)
     base = definition.model_copy(update={"attributes": [*definition.attributes, *new_attrs]})
     acts = tables["activities"] if isinstance(tables, dict) else tables.activities
@@ -407,9 +423,9 @@ def _discover(features, tables, weights, include, max_rules, min_share, min_gain
     from leadsim.scoring.gates import gate_rules
 
     gated = set(gate_rules(definition))
-    Xr, yr, wr = X_df.to_numpy(dtype=float)[rows], y[rows], w[rows]
+    Xr, yr, wr = X_df.to_numpy(dtype=float), y, w
     Z = standardised(Xr)
-    folds = cv_folds(len(rows), yr, time_ordered, seed)
+    folds = cv_folds(len(yr), yr, time_ordered, seed)
     keep = np.array([n in gated for n in names])
     varying = Xr.std(axis=0) > 0
     Zv = Z[:, varying]
@@ -467,9 +483,6 @@ def _discover(features, tables, weights, include, max_rules, min_share, min_gain
     ext.behaviour_rules = [r for r in definition.behaviour_rules if r.id not in dropped] + [
         r for r in chosen_new if isinstance(r, BehaviourRule)]
     ext = LeadDefinition.model_validate(ext.model_dump())
-    if len(rows) < len(y):
-        notes.append(f"criteria discovery's sparsity path, AUC checks and leakage screen ran on {len(rows):,} of "
-                     f"{len(y):,} hand-offs (random)")
     if len(screen):
         notes.append("leakage guard: " + "; ".join(f"{r.column} ({r.reason}): {r.action}" for r in screen.itertuples()))
     return Discovery(proposals=proposals, definition=ext, leakage=screen, path=path, notes=notes)
