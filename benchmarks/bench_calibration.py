@@ -128,12 +128,12 @@ def run_discovery(fs, tables, n_rows: int, seed: int) -> None:
     rows = stratified_rows(fs.y.to_numpy(dtype=bool), min(n_rows, 200_000), seed)
     sub = fs.subset(rows)
     y = sub.y.to_numpy()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     MQLCalibrator(random_state=0, cv_max_rows=200_000).fit(sub.X, y)
-    fit_s = time.perf_counter() - t
-    t = time.perf_counter()
+    fit_s, fit_c = time.perf_counter() - t, time.process_time() - c
+    t, c = time.perf_counter(), time.process_time()
     found = discover(sub, tables, seed=seed)
-    disc_s = time.perf_counter() - t
+    disc_s, disc_c = time.perf_counter() - t, time.process_time() - c
     t = time.perf_counter()
     with threadpool_limits(limits=1):
         gradient_boosting().fit(sub.X_rules, y)
@@ -141,6 +141,8 @@ def run_discovery(fs, tables, n_rows: int, seed: int) -> None:
     changes = found.proposals["change"].value_counts()
     print(f"discovery on {len(rows):,} stratified hand-offs: {changes.get('new', 0)} new, "
           f"{changes.get('dropped', 0)} dropped; plain fit {fit_s:.1f} s; gradient boosting {gb_s:.1f} s")
+    print(f"CPU time: discovery {disc_c:.1f} s, plain fit {fit_c:.1f} s, ratio {disc_c / fit_c:.2f} "
+          "(the wall-clock ratio below is what the goal counts)")
     print(f"discovery seconds: {disc_s:.1f}")
     print(f"ratio discovery/fit: {disc_s / fit_s:.2f}")
 

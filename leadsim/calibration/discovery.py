@@ -309,7 +309,7 @@ def _path(X, y, w, folds, max_rules, keep) -> tuple[np.ndarray, pd.DataFrame]:
         return LogisticRegression(l1_ratio=1.0, C=C, solver="liblinear", max_iter=300, tol=1e-3)
 
     c0 = l1_min_c(X, y, loss="log")
-    Cs = c0 * np.logspace(0.1, 3, 14)
+    Cs = c0 * np.logspace(0.1, 3, 10)
     rows = []
     for C in Cs:
         losses, counts = [], []

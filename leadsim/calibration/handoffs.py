@@ -146,10 +146,14 @@ class HandoffScorer:
         import copy
 
         keep = pd.Index(np.asarray(ids, dtype=object).astype(str))
+
+        def among(col: pd.Series) -> np.ndarray:  # object hashing: arrow strings' isin is a Python loop
+            return pd.Index(col.to_numpy(dtype=object)).isin(keep)
+
         out = copy.copy(self)
         out.ids = self.ids[self.ids.isin(keep)]
-        out.leads = self.leads[self.leads["lead_id"].isin(keep)].reset_index(drop=True)
-        out.activities = self.activities[self.activities["lead_id"].isin(keep)].reset_index(drop=True)
+        out.leads = self.leads[among(self.leads["lead_id"])].reset_index(drop=True)
+        out.activities = self.activities[among(self.activities["lead_id"])].reset_index(drop=True)
         return out
 
     def contributions(self, definition: LeadDefinition) -> pd.DataFrame:
