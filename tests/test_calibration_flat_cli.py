@@ -136,6 +136,7 @@ def _bad_files(tmp_path):
     (["calibrate", "--leads", "flat.csv", "--outcome", "converted", "--outcomes", "flat.csv"], "--outcomes",
      "does not go with --outcome"),
     (["calibrate", "--outcome", "converted"], "--leads", "give the export as --leads FILE"),
+    (["calibrate", "--max-rules", "5"], "--max-rules", "add --discover"),
     (["score", "--leads", "flat.csv", "--id", "lead_no"], "flat.csv", "no id column 'lead_no'"),
     (["score", "--leads", "flat.csv", "--id", "lead_number", "--activities", "acts.csv"], "--activities",
      "does not go with it"),

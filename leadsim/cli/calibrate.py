@@ -143,6 +143,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise InputFileError(f"{args.target_rate:g} must lie strictly between 0 and 1", where="--target-rate")
     if args.max_rules is not None and args.max_rules < 1:
         raise InputFileError(f"{args.max_rules} rules: give --max-rules 1 or more", where="--max-rules")
+    if args.max_rules is not None and not (args.discover or args.outcome is not None):
+        raise InputFileError("--max-rules caps criteria discovery; add --discover (or --outcome for a flat export)",
+                             where="--max-rules")
     if args.id_column is not None and args.outcome is None:
         raise InputFileError("--id names the id column of a flat export; give --outcome COLUMN too", where="--id")
     flat = _flat_table(args) if args.outcome is not None else None

@@ -144,8 +144,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             s["table"] = args.write_table.casefold()
         emit(s, True)
         return 0
-    print(f"Scored {s['leads_scored']} leads from {s['data']} as of {s['as_of']:%Y-%m-%d %H:%M} "
-          f"with {s['definition']}")
+    when = ("(a flat export: no times, no activities)" if getattr(args, "id_column", None) is not None
+            else f"as of {s['as_of']:%Y-%m-%d %H:%M}")
+    print(f"Scored {s['leads_scored']} leads from {s['data']} {when} with {s['definition']}")
     known = ("among leads in an open marketing stage" if s["stage_known"] else
              "stage unknown (no stage log): handed-over and closed leads may be among them")
     print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger, past the gates; {known}); "
