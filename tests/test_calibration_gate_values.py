@@ -84,3 +84,22 @@ def test_a_current_gate_without_evidence_is_kept_at_the_same_share_of_hand_offs(
     # 50 old points are 25 revised ones: the same hand-offs pass
     assert revised.gates.mql.min_behaviour == pytest.approx(25.0, abs=1.0)
     assert kept["support"].iloc[0] == pytest.approx((before["behaviour_score"] >= 50).mean(), abs=0.01)
+
+
+def test_a_positive_behaviour_minimum_never_translates_to_no_minimum():
+    table, y, _ = _handoffs()
+    rng = np.random.default_rng(1)
+    y = pd.Series(rng.random(len(y)) < 1 / (1 + np.exp(-(table["score"] - 90) / 30)), index=y.index)  # score only
+    before = table.assign(behaviour_score=np.where(table["behaviour_score"] > 0, 100.0, 0.0))  # 80 % pass 10 points
+    after = table.assign(behaviour_score=table["behaviour_score"] / 10)  # revised points; the 20 % with none are 0
+    d = _definition(min_behaviour=10.0)
+
+    class Two(_Scorer):
+        def score(self, definition):
+            return before if definition is d else after
+
+    fs = SimpleNamespace(scorer=Two(after), X=pd.DataFrame(index=table.index), y=y, definition=d)
+    rows, revised = propose_gates(fs, _definition(min_behaviour=10.0), previous=d, time_ordered=False)
+    assert revised.gates.mql.min_behaviour == 1.0  # the 20th percentile is 0: rounded, it would hold back no one
+    kept = rows[(rows["rule"] == "gate mql.min_behaviour") & (rows["change"] == "kept")]
+    assert kept["support"].iloc[0] == pytest.approx((after["behaviour_score"] >= 1).mean())

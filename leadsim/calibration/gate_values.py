@@ -54,11 +54,15 @@ def _grade_rank(grades: pd.Series, definition: LeadDefinition) -> np.ndarray:
 
 
 def _translated(current: float, before: np.ndarray, after: np.ndarray) -> float:
-    """The whole-point value of ``after`` that lets about the share of rows pass that ``current`` let pass in ``before``."""
+    """The whole-point value of ``after`` that lets about the share of rows pass that ``current`` let pass in ``before``.
+
+    A positive minimum stays at least 1 point: "some buying behaviour" must not round to "none".
+    """
     share = float((before >= current - 1e-9).mean())
+    floor = 1.0 if current > 0 else 0.0
     if share >= 1.0:
-        return 0.0
-    return float(max(0.0, round(float(np.quantile(after, 1.0 - share)))))
+        return floor
+    return float(max(floor, round(float(np.quantile(after, 1.0 - share)))))
 
 
 def _evidence(passes: np.ndarray, score: np.ndarray, y: np.ndarray, w: np.ndarray, folds, base_auc: float) -> dict:
