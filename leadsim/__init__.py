@@ -78,6 +78,8 @@ _EXPORTS: dict[str, str] = {
     "MQLCalibrator": "leadsim.calibration",
     "build_features": "leadsim.calibration",
     "calibrate": "leadsim.calibration",
+    "calibrate_flat": "leadsim.calibration",
+    "discover": "leadsim.calibration",
     "evaluate": "leadsim.calibration",
     "recalibrate": "leadsim.calibration",
     # the 100-companies exercise
@@ -105,6 +107,8 @@ if TYPE_CHECKING:  # what IDEs and type checkers see; at run time each name load
         Scorecard,
         build_features,
         calibrate,
+        calibrate_flat,
+        discover,
         evaluate,
         recalibrate,
     )

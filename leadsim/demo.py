@@ -383,7 +383,8 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
     tables = {"leads": ctx.leads, "activities": ctx.activities, "outcomes": ctx.outcomes,
               "stage_log": ctx.stage_log, "touches": ctx.touches}
     try:
-        cal = calibrate({k: v for k, v in tables.items() if v is not None}, ctx.definition, seed=ctx.seed)
+        cal = calibrate({k: v for k, v in tables.items() if v is not None}, ctx.definition, seed=ctx.seed,
+                        discover=True)
     except DataError as err:  # below the data floor: say so and go on with the other steps
         rep.section("Calibration", f"Not run on {ctx.origin}: {err.message}")
         return
@@ -398,7 +399,9 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
             f"{m.loc['rule-feature model', 'roc_auc']:.3f}, gradient boosting on them "
             f"{m.loc['gradient boosting', 'roc_auc']:.3f}, with response delay and owner as controls "
             f"{m.loc['model with controls', 'roc_auc']:.3f} (controls never become points). "
-            f"The revised definition keeps the MQL threshold at {r.scorecard.threshold:g} points; only the points move. "
+            f"The revised definition keeps the MQL threshold at {r.scorecard.threshold:g} points; criteria discovery "
+            f"proposes {int((r.proposals['change'] == 'new').sum())} new rule(s) or gate value(s) and drops "
+            f"{int((r.proposals['change'] == 'dropped').sum())} rule(s) that add nothing (below, with their evidence). "
             f"Lead -> Sales Lead rate: {rates.loc['current', 'lead_to_sales_lead']:.1%} now, "
             f"{rates.loc['proposed', 'lead_to_sales_lead']:.1%} proposed.")
     rep.section("Calibration on sales outcomes", text)
@@ -414,6 +417,12 @@ def step_calibrate(ctx: DemoContext, rep: Report) -> None:
     rep.table("calibration_metrics", m, title="Held-out metrics, side by side", index=True)
     if r.by_grade is not None:
         rep.table("calibration_by_grade", r.by_grade, title="Reliability of the predicted chance by grade")
+    shown = r.proposals[r.proposals["change"] != "not proposed"]
+    rep.table("calibration_proposals", shown, max_rows=60,
+              title="Criteria discovery: each rule and gate value with its support, SQL rate, odds ratio (95 % "
+                    "interval) and the cross-validated ROC AUC it adds")
+    if len(r.leakage):
+        rep.table("calibration_leakage", r.leakage, title="Leakage guard: columns left out because they know the outcome")
     rep.table("calibration_diff", cal.diff, title=f"What changes: version {cal.previous.version} -> "
               f"{cal.definition.version}", max_rows=60)
     rep.attach("definition.revised.yaml", cal.definition.to_yaml())

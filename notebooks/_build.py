@@ -864,13 +864,25 @@ NB05 = [
     * **Rates**: at the threshold, which share of hand-offs would still be handed
       over and what their Lead → Sales Lead rate would be.
     * **Proposed points**: the revised points per rule; the diff lists every change.
+    * **Criteria discovery**: rules the definition lacks (attribute bins and
+      levels, activity kinds, pages and documents) proposed, rules that add
+      nothing dropped, and the gate values (minimum behaviour, minimum grade)
+      re-proposed in the revised points, each with its support, its effect
+      (odds ratio with a 95 % interval) and the ROC AUC it adds.
+    * **Leakage guard**: columns left out because they know the outcome
+      (recorded after the hand-off, status-like names, near-perfect separation).
+    * **The flat lead export** (last section): a definition built from a
+      one-row-per-lead table with a converted flag, as many CRMs export it.
 
-    Same from the command line: `leadsim calibrate`.
+    Same from the command line: `leadsim calibrate --discover` and
+    `leadsim calibrate --leads export.csv --outcome converted --id lead_number`.
     """),
     code("""
     # Parameters
     CAPACITY = None      # hand-offs per week sales can take; None keeps today's volume
     TARGET_RATE = None   # or: the Lead -> Sales Lead rate to aim for (e.g. 0.4); None: not used
+    MAX_RULES = None     # criteria discovery keeps at most this many rules; None: as many as add something
+    FLAT_ROWS = 3000     # rows of the generated flat export in the last section
     SEED = 0             # the same seed gives the same result
     """),
     code("""
@@ -885,7 +897,8 @@ NB05 = [
     from leadsim.plots.calibration import plot_gain, plot_lift, plot_points, plot_reliability, plot_volume_precision
 
     history = leadsim.load_sample()
-    cal = leadsim.calibrate(history, history.definition, capacity=CAPACITY, target_rate=TARGET_RATE, seed=SEED)
+    cal = leadsim.calibrate(history, history.definition, capacity=CAPACITY, target_rate=TARGET_RATE, seed=SEED,
+                            discover=True, max_rules=MAX_RULES)
     cal.notes
     """),
     md("## Compared with the current definition, side by side"),
@@ -926,6 +939,32 @@ NB05 = [
     changes[changes["field"] == "points"]
     """),
     md("""
+    ## Criteria discovery: what the definition lacks, what it does not need
+    Each row is a rule or a gate value. *new*: proposed; *dropped*: an existing rule
+    that adds nothing the others do not; *changed*: a gate value moved; *kept*.
+    `support` is the share of hand-offs the rule fires for, `sql_rate` their SQL
+    rate, `odds_ratio` (with its 95 % interval `low`-`high`) the rule's effect
+    with the other rules held fixed, and `auc_gain` the cross-validated ROC AUC
+    it adds (for a dropped rule: what adding it back would add).
+    """),
+    code("""
+    proposals = cal.report.proposals
+    proposals[proposals["change"] != "not proposed"]
+    """),
+    check("""
+    counts = proposals["change"].value_counts()
+    print(f"new {counts.get('new', 0)}, dropped {counts.get('dropped', 0)}, "
+          f"rules in the revised definition {len(cal.definition.fit_rules) + len(cal.definition.behaviour_rules)}")
+    """),
+    md("""
+    ### The leakage guard
+    Columns that know the outcome are left out and listed with the reason; pass
+    `include=[...]` (`--include COLUMN`) to keep one you know is recorded before
+    the hand-off.
+    """),
+    code("cal.report.leakage"),
+    check("print(sorted(cal.report.leakage['column']))"),
+    md("""
     ## The revised definition and its diff
     Written to a temporary folder (never over the data you read): `definition.yaml`
     to review and sign, `diff.csv` / `diff.md` for the sign-off, and `metrics.json`
@@ -941,6 +980,49 @@ NB05 = [
     print(f"{cal.previous.version} -> {revised.version}: {len(leadsim.diff(cal.previous, revised))} changes")
     """),
     code('Markdown(files["diff_md"].read_text())'),
+    md("""
+    ## The flat lead export
+    Many teams have no activity log, only the CRM's lead list: one row per lead
+    with form fields, aggregated web behaviour and a converted flag. Here a small
+    generated export (`make_flat_export`: known bins at 200 and 1,000 employees
+    and 10 minutes on site, industries that convert better or worse, a form's
+    "Select" that means *not chosen*, and a `lead_status` column sales fill in
+    after the call). leadsim builds a definition from its columns, evaluated by
+    stratified cross-validation (there are no times), and scores new rows with it.
+
+    Same from the command line: `leadsim calibrate --leads export.csv --outcome
+    converted --id lead_number --out DIR`, then `leadsim score --definition
+    DIR/definition.revised.yaml --leads new_rows.csv --id lead_number --out scores.csv`.
+    """),
+    code("""
+    from leadsim.calibration import score_flat
+    from leadsim.datasets import make_flat_export
+
+    flat = make_flat_export(n=FLAT_ROWS, seed=SEED)
+    learn, new_rows = flat.table.iloc[: FLAT_ROWS * 4 // 5], flat.table.iloc[FLAT_ROWS * 4 // 5 :]
+    flat_cal = leadsim.calibrate_flat(learn, "converted", id_column="lead_number", missing=["Select"], seed=SEED)
+    flat_cal.report.metrics
+    """),
+    code("""
+    flat_proposals = flat_cal.report.proposals
+    flat_proposals[flat_proposals["change"] == "new"]
+    """),
+    code("flat_cal.report.leakage"),
+    code("flat_cal.report.by_grade"),
+    check("""
+    new_rules = flat_proposals[flat_proposals["change"] == "new"]
+    print("proposed:", "; ".join(new_rules["condition"]))
+    print("left out:", ", ".join(flat_cal.report.leakage["column"]))
+    """),
+    md("The new rows, scored with the revised definition (no activities needed):"),
+    code("""
+    scores = score_flat(new_rows, flat_cal.definition, id_column="lead_number")
+    scores[["fit_score", "score", "grade", "is_mql"]].head()
+    """),
+    check("""
+    sql = new_rows.set_index("lead_number")["converted"].reindex(scores.index)
+    print(scores.assign(converted=sql).groupby("grade", observed=True)["converted"].mean().round(2).to_string())
+    """),
 ]
 
 

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["response_delay_effect"]
+from leadsim.calibration.inference import Z95 as _Z95
+from leadsim.calibration.inference import logit_wald
 
-_Z95 = 1.959963984540054
+__all__ = ["response_delay_effect"]
 
 
 def _words(minutes: float) -> str:
@@ -53,9 +54,6 @@ def response_delay_effect(table: pd.DataFrame, y, *, fast: float = 5.0, slow: fl
     remain; else ``odds_ratio``, ``low``, ``high``, ``coef`` (per e-fold of
     ``1 + minutes``), ``n``, ``adjusted_for`` and ``text``.
     """
-    from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
-
     if "response_minutes" not in table:
         return None
     rm = pd.to_numeric(table["response_minutes"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -78,14 +76,8 @@ def response_delay_effect(table: pd.DataFrame, y, *, fast: float = 5.0, slow: fl
             d = pd.get_dummies(pd.Series(v, dtype=object).fillna("(missing)"), drop_first=True, dtype=float)
             cols += [d[k].to_numpy() for k in d.columns]
         used.append(c)
-    X = np.column_stack(cols)
-    with threadpool_limits(limits=1):
-        m = LogisticRegression(C=1e6, solver="newton-cholesky", max_iter=500).fit(X, y[ok])
-    X1 = np.column_stack([np.ones(len(X)), X])
-    p = m.predict_proba(X)[:, 1]
-    info = X1.T @ (X1 * (p * (1 - p))[:, None])
-    cov = np.linalg.pinv(info)
-    b, se = float(m.coef_[0, 0]), float(math.sqrt(max(cov[1, 1], 0.0)))
+    fit = logit_wald(np.column_stack(cols), y[ok])
+    b, se = float(fit.coef[0]), float(fit.se[0])
     dx = math.log1p(fast) - math.log1p(slow)
     lo, hi = sorted((math.exp((b - _Z95 * se) * dx), math.exp((b + _Z95 * se) * dx)))
     ratio = math.exp(b * dx)

@@ -112,6 +112,10 @@ class CalibrationReport:
     points_gap: float | None = None
     selection: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: criteria discovery's table (leadsim.calibration.discovery), when it ran
+    proposals: pd.DataFrame | None = None
+    #: the columns the leakage guard flagged, with the reason and what was done
+    leakage: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for JSON)."""
@@ -137,6 +141,8 @@ class CalibrationReport:
             "response_delay": self.delay,
             "points_vs_score_max_gap": self.points_gap,
             "selection": self.selection,
+            "proposals": None if self.proposals is None else recs(self.proposals),
+            "leakage": None if self.leakage is None else recs(self.leakage),
             "notes": list(self.notes),
         }
 
@@ -265,7 +271,7 @@ def evaluate(
             nb = BernoulliNB().fit(_nb_matrix(features, tr), y_tr, sample_weight=w_all[tr])
             gb = gradient_boosting().fit(ftr.X_rules, y_tr, sample_weight=w_all[tr])
             ctrl = clone(model).fit(ftr.X, y_tr, sample_weight=w_all[tr]) if ftr.control_columns else None
-        scored = features.scorer.score(revised).reindex(fte.X.index)
+        scored = fte.scorer.score(revised).reindex(fte.X.index)
         gaps.append(float(np.max(np.abs(scored["score"].to_numpy(float) - card.score(fte.X)))))
         part = pd.DataFrame({
             "y": fte.y.to_numpy(dtype=float),

@@ -87,9 +87,11 @@ class FeatureSet:
         return unit_definition(self.used if self.used is not None else self.definition, half_life=self.half_life_days)
 
     def subset(self, rows: np.ndarray) -> FeatureSet:
-        """The same feature set restricted to row positions ``rows``."""
-        return dataclasses.replace(self, X=self.X.iloc[rows], y=self.y.iloc[rows], meta=self.meta.iloc[rows],
-                                   current_score=self.current_score.iloc[rows])
+        """The same feature set restricted to row positions ``rows`` (its scorer too)."""
+        X = self.X.iloc[rows]
+        scorer = self.scorer.subset(X.index) if getattr(self, "scorer", None) is not None else None
+        return dataclasses.replace(self, X=X, y=self.y.iloc[rows], meta=self.meta.iloc[rows],
+                                   current_score=self.current_score.iloc[rows], scorer=scorer)
 
     def __len__(self) -> int:
         return len(self.X)

@@ -141,6 +141,21 @@ class HandoffScorer:
             **({"detail": pairs["detail"].to_numpy()} if "detail" in pairs else {}),
         })
 
+    def subset(self, ids) -> HandoffScorer:
+        """The scorer of the hand-offs ``ids`` only (same reference time): scoring a sample costs the sample."""
+        import copy
+
+        keep = pd.Index(np.asarray(ids, dtype=object).astype(str))
+
+        def among(col: pd.Series) -> np.ndarray:  # object hashing: arrow strings' isin is a Python loop
+            return pd.Index(col.to_numpy(dtype=object)).isin(keep)
+
+        out = copy.copy(self)
+        out.ids = self.ids[self.ids.isin(keep)]
+        out.leads = self.leads[among(self.leads["lead_id"])].reset_index(drop=True)
+        out.activities = self.activities[among(self.activities["lead_id"])].reset_index(drop=True)
+        return out
+
     def contributions(self, definition: LeadDefinition) -> pd.DataFrame:
         """:func:`leadsim.scoring.contributions` of ``definition`` at every hand-off (rows: hand-off ids)."""
         from leadsim.scoring import contributions

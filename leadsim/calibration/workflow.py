@@ -144,8 +144,10 @@ class Calibration:
     def diff(self) -> pd.DataFrame:
         return diff(self.previous, self.definition)
 
-    def write(self, folder: str | os.PathLike[str], *, force: bool = False, figures: bool = True) -> dict[str, Path]:
-        """Write ``definition.yaml``, ``diff.csv``, ``diff.md``, ``metrics.json`` and PNG figures.
+    def write(self, folder: str | os.PathLike[str], *, force: bool = False, figures: bool = True,
+              definition_file: str = "definition.yaml") -> dict[str, Path]:
+        """Write ``definition.yaml`` (or ``definition_file``), ``diff.csv``, ``diff.md``, ``metrics.json``, PNG figures,
+        and with criteria discovery ``proposals.csv`` and ``leakage.csv``.
 
         A non-empty folder is refused unless ``force``; every file is written
         atomically.
@@ -156,11 +158,15 @@ class Calibration:
         if out.exists() and any(out.iterdir()) and not force:
             raise InputFileError("the output folder is not empty; choose another or pass --force", where=str(out))
         out.mkdir(parents=True, exist_ok=True)
-        files = {"definition": out / "definition.yaml", "diff_csv": out / "diff.csv", "diff_md": out / "diff.md",
+        files = {"definition": out / definition_file, "diff_csv": out / "diff.csv", "diff_md": out / "diff.md",
                  "metrics": out / "metrics.json"}
         self.definition.to_yaml(files["definition"], overwrite=force)
         write_atomic(files["diff_csv"], self.diff.to_csv(index=False), overwrite=force)
         write_atomic(files["diff_md"], diff_markdown(self.previous, self.definition), overwrite=force)
+        for name in ("proposals", "leakage"):
+            table = getattr(self.report, name)
+            if table is not None:
+                files[name] = write_atomic(out / f"{name}.csv", table.to_csv(index=False), overwrite=force)
         data = self.report.to_dict() | {"notes": self.notes, "version": self.definition.version}
         write_atomic(files["metrics"], json.dumps(data, indent=2, default=_json_default), overwrite=force)
         if figures:
@@ -252,6 +258,8 @@ def calibrate(
     features: FeatureSet | None = None,
     seed: np.random.Generator | int | None = 0,
     as_of: Any = None,
+    discover: bool = False,
+    max_rules: int | None = None,
 ) -> Calibration:
     """Features -> checks -> weights -> held-out evaluation -> final fit -> revised definition.
 
@@ -267,6 +275,14 @@ def calibrate(
     points scale instead; none: the current volume is kept.  ``weighting``:
     ``"ipw"`` (inverse-propensity weights in every fit) or ``"none"``.  Pass ready
     ``features`` (built with ``definition``) to skip :func:`build_features`.
+
+    ``discover=True`` runs criteria discovery
+    (:func:`leadsim.calibration.discovery.discover`) on the training part of
+    the split (all hand-offs with ``split="kfold"``): new rules are proposed,
+    rules that add nothing dropped (at most ``max_rules`` kept), and the
+    revised definition holds the survivors with calibrated points (rules
+    whose points round to 0 are left out); the report gains ``proposals``
+    and ``leakage``.
     """
     require_definition(definition, where="calibrate")
     derived = None
@@ -307,6 +323,11 @@ def calibrate(
     if sel.get("clipped"):
         notes.append(f"{sel['clipped']} inverse-propensity weight(s) clipped at {clip:g}")
     notes.extend(fs.notes)
+    found = None
+    if discover:
+        fs, found = _discover(sample_or_tables, fs, weights, include=include, max_rules=max_rules, split=split,
+                              test_size=test_size, seed=seed)
+        notes.extend(found.notes)
     model = model if model is not None else MQLCalibrator(random_state=0)
     report = evaluate(fs, model=model, split=split, test_size=test_size, weights=weights, capacity=capacity,
                       target_rate=target_rate, pdo=pdo, seed=seed)
@@ -319,6 +340,17 @@ def calibrate(
     final, card, new, curve, more = fit_points(fs, model, weights=weights, capacity=capacity,
                                                target_rate=target_rate, pdo=pdo, note=note)
     notes.extend(more)
+    if found is not None:
+        from leadsim.calibration.discovery import drop_zero_rules
+        from leadsim.calibration.gate_values import propose_gates
+
+        zero = [r for r in card.points.index if card.points[r] == 0]
+        new = drop_zero_rules(new)
+        gate_rows, new = propose_gates(fs, new, previous=definition, weights=weights, time_ordered=split == "time",
+                                       seed=_int_seed(seed))
+        found.proposals = pd.concat([found.proposals, gate_rows], ignore_index=True)
+        if zero:
+            notes.append(f"rule(s) whose points round to 0 left out of the revised definition: {zero}")
     controls_model = None
     if fs.control_columns:
         with threadpool_limits(limits=1):
@@ -327,6 +359,8 @@ def calibrate(
     report.delay = response_delay_effect(fs.meta.assign(score=revised_score), fs.y.to_numpy())
     report.scorecard, report.curve = card, curve
     report.selection = sel
+    if found is not None:
+        report.proposals, report.leakage = found.proposals, found.leakage
     report.notes.extend(notes)
     if report.delay is not None:
         report.notes.append(report.delay["text"])
@@ -334,3 +368,33 @@ def calibrate(
         report.notes.append(f"rules left out (attributes recorded after hand-off or protected): {fs.excluded}")
     return Calibration(definition=new, previous=definition, model=final, features=fs, report=report,
                        weights=weights, notes=report.notes, controls_model=controls_model)
+
+
+def _int_seed(seed) -> int:
+    return seed if isinstance(seed, int) else int(np.random.default_rng(seed).integers(2**31))
+
+
+def _discover(tables: Any, fs: FeatureSet, weights: np.ndarray, *, include, max_rules, split, test_size, seed):
+    """Discovery on the training part; the features rebuilt for the extended definition (current scores kept)."""
+    import dataclasses
+
+    from leadsim.calibration.discovery import discover
+    from leadsim.calibration.evaluation import _splits
+
+    if tables is None:
+        raise DataError("criteria discovery needs the leads and activities tables, not only ready features",
+                        where="calibrate")
+    gen_seed = _int_seed(seed)
+    train = np.sort(_splits(fs, "time", test_size, 5, gen_seed)[0][0]) if split == "time" else np.arange(len(fs))
+    found = discover(fs.subset(train), tables, weights=weights[train], include=include, max_rules=max_rules,
+                     time_ordered=split == "time", seed=gen_seed)
+    if split != "time":
+        found.notes.append("criteria discovery used every hand-off, so the cross-validated comparison flatters the "
+                           "revised definition a little (its rules were chosen on the same rows)")
+    else:
+        found.notes.append(f"criteria discovery used the older {1 - test_size:.0%} of the hand-offs only")
+    again = build_features(tables, found.definition, half_lives=fs.half_life_days, include=include, seed=seed)
+    fs = dataclasses.replace(again, current_score=fs.current_score.reindex(again.X.index),
+                             half_life_scores=fs.half_life_scores, notes=fs.notes,
+                             excluded=sorted(set(fs.excluded) | set(again.excluded)))
+    return fs, found

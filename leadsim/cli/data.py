@@ -6,6 +6,9 @@ them with :func:`load_data`:
 * nothing: the embedded sample and its definition;
 * ``--leads``, ``--activities``, ``--stage-log`` (``--log``), ``--touches``,
   ``--owners``, ``--outcomes``: single files, through ``--mapping`` when given;
+* ``--leads FILE --id COLUMN``: a flat lead export (one row per lead, its id
+  in COLUMN, no times; :func:`leadsim.io.flat.read_flat_leads`), scored as of
+  one moment with no activities;
 * ``--export DIR --mapping FILE``: a whole export folder, the mapping naming
   each table's file (templates: ``data/mappings/salesforce.yaml``, ...);
 * ``--db URL --mapping FILE``: the same tables in a database (``duckdb:///history.duckdb`` or
@@ -95,6 +98,9 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), use: tupl
     given = {k: getattr(args, k) for k in OPTIONS if getattr(args, k, None) is not None}
     strict = bool(getattr(args, "strict", False))
     db_url = getattr(args, "db", None)
+    if getattr(args, "id_column", None) is not None and (db_url or args.export):
+        raise InputFileError("--id reads a flat export given as --leads FILE, not an export folder or database",
+                             where="--id")
     if db_url:
         from leadsim.io.database import Database, masked
 
@@ -132,6 +138,16 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), use: tupl
         data = Data(definition, ex.tables, f"the export in {args.export}", files=dict.fromkeys(ex.tables, args.export),
                     paths=[args.definition, args.export, args.mapping], summary=ex.summary())
         _finish(args, ex.set_aside, data, quiet)
+    elif given and getattr(args, "id_column", None) is not None:
+        from leadsim.io.flat import read_flat_leads
+
+        if set(given) != {"leads"}:
+            other = next(OPTIONS[k] for k in given if k != "leads")
+            raise InputFileError(f"--id reads --leads as a flat export (one row per lead, no activities); {other} "
+                                 "does not go with it", where=other)
+        tables = {"leads": read_flat_leads(given["leads"], definition, id_column=args.id_column, mapping=args.mapping)}
+        data = Data(definition, tables, str(given["leads"]), files=dict(given),
+                    paths=[args.definition, given["leads"], args.mapping])
     elif given:
         lacking = [k for k in need if k not in given]
         if lacking:
@@ -158,6 +174,9 @@ def load_data(args: argparse.Namespace, *, need: tuple[str, ...] = (), use: tupl
         if len(ex.set_aside):
             _finish(args, ex.set_aside, data, quiet)
     else:
+        if getattr(args, "id_column", None) is not None:
+            raise InputFileError("--id names the id column of a flat export; give the export as --leads FILE",
+                                 where="--id")
         if args.mapping or strict:
             raise InputFileError("--mapping and --strict apply to your data; give --export DIR, --db URL or table "
                                  "files too",

@@ -56,6 +56,9 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
 def add_options(p: argparse.ArgumentParser) -> None:
     """The data options of score, explain and exercise sample, and ``--as-of``."""
     add_data_options(p, tables=("leads", "activities", "stage_log"))
+    p.add_argument("--id", dest="id_column", metavar="COLUMN", help="--leads is a flat export (one row per lead, "
+                   "e.g. new rows of the export `leadsim calibrate --outcome` learnt from) with its id in COLUMN; "
+                   "no times or activities needed")
     p.add_argument("--as-of", metavar="TIME", help="score at this local time, e.g. '2026-03-31 17:00' "
                    "(default: the last activity)")
 
@@ -141,8 +144,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             s["table"] = args.write_table.casefold()
         emit(s, True)
         return 0
-    print(f"Scored {s['leads_scored']} leads from {s['data']} as of {s['as_of']:%Y-%m-%d %H:%M} "
-          f"with {s['definition']}")
+    when = ("(a flat export: no times, no activities)" if getattr(args, "id_column", None) is not None
+            else f"as of {s['as_of']:%Y-%m-%d %H:%M}")
+    print(f"Scored {s['leads_scored']} leads from {s['data']} {when} with {s['definition']}")
     known = ("among leads in an open marketing stage" if s["stage_known"] else
              "stage unknown (no stage log): handed-over and closed leads may be among them")
     print(f"MQLs now: {s['mqls']} (score >= {s['mql_threshold']:g} or a hot trigger, past the gates; {known}); "

@@ -131,6 +131,7 @@ import numpy as np
 import pandas as pd
 
 from leadsim.datasets._flow import Flow, Params
+from leadsim.datasets.flat import FlatExport, make_flat_export
 from leadsim.datasets.truth import GroundTruth, default_truth
 from leadsim.datasets.world import make_activities, make_leads, make_owners
 from leadsim.definition import LeadDefinition, load_definition
@@ -138,7 +139,8 @@ from leadsim.definition.loading import require_definition
 from leadsim.errors import DataError, InputFileError
 from leadsim.files import write_atomic
 
-__all__ = ["GroundTruth", "History", "default_truth", "load_sample", "make_history", "write_history"]
+__all__ = ["FlatExport", "GroundTruth", "History", "default_truth", "load_sample", "make_flat_export", "make_history",
+           "write_history"]
 
 TABLES = ("leads", "activities", "stage_log", "touches", "owners", "outcomes")
 #: how the shipped sample was made (``python -m leadsim.datasets --write data/sample``)

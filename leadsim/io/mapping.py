@@ -22,7 +22,7 @@ from leadsim.errors import InputFileError, LeadsimError, MappingError
 from leadsim.io.schema import Kind, allowed_values, columns_for, did_you_mean
 
 __all__ = ["FROM_STAGE", "IGNORE", "ColumnMapping", "JsonField", "Lookup", "SourceMapping", "TableMapping", "Unpivot",
-           "load_mapping", "mapped_columns"]
+           "load_mapping", "mapped_columns", "parse_mapping"]
 
 #: A mapped value that leaves its row out (a status that is no stage, an activity type leadsim does not score).
 IGNORE = "ignore"
@@ -261,6 +261,16 @@ def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition) -> Co
     'Lead ID'
     """
     definition = require_definition(definition, where=str(path))
+    return parse_mapping(path).check(definition, source=str(path))
+
+
+def parse_mapping(path: str | os.PathLike[str]) -> ColumnMapping:
+    """Read a column-mapping YAML file without checking its columns against a definition.
+
+    For a flat lead export (:mod:`leadsim.io.flat`), whose columns become the
+    definition's attributes only once it is read: its ``missing`` markers,
+    and the leads table's renames and recodes, apply to any column.
+    """
     try:
         data = read_yaml(path, "column mapping")
     except LeadsimError as err:
@@ -274,5 +284,4 @@ def load_mapping(path: str | os.PathLike[str], definition: LeadDefinition) -> Co
         mapping = ColumnMapping.model_validate(data)
     except ValidationError as err:
         raise MappingError(format_validation_error(err, data), where=str(path)) from None
-    mapping.check(definition, source=str(path))
     return mapping
