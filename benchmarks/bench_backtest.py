@@ -29,7 +29,7 @@ def truth():
                                         "arrivals.paid.per_week": 60, "arrivals.organic.per_week": 70,
                                         "arrivals.event.per_week": 10, "bursts": [], "sdr_headcount": 2,
                                         "rep_headcount": 3, "handling.call_minutes": 8,
-                                        "handling.research_minutes": 0})
+                                        "handling.research_minutes": 0, "behaviour.sessions_per_month": 3.5})
 
 
 def main(argv: list[str] | None = None) -> int:
