@@ -57,7 +57,7 @@ def test_a_generating_rule_left_out_is_proposed_and_a_planted_leak_is_flagged(hi
 def test_a_leak_the_user_opts_into_is_kept_but_listed():
     y = np.arange(400) % 3 == 0
     t = pd.DataFrame({"Lead Stage": np.where(y, "won", "open")})
-    s = leakage_screen(t, y, include=["Lead Stage"])
+    s = leakage_screen(t, y, None, include=["Lead Stage"])
     assert s["action"].tolist() == ["kept: you opted in"] and "status-like name" in s["reason"].iloc[0]
 
 

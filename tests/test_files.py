@@ -119,6 +119,8 @@ def test_calibration_write_gives_the_same_mode(tmp_path, umask_027):
     from leadsim.calibration.workflow import Calibration
 
     class Report:
+        proposals = leakage = None  # no criteria discovery in this stand-in
+
         def to_dict(self):
             return {"auc": 0.5}
 

@@ -58,7 +58,7 @@ PROPOSAL_COLUMNS = ["rule", "change", "kind", "condition", "support", "n", "sql_
                     "auc_gain"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Discovery:
     """What :func:`discover` found: the proposals table, the extended definition, the leakage list and the path."""
 
@@ -395,7 +395,7 @@ def _discover(features, tables, weights, include, max_rules, min_share, min_gain
     ids = features.X.index
     attrs = scorer.leads.set_index("lead_id").reindex(ids)
     attrs = attrs.drop(columns=[c for c in attrs.columns if c in CORE_COLUMNS])
-    screen = leakage_screen(attrs, y, definition=definition, include=include, seed=seed)
+    screen = leakage_screen(attrs, y, definition, include=include, seed=seed)
     skip = left_out(screen)
     fit_rules, new_attrs = _attribute_candidates(attrs, y, w, definition, skip, min_share)
     base = definition.model_copy(update={"attributes": [*definition.attributes, *new_attrs]})

@@ -50,7 +50,7 @@ from leadsim.calibration.scorecard import Scorecard, absorbed_intercept, recalib
 from leadsim.errors import DataError
 from leadsim.points import at_or_over
 
-__all__ = ["CalibrationReport", "evaluate", "expected_calibration_error", "lift_table", "reliability_table"]
+__all__ = ["CalibrationReport", "evaluate", "expected_calibration_error", "lift_table", "reliability_table", "splits"]
 
 MODELS = ("current definition", "revised definition", "rule-feature model", "gradient boosting",
           "model with controls", "naive Bayes")
@@ -162,7 +162,10 @@ class CalibrationReport:
         return out
 
 
-def _splits(features, split: str, test_size: float, n_splits: int, rng) -> list[tuple[np.ndarray, np.ndarray]]:
+def splits(features, split: str, test_size: float, n_splits: int, rng) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train rows, test rows) of a :class:`~leadsim.calibration.FeatureSet`: ``split="time"`` holds out the newest
+    ``test_size`` share of hand-offs (one pair); ``"kfold"`` gives ``n_splits`` stratified folds, shuffled by ``rng``.
+    """
     n = len(features)
     y = features.y.to_numpy(dtype=bool)
     if split == "time":
@@ -260,7 +263,7 @@ def evaluate(
     T = features.definition.thresholds.mql
     parts, gaps = [], []
     card = curve = None
-    for tr, te in _splits(features, split, test_size, n_splits, seed):
+    for tr, te in splits(features, split, test_size, n_splits, seed):
         ftr, fte = features.subset(tr), features.subset(te)
         if ftr.y.nunique() < 2 or fte.y.nunique() < 2:
             raise DataError("a training or test part holds only one class; use more data or split='kfold'", where="evaluate")

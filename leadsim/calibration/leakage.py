@@ -23,7 +23,7 @@ Every flagged column is left out unless the user names it in ``include``
 >>> y = rng.random(500) < 0.3
 >>> t = pd.DataFrame({"visits": rng.poisson(3, 500), "Lead Status": np.where(y, "Qualified", "Open"),
 ...                   "score_after_call": y * 10 + rng.normal(0, 1, 500)})
->>> leakage_screen(t, y)[["column", "reason", "action"]].to_dict("records")   # doctest: +NORMALIZE_WHITESPACE
+>>> leakage_screen(t, y, None)[["column", "reason", "action"]].to_dict("records")   # doctest: +NORMALIZE_WHITESPACE
 [{'column': 'Lead Status', 'reason': 'status-like name; near-perfect separation (AUC 1.00)', 'action': 'left out'},
  {'column': 'score_after_call', 'reason': 'near-perfect separation (AUC 1.00)', 'action': 'left out'}]
 """
@@ -82,7 +82,7 @@ def _separation(values: pd.Series, y: np.ndarray, seed: int) -> float:
     return float(max(auc, 1 - auc))
 
 
-def leakage_screen(table: pd.DataFrame, y, *, definition: LeadDefinition | None = None,
+def leakage_screen(table: pd.DataFrame, y, definition: LeadDefinition | None, *,
                    columns: Sequence[str] | None = None, include: Sequence[str] = (), separation: float = 0.90,
                    seed: int = 0) -> pd.DataFrame:
     """One row per flagged column: ``column``, ``reason``, ``auc`` (alone, out of fold) and ``action``.

@@ -379,13 +379,13 @@ def _discover(tables: Any, fs: FeatureSet, weights: np.ndarray, *, include, max_
     import dataclasses
 
     from leadsim.calibration.discovery import discover
-    from leadsim.calibration.evaluation import _splits
+    from leadsim.calibration.evaluation import splits
 
     if tables is None:
         raise DataError("criteria discovery needs the leads and activities tables, not only ready features",
                         where="calibrate")
     gen_seed = _int_seed(seed)
-    train = np.sort(_splits(fs, "time", test_size, 5, gen_seed)[0][0]) if split == "time" else np.arange(len(fs))
+    train = np.sort(splits(fs, "time", test_size, 5, gen_seed)[0][0]) if split == "time" else np.arange(len(fs))
     found = discover(fs.subset(train), tables, weights=weights[train], include=include, max_rules=max_rules,
                      time_ordered=split == "time", seed=gen_seed)
     if split != "time":
