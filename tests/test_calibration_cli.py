@@ -33,6 +33,10 @@ def test_sample_run_writes_definition_diff_metrics_and_figures(tmp_path, capsys)
     text = capsys.readouterr().out
     assert "Answering within 5 minutes instead of 2 hours is associated with" in text
     assert "1.0.0 -> 1.0.1" in text and "points double the odds" in text
+    # a revision that ranks the held-out hand-offs worse than today's points says so, and only then
+    worse = auc["revised definition"] < auc["current definition"] - 0.005
+    assert ("ranks the held-out hand-offs worse than the current one" in text) == worse
+    assert (f"ROC AUC {auc['revised definition']:.3f} against {auc['current definition']:.3f}" in text) == worse
     # a non-empty folder is refused, exit code 2 and one line
     assert main(["calibrate", "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err

@@ -366,6 +366,14 @@ def calibrate(
         report.notes.append(report.delay["text"])
     if fs.excluded:
         report.notes.append(f"rules left out (attributes recorded after hand-off or protected): {fs.excluded}")
+    auc = report.metrics.get("roc_auc")
+    if auc is not None and {"current definition", "revised definition"} <= set(auc.index):
+        now, new_auc = float(auc["current definition"]), float(auc["revised definition"])
+        if new_auc < now - 0.005:
+            report.notes.append(
+                f"the revised definition ranks the held-out hand-offs worse than the current one (ROC AUC "
+                f"{new_auc:.3f} against {now:.3f}): keep the current points, or look for what the current definition "
+                f"knows that the outcomes do not show (a response delay the controls explain, a change over time)")
     return Calibration(definition=new, previous=definition, model=final, features=fs, report=report,
                        weights=weights, notes=report.notes, controls_model=controls_model)
 
