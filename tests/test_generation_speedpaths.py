@@ -17,10 +17,10 @@ from pandas.testing import assert_frame_equal
 from leadsim import load_definition
 from leadsim.datasets import world
 from leadsim.datasets.world import (
-    _AT,
-    _DETAIL_OBJECTS,
     CAMPAIGNS,
     COMPETITORS,
+    DETAIL_OBJECTS,
+    DETAIL_OFFSETS,
     DOC_P,
     DOCS,
     FIRST_F,
@@ -221,21 +221,21 @@ def plain_session_rows(rng: np.random.Generator, lead_idx: np.ndarray, at: np.nd
     seeker = job_seeker[lead]
     for s, key in ((0, 0), (1, 1)):
         m = (kind == "web_visit") & (stype == s) & ~seeker
-        det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[key])
+        det[m] = DETAIL_OFFSETS["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[key])
         m = (kind == "content_download") & (stype == s)
-        det[m] = _AT["docs"] + rng.choice(len(DOCS), size=m.sum(), p=DOC_P[key])
+        det[m] = DETAIL_OFFSETS["docs"] + rng.choice(len(DOCS), size=m.sum(), p=DOC_P[key])
         m = (kind == "form_fill") & (stype == s)
-        det[m] = _AT["forms"] + rng.choice(len(FORMS), size=m.sum(), p=FORM_P[key])
+        det[m] = DETAIL_OFFSETS["forms"] + rng.choice(len(FORMS), size=m.sum(), p=FORM_P[key])
     m = (kind == "web_visit") & seeker
-    det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[2])
+    det[m] = DETAIL_OFFSETS["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[2])
     m = kind == "email_click"
-    det[m] = np.where(rng.random(m.sum()) < 0.35, -1, _AT["campaigns"] + rng.choice(len(CAMPAIGNS), size=m.sum()))
+    det[m] = np.where(rng.random(m.sum()) < 0.35, -1, DETAIL_OFFSETS["campaigns"] + rng.choice(len(CAMPAIGNS), size=m.sum()))
     m = kind == "webinar"
-    det[m] = _AT["webinars"] + rng.choice(len(WEBINARS), size=m.sum())
+    det[m] = DETAIL_OFFSETS["webinars"] + rng.choice(len(WEBINARS), size=m.sum())
     times = plain_snap_events(rng, kind, times).astype("datetime64[s]").astype("datetime64[ns]")
     if codes:
         return {"lead": lead, "activity": kind_c, "at": times, "detail": det, "burst": stype == 1}
-    return {"lead": lead, "activity": kind.astype(object), "at": times, "detail": _DETAIL_OBJECTS[det],
+    return {"lead": lead, "activity": kind.astype(object), "at": times, "detail": DETAIL_OBJECTS[det],
             "burst": stype == 1}
 
 

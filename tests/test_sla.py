@@ -243,7 +243,7 @@ def test_audit_matches_naive_loop_and_never_fires_after_stop(seed):
 )
 def test_first_at_or_after_matches_brute_force(key_t, data, big):
     """Both paths (one combined int64 key; sorted runs with a vectorised bisect) against a plain loop."""
-    from leadsim.sla.audit import _first_at_or_after
+    from leadsim.sla.audit import first_at_or_after
     from leadsim.sla.ladder import INF as _INF
 
     times = st.integers(0, 50).map(lambda x: x * 7_000_000_000 + (3 if big else 0))
@@ -252,7 +252,7 @@ def test_first_at_or_after_matches_brute_force(key_t, data, big):
     h_ns = np.array(data.draw(st.lists(st.integers(-10, 400_000_000_000), min_size=len(key_h), max_size=len(key_h))), dtype=np.int64)
     mult = np.int64(2**60) if big else np.int64(1)  # huge keys force the bisect path
     kt, kh = np.array(key_t, dtype=np.int64) * mult, key_h * mult
-    got = _first_at_or_after(kt, t_ns, kh, h_ns)
+    got = first_at_or_after(kt, t_ns, kh, h_ns)
     want = [min([t for k, t in zip(kt, t_ns, strict=True) if k == q and t >= s], default=_INF) for q, s in zip(kh, h_ns, strict=True)]
     assert got.tolist() == want
 

@@ -320,9 +320,10 @@ CAMPAIGNS = np.array(["newsletter", "webinar-invite", "product-update", "case-st
 WEBINARS = np.array(["webinar-lead-scoring", "webinar-crm-integration", "webinar-sales-alignment"])
 # every session detail, one vocabulary (pages, documents, forms, campaigns, webinars)
 DETAILS = np.concatenate([PAGES, DOCS, FORMS, CAMPAIGNS, WEBINARS])
-_AT = dict(zip(["pages", "docs", "forms", "campaigns", "webinars"],
-               np.cumsum([0, len(PAGES), len(DOCS), len(FORMS), len(CAMPAIGNS)]).tolist(), strict=True))
-_DETAIL_OBJECTS = np.array([*DETAILS.tolist(), None], dtype=object)  # code -1 -> None
+#: where each kind of detail starts in DETAILS (a detail's code is its kind's offset plus its position there)
+DETAIL_OFFSETS = dict(zip(["pages", "docs", "forms", "campaigns", "webinars"],
+                          np.cumsum([0, len(PAGES), len(DOCS), len(FORMS), len(CAMPAIGNS)]).tolist(), strict=True))
+DETAIL_OBJECTS = np.array([*DETAILS.tolist(), None], dtype=object)  # code -1 -> None
 _KIND = {k: i for i, k in enumerate(KINDS.tolist())}  # name -> position in KINDS
 _KIND_OBJECTS = KINDS.astype(object)
 
@@ -377,21 +378,21 @@ def session_rows(rng: np.random.Generator, lead_idx: np.ndarray, at: np.ndarray,
     for s, key in ((0, 0), (1, 1)):
         in_s = stype == s
         m = visit & in_s & ~seeker
-        det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[key])
+        det[m] = DETAIL_OFFSETS["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[key])
         m = download & in_s
-        det[m] = _AT["docs"] + rng.choice(len(DOCS), size=m.sum(), p=DOC_P[key])
+        det[m] = DETAIL_OFFSETS["docs"] + rng.choice(len(DOCS), size=m.sum(), p=DOC_P[key])
         m = form & in_s
-        det[m] = _AT["forms"] + rng.choice(len(FORMS), size=m.sum(), p=FORM_P[key])
+        det[m] = DETAIL_OFFSETS["forms"] + rng.choice(len(FORMS), size=m.sum(), p=FORM_P[key])
     m = visit & seeker
-    det[m] = _AT["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[2])
+    det[m] = DETAIL_OFFSETS["pages"] + rng.choice(len(PAGES), size=m.sum(), p=PAGE_P[2])
     m = kind_c == _KIND["email_click"]
-    det[m] = np.where(rng.random(m.sum()) < 0.35, -1, _AT["campaigns"] + rng.choice(len(CAMPAIGNS), size=m.sum()))
+    det[m] = np.where(rng.random(m.sum()) < 0.35, -1, DETAIL_OFFSETS["campaigns"] + rng.choice(len(CAMPAIGNS), size=m.sum()))
     m = kind_c == _KIND["webinar"]
-    det[m] = _AT["webinars"] + rng.choice(len(WEBINARS), size=m.sum())
+    det[m] = DETAIL_OFFSETS["webinars"] + rng.choice(len(WEBINARS), size=m.sum())
     times = _snap_events(rng, kind_c, times).astype("datetime64[s]").astype("datetime64[ns]")
     if codes:
         return {"lead": lead, "activity": kind_c, "at": times, "detail": det, "burst": stype == 1}
-    return {"lead": lead, "activity": _KIND_OBJECTS[kind_c], "at": times, "detail": _DETAIL_OBJECTS[det],
+    return {"lead": lead, "activity": _KIND_OBJECTS[kind_c], "at": times, "detail": DETAIL_OBJECTS[det],
             "burst": stype == 1}
 
 
@@ -426,7 +427,7 @@ def creation_activities(rng: np.random.Generator, source: np.ndarray, created: n
     """What created the record: a form fill for web forms, a landing-page visit for paid and organic."""
     rows = creation_rows(rng, source, intent)
     return pd.DataFrame({"lead": rows["lead"], "activity": _KIND_OBJECTS[rows["activity"]],
-                         "at": created[rows["lead"]], "detail": _DETAIL_OBJECTS[rows["detail"]],
+                         "at": created[rows["lead"]], "detail": DETAIL_OBJECTS[rows["detail"]],
                          "burst": np.zeros(len(rows["lead"]), bool)})
 
 
@@ -435,8 +436,8 @@ def creation_rows(rng: np.random.Generator, source: np.ndarray, intent: np.ndarr
     and ``detail`` (into :data:`DETAILS`).  Options are drawn as positions among their names: the same draws."""
     web = np.flatnonzero(source == "web_form")
     hot = rng.random(len(web)) < sigmoid(-3.8 + 1.1 * intent[web])
-    contact_or_trial = _AT["forms"] + 1 + rng.choice(2, len(web))  # FORMS: newsletter, contact_us, free_trial
-    newsletter_or_gated = np.array([_AT["forms"], _GATED])[rng.choice(2, len(web), p=[0.55, 0.45])]
+    contact_or_trial = DETAIL_OFFSETS["forms"] + 1 + rng.choice(2, len(web))  # FORMS: newsletter, contact_us, free_trial
+    newsletter_or_gated = np.array([DETAIL_OFFSETS["forms"], _GATED])[rng.choice(2, len(web), p=[0.55, 0.45])]
     form = np.where(hot, contact_or_trial, newsletter_or_gated)
     gated = form == _GATED
     visit = np.flatnonzero(np.isin(source, ["paid", "organic"]))
@@ -444,8 +445,8 @@ def creation_rows(rng: np.random.Generator, source: np.ndarray, intent: np.ndarr
             "activity": np.concatenate([np.where(gated, _KIND["content_download"], _KIND["form_fill"]),
                                         np.full(len(visit), _KIND["web_visit"])]),
             # the first four documents and pages: e-book ... roi-calculator; / ... /pricing
-            "detail": np.concatenate([np.where(gated, _AT["docs"] + rng.choice(4, len(web)), form),
-                                      _AT["pages"] + rng.choice(4, len(visit), p=[0.3, 0.3, 0.3, 0.1])])}
+            "detail": np.concatenate([np.where(gated, DETAIL_OFFSETS["docs"] + rng.choice(4, len(web)), form),
+                                      DETAIL_OFFSETS["pages"] + rng.choice(4, len(visit), p=[0.3, 0.3, 0.3, 0.1])])}
 
 
 _GATED = -2  # a gated download, before the document is drawn

@@ -37,7 +37,7 @@ from leadsim.sla.ladder import (
     text_series,
 )
 
-__all__ = ["AuditResult", "audit", "handoffs_from_log", "schedule"]
+__all__ = ["AuditResult", "audit", "first_at_or_after", "handoffs_from_log", "schedule"]
 
 _NAT = np.iinfo(np.int64).min
 
@@ -222,7 +222,7 @@ def _next_event(ev_mask: np.ndarray, pos: np.ndarray, lead_code: np.ndarray, at_
     return np.where(ok, at_ns[cand], INF)
 
 
-def _first_at_or_after(key_t: np.ndarray, t_ns: np.ndarray, key_h: np.ndarray, h_ns: np.ndarray) -> np.ndarray:
+def first_at_or_after(key_t: np.ndarray, t_ns: np.ndarray, key_h: np.ndarray, h_ns: np.ndarray) -> np.ndarray:
     """For each (key_h, h_ns): the smallest t_ns with the same key and t_ns >= h_ns, else +inf.
 
     Keys are non-negative ints.  When (key, time in units of the touches'
@@ -231,6 +231,11 @@ def _first_at_or_after(key_t: np.ndarray, t_ns: np.ndarray, key_h: np.ndarray, h
     step: a touch is at or after it exactly when its step count is).  Else the
     touches are sorted by (key, time) and each query bisects its key's run,
     all queries in step.
+
+    >>> got = first_at_or_after(np.array([1, 1, 2]), np.array([10, 30, 5]), np.array([1, 1, 2, 3]),
+    ...                         np.array([0, 11, 6, 0]))
+    >>> [int(x) if x < INF else "none" for x in got]
+    [10, 30, 'none', 'none']
     """
     out = np.full(len(key_h), INF, dtype=np.int64)
     if not len(key_t) or not len(key_h):
@@ -303,7 +308,7 @@ def first_touch(c: CodedLog, h: Handoffs, t_lead: np.ndarray, t_ns: np.ndarray, 
         return np.full(len(h.at), INF, dtype=np.int64)
     held = holder(c, t_lead, t_ns)
     counts = (t_by == -1) | (held == -1) | (t_by == held)
-    return _first_at_or_after(t_lead[counts], t_ns[counts], h.lead, h.at)
+    return first_at_or_after(t_lead[counts], t_ns[counts], h.lead, h.at)
 
 
 def audit(
