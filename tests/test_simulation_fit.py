@@ -247,3 +247,22 @@ def test_a_history_without_owners_or_durations_still_fits():
     # roles from the stage the lead was in when touched: SDRs work Leads, reps Sales Leads
     assert (sc.sdr_headcount, sc.rep_headcount) == (6, 2)
     assert sc.handling == load_scenario().handling
+
+
+def test_without_calls_between_first_and_last_the_research_stays_in_the_call():
+    """At most two attempts per hand-off (one retry): no call is free of a hand-off's research, so the fit cannot
+    tell them apart; call_minutes then holds both (the truth's 8 + 10 minutes), with no research on top, rather than
+    the base scenario's research added to it."""
+    world = {**WORLDS["B"], "handling": {**WORLDS["B"]["handling"], "retry_minutes": [120]}}
+    inside = 0
+    for seed in range(5):
+        h = simulate(load_scenario().with_values(world), seed=seed).history()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LeadsimWarning)
+            sc = fit_scenario(h, h.definition)
+        p = sc.provenance.set_index("parameter")
+        assert sc.handling.research_minutes == 0 and p.loc["handling.research_minutes", "value"] == 0
+        assert "counted in call_minutes" in p.loc["handling.research_minutes", "method"]
+        lo, hi = p.loc["handling.call_minutes", ["lo", "hi"]].astype(float)
+        inside += lo <= 8 + 10 <= hi
+    assert inside >= 4

@@ -434,14 +434,21 @@ class _Fit:
         # a call: an attempt that was neither the hand-off's first (which carries its research) nor its last (which
         # reached the lead); with too few of those, every attempt followed by another
         middle = dur[ok & ~first & ~last]
-        calls, what = ((middle, "of SDR attempts between a hand-off's first and last") if len(middle) >= 5 else
-                       (dur[ok & ~last], "of SDR attempts followed by another"))
+        apart = len(middle) >= 5  # enough calls without a hand-off's research to tell the two apart
+        calls, what = ((middle, "of SDR attempts between a hand-off's first and last") if apart else
+                       (dur[ok & ~last], "of SDR attempts followed by another (first attempts included)"))
         call, lo, hi = exponential_mean_interval(calls)
         self._set(h, "call_minutes", call, lo, hi, len(calls), f"{src} {what}", "mean; exact exponential interval")
         call = h["call_minutes"]
-        opening = dur[ok & first & ~last] if len(middle) >= 5 else np.empty(0)
-        self._difference(h, "research_minutes", opening, calls, call, f"{src} of hand-offs' first SDR attempts "
-                         "followed by another", "mean minus the call's; Wald interval", floor=0.0)
+        if apart:
+            self._difference(h, "research_minutes", dur[ok & first & ~last], calls, call, f"{src} of hand-offs' "
+                             "first SDR attempts followed by another", "mean minus the call's; Wald interval",
+                             floor=0.0)
+        else:  # the first attempts' research is inside call_minutes: none on top (not the base scenario's)
+            h["research_minutes"] = 0.0
+            self.add("handling.research_minutes", 0.0, n=len(middle), unit="minutes", source=f"{src} {what}",
+                     method=f"only {len(middle)} attempts between a hand-off's first and last: research counted "
+                            "in call_minutes")
         reached = dur[ok & last & sql & ~first]  # the attempt that qualified (not also the first)
         self._difference(h, "qualify_minutes", reached, calls, call, f"{src} of SDR attempts right before a "
                          "qualification", "mean minus the call's; Wald interval")
