@@ -53,7 +53,7 @@ from leadsim.funnel import to_local, velocity, waterfall
 from leadsim.simulation.replication import MIN_REPLICATIONS, init_worker, run_tasks, seeds
 from leadsim.simulation.scenario import Scenario, build
 
-__all__ = ["Backtest", "backtest", "coverage", "history_metrics", "redraw"]
+__all__ = ["Backtest", "backtest", "coverage", "history_metrics", "prediction_interval", "redraw"]
 
 _DAY = pd.Timedelta(days=1)
 
@@ -107,6 +107,26 @@ def history_metrics(tables: Any, definition: LeadDefinition, *, start: Any, end:
     for row in res.summary["levels"].itertuples(index=False):
         out[f"breach_rate.{row.clock}.{row.level}"] = float(row.breach_rate)
     return pd.Series(out, dtype=float)
+
+
+def prediction_interval(values: Any, level: float = 0.95) -> tuple[float, float]:
+    """The ``level`` prediction interval for one more run like ``values``: their ``(1 - level) / 2`` and
+    ``(1 + level) / 2`` quantiles at the plotting positions k/(n+1) (Hyndman and Fan's type 6), so that a new
+    run falls below the k-th smallest of n with chance k/(n+1) and inside with about ``level`` -- the default
+    positions (k-1)/(n-1) would cover 81 % instead of 90 % with 20 runs.  Fewer than
+    ``(1 + level) / (1 - level)`` runs give their range (NaN, NaN without values).
+
+    >>> prediction_interval(np.arange(1.0, 20.0), 0.90)  # 19 runs: the smallest and the largest, 18/20 = 90 %
+    (1.0, 19.0)
+    >>> prediction_interval(np.arange(1.0, 40.0), 0.90)  # 39 runs: the 2nd and the 38th smallest
+    (2.0, 38.0)
+    """
+    x = np.asarray(values, float)
+    x = x[~np.isnan(x)]
+    if not len(x):
+        return math.nan, math.nan
+    lo, hi = np.quantile(x, [(1 - level) / 2, (1 + level) / 2], method="weibull")
+    return float(lo), float(hi)
 
 
 def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
@@ -195,7 +215,7 @@ def backtest(history: Any, definition: LeadDefinition, *, fit_until: Any, until:
     show (``{"from_day": days after fit_until, "settings": {"sdr_headcount": 2}}``, as a scenario's dated
     changes); ``executor`` as for
     :func:`~leadsim.simulation.replication.sweep` (default a local process pool); ``level`` the prediction
-    interval's coverage (the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the replications)."""
+    interval's coverage (:func:`prediction_interval` of the replications)."""
     from leadsim.simulation.fitting import fit_scenario
 
     d = require_definition(definition, where="backtest")
@@ -217,20 +237,22 @@ def backtest(history: Any, definition: LeadDefinition, *, fit_until: Any, until:
     tasks = [(data, s, str(fit_until), str(until)) for s in seeds(seed, int(replications))]
     runs = pd.DataFrame(run_tasks(_simulate_metrics, tasks, executor=executor, progress=progress, desc="back-test"))
     actual = history_metrics(history, d, start=fit_until, end=until)
-    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
     rows = []
     for m in actual.index:
         sim = runs[m].dropna().to_numpy(float) if m in runs else np.empty(0)
         med = float(np.median(sim)) if len(sim) else math.nan
-        lo = float(np.quantile(sim, lo_q)) if len(sim) else math.nan
-        hi = float(np.quantile(sim, hi_q)) if len(sim) else math.nan
+        lo, hi = prediction_interval(sim, level)
         a = float(actual[m])
         rows.append({"metric": m, "actual": a, "simulated": med, "lo": lo, "hi": hi,
                      "inside": bool(lo <= a <= hi) if not (math.isnan(a) or math.isnan(lo)) else False})
     method = (f"fitted on {fitted.start}..{fit_until:%Y-%m-%d}, simulated {fit_until:%Y-%m-%d}..{until:%Y-%m-%d} after "
               f"a {warmup_days:g}-day warm-up; {replications} replications, each redrawing the fitted parameters, "
               f"seeds from SeedSequence({seed if seed is not None else 0}); {level:.0%} prediction intervals "
-              "(quantiles of the replications)")
+              "(quantiles of the replications at plotting positions k/(n+1))")
+    if replications < (1 + level) / (1 - level):
+        method += (f" (with {replications} replications the interval is their range: it covers a new run with "
+                   f"about {(replications - 1) / (replications + 1):.0%}, not {level:.0%}; "
+                   f"{math.ceil((1 + level) / (1 - level))} replications give the full level)")
     if declared:
         method += "; declared changes: " + "; ".join(
             f"from {fit_until + pd.Timedelta(days=c['from_day'] - warmup_days):%Y-%m-%d} "
@@ -246,8 +268,11 @@ def coverage(truth: Scenario, *, runs: int = 20, fit_days: float, replications: 
              progress: bool = False) -> pd.DataFrame:
     """How often the back-test's prediction intervals cover what happened, on histories whose truth is known:
     ``runs`` histories simulated from ``truth`` (its whole horizon), each back-tested with the fit on its first
-    ``fit_days`` and the prediction on the rest.  One row per metric: ``covered`` of ``runs`` and ``share``.
-    A well-calibrated ``level`` interval covers in about ``level`` of the runs."""
+    ``fit_days`` and the prediction on the rest.  One row per metric: ``covered`` of ``runs`` and ``share``,
+    and ``tied``: in how many runs the actual sat exactly on an end of its interval (a value the metric takes
+    often, such as a breach rate of 0 when breaches are rare: the interval holds it by the tie, not by its spread;
+    when the interval is one value, a level no lead reached, it tells nothing).  A well-calibrated ``level`` interval covers in about ``level`` of the runs; a metric tied in most
+    runs covers more."""
     from leadsim.simulation.model import simulate
 
     start = pd.Timestamp(truth.start)
@@ -255,17 +280,23 @@ def coverage(truth: Scenario, *, runs: int = 20, fit_days: float, replications: 
     own = executor is None
     pool = cf.ProcessPoolExecutor(os.cpu_count() or 1, initializer=init_worker) if own else executor
     try:
-        inside = []
-        for k, s in enumerate(seeds(seed, int(runs))):
-            h = simulate(truth, seed=s).history()
+        inside, tied = [], []
+        # the truths and each back-test's replications from two branches of the seed: no replication shares a truth's
+        truths, tests = (np.random.SeedSequence(seed if seed is not None else 0)).spawn(2)
+        for k, (s, t) in enumerate(zip(truths.spawn(int(runs)), tests.spawn(int(runs)), strict=True)):
+            h = simulate(truth, seed=int(s.generate_state(1, np.uint64)[0])).history()
             bt = backtest(h, truth.lead_definition, fit_until=fit_until, until=until, replications=replications,
-                          seed=k, executor=pool, warmup_days=warmup_days, level=level)
-            inside.append(bt.table.set_index("metric")["inside"])
+                          seed=int(t.generate_state(1, np.uint64)[0]), executor=pool, warmup_days=warmup_days,
+                          level=level)
+            tab = bt.table.set_index("metric")
+            inside.append(tab["inside"])
+            tied.append((tab["actual"] == tab["lo"]) | (tab["actual"] == tab["hi"]))
             if progress:
                 print(f"history {k + 1}/{runs}: {int(inside[-1].sum())} of {len(inside[-1])} metrics inside")
     finally:
         if own:
             pool.shutdown()
     table = pd.DataFrame(inside)
+    ties = pd.DataFrame(tied).reindex(columns=table.columns, fill_value=False)
     return pd.DataFrame({"metric": table.columns, "covered": table.sum().to_numpy(int), "runs": len(table),
-                         "share": table.mean().to_numpy(float)})
+                         "share": table.mean().to_numpy(float), "tied": ties.sum().to_numpy(int)})

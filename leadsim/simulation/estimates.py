@@ -244,7 +244,7 @@ def anchors(delays: np.ndarray) -> list[float]:
 def handoff_table(log: pd.DataFrame, touches: pd.DataFrame | None, tables: dict[str, pd.DataFrame],
                   d: LeadDefinition, w0: pd.Timestamp, w1: pd.Timestamp) -> pd.DataFrame:
     """One row per hand-off in ``[w0, w1)``: ``lead_id``, ``handed_at``, ``until`` (left the stage; NaT while
-    there at ``w1``), ``owner``, ``first_touch_at``, ``first_by``, ``n_touches``, ``delay_minutes``,
+    there at ``w1``), ``left_to`` (the stage it left to; NA while there), ``owner``, ``first_touch_at``, ``first_by``, ``n_touches``, ``delay_minutes``,
     ``contact`` and ``qualified`` (nullable booleans), ``fit_score`` (the lead's fit score as of ``w1``; NaN where it
     cannot be computed) and ``score`` (the outcomes' score where given, else ``fit_score``).
 
@@ -254,7 +254,8 @@ def handoff_table(log: pd.DataFrame, touches: pd.DataFrame | None, tables: dict[
     out = from_history(log, touches, d, as_of=as_of)
     out = out[(out["handed_at"] >= w0) & (out["handed_at"] < w1)].reset_index(drop=True)
     v = visits(log[log["at"] < w1].reset_index(drop=True))
-    v = v[v["stage"] == d.funnel.milestones.mql][["lead_id", "at", "until"]]
+    v = v.assign(left_to=v["stage"].shift(-1).where(v["until"].notna()))  # a closed visit's next is the lead's own
+    v = v[v["stage"] == d.funnel.milestones.mql][["lead_id", "at", "until", "left_to"]]
     v = v.assign(lead_id=v["lead_id"].astype("string")).rename(columns={"at": "handed_at"})
     ho = out[["lead_id", "handed_at", "owner", "sql"]].merge(v, on=["lead_id", "handed_at"], how="left")
     ho["first_touch_at"] = pd.NaT

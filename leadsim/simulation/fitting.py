@@ -73,7 +73,7 @@ from leadsim.simulation.estimates import (
     wilson_interval,
 )
 from leadsim.simulation.resample import MIN_POOL, MIN_WATCHED_DAYS, LeadPool, fit_decisions, warn_empty
-from leadsim.simulation.scenario import SOURCES, ArrivalProfile, Scenario, build, load_scenario
+from leadsim.simulation.scenario import SOURCES, ArrivalProfile, Curve, Scenario, build, load_scenario
 
 __all__ = ["BURST_MINUTES", "BURST_SIZE", "MIN_HANDOFFS", "PROVENANCE_COLUMNS", "fit_scenario", "headline", "map_source"]
 
@@ -491,10 +491,8 @@ class _Fit:
     def leads_and_decisions(self, data: dict[str, Any], ho: pd.DataFrame) -> LeadPool | None:
         """What happens after a hand-off (``decisions``, always fitted), and the pool new leads are drawn from
         (``None`` when the window is too short: then leadsim's generator makes the leads)."""
-        anchors = (data["curve"] or {}).get("qualification") or {}
-        baseline = min((float(x) for x in anchors), default=0.0)
-        decisions, rows = fit_decisions(ho, ho["fit_score"].to_numpy(float), self.shares, self.d,
-                                        baseline_delay=baseline)
+        curve = Curve.model_validate(data["curve"]).response_curve()
+        decisions, rows = fit_decisions(ho, ho["fit_score"].to_numpy(float), self.shares, self.d, curve=curve)
         for r in rows:
             self.add(r["parameter"], r["value"], r["lo"], r["hi"], n=r["n"], unit=r["unit"],
                      source="hand-offs and stage_log", method=r["method"])

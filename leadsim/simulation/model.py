@@ -71,7 +71,6 @@ from leadsim.calendar import BusinessCalendar
 from leadsim.definition import LeadsimWarning
 from leadsim.simulation import arrivals as arr
 from leadsim.simulation.clocks import WorkTime
-from leadsim.simulation.curves import ResponseCurve
 from leadsim.simulation.lead import LeadState
 from leadsim.simulation.moments import Moments
 from leadsim.simulation.people import Staff
@@ -111,7 +110,7 @@ class Model(Work, SlaWatch):
         self.sdr_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("sdr")) if sh.get("sdr") else self.wt
         self.rep_shift = WorkTime(self.cal, self.start, sc.horizon_days, sh.get("rep")) if sh.get("rep") else self.wt
         self.staff = Staff(sc, d)  # people on other calendars (leadsim.simulation.people); none: the shifts above
-        self.curve = ResponseCurve.preset(sc.curve.preset, sc.curve.contact, sc.curve.qualification)
+        self.curve = sc.curve.response_curve()
         self.h = sc.handling
         self.env = env = simpy.Environment()
         self.rec = Recorder()
@@ -133,12 +132,15 @@ class Model(Work, SlaWatch):
         self.source = source
         self.fit = (score(self.leads, None, d, as_of=self.start + pd.Timedelta(days=sc.horizon_days))
                     ["fit_score"].to_numpy(float) if n else np.empty(0))
-        # per-lead chance to qualify at the baseline delay, and who can never buy (Python lists: per-call look-ups)
+        # per-lead chance to qualify at the baseline delay (Python lists: per-call look-ups)
         dec = self.decisions = sc.decisions  # fitted (Scenario.from_history), whoever makes the leads
         q = (-0.6 + 0.9 * self.intent + 0.015 * (self.fit - 40) if dec is None
              else dec.qualify_log_odds + dec.qualify_per_point * (self.fit - dec.qualify_center))
         self.q_list = (1 / (1 + np.exp(-q))).tolist()
-        self.never_list = (hidden["student"] | hidden["competitor"]).tolist()
+        # who can never buy (disqualified when reached): the generator's own decisions only; fitted shares already
+        # hold such leads, so with them every lead goes by the shares
+        never = hidden["student"] | hidden["competitor"]
+        self.never_list = (never if dec is None else np.zeros(n, bool)).tolist()
         # the stage log's exit reasons: the simulation's codes as the definition's vocabulary ids
         dq_code = np.where(hidden["student"], "student", np.where(hidden["competitor"], "competitor", "no_fit"))
         self.dq_reason = np.asarray(d.reason_ids(["student", "competitor", "no_fit"], exit="disqualify"),

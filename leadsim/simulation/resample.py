@@ -12,9 +12,10 @@ replayed (the SDR's contact, qualification, the sales decisions).
 
 Those decisions come from the history too (:func:`fit_decisions`): the chance
 that a lead reached at the first attempt qualifies, as a logistic function of
-its fit score at the response curve's baseline delay; what share of the
-leads not qualified are disqualified rather than recycled; and the Sales
-Lead and Opportunity outcomes as fitted shares.
+its fit score at the response curve's baseline delay (the curve's multiplier
+at each hand-off's delay an offset); what share of the leads reached and not
+qualified are disqualified rather than recycled; and the Sales Lead and
+Opportunity outcomes as fitted shares.
 
 Limits, stated in the provenance: a lead created shortly before the window's
 end was watched only briefly, so the pool keeps the leads watched for at least
@@ -49,6 +50,7 @@ import pandas as pd
 
 from leadsim.definition import LeadDefinition, LeadsimWarning
 from leadsim.funnel import to_local
+from leadsim.simulation.curves import ResponseCurve
 from leadsim.simulation.stream import rows_in
 
 __all__ = ["MIN_POOL", "MIN_WATCHED_DAYS", "LeadPool", "fit_decisions"]
@@ -172,14 +174,30 @@ def _stage_at(log: pd.DataFrame, lead: np.ndarray, at: np.ndarray) -> np.ndarray
 
 
 def fit_decisions(ho: pd.DataFrame, fit_score: np.ndarray, shares: dict[tuple[str, str], tuple[int, int]],
-                  d: LeadDefinition, *, baseline_delay: float) -> tuple[dict[str, float], list[dict[str, Any]]]:
+                  d: LeadDefinition, *, curve: ResponseCurve) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """The scenario's ``decisions`` and their provenance rows (``parameter, value, lo, hi, n, unit, method``).
 
     ``ho``: the hand-off table of :func:`leadsim.simulation.estimates.handoff_table`; ``fit_score``: each
     hand-off lead's fit score; ``shares``: ``(stage, outcome) -> (count, visits left)`` of the stage log;
-    ``baseline_delay``: the response curve's reference delay (multiplier 1) in minutes.
+    ``curve``: the response curve the scenario simulates with.  The chance to qualify is fitted in the form the
+    simulation uses it: log-odds ``qualify_log_odds + qualify_per_point * (fit - qualify_center)`` at the
+    curve's baseline, plus the log of the curve's multiplier at the hand-off's first response delay (an offset,
+    so the delay is counted once, by the curve).
+
+    >>> from leadsim import load_definition
+    >>> ho = pd.DataFrame({"contact": [True] * 4, "qualified": [True, False, True, True],
+    ...                    "delay_minutes": [5.0, 5.0, 60.0, 60.0], "left_to": ["sales_lead", "target"] + [None] * 2})
+    >>> flat = ResponseCurve.preset("flat")
+    >>> dec, rows = fit_decisions(ho, np.full(4, 50.0), {}, load_definition(), curve=flat)
+    >>> round(dec["qualify_log_odds"], 3) == round(math.log(3), 3)  # 3 of 4 qualified, no delay effect
+    True
+    >>> halved = ResponseCurve.preset("flat", qualification={5: 1.0, 60: 0.5})
+    >>> dec, _ = fit_decisions(ho, np.full(4, 50.0), {}, load_definition(), curve=halved)
+    >>> bool(dec["qualify_log_odds"] > math.log(3))  # the late two qualified despite halved odds: higher at baseline
+    True
     """
-    from leadsim.simulation.estimates import MIN_LABELLED, Z95, glm, wilson_interval
+    from leadsim.simulation.estimates import MIN_LABELLED, glm, wilson_interval
+    from leadsim.simulation.scenario import Decisions
 
     rows: list[dict[str, Any]] = []
     ms = d.funnel.milestones
@@ -188,36 +206,56 @@ def fit_decisions(ho: pd.DataFrame, fit_score: np.ndarray, shares: dict[tuple[st
     x = np.nan_to_num(np.asarray(fit_score, float)[reached], nan=0.0)
     center = float(x.mean()) if len(x) else 0.0
     x = x - center  # centred: the level and the slope are (nearly) uncorrelated, so they can be redrawn apart
-    delay = np.log1p(np.clip(ho["delay_minutes"].to_numpy(float)[reached], 0, None))
+    delays = np.clip(np.nan_to_num(ho["delay_minutes"].to_numpy(float)[reached], nan=0.0), 0, None)
+    offset = np.log([curve.qualification_multiplier(float(m)) for m in delays]) if len(delays) else np.empty(0)
     n, k = len(y), int(y.sum())
-    out: dict[str, float] = {}
+    slope = n >= MIN_LABELLED and 5 <= k <= n - 5  # enough of each for the fit score's slope
+    X = np.c_[np.ones(n), x] if slope else np.ones((n, 1))
     fitted = None
-    if n >= MIN_LABELLED and 5 <= k <= n - 5:
+    if 0 < k < n:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            fitted = glm(np.c_[np.ones(n), delay, x], y.astype(float), family="logistic", ridge=1e-6)
+            fitted = glm(X, y.astype(float), family="logistic", offset=offset, ridge=1e-6)
+    out: dict[str, float] = {"qualify_center": center}
+    how = (f"logistic regression of qualified (leads reached at the first attempt) on "
+           f"{'the fit score (centred at its mean ' + format(center, '.1f') + ')' if slope else 'a constant'}, "
+           f"offset by the log of the curve's odds multiplier at the first response delay; Wald interval")
+    if not slope:
+        how += f" ({n} reached, {k} qualified: too few for the fit score's slope, which is 0)"
     if fitted is not None and fitted.converged:
-        se = np.sqrt(np.clip(np.diag(fitted.cov), 0, None))
-        g = np.array([1.0, math.log1p(baseline_delay), 0.0])
-        a = float(g @ fitted.coef)
-        a_se = float(np.sqrt(max(g @ fitted.cov @ g, 0.0)))
-        out["qualify_log_odds"], out["qualify_per_point"] = a, float(fitted.coef[2])
-        out["qualify_center"] = center
-        how = (f"logistic regression of qualified on log(1 + delay) and the fit score, at the curve's baseline "
-               f"{baseline_delay:g} min and the mean fit score {center:.1f}; Wald interval")
-        rows.append(_row("decisions.qualify_log_odds", a, a - Z95 * a_se, a + Z95 * a_se, n, "log-odds", how))
-        b, b_se = float(fitted.coef[2]), float(se[2])
-        rows.append(_row("decisions.qualify_per_point", b, b - Z95 * b_se, b + Z95 * b_se, n, "log-odds per point",
-                         how))
-    else:
+        a, a_lo, a_hi = fitted.wald(0)
+        out["qualify_log_odds"] = a
+        rows.append(_row("decisions.qualify_log_odds", a, a_lo, a_hi, n, "log-odds", how))
+        b, b_lo, b_hi = fitted.wald(1) if slope else (0.0, math.nan, math.nan)
+        out["qualify_per_point"] = b
+        if slope:
+            rows.append(_row("decisions.qualify_per_point", b, b_lo, b_hi, n, "log-odds per point", how))
+    else:  # none or all qualified (or no fit): the Jeffreys share, moved to the baseline by the mean offset
         p = (k + 0.5) / (n + 1.0)
         lo, hi = wilson_interval(k, n) if n else (math.nan, math.nan)
-        logit = lambda v: math.log(v / (1 - v)) if 0 < v < 1 else math.nan  # noqa: E731
-        out["qualify_log_odds"], out["qualify_per_point"] = math.log(p / (1 - p)), 0.0
+        shift = float(offset.mean()) if n else 0.0
+        logit = lambda v: math.log(v / (1 - v)) - shift if 0 < v < 1 else math.nan  # noqa: E731
+        out["qualify_log_odds"], out["qualify_per_point"] = logit(p), 0.0
         rows.append(_row("decisions.qualify_log_odds", out["qualify_log_odds"], logit(lo), logit(hi), n, "log-odds",
-                         f"too few labelled hand-offs for a regression ({n}, {k} qualified): the share qualified"))
-    pairs = (("disqualify_share", ms.mql, "disqualify", "recycle", "of leads reached and not qualified"),
-             ("sales_disqualify_share", ms.sql, "disqualify", "recycle", "of Sales Leads not converted"),
+                         f"{n} reached at the first attempt, {k} qualified: the Jeffreys share, at the curve's "
+                         "baseline by the mean log multiplier of their delays; Wilson interval"))
+    # reached and not qualified: disqualified or recycled (the Lead visits' own shares would count the leads
+    # never reached, which the simulation recycles by its retries, among the recycled)
+    declined = reached & ~ho["qualified"].fillna(True).to_numpy(bool)
+    total = int(declined.sum())
+    c = int((ho["left_to"].to_numpy(dtype=object)[declined] == d.funnel.disqualify.to).sum()) if total else 0
+    if total >= 5:
+        lo, hi = wilson_interval(c, total)
+        out["disqualify_share"] = c / total
+        rows.append(_row("decisions.disqualify_share", c / total, lo, hi, total, "share",
+                         "hand-offs reached at the first attempt and not qualified: the share that left to "
+                         f"{d.funnel.disqualify.to!r} (else recycled); Wilson interval"))
+    else:
+        default = Decisions.model_fields["disqualify_share"].default
+        rows.append(_row("decisions.disqualify_share", default, math.nan, math.nan, total, "share",
+                         f"{total} hand-offs reached at the first attempt and not qualified, fewer than 5: "
+                         "leadsim's default"))
+    pairs = (("sales_disqualify_share", ms.sql, "disqualify", "recycle", "of Sales Leads not converted"),
              ("opportunity_share", ms.sql, "convert", None, "of Sales Leads decided"),
              ("win_share", ms.opportunity, "convert", None, "of Opportunities closed"))
     for key, stage, kind, other, what in pairs:

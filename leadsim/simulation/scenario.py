@@ -34,6 +34,7 @@ from leadsim._resources import data_path
 from leadsim.definition import LeadDefinition, format_validation_error, load_definition, parse_definition, read_yaml
 from leadsim.definition.parts import opening_hours
 from leadsim.errors import LeadsimError, ScenarioError
+from leadsim.simulation.curves import ResponseCurve
 
 __all__ = ["CHANGEABLE", "ROUTINGS", "SOURCES", "Change", "Decisions", "Scenario", "load_scenario"]
 
@@ -184,6 +185,14 @@ class Curve(_Model):
     contact: dict[float, float] | None = None
     qualification: dict[float, float] | None = None
     contact_base: float = Field(0.75, gt=0, lt=1, description="chance to reach a lead at the baseline delay")
+
+    def response_curve(self) -> ResponseCurve:
+        """The curves the simulation applies: the preset's, with the anchors given here in their place.
+
+        >>> Curve(preset="flat", qualification={5: 1.0, 60: 0.5}).response_curve().qualification_multiplier(60)
+        0.5
+        """
+        return ResponseCurve.preset(self.preset, self.contact, self.qualification)
 
 
 class QueueingSpec(_Model):
