@@ -2,18 +2,23 @@
 
     python benchmarks/bench_backtest.py                  # from_history, then back-test vs 20 plain runs
     python benchmarks/bench_backtest.py --coverage 100   # prediction-interval coverage over 100 known truths
+    python benchmarks/bench_backtest.py --fit-coverage 50  # from_history's intervals over 50 histories a world
 
 The default run times ``Scenario.from_history`` on the embedded sample (a quarter's window), then a back-test of
 one quarter with 20 replications (``leadsim.simulation.backtest``: fit on the quarter before, simulate the quarter
-after a warm-up as long as the fit window, measure both sides) against 20 plain ``simulate`` runs of the same fitted quarter on the
-same default pool (2 processes), in the same run.  Last lines: ``ratio backtest/simulate: X`` (goal <= 1.5) and
+after a warm-up as long as the fit window, measure both sides) against 20 plain ``simulate`` runs of the same fitted
+quarter on the same default pool (2 processes), in the same run.  Last lines: ``ratio backtest/simulate: X`` (goal <= 1.5) and
 ``backtest seconds: X`` (goal <= 60 on 2 cores).
 
-``--coverage N`` simulates N five-week histories of about 1,300 leads from one truth (the sample scenario with other
-arrival rates and headcounts: the suite's coverage test's), back-tests each (fit on the first three weeks, predict the
-last two) and prints, per metric, how often the 90 % prediction interval covered what happened (goal: 80-97 %), and
-in how many histories the actual tied with the replications (a breach rate of 0 when breaches are rare): the range it
-prints is over the metrics not tied in most histories.
+``--coverage N`` simulates N five-week histories of about 1,300 leads from one truth
+(``leadsim.simulation.truths.backtest_truth``, the suite's coverage test's), back-tests each (fit on the first three
+weeks, predict the last two) and prints, per metric, how often the 90 % prediction interval covered what happened
+(goal: 80-97 %), and in how many histories the actual sat exactly on an end of its interval (a breach rate of 0 when
+breaches are rare): the range it prints is over the metrics not tied in most histories.
+
+``--fit-coverage N`` simulates N histories from each of ``leadsim.simulation.truths.FIT_WORLDS`` (other arrival rates
+per source, headcounts, shift hours and handling times than the sample's), fits each whole and prints how often
+``from_history``'s 95 % interval held each true value (goal: at least 90 %, headcounts exactly).
 """
 
 from __future__ import annotations
@@ -24,23 +29,14 @@ import sys
 import time
 import warnings
 
-
-def truth():
-    """The truth of the suite's 20-seed coverage test (tests/test_simulation_backtest.py), five weeks of about 1,300
-    leads: three weeks to fit (a two-week window hands over fewer than the 30 leads a fit needs in some seeds), two
-    to predict.  Its lead behaviour is the sample scenario's, which a fit this short keeps (it cannot draw leads
-    from so short a history)."""
-    from leadsim.simulation.scenario import load_scenario
-
-    return load_scenario().with_values({"horizon_days": 35, "arrivals.web_form.per_week": 110,
-                                        "arrivals.paid.per_week": 65, "arrivals.organic.per_week": 80,
-                                        "arrivals.event.per_week": 8, "bursts": [], "sdr_headcount": 2,
-                                        "rep_headcount": 3, "handling.research_minutes": 0})
+import pandas as pd
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--coverage", type=int, metavar="N", help="coverage over N simulated histories instead")
+    ap.add_argument("--fit-coverage", type=int, metavar="N",
+                    help="how often from_history's 95 %% intervals hold the truth, over N histories a world")
     ap.add_argument("--replications", type=int, default=20)
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -48,10 +44,26 @@ def main(argv: list[str] | None = None) -> int:
     from leadsim.simulation.backtest import backtest, coverage
     from leadsim.simulation.replication import init_worker, run_tasks, seeds
     from leadsim.simulation.scenario import Scenario
+    from leadsim.simulation.truths import FIT_WORLDS, backtest_truth, fit_coverage
 
+    if args.fit_coverage:
+        t0 = time.perf_counter()
+        tables = []
+        for name, world in FIT_WORLDS.items():
+            cov = fit_coverage(world, runs=args.fit_coverage, progress=True)
+            tables.append(cov.assign(world=name))
+        cov = pd.concat(tables, ignore_index=True)
+        print(cov.round(3).to_string(index=False))
+        rest = cov[~cov["parameter"].str.endswith("headcount")]
+        heads = cov[cov["parameter"].str.endswith("headcount")]
+        print(f"fit intervals holding the truth over {args.fit_coverage} histories a world: "
+              f"{rest['share'].min():.2f}-{rest['share'].max():.2f} (median {rest['share'].median():.2f}); "
+              f"headcounts exact in {int(heads['covered'].sum())} of {int(heads['runs'].sum())}; "
+              f"{time.perf_counter() - t0:.0f} s")
+        return 0
     if args.coverage:
         t0 = time.perf_counter()
-        sc = truth()
+        sc = backtest_truth()
         cov = coverage(sc, runs=args.coverage, fit_days=21, replications=args.replications,
                        level=0.90, progress=True)
         print(cov.to_string(index=False))

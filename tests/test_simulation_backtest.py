@@ -19,6 +19,7 @@ from leadsim.simulation import simulate
 from leadsim.simulation.backtest import backtest, coverage, history_metrics, prediction_interval, redraw
 from leadsim.simulation.replication import SerialExecutor
 from leadsim.simulation.scenario import load_scenario
+from leadsim.simulation.truths import backtest_truth
 
 MON = pd.Timestamp("2026-03-02")
 
@@ -115,10 +116,7 @@ def test_prediction_intervals_cover_histories_simulated_from_a_known_truth():
     metric's 90 % prediction interval covers what happened in at least 14 of 20 (with 12 replications the interval
     is their range, which holds a new run with 11/13: about 17 of 20 expected).  benchmarks/bench_backtest.py
     --coverage runs 100 histories with 20 replications."""
-    truth = load_scenario().with_values({"horizon_days": 35, "arrivals.web_form.per_week": 110,
-                                         "arrivals.paid.per_week": 65, "arrivals.organic.per_week": 80,
-                                         "arrivals.event.per_week": 8, "bursts": [], "sdr_headcount": 2,
-                                         "rep_headcount": 3, "handling.research_minutes": 0})
+    truth = backtest_truth()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LeadsimWarning)
         cov = coverage(truth, runs=20, fit_days=21, replications=12, level=0.90).set_index("metric")

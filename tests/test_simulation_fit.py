@@ -18,43 +18,15 @@ from leadsim.definition import LeadsimWarning
 from leadsim.errors import DataError
 from leadsim.simulation import Scenario, fit_scenario, load_scenario, simulate
 from leadsim.simulation.fitting import MIN_HANDOFFS, PROVENANCE_COLUMNS, map_source
+from leadsim.simulation.truths import FIT_WORLDS, known_values
 
-#: Two worlds unlike the sample's. Shift ends are seen only while the role has work waiting, so each rep shift lies
-#: inside its SDR shift (reps get their work from the SDRs; after the SDRs go home a rep's queue runs dry).
-WORLDS = {
-    "A": {"horizon_days": 28, "sdr_headcount": 4, "rep_headcount": 3, "behaviour.sessions_per_month": 3.5,
-          "curve": {"preset": "default", "contact_base": 0.75},
-          "arrivals": {"web_form": {"per_week": 150}, "paid": {"per_week": 60}, "organic": {"per_week": 90},
-                       "event": {"per_week": 20}},
-          "bursts": [{"source": "event", "size": 60, "first_day": 3, "every_days": 10}],
-          "outbound": {"per_week": 12, "opportunity_share": 0.3},
-          "shifts": {"sdr": ["07:30", "16:00"], "rep": ["10:00", "15:30"]},
-          "handling": {"call_minutes": 4, "research_minutes": 20, "qualify_minutes": 25, "rep_touch_minutes": 40}},
-    "B": {"horizon_days": 21, "sdr_headcount": 6, "rep_headcount": 2, "behaviour.sessions_per_month": 3.5,
-          "curve": {"preset": "default", "contact_base": 0.75},
-          "arrivals": {"web_form": {"per_week": 80}, "paid": {"per_week": 120}, "organic": {"per_week": 40},
-                       "event": {"per_week": 10}},
-          "bursts": [],
-          "outbound": {"per_week": 5, "opportunity_share": 0.5},
-          "shifts": {"sdr": ["08:15", "17:45"], "rep": ["09:00", "16:30"]},
-          "handling": {"call_minutes": 8, "research_minutes": 10, "qualify_minutes": 15, "rep_touch_minutes": 20}},
-}
+WORLDS = FIT_WORLDS  # two worlds unlike the sample's (leadsim.simulation.truths)
 SEEDS = range(10)  # per world: 20 fitted histories
 COVERAGE_FLOOR = 16  # of 20 (80 %): a 95 % interval misses this often only by bad luck; a biased one always
 
 
 def _hours(hhmm: str) -> float:
     return int(hhmm[:2]) + int(hhmm[3:]) / 60
-
-
-def _truth(world: dict) -> dict[str, float]:
-    t = {f"arrivals.{s}.per_week": a["per_week"] for s, a in world["arrivals"].items()}
-    t["outbound.per_week"] = world["outbound"]["per_week"]
-    t["sdr_headcount"], t["rep_headcount"] = world["sdr_headcount"], world["rep_headcount"]
-    for role, (o, c) in world["shifts"].items():
-        t[f"shifts.{role}.open"], t[f"shifts.{role}.close"] = _hours(o), _hours(c)
-    t.update({f"handling.{k}": v for k, v in world["handling"].items()})
-    return t
 
 
 def _run(world: str, seed: int) -> History:
@@ -99,11 +71,11 @@ def test_a_run_reads_as_a_history_everywhere():
 # --------------------------------------------------------------------------- known truth inside the intervals
 
 
-@pytest.mark.parametrize("parameter", sorted(_truth(WORLDS["A"])))
+@pytest.mark.parametrize("parameter", sorted(known_values(WORLDS["A"])))
 def test_the_truth_lies_inside_the_reported_interval(fits, parameter):
     inside = []
     for world, p, _ in fits:
-        truth = _truth(WORLDS[world])[parameter]
+        truth = known_values(WORLDS[world])[parameter]
         lo, hi = p.loc[parameter, "lo"], p.loc[parameter, "hi"]
         inside.append(bool(lo - 1e-9 <= truth <= hi + 1e-9))
     if parameter.endswith("headcount"):
@@ -266,3 +238,15 @@ def test_without_calls_between_first_and_last_the_research_stays_in_the_call():
         lo, hi = p.loc["handling.call_minutes", ["lo", "hi"]].astype(float)
         inside += lo <= 8 + 10 <= hi
     assert inside >= 4
+
+
+def test_fit_coverage_counts_the_truth_inside_each_interval():
+    """The benchmark's measure (benchmarks/bench_backtest.py --fit-coverage) on two histories: one row per known
+    parameter, headcounts held exactly."""
+    from leadsim.simulation.truths import fit_coverage
+
+    cov = fit_coverage(WORLDS["B"], runs=2).set_index("parameter")
+    assert list(cov.index) == list(known_values(WORLDS["B"]))
+    assert (cov["runs"] == 2).all() and cov["covered"].between(0, 2).all()
+    assert cov.loc["sdr_headcount", "covered"] == 2 and cov.loc["sdr_headcount", "value"] == 6
+    assert cov.loc["arrivals.paid.per_week", "value"] == pytest.approx(120, rel=0.15)
