@@ -78,16 +78,16 @@ def test_the_shipped_team_and_qualification_curve_are_the_fitted_ones(shipped, f
 
 
 class ResponseMultiplier:
-    """The shipped curve's qualification odds multiplier, read off its anchors by hand: linear in log-odds between
-    anchors on log(1 + minutes), flat outside (docs/design.md section 7.1)."""
+    """The shipped curve's qualification odds multiplier, read off its anchors by hand: log-odds linear in the delay
+    between anchors, flat outside (docs/design.md section 7.1)."""
 
     def __init__(self, scenario: Scenario):
         anchors = sorted((float(k), float(v)) for k, v in scenario.curve.qualification.items())
-        self.x = np.log1p([a for a, _ in anchors])
+        self.x = np.array([a for a, _ in anchors])
         self.y = np.log([m for _, m in anchors])
 
     def __call__(self, minutes: float) -> float:
-        return float(np.exp(np.interp(np.log1p(minutes), self.x, self.y)))
+        return float(np.exp(np.interp(minutes, self.x, self.y)))
 
 
 def _weekly_sdr_utilisation(run, scenario: Scenario) -> pd.DataFrame:

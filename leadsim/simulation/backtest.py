@@ -271,8 +271,8 @@ def coverage(truth: Scenario, *, runs: int = 20, fit_days: float, replications: 
     ``fit_days`` and the prediction on the rest.  One row per metric: ``covered`` of ``runs`` and ``share``,
     and ``tied``: in how many runs the actual sat exactly on an end of its interval (a value the metric takes
     often, such as a breach rate of 0 when breaches are rare: the interval holds it by the tie, not by its spread;
-    when the interval is one value, a level no lead reached, it tells nothing).  A well-calibrated ``level`` interval covers in about ``level`` of the runs; a metric tied in most
-    runs covers more."""
+    when the interval is one value, a level no lead reached, it tells nothing).  A well-calibrated ``level``
+    interval covers in about ``level`` of the runs; a metric tied in most runs covers more."""
     from leadsim.simulation.model import simulate
 
     start = pd.Timestamp(truth.start)
