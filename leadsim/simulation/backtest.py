@@ -164,17 +164,8 @@ def redraw(scenario: Scenario, rng: np.random.Generator) -> Scenario:
         else:
             continue
         values[r.parameter] = float(new)
-    try:
-        out = scenario.with_values(values)
-    except ScenarioError:  # a fitted figure the scenario reports but does not hold (e.g. a stage share): one by one
-        out = scenario
-        for key, v in values.items():
-            try:
-                out = out.with_values({key: v})
-            except ScenarioError:
-                continue
-    out._provenance = scenario._provenance
-    return out
+    # a fitted figure the scenario reports but does not hold (a stage share) is left out; the provenance stays
+    return scenario.with_values(values, skip_unknown=True)
 
 
 @dataclass

@@ -642,7 +642,5 @@ def fit_scenario(history: Any, definition: LeadDefinition, *, start: Any = None,
     days = (fit.w1 - fit.w0) / _DAY
     data.update(name=f"fitted from history {fit.span}", start=fit.w0.date().isoformat(), horizon_days=days,
                 warmup_days=data["warmup_days"] if data["warmup_days"] < days else 0)
-    scenario = build(data, source="fit_scenario")
-    scenario._provenance = tuple({k: row[k] for k in PROVENANCE_COLUMNS} for row in fit.rows)
-    scenario._pool = pool
-    return scenario
+    return build(data, source="fit_scenario", pool=pool,
+                 provenance=tuple({k: row[k] for k in PROVENANCE_COLUMNS} for row in fit.rows))

@@ -429,16 +429,20 @@ class Scenario(_Model):
             source="Scenario.queueing",
         )
 
-    def with_values(self, values: dict[str, Any]) -> Scenario:
+    def with_values(self, values: dict[str, Any], *, skip_unknown: bool = False) -> Scenario:
         """A copy with dotted-path values set (``definition.thresholds.mql``,
         ``definition.sla.clocks.response.levels.1.offset``, ``sdr_headcount``).
 
         Lists are indexed by position or, for items with an ``id``, by id.
-        Unknown keys raise :class:`ScenarioError`.
+        Unknown keys raise :class:`ScenarioError` (``skip_unknown``: are left out).
         """
         data = self.portable()
         for key, value in values.items():
-            _set_path(data, str(key), value)
+            try:
+                _set_path(data, str(key), value)
+            except ScenarioError:
+                if not skip_unknown:
+                    raise
         return build(data, source="grid")
 
     def to_yaml(self) -> str:
@@ -478,13 +482,18 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
             raise ScenarioError(f"unknown key {key!r}: {here!r} holds a single value, not a section", where="grid")
 
 
-def build(data: Any, *, source: str = "<scenario>") -> Scenario:
-    """Validate plain data into a :class:`Scenario`; errors name the field."""
+def build(data: Any, *, source: str = "<scenario>", provenance: tuple[dict[str, Any], ...] | None = None,
+          pool: Any = None) -> Scenario:
+    """Validate plain data into a :class:`Scenario`; errors name the field.  A fitted scenario also carries its
+    ``provenance`` rows and lead ``pool`` (:func:`leadsim.simulation.fitting.fit_scenario` passes them; the data
+    of :meth:`Scenario.portable` holds them already)."""
     if not isinstance(data, dict):
         raise ScenarioError(f"a scenario is a YAML mapping, got {type(data).__name__}", where=source)
     private = data.get(_PRIVATE)
     if private is not None:
         data = {k: v for k, v in data.items() if k != _PRIVATE}
+    elif provenance is not None or pool is not None:
+        private = {"provenance": provenance, "pool": pool}
     try:
         out = Scenario.model_validate(data)
         if private is not None:
